@@ -1,0 +1,7 @@
+"""`python -m receiver`: the same command line as `receiver`."""
+
+import sys
+
+from receiver.cli import main
+
+sys.exit(main())

@@ -1,0 +1,98 @@
+"""The `receiver` command: parse arguments, build what the subcommand needs, run it, return an exit code.
+
+Each subcommand is a function from parsed arguments (and the environment,
+passed in) to an exit code, so tests run the CLI in-process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TextIO
+
+__all__ = ["main", "build_parser"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+Command = Callable[[argparse.Namespace, Mapping[str, str], TextIO, TextIO], int]
+
+
+def _validate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    from receiver.checking import check_paths
+    from receiver.reporting import GithubReporter, JsonReporter, Reporter, TextReporter
+    from receiver.schemas import SkeletonError, load_skeleton
+    from receiver.validation import Validator
+
+    missing = [p for p in args.paths if not os.path.exists(p)]
+    if missing:
+        err.write("".join(f"receiver validate: {p}: no such file or folder\n" for p in missing))
+        return EXIT_USAGE
+    try:
+        validator = Validator(load_skeleton(args.skeleton) if args.skeleton else None)
+    except SkeletonError as exc:
+        err.write(f"receiver validate: {exc}\n")
+        return EXIT_USAGE
+    with ExitStack() as stack:
+        reporter: Reporter
+        if args.format == "json":
+            reporter = JsonReporter()
+        elif args.format == "github":
+            summary_path = environ.get("GITHUB_STEP_SUMMARY")
+            summary = stack.enter_context(open(summary_path, "a", encoding="utf-8")) if summary_path else None
+            reporter = GithubReporter(summary)
+        else:
+            reporter = TextReporter(verbose=args.verbose)
+        checked, failed = reporter.report(check_paths(args.paths, validator), out)
+    if checked == 0:
+        err.write("receiver validate: no *.json files found under the given paths\n")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="receiver",
+        description="Receive pose-estimation labels, validate them, and deliver them to a git or GitHub data repository.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser(
+        "validate",
+        help="check submissions and stored records on disk",
+        description=(
+            "Check JSON files (raw submissions or stored records, recognised by their 'receipt') "
+            "against the schemas and the skeleton. Exit 0 when all pass, 1 when any fails, 2 on usage errors."
+        ),
+    )
+    validate.add_argument("paths", nargs="+", metavar="PATH", help="files, or folders searched recursively for *.json")
+    validate.add_argument(
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
+        help="text for people, json for programs, github for workflow annotations and the job summary (GITHUB_STEP_SUMMARY)",
+    )
+    validate.add_argument("--skeleton", type=Path, help="skeleton file to check keypoints against (default: the project's)")
+    validate.add_argument("-v", "--verbose", action="store_true", help="also list the files that pass (text format)")
+    validate.set_defaults(run=_validate)
+
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Run the command line and return its exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    run: Command = args.run
+    return run(args, os.environ if environ is None else environ, out or sys.stdout, err or sys.stderr)

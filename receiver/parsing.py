@@ -1,0 +1,93 @@
+"""Turn untrusted bytes into a JSON value, within bounds, or say why not.
+
+Used for HTTP bodies and for files alike, so both refuse the same things:
+bodies over the size limit, invalid UTF-8, NaN and Infinity, numbers past
+float range, duplicate keys (two readers could disagree on which one wins),
+and nesting deeper than any submission needs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+__all__ = ["MAX_DOCUMENT_BYTES", "MAX_DEPTH", "ParseError", "parse_json"]
+
+MAX_DOCUMENT_BYTES = 64 * 1024
+MAX_DEPTH = 16
+
+
+class ParseError(ValueError):
+    """Bytes that are not one bounded JSON document; `str()` is a sentence for the sender."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ParseError(f"{name} is not a JSON number; send a finite number or null")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ParseError(f"the number {text[:40]} is too large; coordinates and sizes are small numbers")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > 30:
+        raise ParseError(f"the number {text[:40]}... has too many digits")
+    return int(text)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ParseError(f"the key {key[:40]!r} appears twice in one object; send it once")
+            seen.add(key)
+    return document
+
+
+def _depth(value: Any) -> int:
+    depth = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            depth = max(depth, level)
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            depth = max(depth, level)
+            stack.extend((v, level + 1) for v in item)
+    return depth
+
+
+def parse_json(data: bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
+    """Parse one JSON document from bytes, raising `ParseError` with a sentence on any refusal."""
+    if len(data) > max_bytes:
+        raise ParseError(f"the document is {len(data)} bytes; the limit is {max_bytes} bytes")
+    if not data.strip():
+        raise ParseError("the document is empty; send a JSON object")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"the document is not valid UTF-8 (byte {exc.start}); send UTF-8 text") from exc
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        value = json.loads(
+            text,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+            parse_int=_bounded_int,
+            object_pairs_hook=_unique_keys,
+        )
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+    except RecursionError as exc:
+        raise ParseError(f"the document nests too deeply; at most {MAX_DEPTH} levels") from exc
+    if _depth(value) > MAX_DEPTH:
+        raise ParseError(f"the document nests too deeply; at most {MAX_DEPTH} levels")
+    return value

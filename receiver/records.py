@@ -1,0 +1,138 @@
+"""A record: a validated submission with its receipt, and the identity derived from it.
+
+A record's id is a pure function of the submission and the submitter, so a
+re-post, a retry or a restart always lands on the same id, the same file path
+and the same branch name: that is what makes delivery idempotent. Paths are
+sharded twice (by video, then by id) so no folder passes 1,000 entries at a
+million records over a thousand videos, the most GitHub's UI and contents API
+list. This module decides names; it does no I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+__all__ = [
+    "ANNOTATIONS_DIR",
+    "BRANCH_PREFIX",
+    "ANONYMOUS",
+    "Record",
+    "canonical",
+    "canonical_json",
+    "record_id",
+    "record_path",
+    "branch_name",
+    "video_key",
+    "format_time",
+]
+
+ANNOTATIONS_DIR = "annotations"
+BRANCH_PREFIX = "annotations/"
+ANONYMOUS = "anonymous"
+
+
+def canonical(value: Any) -> Any:
+    """The value with integral floats written as integers, so 30 and 30.0 are one submission."""
+    if isinstance(value, dict):
+        return {key: canonical(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def canonical_json(value: Any) -> bytes:
+    """Compact, key-sorted UTF-8 JSON: the same bytes for the same value on any run or Python."""
+    text = json.dumps(canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.encode("utf-8")
+
+
+def record_id(submission: Any, submitter: str) -> str:
+    """128 bits of SHA-256 over the canonical submission and submitter."""
+    digest = hashlib.sha256(canonical_json({"submission": submission, "submitter": submitter}))
+    return digest.hexdigest()[:32]
+
+
+def video_key(video_url: str) -> str:
+    """A short, path-safe stand-in for a video URL."""
+    return hashlib.sha256(video_url.encode("utf-8")).hexdigest()[:16]
+
+
+def record_path(identifier: str, video_url: str) -> str:
+    """Where the record lives in the data repository: grouped by video, sharded by id."""
+    key = video_key(video_url)
+    return f"{ANNOTATIONS_DIR}/{key[:2]}/{key}/{identifier[:2]}/{identifier}.json"
+
+
+def branch_name(identifier: str) -> str:
+    """The head branch of the record's pull request."""
+    return f"{BRANCH_PREFIX}{identifier}"
+
+
+def format_time(moment: datetime) -> str:
+    """UTC, millisecond precision, with a Z: how receipts write time."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Record:
+    """A validated submission plus the receiver's receipt."""
+
+    id: str
+    submission: dict[str, Any]
+    submitter: str
+    received_at: str
+    receiver_version: str
+
+    @classmethod
+    def create(cls, submission: dict[str, Any], *, submitter: str, received_at: datetime, receiver_version: str) -> Record:
+        """Build the record of a submission that already passed validation."""
+        body = canonical(submission)
+        return cls(
+            id=record_id(body, submitter),
+            submission=body,
+            submitter=submitter,
+            received_at=format_time(received_at),
+            receiver_version=receiver_version,
+        )
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> Record:
+        """Read back a stored record (validate it first: this trusts its shape)."""
+        receipt = document["receipt"]
+        return cls(
+            id=receipt["id"],
+            submission=document["submission"],
+            submitter=receipt["submitter"],
+            received_at=receipt["received_at"],
+            receiver_version=receipt["receiver_version"],
+        )
+
+    @property
+    def path(self) -> str:
+        return record_path(self.id, self.submission["video_url"])
+
+    @property
+    def branch(self) -> str:
+        return branch_name(self.id)
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "receipt": {
+                "id": self.id,
+                "received_at": self.received_at,
+                "submitter": self.submitter,
+                "receiver_version": self.receiver_version,
+            },
+            "submission": self.submission,
+        }
+
+    def to_bytes(self) -> bytes:
+        """The stored file: indented and key-sorted so a PR diff reads line by line."""
+        text = json.dumps(self.document(), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+        return (text + "\n").encode("utf-8")

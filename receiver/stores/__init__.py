@@ -1,0 +1,68 @@
+"""Where records end up: one small interface, one implementation per kind of repository.
+
+```
+StoreError                 something a store could not do
+ +-- StoreUnavailable      down, slow or refusing: retry later (after `retry_after` seconds if given)
+ |    +-- StoreRateLimited the store asked us to wait (GitHub's rate limits)
+ +-- StoreConflict         the branch moved under us: re-read and retry at once
+```
+
+A store's `deliver` is idempotent: a record already at its path is reported
+as delivered (`created=False`) and writes nothing new. The delivery worker
+relies on that to retry safely after a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from receiver.records import Record
+
+__all__ = ["Delivered", "Store", "StoreError", "StoreUnavailable", "StoreRateLimited", "StoreConflict"]
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What a store did with one record."""
+
+    record_id: str
+    path: str
+    commit: str | None
+    created: bool
+    branch: str | None = None
+    pull_number: int | None = None
+    pull_url: str | None = None
+
+
+class Store(Protocol):
+    name: str
+
+    def deliver(self, records: Sequence[Record]) -> list[Delivered]:
+        """Put the records into the repository (or find them already there), one result per record."""
+        ...
+
+    def describe(self) -> dict[str, object]:
+        """A few facts for /health; never a token or a server path."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class StoreError(Exception):
+    """A store could not do what was asked; the message is safe to log."""
+
+
+class StoreUnavailable(StoreError):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StoreRateLimited(StoreUnavailable):
+    pass
+
+
+class StoreConflict(StoreError):
+    pass

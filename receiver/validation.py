@@ -1,0 +1,291 @@
+"""The one validator: every rule a submission or a stored record must satisfy.
+
+The receiver, `receiver validate` and CI all call `Validator`, so the same
+document gets the same verdict everywhere. Structure and types come from the
+JSON Schemas in `schemas/`; this module adds only what a schema cannot say
+(the skeleton's keypoint set, placed implies coordinates, coordinates inside
+the frame, frame_index within the video, a real calendar timestamp, a stored
+file's name and content agreeing). It returns problems; it never raises on
+bad input and never touches the network (the video URL is not fetched).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import jsonschema
+import jsonschema_rs
+from referencing import Registry, Resource
+
+from receiver import records
+from receiver.schemas import RECORD, SUBMISSION, Skeleton, load_schema, load_skeleton
+
+__all__ = ["Problem", "Validator", "pointer"]
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with a document: where (a JSON pointer) and what to do about it."""
+
+    pointer: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.pointer or '/'}: {self.message}"
+
+
+def pointer(parts: Iterable[str | int]) -> str:
+    """RFC 6901 JSON pointer for a path of keys and indices."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+_TYPE_NAMES = {
+    "integer": "a whole number",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+    "object": "an object",
+    "array": "a list",
+    "null": "null",
+}
+
+_PATTERN_HINTS = {
+    "timestamp": "must be an ISO-8601 date and time with a zone, like 2024-01-15T12:34:56Z",
+    "id": "must be a keypoint id: lowercase letters, digits and underscores, like left_front_paw",
+    "received_at": "must be a UTC time like 2024-01-15T12:34:56Z",
+    "submitter": "must be a short name of letters, digits, '.', '_' or '-'",
+}
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"[:60]
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _schema_problems(error: jsonschema.ValidationError) -> Iterator[Problem]:
+    """Translate one jsonschema error into sentences a volunteer can act on."""
+    path = list(error.absolute_path)
+    where = pointer(path)
+    keyword, expected, value = error.validator, error.validator_value, error.instance
+    field = str(path[-1]) if path else ""
+    if keyword == "required" and isinstance(value, dict):
+        for name in expected:
+            if name not in value:
+                yield Problem(pointer([*path, name]), f"is missing; every submission needs '{name}'")
+    elif keyword == "additionalProperties" and isinstance(value, dict):
+        known = set(error.schema.get("properties", {}))
+        hint = " (a labeling tool's own facts may go under /metadata)" if not path else ""
+        for name in sorted(set(value) - known):
+            yield Problem(pointer([*path, name]), f"'{name[:40]}' is not a known field; remove it{hint}")
+    elif keyword == "type":
+        names = [expected] if isinstance(expected, str) else list(expected)
+        wanted = " or ".join(_TYPE_NAMES.get(n, n) for n in names)
+        yield Problem(where, f"must be {wanted}, not {_kind(value)}")
+    elif keyword in ("minimum", "exclusiveMinimum"):
+        bound = "greater than" if keyword == "exclusiveMinimum" else "at least"
+        yield Problem(where, f"{_short(value)} is too small; it must be {bound} {expected}")
+    elif keyword in ("maximum", "exclusiveMaximum"):
+        yield Problem(where, f"{_short(value)} is too large; it must be at most {expected}")
+    elif keyword in ("minLength", "maxLength"):
+        limit = "at least" if keyword == "minLength" else "at most"
+        yield Problem(where, f"is {len(value)} characters long; it must be {limit} {expected}")
+    elif keyword in ("minItems", "maxItems"):
+        limit = "at least" if keyword == "minItems" else "at most"
+        yield Problem(where, f"has {len(value)} entries; it must have {limit} {expected}")
+    elif keyword == "maxProperties":
+        yield Problem(where, f"has {len(value)} fields; it may have at most {expected}")
+    elif keyword == "pattern":
+        yield Problem(where, _PATTERN_HINTS.get(field, f"{_short(value)} does not match {expected}"))
+    elif keyword == "propertyNames":
+        yield Problem(where, "field names must start with a letter and use letters, digits, '_', '.' or '-'")
+    elif keyword == "anyOf" and path[:1] in (["metadata"], ["submission"]):
+        yield Problem(where, "must be a short string, a number, true/false or null")
+    else:
+        yield Problem(where, error.message[:200])
+
+
+class Validator:
+    """Checks submissions and stored records against the schemas and the skeleton.
+
+    Build one per process and reuse it: compiling the schemas is the expensive
+    part. Valid documents take a compiled fast path; only a failing document
+    pays for jsonschema's detailed errors.
+    """
+
+    def __init__(self, skeleton: Skeleton | None = None) -> None:
+        self.skeleton = skeleton or load_skeleton()
+        submission, record = load_schema(SUBMISSION), load_schema(RECORD)
+        registry: Registry[Any] = Registry().with_resource(
+            submission["$id"], Resource.from_contents(submission)
+        )
+        self._submission = jsonschema.Draft202012Validator(submission)
+        self._record = jsonschema.Draft202012Validator(record, registry=registry)
+        fast_registry = jsonschema_rs.Registry([(submission["$id"], submission)])
+        self._fast_submission = jsonschema_rs.validator_for(submission)
+        self._fast_record = jsonschema_rs.validator_for(record, registry=fast_registry)
+
+    def check_submission(self, document: Any) -> list[Problem]:
+        """Every problem with a posted submission, empty when it is acceptable."""
+        if self._fast_submission.is_valid(document):
+            schema: list[Problem] = []
+        else:
+            schema = self._structure(self._submission, document)
+        return _merge(schema, self._rules(document, ()))
+
+    def check_record(self, document: Any, *, filename: str | None = None) -> list[Problem]:
+        """Every problem with a stored record; `filename` (a repository path) is checked against its id."""
+        if self._fast_record.is_valid(document):
+            schema: list[Problem] = []
+        else:
+            schema = self._structure(self._record, document)
+        submission = document.get("submission") if isinstance(document, dict) else None
+        rules = list(self._rules(submission, ("submission",)))
+        if not schema and not rules:
+            rules += _identity_rules(document, filename)
+        return _merge(schema, rules)
+
+    def check_document(self, document: Any, *, filename: str | None = None) -> list[Problem]:
+        """Check a document as a stored record if it has a receipt, else as a submission."""
+        if is_record(document):
+            return self.check_record(document, filename=filename)
+        return self.check_submission(document)
+
+    @staticmethod
+    def _structure(validator: jsonschema.Draft202012Validator, document: Any) -> list[Problem]:
+        return [p for error in validator.iter_errors(document) for p in _schema_problems(error)]
+
+    def _rules(self, document: Any, prefix: tuple[str, ...]) -> Iterator[Problem]:
+        if not isinstance(document, dict):
+            if not prefix:
+                yield Problem("", f"must be a JSON object with the submission's fields, not {_kind(document)}")
+            return
+        yield from _url_rules(document, prefix)
+        yield from _time_rules(document, prefix)
+        yield from _frame_rules(document, prefix)
+        labels = document.get("labels")
+        if isinstance(labels, list):
+            yield from _label_rules(labels, document, self.skeleton, prefix)
+
+
+def is_record(document: Any) -> bool:
+    """A stored record carries a receipt; a raw submission does not."""
+    return isinstance(document, dict) and "receipt" in document
+
+
+def _merge(schema: Sequence[Problem], rules: Iterable[Problem]) -> list[Problem]:
+    """Schema problems first; a rule problem at an already-flagged place adds nothing."""
+    flagged = {p.pointer for p in schema}
+    merged = list(dict.fromkeys(schema))
+    merged += [p for p in dict.fromkeys(rules) if p.pointer not in flagged]
+    return merged
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _url_rules(document: Mapping[str, Any], prefix: tuple[str, ...]) -> Iterator[Problem]:
+    url = document.get("video_url")
+    if isinstance(url, str):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            yield Problem(pointer([*prefix, "video_url"]), "must be an http or https URL, like https://example.org/mouse.mp4")
+
+
+def _time_rules(document: Mapping[str, Any], prefix: tuple[str, ...]) -> Iterator[Problem]:
+    stamp = document.get("timestamp")
+    if not isinstance(stamp, str):
+        return
+    try:
+        parsed = datetime.fromisoformat(stamp)
+    except ValueError:
+        yield Problem(pointer([*prefix, "timestamp"]), f"{_short(stamp)} is not a real date and time; send ISO-8601 like 2024-01-15T12:34:56Z")
+        return
+    if parsed.tzinfo is None:
+        yield Problem(pointer([*prefix, "timestamp"]), "has no time zone; end it with Z or an offset like +02:00")
+
+
+def _frame_rules(document: Mapping[str, Any], prefix: tuple[str, ...]) -> Iterator[Problem]:
+    index, total = document.get("frame_index"), document.get("total_frames")
+    # The page derives both from a user-editable FPS by rounding, so the last
+    # moment of a video can round to total_frames itself: allow equality.
+    if _number(index) and _number(total) and not isinstance(index, float) and index > total:
+        yield Problem(
+            pointer([*prefix, "frame_index"]),
+            f"{index} is past the end of the video ({total} frames); check the FPS setting",
+        )
+
+
+def _label_rules(
+    labels: Sequence[Any], document: Mapping[str, Any], skeleton: Skeleton, prefix: tuple[str, ...]
+) -> Iterator[Problem]:
+    size = {"pixel_x": document.get("frame_width"), "pixel_y": document.get("frame_height")}
+    dimension = {"pixel_x": "width", "pixel_y": "height"}
+    seen: dict[str, int] = {}
+    placed_any = False
+    for index, label in enumerate(labels):
+        if not isinstance(label, dict):
+            continue
+        at = (*prefix, "labels", index)
+        key = label.get("id")
+        if isinstance(key, str):
+            if key in seen:
+                yield Problem(pointer([*at, "id"]), f"repeats keypoint '{key}' already given at {pointer([*prefix, 'labels', seen[key]])}; send each keypoint once")
+            else:
+                seen[key] = index
+            if key not in skeleton.ids:
+                yield Problem(pointer([*at, "id"]), f"'{key[:40]}' is not a keypoint of the {skeleton.name} skeleton; expected one of {', '.join(k.id for k in skeleton.keypoints)}")
+        placed = label.get("placed")
+        for axis in ("pixel_x", "pixel_y"):
+            value = label.get(axis)
+            if placed is True and value is None and axis in label:
+                yield Problem(pointer([*at, axis]), "is null but the keypoint is marked placed; click it on the frame or mark it not placed")
+            elif placed is False and value is not None:
+                yield Problem(pointer([*at, axis]), "must be null when the keypoint is not placed")
+            elif _number(value) and _number(size[axis]) and not 0 <= value <= size[axis]:
+                yield Problem(pointer([*at, axis]), f"{value} is outside the frame ({dimension[axis]} {size[axis]})")
+        placed_any = placed_any or (placed is True)
+    missing = [k.id for k in skeleton.keypoints if k.id not in seen]
+    if missing and seen:
+        yield Problem(pointer([*prefix, "labels"]), f"keypoint(s) {', '.join(missing)} missing; send every keypoint of the skeleton, placed or not")
+    if labels and not placed_any and all(isinstance(x, dict) for x in labels):
+        yield Problem(pointer([*prefix, "labels"]), "no keypoint is placed; place at least one before submitting")
+
+
+def _identity_rules(document: Mapping[str, Any], filename: str | None) -> Iterator[Problem]:
+    receipt, submission = document["receipt"], document["submission"]
+    expected = records.record_id(submission, receipt["submitter"])
+    if receipt["id"] != expected:
+        yield Problem("/receipt/id", f"does not match the record's content (expected {expected}); the record was edited after it was received")
+        return
+    if filename is None:
+        return
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    if name != f"{expected}.json":
+        yield Problem("", f"the file is named {name[:80]} but its id is {expected}; name it {expected}.json")
+        return
+    marker = filename.replace("\\", "/").rfind(records.ANNOTATIONS_DIR + "/")
+    if marker != -1 and (marker == 0 or filename[marker - 1] in "/\\"):
+        stored_at = filename.replace("\\", "/")[marker:]
+        belongs = records.record_path(expected, submission["video_url"])
+        if stored_at != belongs:
+            yield Problem("", f"the file is stored at {stored_at[:120]} but belongs at {belongs}")
