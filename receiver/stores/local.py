@@ -1,0 +1,431 @@
+"""The embedded store: records committed into a bare git repository on this machine.
+
+It needs no account and no network: git's own command line writes objects and
+moves refs, so any git client can clone the result. Writes never go through a
+working copy; blobs, trees and commits are streamed into `git fast-import`,
+whose `from` loads only the parent trees a batch touches, so a batch costs the
+same with 20 or 20,000 files already stored. Refs move only with their
+expected old value (`git update-ref --stdin`), so two writers never lose each
+other's commits: the second gets `StoreConflict` and retries.
+
+Two modes:
+
+- ``direct``: one commit per `deliver` call on the default branch, adding
+  every record not already at its path. A batch with nothing new makes no
+  commit.
+- ``branch``: what the GitHub store does with pull requests, locally. Each
+  record gets a branch (`Record.branch`) from the default branch's head with
+  one commit adding its file; the file is checked as CI would
+  (`Validator.check_record`), then merged (fast-forward when the default
+  branch has not moved, else a two-parent merge commit). The branch is deleted
+  in the same ref transaction that merges it, so a million records do not
+  leave a million refs; a record that fails the check keeps its branch, is not
+  merged and is reported as `Delivered(commit=None, branch=...)`, the local
+  form of a pull request left open for review.
+
+It will not push, fetch, garbage-collect aggressively or touch any git
+configuration outside the repository. Git is run with the user's and the
+system's configuration files ignored, so the host's settings cannot change
+what is written. Error messages are safe for clients: no paths, no git output
+(that goes to the debug log).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import subprocess
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal
+
+from receiver.records import Record, video_key
+from receiver.stores import Delivered, StoreConflict, StoreUnavailable
+from receiver.validation import Validator
+
+__all__ = ["Git", "LocalGitStore", "Mode"]
+
+Mode = Literal["direct", "branch"]
+
+_log = logging.getLogger(__name__)
+
+_ZERO = "0" * 40
+_PENDING = "refs/receiver/pending/"
+# Every path `records.record_path` makes fits this; anything else could break
+# the fast-import stream (a newline, a quote) or escape the annotations folder.
+_SAFE_PATH = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
+# fast-import writes one pack per batch; past this many, fold them together so
+# object lookups do not walk hundreds of pack indexes.
+_PACK_LIMIT = 24
+
+_UNAVAILABLE = "the local git repository could not be read or written; see the receiver's log"
+
+
+class Git:
+    """Runs the git command line against one repository, with a clean environment.
+
+    The one place this module touches processes: tests pass a subclass to
+    watch or interfere with commands (a ref moved by another writer).
+    """
+
+    def __init__(self, executable: str = "git", *, timeout: float = 300.0) -> None:
+        self.executable = executable
+        self.timeout = timeout
+
+    def run(
+        self,
+        repository: Path,
+        args: Sequence[str],
+        *,
+        input: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+        ok: Iterable[int] = (0,),
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run `git --git-dir=<repository> <args>`; StoreUnavailable unless the exit code is in `ok`."""
+        command = [self.executable, f"--git-dir={repository}", *args]
+        try:
+            done = subprocess.run(
+                command,
+                input=input,
+                capture_output=True,
+                env=_environment(env or {}),
+                timeout=self.timeout,
+                check=False,
+            )
+        except FileNotFoundError as error:
+            _log.debug("git executable %r not found", self.executable)
+            raise StoreUnavailable("git is not installed or not on the receiver's PATH") from error
+        except subprocess.TimeoutExpired as error:
+            _log.debug("git %s timed out after %ss", args[0], self.timeout)
+            raise StoreUnavailable("the local git repository did not answer in time; retry later") from error
+        except OSError as error:
+            _log.debug("git %s could not start: %s", args[0], error)
+            raise StoreUnavailable(_UNAVAILABLE) from error
+        if done.returncode not in tuple(ok):
+            _log.debug(
+                "git %s exited %s: %s", args[0], done.returncode, done.stderr.decode("utf-8", "replace").strip()
+            )
+            raise StoreUnavailable(_UNAVAILABLE)
+        return done
+
+
+def _environment(extra: Mapping[str, str]) -> dict[str, str]:
+    """The inherited environment minus anything that would redirect git, plus `extra`."""
+    # GIT_DIR, GIT_INDEX_FILE, GIT_OBJECT_DIRECTORY, GIT_CONFIG_PARAMETERS and
+    # friends would point our plumbing at someone else's repository or settings.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
+    env.update(
+        {
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_TERMINAL_PROMPT": "0",
+            "LC_ALL": "C",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass(frozen=True)
+class _Found:
+    """What `cat-file --batch-check` said about one `<rev>:<path>`."""
+
+    oid: str
+    kind: str
+
+
+class LocalGitStore:
+    """Commits records into a bare git repository, creating it when missing."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        repository: Path,
+        *,
+        branch: str = "main",
+        mode: Mode = "direct",
+        author: tuple[str, str] = ("pose-receiver", "receiver@localhost"),
+        clock: Callable[[], datetime] | None = None,
+        validator: Validator | None = None,
+        git: Git | None = None,
+    ) -> None:
+        if mode not in ("direct", "branch"):
+            raise ValueError(f"unknown mode {mode!r}; expected 'direct' or 'branch'")
+        self.repository = Path(repository)
+        self.branch = branch
+        self.mode: Mode = mode
+        self.author = author
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._validator = validator
+        self._git = git or Git()
+        self._ref = f"refs/heads/{branch}"
+        self._ensure_repository()
+        self._check_ref_name(self._ref)
+
+    # -- the Store protocol -------------------------------------------------
+
+    def deliver(self, records: Sequence[Record]) -> list[Delivered]:
+        """Commit the records not yet stored; one result per record, in order."""
+        unique = _unique(records)
+        for record in unique.values():
+            if not _SAFE_PATH.fullmatch(record.path) or ".." in record.path.split("/"):
+                raise ValueError(f"record {record.id[:40]!r} has a path this store will not write")
+        if not unique:
+            return []
+        if self.mode == "direct":
+            outcome = self._deliver_direct(list(unique.values()))
+        else:
+            outcome = {record.id: self._deliver_branch(record) for record in unique.values()}
+        results: list[Delivered] = []
+        reported: set[str] = set()
+        for record in records:
+            first = outcome[record.id]
+            if record.id in reported:
+                # A duplicate within the batch: the same file, written once.
+                first = Delivered(first.record_id, first.path, first.commit, False, first.branch)
+            reported.add(record.id)
+            results.append(first)
+        return results
+
+    def describe(self) -> dict[str, object]:
+        """Store kind, mode and branch; never the repository's path."""
+        return {"store": self.name, "mode": self.mode, "branch": self.branch}
+
+    def close(self) -> None:
+        """Nothing stays open between calls; here for the protocol."""
+
+    # -- direct mode --------------------------------------------------------
+
+    def _deliver_direct(self, records: list[Record]) -> dict[str, Delivered]:
+        head, found = self._lookup(self._ref, [record.path for record in records])
+        fresh = [record for record in records if found.get(record.path) is None]
+        outcome = {
+            record.id: Delivered(record.id, record.path, head, False)
+            for record in records
+            if found.get(record.path) is not None
+        }
+        if not fresh:
+            return outcome
+        commit, pending = self._commit(
+            parent=head,
+            merge=None,
+            files=[(record.path, record.to_bytes()) for record in fresh],
+            message=_message(fresh),
+        )
+        self._move([(self._ref, commit, head)], pending=pending)
+        self._maintain()
+        outcome.update({record.id: Delivered(record.id, record.path, commit, True) for record in fresh})
+        return outcome
+
+    # -- branch mode --------------------------------------------------------
+
+    def _deliver_branch(self, record: Record) -> Delivered:
+        head, found = self._lookup(self._ref, [record.path])
+        if found.get(record.path) is not None:
+            return Delivered(record.id, record.path, head, False, branch=record.branch)
+        ref = f"refs/heads/{record.branch}"
+        self._check_ref_name(ref)
+        tip, on_branch = self._lookup(ref, [record.path])
+        created = tip is None
+        if tip is None:
+            tip, pending = self._commit(
+                parent=head, merge=None, files=[(record.path, record.to_bytes())], message=_message([record])
+            )
+            self._move([(ref, tip, None)], pending=pending)
+            blob = self._lookup(ref, [record.path])[1].get(record.path)
+        else:
+            blob = on_branch.get(record.path)
+        if blob is None or blob.kind != "blob":
+            _log.warning("branch %s has no file for record %s; left unmerged", record.branch, record.id)
+            return Delivered(record.id, record.path, None, created, branch=record.branch)
+        problems = self._check(record, blob.oid)
+        if problems:
+            _log.warning("record %s failed the check; left on its branch: %s", record.id, "; ".join(problems))
+            return Delivered(record.id, record.path, None, created, branch=record.branch)
+        if self._parent(tip) == head:
+            merged, pending = tip, None
+        else:
+            merged, pending = self._merge_commit(head, tip, record, blob.oid)
+        # Deleting the branch in the same transaction: a crash leaves either
+        # an unmerged branch (adopted on retry) or a merged file, never both.
+        self._move([(self._ref, merged, head), (ref, None, tip)], pending=pending)
+        return Delivered(record.id, record.path, merged, created, branch=record.branch)
+
+    def _check(self, record: Record, blob: str) -> list[str]:
+        """The validator's verdict on the stored file, as CI would read it."""
+        content = self._run(["cat-file", "blob", blob]).stdout
+        if self._validator is None:
+            self._validator = Validator()
+        try:
+            document = json.loads(content)
+        except ValueError:
+            return ["the stored file is not JSON"]
+        return [str(problem) for problem in self._validator.check_record(document, filename=record.path)]
+
+    def _parent(self, commit: str) -> str | None:
+        parents = self._run(["rev-list", "--parents", "-n", "1", commit]).stdout.split()[1:]
+        return parents[0].decode("ascii") if len(parents) == 1 else None
+
+    def _merge_commit(self, head: str | None, tip: str, record: Record, blob: str) -> tuple[str, str | None]:
+        message = f"Merge {record.branch}\n"
+        if head is None:
+            # The default branch vanished or never existed: the branch itself is the history.
+            return tip, None
+        return self._commit(parent=head, merge=tip, files=[(record.path, blob)], message=message)
+
+    # -- git plumbing -------------------------------------------------------
+
+    def _run(
+        self, args: Sequence[str], *, input: bytes | None = None, ok: Iterable[int] = (0,)
+    ) -> subprocess.CompletedProcess[bytes]:
+        return self._git.run(self.repository, args, input=input, env=self._identity(), ok=ok)
+
+    def _identity(self) -> dict[str, str]:
+        name, email = self.author
+        when = _git_date(self._clock())
+        return {
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_AUTHOR_DATE": when,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+            "GIT_COMMITTER_DATE": when,
+        }
+
+    def _ensure_repository(self) -> None:
+        """`git init --bare` when the path is missing or an empty folder."""
+        path = self.repository
+        try:
+            fresh = not path.exists() or (path.is_dir() and not any(path.iterdir()))
+            if fresh:
+                path.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            _log.debug("cannot prepare repository folder: %s", error)
+            raise StoreUnavailable(_UNAVAILABLE) from error
+        if fresh:
+            self._git.run(path, ["init", "--quiet", "--bare", f"--initial-branch={self.branch}"])
+        else:
+            self._git.run(path, ["rev-parse", "--git-dir"])
+
+    def _check_ref_name(self, ref: str) -> None:
+        if self._git.run(self.repository, ["check-ref-format", ref], ok=(0, 1)).returncode != 0:
+            raise ValueError(f"{ref[:80]!r} is not a valid git ref name")
+
+    def _lookup(self, ref: str, paths: Sequence[str]) -> tuple[str | None, dict[str, _Found]]:
+        """The ref's commit and which paths exist in it, in one `cat-file --batch-check`."""
+        head = self._run(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], ok=(0, 1)).stdout.strip()
+        if not head:
+            return None, {}
+        oid = head.decode("ascii")
+        query = "".join(f"{oid}:{path}\n" for path in paths).encode("utf-8")
+        lines = self._run(["cat-file", "--batch-check"], input=query).stdout.decode("utf-8").splitlines()
+        if len(lines) != len(paths):
+            _log.debug("cat-file answered %d lines for %d paths", len(lines), len(paths))
+            raise StoreUnavailable(_UNAVAILABLE)
+        found: dict[str, _Found] = {}
+        for path, line in zip(paths, lines):
+            fields = line.split()
+            if len(fields) == 3 and fields[1] != "missing":
+                found[path] = _Found(fields[0], fields[1])
+        return oid, found
+
+    def _commit(
+        self, *, parent: str | None, merge: str | None, files: Sequence[tuple[str, bytes | str]], message: str
+    ) -> tuple[str, str]:
+        """Write blobs, trees and one commit with `git fast-import`: the commit's id and its pending ref.
+
+        A `str` file is an existing blob's id, `bytes` are new content.
+        fast-import must name a ref; a private, unique one keeps the real
+        branch untouched until `_move` publishes the commit and drops it.
+        """
+        pending = f"{_PENDING}{uuid.uuid4().hex}"
+        name, email = self.author
+        when = _git_date(self._clock())
+        text = message.encode("utf-8")
+        out: list[bytes] = [
+            b"feature done\n",
+            f"commit {pending}\nmark :1\n".encode(),
+            f"author {name} <{email}> {when}\ncommitter {name} <{email}> {when}\n".encode("utf-8"),
+            b"data %d\n%s\n" % (len(text), text),
+        ]
+        if parent is not None:
+            out.append(f"from {parent}\n".encode())
+        if merge is not None:
+            out.append(f"merge {merge}\n".encode())
+        for path, content in files:
+            if isinstance(content, str):
+                out.append(f"M 100644 {content} {path}\n".encode())
+            else:
+                out.append(b"M 100644 inline %s\ndata %d\n%s\n" % (path.encode(), len(content), content))
+        out.append(b"\nget-mark :1\ndone\n")
+        done = self._run(["fast-import", "--quiet", "--done"], input=b"".join(out))
+        commit = done.stdout.decode("ascii").strip()
+        if not re.fullmatch(r"[0-9a-f]{40}", commit):
+            _log.debug("fast-import answered %r", done.stdout[:200])
+            raise StoreUnavailable(_UNAVAILABLE)
+        return commit, pending
+
+    def _move(self, updates: Sequence[tuple[str, str | None, str | None]], *, pending: str | None) -> None:
+        """Apply (ref, new, old) in one transaction; None means absent. Drops the pending ref either way."""
+        lines = [f"update {ref} {new or _ZERO} {old or _ZERO}\n" for ref, new, old in updates]
+        cleanup = [f"delete {pending}\n"] if pending is not None else []
+        try:
+            self._run(["update-ref", "--stdin"], input="".join(lines + cleanup).encode("utf-8"))
+        except StoreUnavailable:
+            if pending is not None:
+                self._run(["update-ref", "-d", pending], ok=(0, 1))
+            for ref, _new, old in updates:
+                now = self._run(["rev-parse", "--verify", "--quiet", ref], ok=(0, 1)).stdout.strip().decode("ascii")
+                if now != (old or ""):
+                    raise StoreConflict(f"the {self._short(ref)} branch moved while writing; retry") from None
+            raise
+
+    def _short(self, ref: str) -> str:
+        return ref.removeprefix("refs/heads/")
+
+    def _maintain(self) -> None:
+        """Fold fast-import's one-pack-per-batch into fewer packs once they pile up."""
+        try:
+            packs = sum(1 for entry in os.scandir(self.repository / "objects" / "pack") if entry.name.endswith(".pack"))
+        except OSError:
+            return
+        if packs > _PACK_LIMIT:
+            # Geometric repacking merges the small recent packs and leaves the
+            # big old one alone, so its cost does not grow with the repository.
+            self._run(["repack", "-d", "-q", "--geometric=2"])
+
+
+def _unique(records: Sequence[Record]) -> dict[str, Record]:
+    """First record of each id, in order."""
+    unique: dict[str, Record] = {}
+    for record in records:
+        unique.setdefault(record.id, record)
+    return unique
+
+
+def _message(records: Sequence[Record]) -> str:
+    """What the commit adds: a count, or the one record's video and frame."""
+    if len(records) == 1:
+        record = records[0]
+        video = str(record.submission.get("video_url"))
+        return (
+            f"Add annotation for frame {record.submission.get('frame_index')} of video {video_key(video)}\n\n"
+            f"Video: {video}\nRecord: {record.id}\n"
+        )
+    return f"Add {len(records)} annotations\n"
+
+
+def _git_date(moment: datetime) -> str:
+    """Git's raw date: seconds since the epoch and the UTC offset."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    offset = moment.utcoffset() or (moment - moment)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{int(moment.timestamp())} {sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
