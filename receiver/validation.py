@@ -178,6 +178,7 @@ class Validator:
             if not prefix:
                 yield Problem("", f"must be a JSON object with the submission's fields, not {_kind(document)}")
             return
+        yield from _finite_rules(document, prefix)
         yield from _url_rules(document, prefix)
         yield from _time_rules(document, prefix)
         yield from _frame_rules(document, prefix)
@@ -201,6 +202,19 @@ def _merge(schema: Sequence[Problem], rules: Iterable[Problem]) -> list[Problem]
 
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _finite_rules(document: Any, prefix: tuple[str | int, ...]) -> Iterator[Problem]:
+    # JSON has no NaN or Infinity; a Python caller can still hand them in, and
+    # every comparison with NaN is false, so bounds alone would let it through.
+    if isinstance(document, float) and not math.isfinite(document):
+        yield Problem(pointer(prefix), f"{document} is not a number; send a finite number")
+    elif isinstance(document, dict):
+        for key, value in document.items():
+            yield from _finite_rules(value, (*prefix, key))
+    elif isinstance(document, list):
+        for index, value in enumerate(document):
+            yield from _finite_rules(value, (*prefix, index))
 
 
 def _url_rules(document: Mapping[str, Any], prefix: tuple[str, ...]) -> Iterator[Problem]:
