@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-import subprocess
 
 import pytest
 
@@ -52,11 +52,12 @@ def fsck(repository: Path) -> str:
 
 
 class MovingGit(Git):
-    """Runs `interfere` once, just before the store's first ref update: another writer got there first."""
+    """Runs `interfere` once, just before the store's `at`-th ref update: another writer got there first."""
 
-    def __init__(self, interfere: Callable[[], object]) -> None:
+    def __init__(self, interfere: Callable[[], object], *, at: int = 1) -> None:
         super().__init__()
-        self.interfere: Callable[[], object] | None = interfere
+        self.interfere = interfere
+        self.updates_left = at
 
     def run(
         self,
@@ -67,9 +68,10 @@ class MovingGit(Git):
         env: Mapping[str, str] | None = None,
         ok: Iterable[int] = (0,),
     ) -> subprocess.CompletedProcess[bytes]:
-        if list(args[:2]) == ["update-ref", "--stdin"] and self.interfere is not None:
-            interfere, self.interfere = self.interfere, None
-            interfere()
+        if list(args[:2]) == ["update-ref", "--stdin"]:
+            self.updates_left -= 1
+            if self.updates_left == 0:
+                self.interfere()
         return super().run(repository, args, input=input, env=env, ok=ok)
 
 
@@ -458,3 +460,32 @@ class TestFailures:
         with pytest.raises(ValueError):
             open_store().deliver([evil])
         assert refs(repository) == []
+
+
+class TestBranchModeConflict:
+    def test_main_moved_before_merge_raises_conflict(
+        self, open_store: Callable[..., LocalGitStore], repository: Path, make_record: MakeRecord
+    ) -> None:
+        """If main moves between branching and merging, deliver raises StoreConflict and keeps the branch."""
+        record = make_record(1)
+        # The first ref update creates the record's branch; the second is the merge.
+        store = open_store("branch", git=MovingGit(lambda: open_store().deliver([make_record(99)]), at=2))
+        with pytest.raises(StoreConflict):
+            store.deliver([record])
+        assert record.path not in files_on(repository)
+        assert f"refs/heads/{record.branch}" in refs(repository)
+
+    def test_retry_after_conflict_merges_the_kept_branch(
+        self, open_store: Callable[..., LocalGitStore], repository: Path, make_record: MakeRecord
+    ) -> None:
+        """Retrying adopts the kept branch and merges it with a two-parent commit, deleting the branch."""
+        record = make_record(1)
+        store = open_store("branch", git=MovingGit(lambda: open_store().deliver([make_record(99)]), at=2))
+        with pytest.raises(StoreConflict):
+            store.deliver([record])
+        [result] = store.deliver([record])
+        assert (result.created, result.commit) == (False, git(repository, "rev-parse", "main").strip())
+        assert len(git(repository, "rev-list", "--parents", "-n", "1", "main").split()) == 3
+        assert sorted(files_on(repository)) == sorted([record.path, make_record(99).path])
+        assert refs(repository) == ["refs/heads/main"]
+        assert fsck(repository) == ""
