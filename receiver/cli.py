@@ -52,6 +52,56 @@ def _validate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO,
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    import uvicorn
+
+    from receiver.app import create_app
+    from receiver.logs import logging_config
+    from receiver.settings import SettingsError, load_settings
+
+    overrides = {"host": args.host, "port": args.port}
+    try:
+        settings = load_settings(environ, config_file=args.config, overrides=overrides)
+    except SettingsError as exc:
+        err.write(f"receiver serve: {exc}\n")
+        return EXIT_USAGE
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        log_config=logging_config(),
+        timeout_keep_alive=5,
+        limit_concurrency=1000,
+        backlog=2048,
+    )
+    return EXIT_OK
+
+
+def _tokens(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    from receiver.tokens import TokenBook, TokenError, add_token, remove_token
+
+    path = args.file or Path(environ.get("RECEIVER_TOKENS_FILE", "receiver-data/tokens.json"))
+    try:
+        if args.action == "add":
+            token = add_token(path, args.name)
+            out.write(f"Token for {args.name} (shown once; only its hash is kept in {path}):\n{token}\n")
+        elif args.action == "remove":
+            if not remove_token(path, args.name):
+                err.write(f"receiver tokens: no token named {args.name!r}\n")
+                return EXIT_FAILED
+            out.write(f"Removed the token of {args.name}.\n")
+        else:
+            names = TokenBook.load(path).names
+            out.write("".join(f"{name}\n" for name in names) or "no tokens\n")
+    except TokenError as exc:
+        err.write(f"receiver tokens: {exc}\n")
+        return EXIT_USAGE
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="receiver",
@@ -77,6 +127,39 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--skeleton", type=Path, help="skeleton file to check keypoints against (default: the project's)")
     validate.add_argument("-v", "--verbose", action="store_true", help="also list the files that pass (text format)")
     validate.set_defaults(run=_validate)
+
+    from receiver.settings import SETTING_HELP
+
+    settings_help = "\n".join(f"  RECEIVER_{name.upper():<22} {text}" for name, text in SETTING_HELP.items())
+    serve = commands.add_parser(
+        "serve",
+        help="run the receiver (HTTP on uvicorn)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Serve the receiver. With no settings it listens on 127.0.0.1:8000 and stores into a local bare git "
+            "repository at ./receiver-data/annotations.git, journal beside it."
+        ),
+        epilog=(
+            "Settings come from receiver.toml (or the file RECEIVER_CONFIG names; keys without the prefix, "
+            "lowercase), then from these environment variables, then from the flags above:\n"
+            + settings_help
+            + "\n  GITHUB_TOKEN                    the token of the GitHub store (never logged)"
+        ),
+    )
+    serve.add_argument("--host", help="address to listen on (RECEIVER_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (RECEIVER_PORT, default 8000)")
+    serve.add_argument("--config", type=Path, help="settings file (default: ./receiver.toml if present)")
+    serve.set_defaults(run=_serve)
+
+    tokens = commands.add_parser(
+        "tokens",
+        help="manage the named tokens of trusted labeling tools",
+        description="Tokens name the submitter of what a tool posts. Only SHA-256 hashes are stored; a new token is printed once.",
+    )
+    tokens.add_argument("action", choices=("add", "remove", "list"))
+    tokens.add_argument("name", nargs="?", default="", help="the submitter's name (add, remove)")
+    tokens.add_argument("--file", type=Path, help="tokens file (RECEIVER_TOKENS_FILE, default receiver-data/tokens.json)")
+    tokens.set_defaults(run=_tokens)
 
     return parser
 

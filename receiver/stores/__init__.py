@@ -16,11 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from receiver.records import Record
 
-__all__ = ["Delivered", "Store", "StoreError", "StoreUnavailable", "StoreRateLimited", "StoreConflict"]
+if TYPE_CHECKING:
+    from receiver.settings import Settings
+
+__all__ = ["build_store", "Delivered", "Store", "StoreError", "StoreUnavailable", "StoreRateLimited", "StoreConflict"]
 
 
 @dataclass(frozen=True)
@@ -66,3 +69,13 @@ class StoreRateLimited(StoreUnavailable):
 
 class StoreConflict(StoreError):
     pass
+
+
+def build_store(settings: Settings) -> Store:
+    """The store the settings name; the one place an implementation is chosen."""
+    if settings.store == "local":
+        from receiver.stores.local import LocalGitStore
+
+        mode = "branch" if settings.local_mode == "branch" else "direct"
+        return LocalGitStore(settings.local_repo, branch=settings.branch, mode=mode)
+    raise StoreError(f"the {settings.store} store is not available in this version; use store = local")

@@ -59,9 +59,10 @@ _PENDING = "refs/receiver/pending/"
 # Every path `records.record_path` makes fits this; anything else could break
 # the fast-import stream (a newline, a quote) or escape the annotations folder.
 _SAFE_PATH = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
-# fast-import writes one pack per batch; past this many, fold them together so
-# object lookups do not walk hundreds of pack indexes.
+# Past this many packs or (estimated) loose objects, fold them together so
+# object lookups do not walk hundreds of pack indexes or crowded folders.
 _PACK_LIMIT = 24
+_LOOSE_LIMIT = 2048
 
 _UNAVAILABLE = "the local git repository could not be read or written; see the receiver's log"
 
@@ -219,7 +220,6 @@ class LocalGitStore:
             message=_message(fresh),
         )
         self._move([(self._ref, commit, head)], pending=pending)
-        self._maintain()
         outcome.update({record.id: Delivered(record.id, record.path, commit, True) for record in fresh})
         return outcome
 
@@ -344,6 +344,7 @@ class LocalGitStore:
         fast-import must name a ref; a private, unique one keeps the real
         branch untouched until `_move` publishes the commit and drops it.
         """
+        self._maintain()
         pending = f"{_PENDING}{uuid.uuid4().hex}"
         name, email = self.author
         when = _git_date(self._clock())
@@ -390,14 +391,24 @@ class LocalGitStore:
         return ref.removeprefix("refs/heads/")
 
     def _maintain(self) -> None:
-        """Fold fast-import's one-pack-per-batch into fewer packs once they pile up."""
+        """Fold small packs and loose objects together once they pile up.
+
+        fast-import leaves one pack per batch, or loose objects for a batch of
+        under a hundred objects (one record is about seven). Counting one of
+        the 256 loose-object folders estimates the rest, as `git gc --auto` does.
+        """
+        objects = self.repository / "objects"
         try:
-            packs = sum(1 for entry in os.scandir(self.repository / "objects" / "pack") if entry.name.endswith(".pack"))
+            packs = sum(1 for entry in os.scandir(objects / "pack") if entry.name.endswith(".pack"))
+            sample = objects / "17"
+            loose = 256 * sum(1 for _ in os.scandir(sample)) if sample.is_dir() else 0
         except OSError:
             return
-        if packs > _PACK_LIMIT:
-            # Geometric repacking merges the small recent packs and leaves the
-            # big old one alone, so its cost does not grow with the repository.
+        if packs > _PACK_LIMIT or loose > _LOOSE_LIMIT:
+            # Geometric repacking rolls the small recent packs and the loose
+            # objects into one and leaves the big old packs alone, so its cost
+            # does not grow with the repository. Unreachable objects are kept,
+            # so a commit not yet on any branch is never lost.
             self._run(["repack", "-d", "-q", "--geometric=2"])
 
 

@@ -1,0 +1,308 @@
+"""The HTTP receiver: a Starlette app built by `create_app(settings)`.
+
+It parses, validates, journals and answers; delivery happens behind it, in
+the worker the lifespan starts. Every answer is JSON whose first field is a
+sentence a volunteer can read (the labeling page shows the first 100
+characters), and no answer carries a traceback, a token or a server path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from receiver import __version__
+from receiver.delivery import DeliveryWorker
+from receiver.journal import Journal, JournalUnavailable
+from receiver.openapi import openapi_document
+from receiver.parsing import ParseError, parse_json
+from receiver.ratelimit import RateLimiter, retry_after_header
+from receiver.records import ANONYMOUS, Record
+from receiver.settings import Settings
+from receiver.stores import Store, build_store
+from receiver.tokens import TokenBook
+from receiver.validation import Validator
+
+__all__ = ["create_app", "Receiver"]
+
+log = logging.getLogger("receiver.app")
+
+_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass
+class Receiver:
+    """Everything a request handler needs, built once per app."""
+
+    settings: Settings
+    validator: Validator
+    tokens: TokenBook
+    limiter: RateLimiter | None
+    clock: Callable[[], float]
+    now: Callable[[], datetime]
+    journal: Journal | None = None
+    worker: DeliveryWorker | None = None
+    store: Store | None = None
+
+
+def _error(status: int, sentence: str, *, details: list[str] | None = None, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"error": sentence, "details": details if details is not None else [sentence]}
+    body.update(extra)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _receiver(request: Request) -> Receiver:
+    receiver: Receiver = request.app.state.receiver
+    return receiver
+
+
+def _submitter(request: Request, receiver: Receiver) -> str | JSONResponse:
+    """The token's owner, `anonymous` in public mode, or the answer refusing the request."""
+    header = request.headers.get("authorization")
+    if header is None:
+        if receiver.settings.public:
+            return ANONYMOUS
+        return _error(401, "This receiver accepts labels only with a token: send Authorization: Bearer <token>.", headers={"WWW-Authenticate": "Bearer"})
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return _error(401, "The Authorization header must read 'Bearer <token>'.", headers={"WWW-Authenticate": "Bearer"})
+    owner = receiver.tokens.lookup(token.strip())
+    if owner is None:
+        return _error(403, "This token is not known to the receiver; ask its maintainers for a valid one.")
+    return owner
+
+
+async def _body(request: Request, limit: int) -> bytes | JSONResponse:
+    too_large = _error(413, f"The submission is larger than {limit} bytes; send one frame's labels at a time.")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def submit(request: Request) -> Response:
+    receiver = _receiver(request)
+    submitter = _submitter(request, receiver)
+    if isinstance(submitter, JSONResponse):
+        return submitter
+    if submitter == ANONYMOUS and receiver.limiter is not None:
+        client = request.client.host if request.client else "unknown"
+        wait = receiver.limiter.check(client, receiver.clock())
+        if wait is not None:
+            seconds = retry_after_header(wait)
+            return _error(429, f"Too many submissions from your address; wait {seconds} s and submit again.", headers={"Retry-After": seconds})
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        return _error(415, "Send the labels as JSON with the header Content-Type: application/json.")
+    try:
+        body = await _body(request, receiver.settings.max_body_bytes)
+    except ClientDisconnect:
+        return _error(400, "The connection closed before the whole submission arrived; submit again.")
+    if isinstance(body, JSONResponse):
+        return body
+    try:
+        document = parse_json(body, max_bytes=receiver.settings.max_body_bytes)
+    except ParseError as exc:
+        return _error(400, f"Not saved: {exc}.")
+    problems = receiver.validator.check_submission(document)
+    if problems:
+        details = [str(p) for p in problems]
+        count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
+        return _error(
+            422,
+            f"Not saved, {count} to fix: {'; '.join(details)}",
+            details=details,
+            problems=[{"pointer": p.pointer, "message": p.message} for p in problems],
+        )
+    record = Record.create(document, submitter=submitter, received_at=receiver.now(), receiver_version=__version__)
+    assert receiver.journal is not None
+    try:
+        admission = await receiver.journal.admit(record)
+    except JournalUnavailable:
+        return _error(503, "The receiver cannot keep submissions right now; nothing was saved. Submit again in a minute.", headers={"Retry-After": "30"})
+    entry = admission.entry
+    status_url = str(request.url_for("submission", id=entry.id).path)
+    frame = record.submission["frame_index"]
+    if admission.created:
+        message = f"Thank you! Your labels for frame {frame} were received and will be saved to the repository."
+        return JSONResponse({"message": message, "id": entry.id, "status": entry.state, "status_url": status_url, "path": entry.path}, status_code=202)
+    message = f"Already received: these labels for frame {frame} were submitted before; nothing new was saved."
+    return JSONResponse({"message": message, "id": entry.id, "status": entry.state, "status_url": status_url, "path": entry.path, "commit": entry.commit}, status_code=200)
+
+
+def _positive(request: Request, name: str, default: int, maximum: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise HTTPException(400, f"The query parameter {name} must be a whole number from 1 to {maximum}.")
+    return int(raw)
+
+
+async def list_annotations(request: Request) -> Response:
+    receiver = _receiver(request)
+    assert receiver.journal is not None
+    page = _positive(request, "page", 1, 1_000_000)
+    per_page = _positive(request, "per_page", 50, 500)
+    video_url = request.query_params.get("video_url") or None
+    total, entries = receiver.journal.list(video_url=video_url, offset=(page - 1) * per_page, limit=per_page)
+    return JSONResponse(
+        {
+            "message": f"{total} annotation(s) received" + (" for this video" if video_url else ""),
+            "count": total,
+            "page": page,
+            "per_page": per_page,
+            "files": [e.path for e in entries],
+            "annotations": [e.public() for e in entries],
+        }
+    )
+
+
+async def submission(request: Request) -> Response:
+    receiver = _receiver(request)
+    assert receiver.journal is not None
+    identifier = request.path_params["id"]
+    entry = receiver.journal.get(identifier) if _ID.match(identifier) else None
+    if entry is None:
+        return _error(404, "No submission has this id; check the status_url you were given.")
+    words = {"queued": "is waiting to be saved", "delivered": "is saved in the repository", "failed": "was refused by the repository"}
+    return JSONResponse({"message": f"Submission {entry.id} {words.get(entry.state, entry.state)}.", **entry.public()})
+
+
+async def health(request: Request) -> Response:
+    receiver = _receiver(request)
+    assert receiver.journal is not None and receiver.worker is not None and receiver.store is not None
+    counts = receiver.journal.counts()
+    status = receiver.worker.status
+    store: dict[str, Any] = {"name": receiver.store.name, "state": status.state, **receiver.store.describe()}
+    if status.last_error:
+        store["last_error"] = status.last_error
+    if status.retry_at is not None:
+        store["retry_in_seconds"] = round(max(0.0, status.retry_at - receiver.clock()), 1)
+    if status.notes:
+        store["notes"] = status.notes[-5:]
+    healthy = status.state == "ok"
+    return JSONResponse(
+        {
+            "message": "Receiving and delivering." if healthy else "Receiving; delivery is retrying.",
+            "status": "ok" if healthy else "degraded",
+            "version": __version__,
+            "journal": {"backlog": counts["queued"], **counts, "oldest_queued_received_at": receiver.journal.oldest_queued()},
+            "store": store,
+        }
+    )
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(openapi_document(__version__))
+
+
+_DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Pose annotation receiver API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});</script>
+</body></html>
+"""
+
+
+async def docs(request: Request) -> Response:
+    return HTMLResponse(_DOCS_PAGE)
+
+
+async def root(request: Request) -> Response:
+    return RedirectResponse("/docs", status_code=307)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return _error(404, f"There is nothing at {request.url.path[:100]}; labels go to POST /api/labels (see /docs).")
+    if exc.status_code == 405:
+        return _error(405, f"{request.method[:10]} is not allowed here; see /docs for what this address accepts.", headers=exc.headers)
+    return _error(exc.status_code, str(exc.detail))
+
+
+def _docs_assets() -> StaticFiles:
+    import swagger_ui_bundle
+
+    return StaticFiles(directory=swagger_ui_bundle.swagger_ui_path)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    validator: Validator | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+) -> Starlette:
+    """Build the receiver from settings; the journal, store and worker start with the app's lifespan."""
+    receiver = Receiver(
+        settings=settings,
+        validator=validator or Validator(),
+        tokens=TokenBook.load(settings.tokens_file),
+        limiter=RateLimiter(settings.rate_limit) if settings.rate_limit else None,
+        clock=clock,
+        now=now,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        journal = Journal(settings.journal_path).open()
+        chosen = store or build_store(settings)
+        worker = DeliveryWorker(journal, chosen, batch_size=settings.batch_size)
+        receiver.journal, receiver.store, receiver.worker = journal, chosen, worker
+        worker.start()
+        log.info("receiving; %s store", chosen.name)
+        try:
+            yield
+        finally:
+            worker.stop()
+            journal.close()
+            chosen.close()
+
+    routes = [
+        Route("/", root),
+        Route("/api/labels", submit, methods=["POST"]),
+        Route("/api/annotations", submit, methods=["POST"]),
+        Route("/api/annotations", list_annotations, methods=["GET"]),
+        Route("/api/submissions/{id}", submission, methods=["GET"], name="submission"),
+        Route("/health", health, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
+        Mount("/docs/assets", _docs_assets()),
+    ]
+    cors = Middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.allowed_origins),
+        allow_origin_regex=settings.origin_regex,
+        allow_methods=["GET", "POST"],
+        allow_headers=["content-type", "authorization"],
+        max_age=600,
+    )
+    app = Starlette(routes=routes, middleware=[cors], exception_handlers={HTTPException: http_error}, lifespan=lifespan)
+    app.state.receiver = receiver
+    return app

@@ -1,0 +1,311 @@
+"""The journal: an SQLite outbox that makes a 2xx mean "kept".
+
+Every accepted record is written here, fsynced (WAL with synchronous=FULL),
+before the receiver answers; the delivery worker drains it into the store and
+writes back each record's state. Writes go through one writer thread that
+commits whatever has queued up in a single transaction (group commit), so 64
+waiting requests cost one fsync, not 64.
+
+```
+JournalError
+ +-- JournalUnavailable   the disk refused (full, read-only, I/O error): answer 503, keep nothing half-done
+```
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from receiver.records import Record
+from receiver.stores import Delivered
+
+__all__ = ["Journal", "JournalError", "JournalUnavailable", "Entry", "Admission"]
+
+log = logging.getLogger("receiver.journal")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    video_url TEXT NOT NULL,
+    frame_index INTEGER NOT NULL,
+    submitter TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    document BLOB NOT NULL,
+    state TEXT NOT NULL DEFAULT 'queued',
+    path TEXT NOT NULL,
+    commit_sha TEXT,
+    branch TEXT,
+    pull_number INTEGER,
+    pull_url TEXT,
+    pull_state TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS records_by_state ON records (state, seq);
+CREATE INDEX IF NOT EXISTS records_by_video ON records (video_url, seq);
+"""
+
+_COLUMNS = "id, video_url, frame_index, submitter, received_at, state, path, commit_sha, branch, pull_number, pull_url, pull_state, attempts, last_error"
+
+
+class JournalError(Exception):
+    """The journal could not do what was asked."""
+
+
+class JournalUnavailable(JournalError):
+    """The journal cannot keep new records right now (disk full, read-only, I/O error)."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the journal knows of one record."""
+
+    id: str
+    video_url: str
+    frame_index: int
+    submitter: str
+    received_at: str
+    state: str
+    path: str
+    commit: str | None
+    branch: str | None
+    pull_number: int | None
+    pull_url: str | None
+    pull_state: str | None
+    attempts: int
+    last_error: str | None
+
+    def public(self) -> dict[str, Any]:
+        """The fields a client may see."""
+        shown = {
+            "id": self.id,
+            "status": self.state,
+            "video_url": self.video_url,
+            "frame_index": self.frame_index,
+            "submitter": self.submitter,
+            "received_at": self.received_at,
+            "path": self.path,
+            "commit": self.commit,
+        }
+        if self.branch:
+            shown.update(branch=self.branch, pull_number=self.pull_number, pull_url=self.pull_url, pull_state=self.pull_state)
+        if self.state != "delivered" and self.last_error:
+            shown["last_error"] = self.last_error
+        return shown
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The outcome of `Journal.admit`: a new record, or the one already kept under that id."""
+
+    entry: Entry
+    created: bool
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("PRAGMA busy_timeout=30000")
+    return connection
+
+
+def _entry(row: Sequence[Any]) -> Entry:
+    return Entry(*row)
+
+
+_STOP = object()
+
+
+class Journal:
+    """The outbox. `open()` starts its writer thread; `close()` stops it after the queue drains."""
+
+    def __init__(self, path: Path, *, max_group: int = 512) -> None:
+        self.path = path
+        self.max_group = max_group
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self._read_lock = threading.Lock()
+        self._reader: sqlite3.Connection | None = None
+        self._work = threading.Condition()
+        self._generation = 0
+
+    def open(self) -> Journal:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            setup = _connect(self.path)
+            setup.executescript(_SCHEMA)
+            setup.close()
+            self._reader = _connect(self.path)
+        except sqlite3.Error as exc:
+            raise JournalUnavailable(f"the journal cannot be opened ({exc.__class__.__name__})") from exc
+        self._writer = threading.Thread(target=self._write_loop, name="journal-writer", daemon=True)
+        self._writer.start()
+        return self
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._queue.put(_STOP)
+            self._writer.join()
+            self._writer = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def __enter__(self) -> Journal:
+        return self.open()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- admitting records (request side) ------------------------------------
+
+    def admit_async(self, record: Record) -> Future[Admission]:
+        """Queue a record for the next group commit; the future resolves once it is on disk."""
+        future: Future[Admission] = Future()
+        self._queue.put((record, future))
+        return future
+
+    async def admit(self, record: Record) -> Admission:
+        return await asyncio.wrap_future(self.admit_async(record))
+
+    def _write_loop(self) -> None:
+        connection = _connect(self.path)
+        try:
+            while True:
+                first = self._queue.get()
+                if first is _STOP:
+                    return
+                batch = [first]
+                while len(batch) < self.max_group:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is _STOP:
+                        self._commit(connection, batch)
+                        return
+                    batch.append(item)
+                self._commit(connection, batch)
+        finally:
+            connection.close()
+
+    def _commit(self, connection: sqlite3.Connection, batch: list[tuple[Record, Future[Admission]]]) -> None:
+        outcomes: list[tuple[Future[Admission], Admission]] = []
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            for record, future in batch:
+                cursor = connection.execute(
+                    "INSERT INTO records (id, video_url, frame_index, submitter, received_at, document, path)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+                    (record.id, record.submission["video_url"], record.submission["frame_index"], record.submitter,
+                     record.received_at, record.to_bytes(), record.path),
+                )
+                row = connection.execute(f"SELECT {_COLUMNS} FROM records WHERE id = ?", (record.id,)).fetchone()
+                outcomes.append((future, Admission(_entry(row), created=cursor.rowcount == 1)))
+            connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            log.error("journal write failed: %s", exc.__class__.__name__)
+            error = JournalUnavailable("the journal cannot keep new submissions right now")
+            for _, future in batch:
+                future.set_exception(error)
+            return
+        if any(admission.created for _, admission in outcomes):
+            with self._work:
+                self._generation += 1
+                self._work.notify_all()
+        for future, admission in outcomes:
+            future.set_result(admission)
+
+    # -- reading --------------------------------------------------------------
+
+    def _read(self, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
+        if self._reader is None:
+            raise JournalError("the journal is closed")
+        with self._read_lock:
+            return self._reader.execute(sql, tuple(parameters)).fetchall()
+
+    def get(self, identifier: str) -> Entry | None:
+        rows = self._read(f"SELECT {_COLUMNS} FROM records WHERE id = ?", (identifier,))
+        return _entry(rows[0]) if rows else None
+
+    def list(self, *, video_url: str | None = None, offset: int = 0, limit: int = 50) -> tuple[int, list[Entry]]:
+        """One page of records, oldest first, optionally of one video; and how many there are in all."""
+        where, parameters = ("WHERE video_url = ?", [video_url]) if video_url else ("", [])
+        total = self._read(f"SELECT count(*) FROM records {where}", parameters)[0][0]
+        rows = self._read(f"SELECT {_COLUMNS} FROM records {where} ORDER BY seq LIMIT ? OFFSET ?", [*parameters, limit, offset])
+        return total, [_entry(r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        counts = {"queued": 0, "delivered": 0, "failed": 0}
+        counts.update({state: n for state, n in self._read("SELECT state, count(*) FROM records GROUP BY state")})
+        return counts
+
+    def oldest_queued(self) -> str | None:
+        rows = self._read("SELECT received_at FROM records WHERE state = 'queued' ORDER BY seq LIMIT 1")
+        return rows[0][0] if rows else None
+
+    # -- the delivery side ----------------------------------------------------
+
+    def pending(self, limit: int) -> list[Record]:
+        """The oldest records not yet delivered, to hand to the store."""
+        rows = self._read("SELECT document FROM records WHERE state = 'queued' ORDER BY seq LIMIT ?", (limit,))
+        return [Record.from_document(json.loads(document)) for (document,) in rows]
+
+    def wait_for_work(self, generation: int, timeout: float) -> int:
+        """Block until a new record is admitted after `generation` (or the timeout); return the current one."""
+        with self._work:
+            if self._generation == generation:
+                self._work.wait(timeout)
+            return self._generation
+
+    def wake(self) -> None:
+        """Wake the delivery worker (used when stopping)."""
+        with self._work:
+            self._generation += 1
+            self._work.notify_all()
+
+    def mark_delivered(self, results: Sequence[Delivered]) -> None:
+        self._update(
+            "UPDATE records SET state = 'delivered', commit_sha = ?, path = ?, branch = ?, pull_number = ?, pull_url = ?,"
+            " pull_state = COALESCE(pull_state, CASE WHEN ? IS NULL THEN NULL ELSE 'open' END),"
+            " attempts = attempts + 1, last_error = NULL WHERE id = ?",
+            [(r.commit, r.path, r.branch, r.pull_number, r.pull_url, r.pull_number, r.record_id) for r in results],
+        )
+
+    def mark_attempt(self, identifiers: Sequence[str], error: str) -> None:
+        """Note a failed attempt; the records stay queued for the next try."""
+        self._update("UPDATE records SET attempts = attempts + 1, last_error = ? WHERE id = ?", [(error, i) for i in identifiers])
+
+    def mark_failed(self, identifier: str, error: str) -> None:
+        """A record the store refused for good (it will not be retried)."""
+        self._update("UPDATE records SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?", [(error, identifier)])
+
+    def set_pull_state(self, identifier: str, state: str) -> None:
+        self._update("UPDATE records SET pull_state = ? WHERE id = ?", [(state, identifier)])
+
+    def _update(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if self._reader is None:
+            raise JournalError("the journal is closed")
+        with self._read_lock:
+            try:
+                self._reader.execute("BEGIN IMMEDIATE")
+                self._reader.executemany(sql, rows)
+                self._reader.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._reader.in_transaction:
+                    self._reader.execute("ROLLBACK")
+                raise JournalUnavailable(f"the journal cannot record delivery ({exc.__class__.__name__})") from exc

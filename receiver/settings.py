@@ -1,0 +1,168 @@
+"""Settings: read once at the edge (a `receiver.toml` and `RECEIVER_*` variables) into one typed object.
+
+Precedence, lowest first: defaults, the TOML file, the environment, command-line
+flags. The environment is a parameter, so tests pass a dict. A value that
+cannot be read names its key and what was wrong with it.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Settings", "SettingsError", "RateLimit", "load_settings", "SETTING_HELP"]
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names the key, the value and what is expected."""
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `count` requests per `seconds` from one client."""
+
+    count: int
+    seconds: float
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimit | None:
+        """`120/minute`, `5/second`, `1000/hour`, or `0` for no limit."""
+        text = text.strip().lower()
+        if text in ("0", "off", "none", ""):
+            return None
+        match = re.fullmatch(r"(\d+)\s*/\s*(second|minute|hour|\d+s)", text)
+        if not match or int(match.group(1)) == 0:
+            raise ValueError("expected a limit like 120/minute, 5/second, 1000/hour, or 0 for none")
+        unit = match.group(2)
+        seconds = {"second": 1.0, "minute": 60.0, "hour": 3600.0}.get(unit) or float(unit[:-1])
+        return cls(int(match.group(1)), seconds)
+
+
+_LOCALHOST_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    store: str = "local"
+    local_repo: Path = Path("receiver-data/annotations.git")
+    local_mode: str = "direct"
+    branch: str = "main"
+    journal: Path | None = None
+    allowed_origins: tuple[str, ...] = ()
+    tokens_file: Path | None = None
+    public: bool = True
+    rate_limit: RateLimit | None = RateLimit(120, 60.0)
+    max_body_bytes: int = 64 * 1024
+    forwarded_allow_ips: str = "127.0.0.1"
+    batch_size: int = 200
+    github_repository: str = ""
+    github_api_url: str = "https://api.github.com"
+    github_token: str = field(default="", repr=False)
+    delivery_mode: str = "pull-request"
+
+    @property
+    def journal_path(self) -> Path:
+        return self.journal or self.local_repo.parent / "journal.sqlite3"
+
+    @property
+    def origin_regex(self) -> str | None:
+        """With no allowlist, pages served from this machine (any port) may post."""
+        return None if self.allowed_origins else _LOCALHOST_ORIGINS
+
+
+SETTING_HELP: dict[str, str] = {
+    "host": "address to listen on",
+    "port": "port to listen on",
+    "store": "where records go: local (a bare git repository) or github",
+    "local_repo": "the bare git repository of the local store (created if missing)",
+    "local_mode": "local store mode: direct (commit to the branch) or branch (a branch per record, merged after validation)",
+    "branch": "the data repository's default branch",
+    "journal": "the SQLite journal (default: journal.sqlite3 beside the local repository)",
+    "allowed_origins": "comma-separated origins whose pages may post (default: localhost and 127.0.0.1, any port)",
+    "tokens_file": "JSON file of named token hashes (see `receiver tokens add`); enables token mode",
+    "public": "accept submissions without a token (true/false)",
+    "rate_limit": "per-client limit for tokenless submissions, like 120/minute; 0 turns it off",
+    "max_body_bytes": "largest accepted request body, in bytes",
+    "forwarded_allow_ips": "comma-separated proxy addresses whose X-Forwarded-For is trusted",
+    "batch_size": "most records the delivery worker hands the store at once",
+    "github_repository": "OWNER/NAME of the GitHub data repository (store = github)",
+    "github_api_url": "GitHub API base URL (GitHub Enterprise, or a test server)",
+    "delivery_mode": "GitHub delivery: pull-request, direct or batch",
+}
+
+
+def _convert(name: str, raw: Any) -> Any:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    if name == "rate_limit":
+        return RateLimit.parse(str(raw))
+    if name == "allowed_origins":
+        items = raw if isinstance(raw, list) else str(raw).split(",")
+        return tuple(o.strip().rstrip("/") for o in items if o.strip())
+    if kind in ("int",):
+        if isinstance(raw, bool) or not str(raw).strip().isdigit():
+            raise ValueError("expected a whole number")
+        return int(raw)
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        lowered = str(raw).strip().lower()
+        if lowered not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError("expected true or false")
+        return lowered in ("true", "1", "yes")
+    if "Path" in str(kind):
+        return Path(str(raw)) if str(raw) else None
+    return str(raw)
+
+
+_CHOICES = {
+    "store": ("local", "github"),
+    "local_mode": ("direct", "branch"),
+    "delivery_mode": ("pull-request", "direct", "batch"),
+}
+
+
+def load_settings(
+    environ: Mapping[str, str],
+    *,
+    config_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Combine the TOML file (if any), `RECEIVER_*` variables and explicit overrides into Settings."""
+    values: dict[str, Any] = {}
+    names = {f.name for f in fields(Settings)} - {"github_token"}
+    config_file = config_file or (Path(environ["RECEIVER_CONFIG"]) if environ.get("RECEIVER_CONFIG") else None)
+    if config_file is None and Path("receiver.toml").is_file():
+        config_file = Path("receiver.toml")
+    sources: list[tuple[str, Mapping[str, Any]]] = []
+    if config_file is not None:
+        try:
+            table = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"cannot read settings file {config_file.name}: {exc}") from exc
+        table = table.get("receiver", table)
+        unknown = sorted(set(table) - names)
+        if unknown:
+            raise SettingsError(f"{config_file.name}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+        sources.append((config_file.name, table))
+    sources.append(("environment", {n: environ[f"RECEIVER_{n.upper()}"] for n in names if f"RECEIVER_{n.upper()}" in environ}))
+    sources.append(("command line", {k: v for k, v in (overrides or {}).items() if v is not None}))
+    for origin, table in sources:
+        for name, raw in table.items():
+            key = f"RECEIVER_{name.upper()}" if origin == "environment" else name
+            try:
+                values[name] = _convert(name, raw)
+            except ValueError as exc:
+                raise SettingsError(f"{key}={raw!r} ({origin}): {exc}") from exc
+            if name in _CHOICES and values[name] not in _CHOICES[name]:
+                raise SettingsError(f"{key}={raw!r} ({origin}): expected one of {', '.join(_CHOICES[name])}")
+    token = environ.get("GITHUB_TOKEN", "")
+    settings = replace(Settings(), **values, github_token=token)
+    if settings.store == "github" and not (settings.github_repository and settings.github_token):
+        raise SettingsError("store = github needs RECEIVER_GITHUB_REPOSITORY=OWNER/NAME and GITHUB_TOKEN")
+    return settings
