@@ -234,10 +234,10 @@ class LocalGitStore:
         tip, on_branch = self._lookup(ref, [record.path])
         created = tip is None
         if tip is None:
-            tip, pending = self._commit(
+            tip, scratch = self._commit(
                 parent=head, merge=None, files=[(record.path, record.to_bytes())], message=_message([record])
             )
-            self._move([(ref, tip, None)], pending=pending)
+            self._move([(ref, tip, None)], pending=scratch)
             blob = self._lookup(ref, [record.path])[1].get(record.path)
         else:
             blob = on_branch.get(record.path)
@@ -248,6 +248,7 @@ class LocalGitStore:
         if problems:
             _log.warning("record %s failed the check; left on its branch: %s", record.id, "; ".join(problems))
             return Delivered(record.id, record.path, None, created, branch=record.branch)
+        pending: str | None
         if self._parent(tip) == head:
             merged, pending = tip, None
         else:
