@@ -186,7 +186,7 @@ async def submission(request: Request) -> Response:
     entry = receiver.journal.get(identifier) if _ID.match(identifier) else None
     if entry is None:
         return _error(404, "No submission has this id; check the status_url you were given.")
-    words = {"queued": "is waiting to be saved", "delivered": "is saved in the repository", "failed": "was refused by the repository"}
+    words = {"queued": "is waiting to be saved", "delivered": "is saved in the repository", "failed": "was refused by the repository", "held": "is kept on its branch for review"}
     return JSONResponse({"message": f"Submission {entry.id} {words.get(entry.state, entry.state)}.", **entry.public()})
 
 

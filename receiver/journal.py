@@ -250,7 +250,7 @@ class Journal:
         return total, [_entry(r) for r in rows]
 
     def counts(self) -> dict[str, int]:
-        counts = {"queued": 0, "delivered": 0, "failed": 0}
+        counts = {"queued": 0, "delivered": 0, "held": 0, "failed": 0}
         counts.update({state: n for state, n in self._read("SELECT state, count(*) FROM records GROUP BY state")})
         return counts
 
@@ -280,10 +280,12 @@ class Journal:
 
     def mark_delivered(self, results: Sequence[Delivered]) -> None:
         self._update(
-            "UPDATE records SET state = 'delivered', commit_sha = ?, path = ?, branch = ?, pull_number = ?, pull_url = ?,"
+            # A store that keeps a record for review (a branch not merged) reports no commit: 'held'.
+            "UPDATE records SET state = CASE WHEN ? IS NULL THEN 'held' ELSE 'delivered' END,"
+            " commit_sha = ?, path = ?, branch = ?, pull_number = ?, pull_url = ?,"
             " pull_state = COALESCE(pull_state, CASE WHEN ? IS NULL THEN NULL ELSE 'open' END),"
             " attempts = attempts + 1, last_error = NULL WHERE id = ?",
-            [(r.commit, r.path, r.branch, r.pull_number, r.pull_url, r.pull_number, r.record_id) for r in results],
+            [(r.commit if r.commit or not r.branch else None, r.commit, r.path, r.branch, r.pull_number, r.pull_url, r.pull_number, r.record_id) for r in results],
         )
 
     def mark_attempt(self, identifiers: Sequence[str], error: str) -> None:

@@ -19,6 +19,7 @@ class CapturedRequest:
     path: str
     headers: tuple[tuple[str, str], ...]
     body: bytes
+    request_line: str
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
@@ -38,6 +39,7 @@ def captured_requests() -> list[CapturedRequest]:
                 path=raw["path"],
                 headers=tuple((k, v) for k, v in raw["headers"]),
                 body=raw["body"].encode("utf-8"),
+                request_line=raw["request_line"],
             )
         )
     return requests

@@ -1,0 +1,36 @@
+"""A data repository on disk and helpers to read it with real git."""
+
+from __future__ import annotations
+
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+from tests.servers import wait_until
+
+
+def git(repository: Path, *args: str) -> str:
+    return subprocess.run(["git", f"--git-dir={repository}", *args], capture_output=True, text=True, check=True).stdout
+
+
+def files_in(repository: Path, rev: str = "main") -> list[str]:
+    return git(repository, "ls-tree", "-r", "--name-only", rev).split()
+
+
+def ids_in(repository: Path) -> Counter[str]:
+    """How many files each record id has on main (each must have exactly one)."""
+    return Counter(Path(p).stem for p in files_in(repository) if p.startswith("annotations/"))
+
+
+def commits(repository: Path) -> int:
+    return int(git(repository, "rev-list", "--count", "main"))
+
+
+def wait_delivered(url: str, *, timeout: float = 120.0) -> None:
+    def drained() -> bool:
+        journal = httpx.get(f"{url}/health", timeout=5).json()["journal"]
+        return journal["backlog"] == 0
+
+    wait_until(drained, timeout=timeout, interval=0.1, what="the journal backlog to drain")
