@@ -57,7 +57,7 @@ class FakeGitHub:
         self,
         clock: FakeClock | None = None,
         limits: LimitSettings | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
         self.clock = clock or FakeClock()
         self.state = GitHubState(self.clock)

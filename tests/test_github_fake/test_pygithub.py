@@ -52,7 +52,9 @@ class TestRefsAndContents:
     def test_get_contents_returns_the_file_bytes_on_a_ref(self, repo: Repository) -> None:
         """get_contents(ref=branch) decodes to the bytes written."""
         _branch_with_file(repo)
-        assert repo.get_contents("labels/1.json", ref="labels-1").decoded_content == b'{"id": 1}\n'
+        found = repo.get_contents("labels/1.json", ref="labels-1")
+        assert not isinstance(found, list)
+        assert found.decoded_content == b'{"id": 1}\n'
 
 
 class TestPulls:
