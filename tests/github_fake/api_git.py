@@ -135,15 +135,15 @@ def _tree_input(call: Call, index: int, raw: Any) -> TreeInput:
     mode = raw.get("mode")
     kind = raw.get("type")
     if not isinstance(path, str) or not isinstance(mode, str):
-        raise Unprocessable(f"Invalid request.\n\n{where} needs a string \"path\" and \"mode\".")
+        raise Unprocessable(f'Invalid request.\n\n{where} needs a string "path" and "mode".')
     if kind is None:
         kind = entry_type(mode)
     if not isinstance(kind, str):
-        raise Unprocessable(f"Invalid request.\n\n{where} has a non-string \"type\".")
+        raise Unprocessable(f'Invalid request.\n\n{where} has a non-string "type".')
     has_sha = "sha" in raw
     content = raw.get("content")
     if has_sha and content is not None:
-        raise Unprocessable("Invalid request.\n\nOnly one of \"sha\" and \"content\" may be given.")
+        raise Unprocessable('Invalid request.\n\nOnly one of "sha" and "content" may be given.')
     if has_sha:
         sha = raw["sha"]
         if sha is None:
@@ -152,7 +152,7 @@ def _tree_input(call: Call, index: int, raw: Any) -> TreeInput:
             raise Unprocessable(f"Invalid request.\n\n{where}.sha {sha!r} is not a 40 character hex object id.")
         return TreeInput(path, mode, kind, sha=sha)
     if not isinstance(content, str):
-        raise Unprocessable(f"Invalid request.\n\n{where} needs \"sha\" or \"content\".")
+        raise Unprocessable(f'Invalid request.\n\n{where} needs "sha" or "content".')
     if kind != "blob" or mode == MODE_TREE:
         raise Unprocessable("Invalid tree info")
     return TreeInput(path, mode, kind, content=content.encode())

@@ -101,7 +101,7 @@ def add_labels(call: Call) -> Reply:
         raw = raw.get("labels")
     if not isinstance(raw, list) or not raw:
         raise Unprocessable(
-            "Invalid request.\n\nNo subschema in \"anyOf\" matched.",
+            'Invalid request.\n\nNo subschema in "anyOf" matched.',
             errors=None,
         )
     names = []

@@ -36,9 +36,7 @@ from .state import GitHubState, PullRequest, Repository, User
 
 __all__ = ["FakeGitHub", "RATE_LIMIT_DOCS", "SECONDARY_LIMIT_MESSAGE"]
 
-RATE_LIMIT_DOCS = (
-    "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
-)
+RATE_LIMIT_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
 SECONDARY_LIMIT_DOCS = (
     "https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api"
     "#about-secondary-rate-limits"
@@ -280,4 +278,3 @@ def _paginate(request: Request, items: list[Any]) -> tuple[list[Any], str]:
     if page > 1:
         links += [f'<{url(1)}>; rel="first"', f'<{url(page - 1)}>; rel="prev"']
     return items[(page - 1) * per_page : page * per_page], ", ".join(links)
-

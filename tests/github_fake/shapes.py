@@ -224,9 +224,7 @@ def blob(repo: Repository, sha: str, obj: Blob, root: str) -> JSON:
     }
 
 
-def tree(
-    state: GitHubState, repo: Repository, sha: str, obj: Tree, root: str, recursive: bool = False
-) -> JSON:
+def tree(state: GitHubState, repo: Repository, sha: str, obj: Tree, root: str, recursive: bool = False) -> JSON:
     base = f"{root}/repos/{repo.full_name}/git"
     items: list[JSON] = []
 
@@ -272,7 +270,13 @@ def git_commit(repo: Repository, sha: str, obj: Commit, root: str) -> JSON:
         "message": obj.message,
         "tree": {"sha": obj.tree, "url": f"{base}/trees/{obj.tree}"},
         "parents": [{"sha": p, "url": f"{base}/commits/{p}", "html_url": f"{html}/{p}"} for p in obj.parents],
-        "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None, "verified_at": None},
+        "verification": {
+            "verified": False,
+            "reason": "unsigned",
+            "signature": None,
+            "payload": None,
+            "verified_at": None,
+        },
     }
 
 
@@ -366,7 +370,13 @@ def branch(state: GitHubState, repo: Repository, name: str, sha: str, root: str)
             "message": obj.message,
             "comment_count": 0,
             "tree": {"sha": obj.tree, "url": f"{api}/git/trees/{obj.tree}"},
-            "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None, "verified_at": None},
+            "verification": {
+                "verified": False,
+                "reason": "unsigned",
+                "signature": None,
+                "payload": None,
+                "verified_at": None,
+            },
         },
         "author": None,
         "committer": None,
@@ -380,7 +390,10 @@ def branch(state: GitHubState, repo: Repository, name: str, sha: str, root: str)
         "commit": commit,
         "_links": {"self": f"{api}/branches/{name}", "html": f"{HTML_ROOT}/{repo.full_name}/tree/{name}"},
         "protected": False,
-        "protection": {"enabled": False, "required_status_checks": {"enforcement_level": "off", "contexts": [], "checks": []}},
+        "protection": {
+            "enabled": False,
+            "required_status_checks": {"enforcement_level": "off", "contexts": [], "checks": []},
+        },
         "protection_url": f"{api}/branches/{name}/protection",
     }
 

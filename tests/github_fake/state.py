@@ -230,9 +230,7 @@ class GitHubState:
         if fork_name in self._repos:
             return self._repos[fork_name]
         now = self.clock.now()
-        fork = Repository(
-            self._new_id(), owner, parent.name, parent.default_branch, now, now, parent=parent.full_name
-        )
+        fork = Repository(self._new_id(), owner, parent.name, parent.default_branch, now, now, parent=parent.full_name)
         fork.refs = {ref: sha for ref, sha in parent.refs.items() if ref.startswith("refs/heads/")}
         self._repos[fork_name] = fork
         return fork
@@ -374,7 +372,9 @@ class GitHubState:
                 raise Unprocessable("Parent SHA does not exist or is not a commit object")
         author_sig = self._signature(author, user)
         committer_sig = self._signature(committer, user) if committer is not None else author_sig
-        return self.objects.put(Commit(tree.lower(), tuple(p.lower() for p in parents), author_sig, committer_sig, message))
+        return self.objects.put(
+            Commit(tree.lower(), tuple(p.lower() for p in parents), author_sig, committer_sig, message)
+        )
 
     def _signature(self, who: _Identity | None, user: User) -> Signature:
         now = int(self.clock.now())
@@ -601,9 +601,7 @@ class GitHubState:
         """
         pull = self.pull(repo, number)
         if method not in ("merge", "squash", "rebase"):
-            raise validation_failed(
-                {"resource": "PullRequest", "field": "merge_method", "code": "invalid"}
-            )
+            raise validation_failed({"resource": "PullRequest", "field": "merge_method", "code": "invalid"})
         if pull.state != "open":
             raise MethodNotAllowed("Pull Request is not mergeable")
         if sha is not None and sha.lower() != pull.head_sha:

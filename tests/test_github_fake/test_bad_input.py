@@ -78,7 +78,15 @@ def test_tree_path_with_dotdot_is_422(api: Api) -> None:
 
 @pytest.mark.parametrize(
     "ref",
-    ["refs/heads/a..b", "refs/heads/a b", "refs/heads/x.lock", "refs/heads/.hidden", "refs/heads/a~1", "refs/heads/a@{b", "refs/heads/end."],
+    [
+        "refs/heads/a..b",
+        "refs/heads/a b",
+        "refs/heads/x.lock",
+        "refs/heads/.hidden",
+        "refs/heads/a~1",
+        "refs/heads/a@{b",
+        "refs/heads/end.",
+    ],
 )
 def test_ref_name_git_refuses_is_422(api: Api, fake: FakeGitHub, ref: str) -> None:
     """A ref name `git check-ref-format` refuses answers 422 "<ref> is not a valid ref name."."""

@@ -46,7 +46,10 @@ class TestControlEndpoints:
     def test_tokens_and_forks_set_up_a_fork_pull(self, server: FakeServer, fake: FakeGitHub) -> None:
         """POST /_fake/tokens and /_fake/forks let another process open a fork PR."""
         call(f"{server.url}/_fake/tokens", "POST", {"token": "t2", "login": "volunteer"})
-        assert call(f"{server.url}/_fake/forks", "POST", {"repo": REPO, "owner": "volunteer"})[1]["full_name"] == "volunteer/data"
+        assert (
+            call(f"{server.url}/_fake/forks", "POST", {"repo": REPO, "owner": "volunteer"})[1]["full_name"]
+            == "volunteer/data"
+        )
         api = Api(server.url, token="t2")
         head = fake.refs("volunteer/data")["refs/heads/main"]
         api.ok("POST", "/repos/volunteer/data/git/refs", {"ref": "refs/heads/x", "sha": head})
@@ -66,7 +69,12 @@ class TestControlEndpoints:
         assert call(f"{server.url}/_fake/clock", "POST", {"advance": 60})[1]["now"] == before + 60
         assert call(f"{server.url}/repos/{REPO}/git/blobs", "POST", blob, OWNER_TOKEN)[0] == 201
         log = call(f"{server.url}/_fake/log")[1]
-        assert [(e["status"], e["content_creating"]) for e in log] == [(503, False), (201, True), (403, True), (201, True)]
+        assert [(e["status"], e["content_creating"]) for e in log] == [
+            (503, False),
+            (201, True),
+            (403, True),
+            (201, True),
+        ]
 
     def test_objects_export_every_git_object(self, server: FakeServer, fake: FakeGitHub) -> None:
         """GET /_fake/objects has each object's type and body."""

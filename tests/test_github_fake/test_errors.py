@@ -35,7 +35,11 @@ class TestAuthentication:
         """An unknown token gets 401 with GitHub's exact body and the rate-limit headers."""
         response = api("GET", R, token="nope")
         assert response.status_code == 401
-        assert response.json() == {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"}
+        assert response.json() == {
+            "message": "Bad credentials",
+            "documentation_url": "https://docs.github.com/rest",
+            "status": "401",
+        }
         assert "x-ratelimit-limit" in response.headers
 
     def test_bearer_scheme_is_accepted(self, api: Api) -> None:

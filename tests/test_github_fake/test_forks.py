@@ -15,7 +15,9 @@ def _fork_pull(fake: FakeGitHub, contributor_gh: Github) -> int:
     fork = contributor_gh.get_repo("contributor/data")
     fork.create_git_ref("refs/heads/labels", fork.get_branch("main").commit.sha)
     fork.create_file("labels/9.json", "Add 9", b"{}\n", branch="labels")
-    pull = contributor_gh.get_repo(REPO).create_pull(base="main", head="contributor:labels", title="From a fork", body="")
+    pull = contributor_gh.get_repo(REPO).create_pull(
+        base="main", head="contributor:labels", title="From a fork", body=""
+    )
     return pull.number
 
 

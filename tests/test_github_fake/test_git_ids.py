@@ -20,9 +20,7 @@ pytestmark = pytest.mark.skipif(not Path(GIT).exists(), reason="needs git")
 
 
 def git(repo: Path, *args: str, stdin: bytes | None = None) -> bytes:
-    return subprocess.run(
-        [GIT, "-C", str(repo), *args], input=stdin, capture_output=True, check=True
-    ).stdout
+    return subprocess.run([GIT, "-C", str(repo), *args], input=stdin, capture_output=True, check=True).stdout
 
 
 def export(fake: FakeGitHub, target: Path) -> Path:
@@ -76,7 +74,7 @@ def test_git_recomputes_every_id(fake: FakeGitHub, gh: Github, tmp_path: Path) -
     """Re-hashing each object's content with git gives back the fake's id (blobs, trees, commits)."""
     _deliver(gh)
     bare = export(fake, tmp_path / "bare.git")
-    for sha, obj in fake.state.objects.items():
+    for sha, _obj in fake.state.objects.items():
         kind = git(bare, "cat-file", "-t", sha).decode().strip()
         body = git(bare, "cat-file", kind, sha)
         again = git(bare, "hash-object", "-t", kind, "--stdin", stdin=body).decode().strip()

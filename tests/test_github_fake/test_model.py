@@ -43,7 +43,9 @@ def test_refname_rules_match_git_check_ref_format(name: str) -> None:
     assert (refname_problem(name) is None) == git_accepts
 
 
-@pytest.mark.parametrize(("path", "ok"), [("a/b.json", True), ("a/../b", False), ("", False), ("a/./b", False), ("x/.GIT/y", False)])
+@pytest.mark.parametrize(
+    ("path", "ok"), [("a/b.json", True), ("a/../b", False), ("", False), ("a/./b", False), ("x/.GIT/y", False)]
+)
 def test_path_rules(path: str, ok: bool) -> None:
     """Paths with empty, '.', '..' or .git components are refused."""
     assert (path_problem(path) is None) == ok

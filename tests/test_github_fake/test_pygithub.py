@@ -99,8 +99,7 @@ class TestTrees:
         head = repo.get_branch("main").commit
         base_tree = repo.get_git_tree(head.sha)
         elements = [
-            InputGitTreeElement(f"labels/{i:03d}.json", "100644", "blob", content=f'{{"id": {i}}}\n')
-            for i in range(50)
+            InputGitTreeElement(f"labels/{i:03d}.json", "100644", "blob", content=f'{{"id": {i}}}\n') for i in range(50)
         ]
         tree = repo.create_git_tree(elements, base_tree=base_tree)
         commit = repo.create_git_commit("Add 50 labels", tree, [repo.get_git_commit(head.sha)])
