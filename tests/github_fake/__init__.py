@@ -3,12 +3,28 @@
 It holds repositories (forks included), refs, git objects with real git ids,
 pull requests with labels and comments, users and their tokens, and answers
 PyGithub as GitHub would, with GitHub's rate limits (on a fake clock),
-faults on demand and a log of every request. Two ways in:
+faults on demand and a log of every request.
 
-- in-process: ``fake_github_mock(fake, base_url)`` (``responses``);
-- over HTTP: ``FakeServer(fake).start()`` in a thread, or
-  ``python -m tests.github_fake --port P --repo O/R --token T``,
-  driven from other processes through ``/_fake/`` (see ``control.py``).
+In-process, through ``responses``::
+
+    fake = FakeGitHub(clock=FakeClock(), sleep=...)   # sleep: what a delay fault calls
+    fake.create_repository("owner/data")               # README on main
+    fake.add_token("T", "owner")                       # PRs opened with T are by owner
+    with fake_github_mock(fake, "https://api.github.com"):   # or register(fake, mock, base)
+        Github(auth=Auth.Token("T"), retry=None, seconds_between_writes=0)...
+
+Over HTTP, in a thread (``start`` returns once serving) or as a process
+(prints ``fake github listening on URL`` when ready)::
+
+    with FakeServer(fake) as server:  # server.url, e.g. http://127.0.0.1:PORT
+        ...
+    python -m tests.github_fake --port 0 --repo owner/data --token T [--token T2=login]
+
+State and log: ``fake.files(repo, branch)``, ``fake.refs(repo)``,
+``fake.pulls(repo)``, ``fake.requests()``, ``fake.unmodelled()``; over HTTP
+``/_fake/state``, ``/_fake/log``, ``/_fake/objects``. Steering:
+``fake.add_fault(Fault(...))``, ``fake.set_limits(...)``, ``fake.advance(s)``,
+``fake.fork(repo, login)``; over HTTP the ``/_fake/`` routes in ``control.py``.
 
 It is a test double: no permissions, branch protection, reviews, plain
 issues or line-level merges.
