@@ -65,6 +65,10 @@ class Settings:
     github_api_url: str = "https://api.github.com"
     github_token: str = field(default="", repr=False)
     delivery_mode: str = "pull-request"
+    github_write_interval: float = 1.0
+    github_writes_per_minute: int = 80
+    github_writes_per_hour: int = 500
+    batch_seconds: float = 0.0
 
     @property
     def journal_path(self) -> Path:
@@ -94,6 +98,10 @@ SETTING_HELP: dict[str, str] = {
     "github_repository": "OWNER/NAME of the GitHub data repository (store = github)",
     "github_api_url": "GitHub API base URL (GitHub Enterprise, or a test server)",
     "delivery_mode": "GitHub delivery: pull-request, direct or batch",
+    "github_write_interval": "least seconds between two content-creating GitHub requests (GitHub asks for 1)",
+    "github_writes_per_minute": "content-creating GitHub requests allowed per minute (GitHub's secondary limit: 80)",
+    "github_writes_per_hour": "content-creating GitHub requests allowed per hour (GitHub's secondary limit: 500)",
+    "batch_seconds": "in batch mode, how long the first queued record may wait for the batch to fill",
 }
 
 
@@ -104,6 +112,14 @@ def _convert(name: str, raw: Any) -> Any:
     if name == "allowed_origins":
         items = raw if isinstance(raw, list) else str(raw).split(",")
         return tuple(o.strip().rstrip("/") for o in items if o.strip())
+    if kind == "float":
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise ValueError("expected a number of seconds") from None
+        if not value >= 0:
+            raise ValueError("expected a number of seconds, 0 or more")
+        return value
     if kind in ("int",):
         if isinstance(raw, bool) or not str(raw).strip().isdigit():
             raise ValueError("expected a whole number")

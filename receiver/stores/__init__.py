@@ -78,4 +78,19 @@ def build_store(settings: Settings) -> Store:
 
         mode = "branch" if settings.local_mode == "branch" else "direct"
         return LocalGitStore(settings.local_repo, branch=settings.branch, mode=mode)
-    raise StoreError(f"the {settings.store} store is not available in this version; use store = local")
+    from receiver.pacing import Budget
+    from receiver.stores.github import GitHubStore
+
+    budget = Budget(
+        per_minute=settings.github_writes_per_minute,
+        per_hour=settings.github_writes_per_hour,
+        min_interval=settings.github_write_interval,
+    )
+    mode = {"direct": "direct", "batch": "batch"}.get(settings.delivery_mode, "pull-request")
+    return GitHubStore(
+        settings.github_repository,
+        token=settings.github_token,
+        api_url=settings.github_api_url,
+        mode=mode,  # type: ignore[arg-type]
+        budget=budget,
+    )
