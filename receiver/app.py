@@ -13,11 +13,13 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -28,13 +30,13 @@ from starlette.staticfiles import StaticFiles
 
 from receiver import __version__
 from receiver.delivery import DeliveryWorker
-from receiver.journal import Journal, JournalUnavailable
+from receiver.journal import Entry, Journal, JournalUnavailable
 from receiver.openapi import openapi_document
 from receiver.parsing import ParseError, parse_json
 from receiver.ratelimit import RateLimiter, retry_after_header
 from receiver.records import ANONYMOUS, Record
 from receiver.settings import Settings
-from receiver.stores import Store, build_store
+from receiver.stores import Store, StoreError, build_store
 from receiver.tokens import TokenBook
 from receiver.validation import Validator
 
@@ -58,6 +60,7 @@ class Receiver:
     journal: Journal | None = None
     worker: DeliveryWorker | None = None
     store: Store | None = None
+    pull_checked: dict[int, float] = field(default_factory=dict)
 
 
 def _error(status: int, sentence: str, *, details: list[str] | None = None, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
@@ -186,8 +189,34 @@ async def submission(request: Request) -> Response:
     entry = receiver.journal.get(identifier) if _ID.match(identifier) else None
     if entry is None:
         return _error(404, "No submission has this id; check the status_url you were given.")
+    if entry.pull_number is not None and entry.pull_state == "open":
+        entry = await run_in_threadpool(_refresh_pull_state, receiver, entry)
     words = {"queued": "is waiting to be saved", "delivered": "is saved in the repository", "failed": "was refused by the repository", "held": "is kept on its branch for review"}
     return JSONResponse({"message": f"Submission {entry.id} {words.get(entry.state, entry.state)}.", **entry.public()})
+
+
+#: How long a pull request's state read from GitHub is reused.
+PULL_STATE_TTL = 60.0
+
+
+def _refresh_pull_state(receiver: Receiver, entry: Entry) -> Entry:
+    """Read an open PR's state from the store, at most once a minute per PR; keep the last known on failure."""
+    assert receiver.journal is not None and entry.pull_number is not None
+    checked = receiver.pull_checked.get(entry.pull_number)
+    now = receiver.clock()
+    pull_state = getattr(receiver.store, "pull_state", None)
+    if pull_state is None or (checked is not None and now - checked < PULL_STATE_TTL):
+        return entry
+    receiver.pull_checked[entry.pull_number] = now
+    try:
+        state = pull_state(entry.pull_number)
+    except StoreError as exc:
+        log.info("pull request state unavailable: %s", exc)
+        return entry
+    if state != entry.pull_state:
+        receiver.journal.set_pull_state(entry.id, state)
+        return dataclasses.replace(entry, pull_state=state)
+    return entry
 
 
 async def health(request: Request) -> Response:
@@ -273,7 +302,8 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         journal = Journal(settings.journal_path).open()
         chosen = store or build_store(settings)
-        worker = DeliveryWorker(journal, chosen, batch_size=settings.batch_size)
+        linger = settings.batch_seconds if settings.store == "github" and settings.delivery_mode == "batch" else 0.0
+        worker = DeliveryWorker(journal, chosen, batch_size=settings.batch_size, linger=linger)
         receiver.journal, receiver.store, receiver.worker = journal, chosen, worker
         worker.start()
         log.info("receiving; %s store", chosen.name)

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from receiver.journal import Journal, JournalError
 from receiver.stores import Store, StoreConflict, StoreError, StoreUnavailable
@@ -67,6 +68,8 @@ class DeliveryWorker:
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
         idle_wait: float = 1.0,
+        linger: float = 0.0,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
         self.journal = journal
         self.store = store
@@ -74,6 +77,8 @@ class DeliveryWorker:
         self.clock = clock
         self.jitter = jitter
         self.idle_wait = idle_wait
+        self.linger = linger
+        self.wall_clock = wall_clock
         self.status = StoreStatus()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -83,6 +88,11 @@ class DeliveryWorker:
         records = self.journal.pending(self.batch_size)
         if not records:
             return Outcome(0, self.idle_wait)
+        if self.linger and len(records) < self.batch_size:
+            # Batch mode: let a batch fill for up to `linger` seconds after its first record arrived.
+            age = (self.wall_clock() - datetime.fromisoformat(records[0].received_at.replace("Z", "+00:00"))).total_seconds()
+            if age < self.linger:
+                return Outcome(0, self.linger - age)
         try:
             results = self.store.deliver(records)
         except StoreConflict as exc:
