@@ -90,3 +90,66 @@ class ReceiverProcess:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class FakeGitHubProcess:
+    """`python -m tests.github_fake` as its own process, steered through its /_fake/ endpoints."""
+
+    def __init__(self, workdir: Path, *, repo: str = "owner/data", token: str = "receiver-token", login: str = "pose-receiver") -> None:
+        self.workdir = workdir
+        self.repo, self.token, self.login = repo, token, login
+        self.process: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    def start(self) -> FakeGitHubProcess:
+        root = Path(__file__).resolve().parents[1]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.github_fake", "--port", "0", "--repo", self.repo, "--token", f"{self.token}={self.login}"],
+            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if "listening on" not in line:
+            raise AssertionError(f"the fake GitHub did not start: {line!r}")
+        self.url = line.strip().rsplit(" ", 1)[-1]
+        return self
+
+    def control(self, method: str, path: str, body: object | None = None) -> object:
+        response = httpx.request(method, f"{self.url}/_fake/{path}", json=body, timeout=30)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def state(self, branch: str | None = None) -> dict:  # type: ignore[type-arg]
+        params = {"repo": self.repo, **({"branch": branch} if branch else {})}
+        response = httpx.get(f"{self.url}/_fake/state", params=params, timeout=30)
+        response.raise_for_status()
+        result: dict = response.json()  # type: ignore[type-arg]
+        return result
+
+    def log(self) -> list[dict]:  # type: ignore[type-arg]
+        entries: list[dict] = httpx.get(f"{self.url}/_fake/log", timeout=30).json()  # type: ignore[type-arg]
+        return entries
+
+    def receiver_settings(self, **extra: str) -> dict[str, str]:
+        """The environment that points `receiver serve` at this fake."""
+        return {
+            "RECEIVER_STORE": "github",
+            "RECEIVER_GITHUB_REPOSITORY": self.repo,
+            "RECEIVER_GITHUB_API_URL": self.url,
+            "GITHUB_TOKEN": self.token,
+            "RECEIVER_RATE_LIMIT": "0",
+            **extra,
+        }
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        if self.process is not None and self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def __enter__(self) -> FakeGitHubProcess:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

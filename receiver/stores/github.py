@@ -236,11 +236,11 @@ class GitHubStore:
         if pull is None:
             # Nothing between the branch and the default branch: the file is already there (merged before).
             self._call(lambda: repo.get_git_ref(f"heads/{branch}").delete(), write=True)
-            return Delivered(record.id, record.path, commit or self._base_commit(refresh=True).sha, created=False)
+            return Delivered(record.id, record.path, self._base_commit(refresh=True).sha, created=False)
         number, url = pull
-        return Delivered(record.id, record.path, commit, created=commit is not None, branch=branch, pull_number=number, pull_url=url)
+        return Delivered(record.id, record.path, commit, created=True, branch=branch, pull_number=number, pull_url=url)
 
-    def _add_file(self, repo: Repository, record: Record, branch: str) -> str | None:
+    def _add_file(self, repo: Repository, record: Record, branch: str) -> str:
         content = record.to_bytes().decode("utf-8")
         try:
             result = self._call(lambda: repo.create_file(record.path, commit_message([record]), content, branch=branch), write=True)
@@ -248,7 +248,9 @@ class GitHubStore:
             if not str(exc).startswith("GitHub answered 422"):
                 raise
             log.info("adopting %s already on %s", record.path, branch)
-            return None
+            ref = self._call(lambda: repo.get_git_ref(f"heads/{branch}"), write=False)
+            adopted: str = ref.object.sha
+            return adopted
         sha: str = result["commit"].sha  # type: ignore[union-attr]
         return sha
 

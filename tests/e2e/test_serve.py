@@ -85,11 +85,12 @@ def submission(client: int, n: int) -> dict:
     body = captured_body()
     body["frame_index"] = (client * 1000 + n) % 300
     body["timestamp"] = f"2026-11-25T08:{client % 60:02d}:{n % 60:02d}.{client:03d}Z"
-    body["labels"][0]["pixel_x"] = n
+    body["labels"][0]["pixel_x"] = n % 1280
+    body["labels"][1]["pixel_x"] = n // 1280
     return body
 
 
-async def load(url: str, clients: int, per_client: int, stop: threading.Event | None = None) -> dict[str, list]:
+async def load(url: str, clients: int, per_client: int, stop: threading.Event | None = None, *, offset: int = 0) -> dict[str, list]:
     """`clients` concurrent clients, each posting `per_client` distinct submissions; answers by kind."""
     outcome: dict[str, list] = {"accepted": [], "server_errors": [], "other": [], "transport_errors": []}
 
@@ -99,7 +100,7 @@ async def load(url: str, clients: int, per_client: int, stop: threading.Event | 
                 if stop is not None and stop.is_set():
                     return
                 try:
-                    response = await http.post("/api/labels", json=submission(client, n))
+                    response = await http.post("/api/labels", json=submission(client + offset, n))
                 except httpx.TransportError:
                     outcome["transport_errors"].append((client, n))
                     continue
