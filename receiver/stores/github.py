@@ -101,6 +101,7 @@ class GitHubStore:
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     github: Github | None = None
+    coalesce: bool = True
     name: str = "github"
 
     def __post_init__(self) -> None:
@@ -131,7 +132,7 @@ class GitHubStore:
             return self._deliver_direct(unique)
         if self.mode == "batch":
             return self._deliver_batch(unique, reason="")
-        if len(unique) > 1 and self.pacer.remaining_this_hour(self.clock()) < WRITES_PER_PULL * len(unique):
+        if self.coalesce and len(unique) > 1 and self.pacer.remaining_this_hour(self.clock()) < WRITES_PER_PULL * len(unique):
             note = (
                 f"coalesced {len(unique)} queued records into one batch pull request: "
                 f"the hour's write budget ({self.pacer.remaining_this_hour(self.clock())} left) cannot open one each"
