@@ -140,6 +140,7 @@ class Server:
     process: subprocess.Popen[bytes]
     log: Path
     headers: dict[str, str] = field(default_factory=dict)
+    origin: Path | None = None
 
     def cpu_seconds(self) -> float:
         """User and system time of the server and its reaped children (the prototype's git calls)."""
@@ -164,6 +165,7 @@ class Measured:
     load: LoadResult
     server_cpu: float
     drain: Drain | None = None
+    pushed: int | None = None
 
 
 # -- processes and folders ------------------------------------------------------
@@ -276,9 +278,23 @@ def start_prototype(stack: contextlib.ExitStack, base: Path, python: Path) -> Se
     env = _clean_environ() | {"HOME": str(home), "API_SECRET": SECRET, "GITHUB_BRANCH": "main"}
     port = _free_port()
     argv = [str(python), str(base / "run_prototype.py"), str(base), HOST, str(port)]
-    return stack.enter_context(
+    server = stack.enter_context(
         _started("prototype", argv, cwd=base, env=env, port=port, path="/api/annotations", headers={"Authorization": f"Bearer {SECRET}"})
     )
+    server.origin = base / "remote.git"
+    return server
+
+
+def pushed(server: Server) -> int:
+    """Annotation files on the prototype's origin: what it really stored, whatever it answered."""
+    assert server.origin is not None
+    listing = subprocess.run(
+        ["git", f"--git-dir={server.origin}", "ls-tree", "-r", "--name-only", "main", "annotations/"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return sum(1 for name in listing.splitlines() if name.endswith(".json"))
 
 
 def start_receiver(stack: contextlib.ExitStack, base: Path) -> Server:
@@ -403,6 +419,17 @@ def report(results: list[Measured], profile: Profile) -> str:
             f"| {m.server} | {m.load.clients} | {m.load.accepted_per_second:,.1f} | {_ms(m.load.percentile_ms(0.5))} "
             f"| {_ms(m.load.percentile_ms(0.99))} | {_errors(m.load)} | {share} | {_verdict(m)} |"
         )
+    stored = [m for m in results if m.pushed is not None]
+    if stored:
+        out += [
+            "",
+            "Prototype: what it answered against what reached its origin (a 500 may still have been pushed):",
+            "",
+            "| clients | requests answered | 2xx | 5xx | files pushed to origin |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        for m in stored:
+            out.append(f"| {m.load.clients} | {len(m.load.latencies):,} | {m.load.accepted:,} | {m.load.server_errors:,} | {m.pushed:,} |")
     drains = [m for m in results if m.drain is not None]
     if drains:
         out += [
@@ -466,9 +493,12 @@ def run(profile: Profile, venv: Path, servers: Sequence[str]) -> list[Measured]:
                 warm_up(server, submissions, 3)
                 for clients in profile.prototype_clients:
                     print(f"prototype, {clients} client(s) ...", file=sys.stderr)
+                    before = pushed(server)
                     # The prototype answers in tens of milliseconds to
                     # seconds; the grace lets its in-flight commits finish.
-                    results.append(measure(server, submissions, clients, profile.prototype_seconds, profile.prototype_pool, grace=60.0))
+                    m = measure(server, submissions, clients, profile.prototype_seconds, profile.prototype_pool, grace=60.0)
+                    m.pushed = pushed(server) - before
+                    results.append(m)
         if "receiver" in servers:
             with contextlib.ExitStack() as scope:
                 server = start_receiver(scope, base / "receiver")
