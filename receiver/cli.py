@@ -27,7 +27,18 @@ def _validate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO,
     from receiver.schemas import SkeletonError, load_skeleton
     from receiver.validation import Validator
 
-    missing = [p for p in args.paths if not os.path.exists(p)]
+    paths = list(args.paths)
+    if args.files_from is not None:
+        try:
+            listed = args.files_from.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            err.write(f"receiver validate: cannot read {args.files_from}: {exc.strerror}\n")
+            return EXIT_USAGE
+        paths += [line.strip() for line in listed if line.strip()]
+    elif not paths:
+        err.write("receiver validate: name at least one PATH, or --files-from FILE\n")
+        return EXIT_USAGE
+    missing = [p for p in paths if not os.path.exists(p)]
     if missing:
         err.write("".join(f"receiver validate: {p}: no such file or folder\n" for p in missing))
         return EXIT_USAGE
@@ -46,8 +57,8 @@ def _validate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO,
             reporter = GithubReporter(summary)
         else:
             reporter = TextReporter(verbose=args.verbose)
-        checked, failed = reporter.report(check_paths(args.paths, validator), out)
-    if checked == 0:
+        checked, failed = reporter.report(check_paths(paths, validator), out)
+    if checked == 0 and args.files_from is None:
         err.write("receiver validate: no *.json files found under the given paths\n")
     return EXIT_FAILED if failed else EXIT_OK
 
@@ -117,7 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
             "against the schemas and the skeleton. Exit 0 when all pass, 1 when any fails, 2 on usage errors."
         ),
     )
-    validate.add_argument("paths", nargs="+", metavar="PATH", help="files, or folders searched recursively for *.json")
+    validate.add_argument("paths", nargs="*", metavar="PATH", help="files, or folders searched recursively for *.json")
+    validate.add_argument(
+        "--files-from",
+        type=Path,
+        metavar="FILE",
+        help="also check the paths listed in FILE, one per line (an empty list checks nothing and passes)",
+    )
     validate.add_argument(
         "--format",
         choices=("text", "json", "github"),
