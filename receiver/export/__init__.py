@@ -1,0 +1,15 @@
+"""Turn stored records into training data: sleap-io `Labels`, written by sleap-io's own writers.
+
+The modules here: `sources` (read records from a folder or a git repository),
+`labels` (records or consensus into a `Labels`), `formats` (the writer of each
+output format), `summary` (what was exported and what was skipped),
+`progress` (a progress bar on a terminal), `tables` (the consensus table as
+text, JSON or CSV) and `cli` (the `export` and `consensus` subcommands).
+
+Importing this package imports nothing heavy: sleap-io, numpy and rich come
+from the optional `export` extra and are imported only when an export runs.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,196 @@
+"""The `receiver export` and `receiver consensus` subcommands: read a source, decide, write, summarize.
+
+Each command is a function (args, environ, out, err) -> exit code, like the
+others in `receiver.cli`; `add_commands` registers them on its subparsers.
+Exit codes: 0 done, 1 nothing to export or the output could not be written,
+2 a usage problem (a missing source, a bad option, the extra not installed).
+Heavy packages are imported only once a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from receiver.export.sources import Collection
+
+__all__ = ["add_commands"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+_SOURCE_HELP = (
+    "an annotations/ folder, or a git repository (bare or not; its default branch is read without a checkout). "
+    "Default: the receiver's store, RECEIVER_LOCAL_REPO or receiver-data/annotations.git"
+)
+
+
+def add_commands(commands: Any) -> None:
+    """Register `export` and `consensus` on the `receiver` command's subparsers."""
+    from receiver.export.formats import FORMATS
+
+    formats = "\n".join(f"  {f.name:<12} {f.help}" for f in FORMATS.values())
+    export = commands.add_parser(
+        "export",
+        help="turn stored records into training data (SLEAP, COCO, DeepLabCut, ...)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Read every record of SOURCE, skip (and list) the ones that fail validation, and write the rest "
+            "with sleap-io in one training format. Needs the export extra: pip install 'pose-receiver[export]'."
+        ),
+        epilog="formats:\n" + formats,
+    )
+    export.add_argument("source", nargs="?", type=Path, metavar="SOURCE", help=_SOURCE_HELP)
+    export.add_argument("--format", required=True, choices=tuple(FORMATS), help="output format (see below)")
+    export.add_argument("--out", required=True, type=Path, metavar="PATH", help="the file to write")
+    export.add_argument(
+        "--consensus", action="store_true", help="write one consensus instance per frame instead of every submission"
+    )
+    export.add_argument("--settle", type=int, default=3, metavar="K", help="agreeing labels that settle a frame (default 3)")
+    export.add_argument("--settled-only", action="store_true", help="with --consensus, leave out frames not yet settled")
+    export.add_argument("--skeleton", type=Path, help="skeleton file (default: the project's)")
+    export.set_defaults(run=_export)
+
+    consensus = commands.add_parser(
+        "consensus",
+        help="per-frame agreement between volunteers: centre, spread, outliers, settled",
+        description=(
+            "For every frame, the median of each keypoint, its spread, each submission's agreement score and "
+            "whether it is an outlier (beyond 4 robust standard deviations and 1%% of the frame diagonal from the "
+            "median). A frame is settled once K labels agree. Prints a table; --out also writes it as JSON or CSV."
+        ),
+    )
+    consensus.add_argument("source", nargs="?", type=Path, metavar="SOURCE", help=_SOURCE_HELP)
+    consensus.add_argument("--out", type=Path, metavar="FILE", help="also write the table to FILE.json or FILE.csv")
+    consensus.add_argument("--settle", type=int, default=3, metavar="K", help="agreeing labels that settle a frame (default 3)")
+    consensus.add_argument("--skeleton", type=Path, help="skeleton file (default: the project's)")
+    consensus.set_defaults(run=_consensus)
+
+
+def _read(
+    name: str, args: argparse.Namespace, environ: Mapping[str, str], err: TextIO
+) -> tuple[Collection, Any] | int:
+    """The valid records of the source and the skeleton, or an exit code after saying what went wrong."""
+    from receiver.export.progress import progress_bar
+    from receiver.export.sources import SourceError, collect, open_source
+    from receiver.schemas import SkeletonError, load_skeleton
+    from receiver.settings import SettingsError, load_settings
+    from receiver.validation import Validator
+
+    source_path = args.source
+    if source_path is None:
+        try:
+            source_path = load_settings(environ).local_repo
+        except SettingsError as exc:
+            err.write(f"receiver {name}: {exc}\n")
+            return EXIT_USAGE
+    try:
+        skeleton = load_skeleton(args.skeleton) if args.skeleton else load_skeleton()
+        source = open_source(source_path)
+    except (SkeletonError, SourceError) as exc:
+        err.write(f"receiver {name}: {exc}\n")
+        return EXIT_USAGE
+    try:
+        with progress_bar(err, f"reading {source.describe()}") as step:
+            collection = collect(source, Validator(skeleton), step)
+    except SourceError as exc:
+        err.write(f"receiver {name}: {exc}\n")
+        return EXIT_USAGE
+    if not collection.records:
+        reason = f"; {len(collection.skipped)} file(s) failed validation" if collection.skipped else ""
+        err.write(f"receiver {name}: no valid records in {source.describe()}{reason}\n")
+        for skipped in collection.skipped[:10]:
+            err.write(f"  {skipped.path}: {skipped.reason}\n")
+        return EXIT_FAILED
+    return collection, skeleton
+
+
+def _rule(name: str, settle: int, err: TextIO) -> Any:
+    from receiver.consensus import ConsensusRule
+
+    try:
+        return ConsensusRule(settle=settle)
+    except ValueError as exc:
+        err.write(f"receiver {name}: --settle: {exc}\n")
+        return None
+
+
+def _export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    from receiver.consensus import consensus
+    from receiver.export.extra import MissingExtra, require
+    from receiver.export.formats import FORMATS
+    from receiver.export.labels import consensus_labels, submission_labels, video_infos
+    from receiver.export.progress import progress_bar
+    from receiver.export.summary import render, summarize
+
+    rule = _rule("export", args.settle, err)
+    if rule is None:
+        return EXIT_USAGE
+    if args.settled_only and not args.consensus:
+        err.write("receiver export: --settled-only needs --consensus\n")
+        return EXIT_USAGE
+    try:
+        require("sleap_io")
+    except MissingExtra as exc:
+        err.write(f"receiver export: {exc}\n")
+        return EXIT_USAGE
+    read = _read("export", args, environ, err)
+    if isinstance(read, int):
+        return read
+    collection, skeleton = read
+    records = collection.records
+    fmt = FORMATS[args.format]
+    results = None
+    if args.consensus:
+        results = consensus(records, [k.id for k in skeleton.keypoints], rule)
+        chosen = [r for r in results if r.settled] if args.settled_only else results
+        labels = consensus_labels(chosen, video_infos(records), skeleton)
+    else:
+        # Several submissions of one frame in a one-per-image format would
+        # overwrite each other; a track per slot keeps them side by side.
+        crowded = fmt.one_per_image and len(records) > len({(r.submission["video_url"], r.submission["frame_index"]) for r in records})
+        labels = submission_labels(records, skeleton, tracks="slot" if crowded else "none")
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with progress_bar(err, f"writing {args.out.name}") as step:
+            step(0, None)
+            fmt.write(labels, args.out)
+    except OSError as exc:
+        err.write(f"receiver export: cannot write {args.out}: {exc.strerror or exc}; check the folder exists and is writable\n")
+        return EXIT_FAILED
+    out.write(render(summarize(records, collection.skipped, results), written=[f"{args.out} ({fmt.name})"]))
+    return EXIT_OK
+
+
+def _consensus(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    from receiver.consensus import consensus
+    from receiver.export.summary import render, summarize
+    from receiver.export.tables import consensus_csv, consensus_json, consensus_text
+
+    rule = _rule("consensus", args.settle, err)
+    if rule is None:
+        return EXIT_USAGE
+    suffix = args.out.suffix.lower() if args.out else None
+    if suffix not in (None, ".json", ".csv"):
+        err.write(f"receiver consensus: --out {args.out}: name a .json or .csv file\n")
+        return EXIT_USAGE
+    read = _read("consensus", args, environ, err)
+    if isinstance(read, int):
+        return read
+    collection, skeleton = read
+    results = consensus(collection.records, [k.id for k in skeleton.keypoints], rule)
+    out.write(consensus_text(results))
+    written = []
+    if args.out is not None:
+        text = consensus_json(results, rule) if suffix == ".json" else consensus_csv(results)
+        try:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            err.write(f"receiver consensus: cannot write {args.out}: {exc.strerror or exc}\n")
+            return EXIT_FAILED
+        written.append(str(args.out))
+    out.write(render(summarize(collection.records, collection.skipped, results), written=written, exported=False))
+    return EXIT_OK

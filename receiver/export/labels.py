@@ -1,0 +1,158 @@
+"""Records, or their consensus, as one sleap-io `Labels`: the single conversion every format starts from.
+
+- The skeleton is the receiver's (`schemas.load_skeleton`): keypoint ids become
+  node names, in skeleton order, with its edges.
+- One `Video` per `video_url`, named by the URL and never opened or fetched
+  (`open_backend=False`); its shape `(total_frames, height, width, 3)` is set
+  in `backend_metadata`, which sleap-io reads when the backend is closed.
+- One `LabeledFrame` per (video, frame_index), one `Instance` per submission
+  (or one per frame for the consensus). A keypoint not placed is NaN, which
+  sleap-io stores as not visible.
+- Who labeled what: sleap-io's `Instance` has no free metadata, and `Track`
+  and `Identity` mean the animal, not the person who clicked, so submitters go
+  in a side table in `Labels.provenance` (saved in `.slp` files):
+  ``provenance["instances"]`` holds ``[video, frame_idx, instance, submitter,
+  record_id]`` per instance, and for a consensus export
+  ``provenance["consensus"]`` holds ``[video, frame_idx, labels, inliers,
+  settled, submitters]`` per frame. COCO and DLC files have no place for it.
+- ``tracks="slot"`` names the n-th instance of every frame ``label_n``: only
+  for writers that would otherwise drop all but one instance of a frame
+  (DeepLabCut's single-animal CSV).
+
+It writes no files; `formats` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from receiver.consensus import FrameConsensus, group_by_frame
+from receiver.export.extra import require
+from receiver.records import Record
+from receiver.schemas import Skeleton
+
+if TYPE_CHECKING:
+    import sleap_io
+
+__all__ = ["VideoInfo", "video_infos", "submission_labels", "consensus_labels", "GENERATOR"]
+
+GENERATOR = "pose-receiver export"
+
+Tracks = Literal["none", "slot"]
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the records say about one video (the video itself is never read)."""
+
+    url: str
+    width: int
+    height: int
+    total_frames: int
+    fps: float
+
+
+def video_infos(records: Iterable[Record]) -> dict[str, VideoInfo]:
+    """Each video's size from its records; the largest total_frames seen wins (FPS edits change it)."""
+    videos: dict[str, VideoInfo] = {}
+    for record in records:
+        s = record.submission
+        known = videos.get(s["video_url"])
+        if known is None or s["total_frames"] > known.total_frames:
+            videos[s["video_url"]] = VideoInfo(
+                s["video_url"], int(s["frame_width"]), int(s["frame_height"]), int(s["total_frames"]), float(s["fps"])
+            )
+    return dict(sorted(videos.items()))
+
+
+def submission_labels(records: Sequence[Record], skeleton: Skeleton, *, tracks: Tracks = "none") -> sleap_io.Labels:
+    """A Labels with one instance per record."""
+    sio = require("sleap_io")
+    np = require("numpy")
+    nodes = [k.id for k in skeleton.keypoints]
+    sio_skeleton = _skeleton(sio, skeleton)
+    videos = {url: _video(sio, info) for url, info in video_infos(records).items()}
+    video_index = {url: i for i, url in enumerate(videos)}
+    slots: list[Any] = []
+    frames = []
+    side: list[list[Any]] = []
+    for key, group in group_by_frame(records).items():
+        instances = []
+        for slot, record in enumerate(group):
+            track = None
+            if tracks == "slot":
+                while len(slots) <= slot:
+                    slots.append(sio.Track(name=f"label_{len(slots) + 1}"))
+                track = slots[slot]
+            points = np.array(_points(record, nodes), dtype="float64")
+            instances.append(sio.Instance.from_numpy(points, skeleton=sio_skeleton, track=track))
+            side.append([video_index[key.video_url], key.frame_index, slot, record.submitter, record.id])
+        frames.append(sio.LabeledFrame(video=videos[key.video_url], frame_idx=key.frame_index, instances=instances))
+    provenance = {"generator": GENERATOR, "skeleton": skeleton.name, "instances": side}
+    return sio.Labels(
+        labeled_frames=frames,
+        videos=list(videos.values()),
+        skeletons=[sio_skeleton],
+        tracks=slots,
+        provenance=provenance,
+    )
+
+
+def consensus_labels(
+    results: Sequence[FrameConsensus], videos: dict[str, VideoInfo], skeleton: Skeleton
+) -> sleap_io.Labels:
+    """A Labels with one instance per frame: the consensus centre, missing where the inliers left it out."""
+    sio = require("sleap_io")
+    np = require("numpy")
+    sio_skeleton = _skeleton(sio, skeleton)
+    used = {r.key.video_url for r in results}
+    sio_videos = {url: _video(sio, info) for url, info in videos.items() if url in used}
+    video_index = {url: i for i, url in enumerate(sio_videos)}
+    frames = []
+    side: list[list[Any]] = []
+    nan = float("nan")
+    for result in sorted(results, key=lambda r: r.key):
+        points = np.array([c if c is not None else (nan, nan) for c in result.centre], dtype="float64")
+        instance = sio.Instance.from_numpy(points, skeleton=sio_skeleton)
+        frames.append(
+            sio.LabeledFrame(video=sio_videos[result.key.video_url], frame_idx=result.key.frame_index, instances=[instance])
+        )
+        side.append(
+            [
+                video_index[result.key.video_url],
+                result.key.frame_index,
+                result.labels,
+                len(result.inliers),
+                result.settled,
+                [s.submitter for s in result.inliers],
+            ]
+        )
+    provenance = {"generator": GENERATOR, "skeleton": skeleton.name, "consensus": side}
+    return sio.Labels(
+        labeled_frames=frames, videos=list(sio_videos.values()), skeletons=[sio_skeleton], provenance=provenance
+    )
+
+
+def _skeleton(sio: Any, skeleton: Skeleton) -> Any:
+    return sio.Skeleton(nodes=[k.id for k in skeleton.keypoints], edges=[list(e) for e in skeleton.edges], name=skeleton.name)
+
+
+def _video(sio: Any, info: VideoInfo) -> Any:
+    # open_backend=False: the URL is a name, never a file to probe or download.
+    metadata = {"shape": (info.total_frames, info.height, info.width, 3), "fps": info.fps}
+    return sio.Video(filename=info.url, backend_metadata=metadata, open_backend=False)
+
+
+def _points(record: Record, nodes: Sequence[str]) -> list[tuple[float, float]]:
+    by_id = {label["id"]: label for label in record.submission["labels"]}
+    nan = float("nan")
+    points = []
+    for node in nodes:
+        label = by_id.get(node)
+        if label is None or not label.get("placed"):
+            points.append((nan, nan))
+        else:
+            points.append((float(label["pixel_x"]), float(label["pixel_y"])))
+    return points

@@ -1,0 +1,202 @@
+"""Where exported records come from: an `annotations/` folder, or a git repository's default branch.
+
+A folder is walked for `*.json` files. A git repository (bare, or a working
+copy's `.git`) is read with plumbing only, `git ls-tree -r` for the paths under
+`annotations/` and one `git cat-file --batch` for their contents, so what is
+exported is exactly what was committed, without a checkout. Every file is
+parsed within the same bounds as an HTTP body and checked with
+`Validator.check_record`; a file that fails is kept as a `Skipped` with its
+first problem, and the run goes on.
+
+It reads; it never writes to the repository, fetches, or follows other
+branches than the default one (`HEAD`).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Literal
+
+from receiver.checking import find_json_files
+from receiver.parsing import MAX_DOCUMENT_BYTES, ParseError, parse_json
+from receiver.records import ANNOTATIONS_DIR, Record
+from receiver.validation import Validator
+
+__all__ = ["Source", "SourceError", "Skipped", "Collection", "open_source", "collect"]
+
+Progress = Callable[[int, int | None], None]
+
+
+class SourceError(ValueError):
+    """A source that cannot be read at all; the message says what to pass instead."""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file left out of the export and the reason, as a sentence."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class Collection:
+    """The valid records of a source, and what was skipped."""
+
+    records: list[Record] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A place to read records from; `kind` says how."""
+
+    path: Path
+    kind: Literal["folder", "git"]
+
+    def describe(self) -> str:
+        return f"the git repository {self.path}" if self.kind == "git" else f"the folder {self.path}"
+
+
+def open_source(path: Path) -> Source:
+    """Decide how to read `path`: a git repository (bare or not) or a folder of JSON files."""
+    if not path.exists():
+        raise SourceError(
+            f"{path}: no such folder or git repository; pass an annotations/ folder or the data repository "
+            "(default: the receiver's store, RECEIVER_LOCAL_REPO)"
+        )
+    if path.is_file():
+        raise SourceError(f"{path} is a file; pass the annotations/ folder or the git repository that holds it")
+    if (path / "HEAD").is_file() and (path / "objects").is_dir():
+        return Source(path, "git")
+    if (path / ".git").is_dir():
+        return Source(path / ".git", "git")
+    return Source(path, "folder")
+
+
+def collect(source: Source, validator: Validator, progress: Progress | None = None) -> Collection:
+    """Read every record file of the source; valid records in, the rest skipped with a reason."""
+    collection = Collection()
+    entries = _git_files(source.path) if source.kind == "git" else _folder_files(source.path)
+    done = 0
+    for total, path, data in entries:
+        done += 1
+        if progress is not None:
+            progress(done, total)
+        if isinstance(data, Skipped):
+            collection.skipped.append(data)
+            continue
+        try:
+            document = parse_json(data)
+        except ParseError as error:
+            collection.skipped.append(Skipped(path, str(error)))
+            continue
+        problems = validator.check_record(document, filename=path)
+        if problems:
+            extra = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            collection.skipped.append(Skipped(path, f"{problems[0]}{extra}"))
+            continue
+        collection.records.append(Record.from_document(document))
+    return collection
+
+
+Entry = tuple[int | None, str, "bytes | Skipped"]
+
+
+def _folder_files(folder: Path) -> Iterator[Entry]:
+    paths = list(find_json_files([str(folder)]))
+    for path in paths:
+        name = Path(path).as_posix()
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_DOCUMENT_BYTES + 1)
+        except OSError as error:
+            yield len(paths), name, Skipped(name, f"cannot be read: {error.strerror or error}")
+            continue
+        yield len(paths), name, data
+
+
+def _git(repository: Path, *args: str) -> list[str]:
+    return ["git", f"--git-dir={repository}", "-c", "core.quotePath=false", *args]
+
+
+def _git_environment() -> dict[str, str]:
+    # The user's and the system's git configuration must not change what is read.
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT")}
+    return {**keep, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_TERMINAL_PROMPT": "0"}
+
+
+def _git_files(repository: Path) -> Iterator[Entry]:
+    env = _git_environment()
+    try:
+        listed = subprocess.run(
+            _git(repository, "ls-tree", "-r", "-z", "--full-tree", "HEAD", "--", ANNOTATIONS_DIR),
+            capture_output=True,
+            env=env,
+            check=False,
+        )
+    except FileNotFoundError as error:
+        raise SourceError("git is not installed or not on PATH; install git or export from a folder") from error
+    if listed.returncode != 0:
+        message = listed.stderr.decode("utf-8", "replace").strip().splitlines()
+        if any("Not a valid object name" in line or "not a tree object" in line for line in message):
+            return  # an empty repository: its default branch has no commit yet
+        raise SourceError(
+            f"{repository}: git could not list the default branch ({message[-1] if message else 'no output'}); "
+            "check that it is a git repository"
+        )
+    blobs: list[tuple[str, str]] = []
+    for entry in listed.stdout.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, raw_path = entry.partition(b"\t")
+        _mode, kind, oid = meta.decode("ascii").split()
+        path = raw_path.decode("utf-8", "replace")
+        if kind == "blob" and path.endswith(".json"):
+            blobs.append((oid, path))
+    if not blobs:
+        return
+    yield from _cat_blobs(repository, blobs, env)
+
+
+def _cat_blobs(repository: Path, blobs: list[tuple[str, str]], env: dict[str, str]) -> Iterator[Entry]:
+    process = subprocess.Popen(
+        _git(repository, "cat-file", "--batch"), stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+    )
+    assert process.stdin is not None and process.stdout is not None
+    # Feed the ids from a thread: with both pipes full, writing everything
+    # first and reading after would deadlock on a large repository.
+    feeder = threading.Thread(target=_feed, args=(process.stdin, [oid for oid, _ in blobs]), daemon=True)
+    feeder.start()
+    total = len(blobs)
+    try:
+        for oid, path in blobs:
+            header = process.stdout.readline().decode("ascii", "replace").split()
+            if len(header) != 3:
+                raise SourceError(f"{repository}: git cat-file answered {' '.join(header)[:80]!r} for {path}")
+            size = int(header[2])
+            data = process.stdout.read(size)
+            process.stdout.read(1)
+            if size > MAX_DOCUMENT_BYTES:
+                yield total, path, Skipped(path, f"is {size} bytes; a record is at most {MAX_DOCUMENT_BYTES}")
+            else:
+                yield total, path, data
+    finally:
+        # Closing our end first lets an abandoned read end git and the feeder.
+        process.stdout.close()
+        process.wait()
+        feeder.join()
+
+
+def _feed(stream: IO[bytes], oids: list[str]) -> None:
+    try:
+        for start in range(0, len(oids), 1024):
+            stream.write("".join(f"{oid}\n" for oid in oids[start : start + 1024]).encode("ascii"))
+        stream.close()
+    except BrokenPipeError:
+        pass

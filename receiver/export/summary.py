@@ -1,0 +1,68 @@
+"""What an export did, as a value, and as the few lines printed at its end.
+
+Counts come from the records exported and the files skipped; the reasons of
+the skipped files are listed (the first few, then a count), so a broken file
+can be found and fixed. It decides no exit code and writes to no stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from receiver.consensus import FrameConsensus
+from receiver.export.sources import Skipped
+from receiver.records import Record
+
+__all__ = ["Summary", "summarize", "render"]
+
+_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class Summary:
+    frames: int
+    videos: int
+    labels: int
+    labelers: int
+    instances: int
+    skipped: tuple[Skipped, ...]
+    settled: int | None = None
+    outliers: int | None = None
+
+
+def summarize(
+    records: Sequence[Record], skipped: Sequence[Skipped], consensus: Sequence[FrameConsensus] | None = None
+) -> Summary:
+    """Count frames, videos, labels and labelers; with a consensus, instances are frames."""
+    frames = {(r.submission["video_url"], r.submission["frame_index"]) for r in records}
+    return Summary(
+        frames=len(frames),
+        videos=len({r.submission["video_url"] for r in records}),
+        labels=len(records),
+        labelers=len({r.submitter for r in records}),
+        instances=len(consensus) if consensus is not None else len(records),
+        skipped=tuple(skipped),
+        settled=None if consensus is None else sum(1 for c in consensus if c.settled),
+        outliers=None if consensus is None else sum(len(c.outliers) for c in consensus),
+    )
+
+
+def render(summary: Summary, *, written: Sequence[str] = (), exported: bool = True) -> str:
+    """The end-of-run summary, one fact per line; `exported` adds the instance count."""
+    lines = [f"wrote {path}" for path in written]
+    tail = f"; {summary.instances} instance(s) exported" if exported else ""
+    lines.append(
+        f"{summary.labels} labels by {summary.labelers} labeler(s) on {summary.frames} frame(s) "
+        f"of {summary.videos} video(s){tail}"
+    )
+    if summary.settled is not None:
+        lines.append(f"consensus: {summary.settled} of {summary.frames} frame(s) settled, {summary.outliers} outlier label(s)")
+    if summary.skipped:
+        lines.append(f"skipped {len(summary.skipped)} file(s) that failed validation:")
+        lines += [f"  {s.path}: {s.reason}" for s in summary.skipped[:_SHOWN]]
+        if len(summary.skipped) > _SHOWN:
+            lines.append(f"  ... and {len(summary.skipped) - _SHOWN} more (run `receiver validate` on the source for all)")
+    else:
+        lines.append("skipped 0 files")
+    return "\n".join(lines) + "\n"
