@@ -9,11 +9,11 @@ characters), and no answer carries a traceback, a token or a server path.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable
-import dataclasses
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -63,10 +63,10 @@ class Receiver:
     pull_checked: dict[int, float] = field(default_factory=dict)
 
 
-def _error(status: int, sentence: str, *, details: list[str] | None = None, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+def _error(status: int, sentence: str, *, details: list[str] | None = None, headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {"error": sentence, "details": details if details is not None else [sentence]}
     body.update(extra)
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=dict(headers) if headers else None)
 
 
 def _receiver(request: Request) -> Receiver:
@@ -169,7 +169,7 @@ async def list_annotations(request: Request) -> Response:
     page = _positive(request, "page", 1, 1_000_000)
     per_page = _positive(request, "per_page", 50, 500)
     video_url = request.query_params.get("video_url") or None
-    total, entries = receiver.journal.list(video_url=video_url, offset=(page - 1) * per_page, limit=per_page)
+    total, entries = receiver.journal.page(video_url=video_url, offset=(page - 1) * per_page, limit=per_page)
     return JSONResponse(
         {
             "message": f"{total} annotation(s) received" + (" for this video" if video_url else ""),
@@ -275,7 +275,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 def _docs_assets() -> StaticFiles:
-    import swagger_ui_bundle
+    import swagger_ui_bundle  # type: ignore[import-untyped]
 
     return StaticFiles(directory=swagger_ui_bundle.swagger_ui_path)
 

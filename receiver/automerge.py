@@ -15,7 +15,15 @@ from typing import Any, TextIO
 from github import Auth, Github, GithubException
 
 from receiver.actions import ActionsContext, ActionsError
-from receiver.gate import ChangedFile, is_annotation, Check, Policy, PullFacts, Verdict, judge
+from receiver.gate import (
+    ChangedFile,
+    Check,
+    Policy,
+    PullFacts,
+    Verdict,
+    is_annotation,
+    judge,
+)
 from receiver.parsing import ParseError, parse_json
 from receiver.reporting import escape_data, escape_property
 from receiver.validation import Problem, Validator

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from receiver.journal import Journal, JournalError
+from receiver.records import Record
 from receiver.stores import Store, StoreConflict, StoreError, StoreUnavailable
 
 __all__ = ["DeliveryWorker", "Outcome", "backoff_delay", "StoreStatus"]
@@ -33,8 +34,8 @@ def backoff_delay(attempt: int, retry_after: float | None, *, base: float = 0.5,
     over the upper half of the window, so restarted receivers do not retry in step.
     """
     if retry_after is not None:
-        return max(0.0, retry_after)
-    window = min(cap, base * 2 ** max(0, attempt - 1))
+        return max(0.0, float(retry_after))
+    window: float = min(cap, base * 2.0 ** max(0, attempt - 1))
     return window / 2 + window / 2 * jitter
 
 
@@ -113,7 +114,7 @@ class DeliveryWorker:
         log.info("delivered %d record(s) to the %s store", len(results), self.store.name)
         return Outcome(len(results), 0.0)
 
-    def _one_by_one(self, records: list) -> Outcome:  # type: ignore[type-arg]
+    def _one_by_one(self, records: list[Record]) -> Outcome:
         delivered = 0
         for record in records:
             try:
@@ -129,7 +130,7 @@ class DeliveryWorker:
             delivered += len(results)
         return Outcome(delivered, 0.0)
 
-    def _failed(self, records: list, error: str, retry_after: float | None) -> Outcome:  # type: ignore[type-arg]
+    def _failed(self, records: list[Record], error: str, retry_after: float | None) -> Outcome:
         self.status.failures += 1
         wait = backoff_delay(self.status.failures, retry_after, jitter=self.jitter())
         self.status.state, self.status.last_error = "retrying", error

@@ -242,7 +242,7 @@ class Journal:
         rows = self._read(f"SELECT {_COLUMNS} FROM records WHERE id = ?", (identifier,))
         return _entry(rows[0]) if rows else None
 
-    def list(self, *, video_url: str | None = None, offset: int = 0, limit: int = 50) -> tuple[int, list[Entry]]:
+    def page(self, *, video_url: str | None = None, offset: int = 0, limit: int = 50) -> tuple[int, list[Entry]]:
         """One page of records, oldest first, optionally of one video; and how many there are in all."""
         where, parameters = ("WHERE video_url = ?", [video_url]) if video_url else ("", [])
         total = self._read(f"SELECT count(*) FROM records {where}", parameters)[0][0]

@@ -21,7 +21,8 @@ def _component(schema: dict[str, Any], components: dict[str, Any], refs: dict[st
         schema.pop(key, None)
     for name, definition in schema.pop("$defs", {}).items():
         components[name.capitalize()] = _rewrite(definition, refs)
-    return _rewrite(schema, refs)
+    rewritten: dict[str, Any] = _rewrite(schema, refs)
+    return rewritten
 
 
 def _rewrite(node: Any, refs: dict[str, str]) -> Any:

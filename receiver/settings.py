@@ -161,15 +161,15 @@ def load_settings(
             table = tomllib.loads(config_file.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise SettingsError(f"cannot read settings file {config_file.name}: {exc}") from exc
-        table = table.get("receiver", table)
+        table = dict(table.get("receiver", table))
         unknown = sorted(set(table) - names)
         if unknown:
             raise SettingsError(f"{config_file.name}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
         sources.append((config_file.name, table))
     sources.append(("environment", {n: environ[f"RECEIVER_{n.upper()}"] for n in names if f"RECEIVER_{n.upper()}" in environ}))
     sources.append(("command line", {k: v for k, v in (overrides or {}).items() if v is not None}))
-    for origin, table in sources:
-        for name, raw in table.items():
+    for origin, source in sources:
+        for name, raw in source.items():
             key = f"RECEIVER_{name.upper()}" if origin == "environment" else name
             try:
                 values[name] = _convert(name, raw)

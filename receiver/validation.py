@@ -15,7 +15,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 import jsonschema
@@ -25,7 +25,9 @@ from referencing import Registry, Resource
 from receiver import records
 from receiver.schemas import RECORD, SUBMISSION, Skeleton, load_schema, load_skeleton
 
-__all__ = ["Problem", "Validator", "pointer"]
+__all__ = ["Problem", "Validator", "pointer", "is_record"]
+
+Prefix = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, order=True)
@@ -85,14 +87,17 @@ def _schema_problems(error: jsonschema.ValidationError) -> Iterator[Problem]:
     """Translate one jsonschema error into sentences a volunteer can act on."""
     path = list(error.absolute_path)
     where = pointer(path)
-    keyword, expected, value = error.validator, error.validator_value, error.instance
+    keyword = error.validator
+    expected: Any = error.validator_value
+    value: Any = error.instance
+    schema: Any = error.schema
     field = str(path[-1]) if path else ""
     if keyword == "required" and isinstance(value, dict):
         for name in expected:
             if name not in value:
                 yield Problem(pointer([*path, name]), f"is missing; every submission needs '{name}'")
     elif keyword == "additionalProperties" and isinstance(value, dict):
-        known = set(error.schema.get("properties", {}))
+        known = set(schema.get("properties", {}))
         hint = " (a labeling tool's own facts may go under /metadata)" if not path else ""
         for name in sorted(set(value) - known):
             yield Problem(pointer([*path, name]), f"'{name[:40]}' is not a known field; remove it{hint}")
@@ -173,7 +178,7 @@ class Validator:
     def _structure(validator: jsonschema.Draft202012Validator, document: Any) -> list[Problem]:
         return [p for error in validator.iter_errors(document) for p in _schema_problems(error)]
 
-    def _rules(self, document: Any, prefix: tuple[str, ...]) -> Iterator[Problem]:
+    def _rules(self, document: Any, prefix: Prefix) -> Iterator[Problem]:
         if not isinstance(document, dict):
             if not prefix:
                 yield Problem("", f"must be a JSON object with the submission's fields, not {_kind(document)}")
@@ -200,11 +205,11 @@ def _merge(schema: Sequence[Problem], rules: Iterable[Problem]) -> list[Problem]
     return merged
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _finite_rules(document: Any, prefix: tuple[str | int, ...]) -> Iterator[Problem]:
+def _finite_rules(document: Any, prefix: Prefix) -> Iterator[Problem]:
     # JSON has no NaN or Infinity; a Python caller can still hand them in, and
     # every comparison with NaN is false, so bounds alone would let it through.
     if isinstance(document, float) and not math.isfinite(document):
@@ -217,7 +222,7 @@ def _finite_rules(document: Any, prefix: tuple[str | int, ...]) -> Iterator[Prob
             yield from _finite_rules(value, (*prefix, index))
 
 
-def _url_rules(document: Mapping[str, Any], prefix: tuple[str, ...]) -> Iterator[Problem]:
+def _url_rules(document: Mapping[str, Any], prefix: Prefix) -> Iterator[Problem]:
     url = document.get("video_url")
     if isinstance(url, str):
         parts = urlsplit(url)
@@ -225,7 +230,7 @@ def _url_rules(document: Mapping[str, Any], prefix: tuple[str, ...]) -> Iterator
             yield Problem(pointer([*prefix, "video_url"]), "must be an http or https URL, like https://example.org/mouse.mp4")
 
 
-def _time_rules(document: Mapping[str, Any], prefix: tuple[str, ...]) -> Iterator[Problem]:
+def _time_rules(document: Mapping[str, Any], prefix: Prefix) -> Iterator[Problem]:
     stamp = document.get("timestamp")
     if not isinstance(stamp, str):
         return
@@ -238,7 +243,7 @@ def _time_rules(document: Mapping[str, Any], prefix: tuple[str, ...]) -> Iterato
         yield Problem(pointer([*prefix, "timestamp"]), "has no time zone; end it with Z or an offset like +02:00")
 
 
-def _frame_rules(document: Mapping[str, Any], prefix: tuple[str, ...]) -> Iterator[Problem]:
+def _frame_rules(document: Mapping[str, Any], prefix: Prefix) -> Iterator[Problem]:
     index, total = document.get("frame_index"), document.get("total_frames")
     # The page derives both from a user-editable FPS by rounding, so the last
     # moment of a video can round to total_frames itself: allow equality.
@@ -250,7 +255,7 @@ def _frame_rules(document: Mapping[str, Any], prefix: tuple[str, ...]) -> Iterat
 
 
 def _label_rules(
-    labels: Sequence[Any], document: Mapping[str, Any], skeleton: Skeleton, prefix: tuple[str, ...]
+    labels: Sequence[Any], document: Mapping[str, Any], skeleton: Skeleton, prefix: Prefix
 ) -> Iterator[Problem]:
     size = {"pixel_x": document.get("frame_width"), "pixel_y": document.get("frame_height")}
     dimension = {"pixel_x": "width", "pixel_y": "height"}
@@ -275,8 +280,8 @@ def _label_rules(
                 yield Problem(pointer([*at, axis]), "is null but the keypoint is marked placed; click it on the frame or mark it not placed")
             elif placed is False and value is not None:
                 yield Problem(pointer([*at, axis]), "must be null when the keypoint is not placed")
-            elif _number(value) and _number(size[axis]) and not 0 <= value <= size[axis]:
-                yield Problem(pointer([*at, axis]), f"{value} is outside the frame ({dimension[axis]} {size[axis]})")
+            elif _number(value) and _number(limit := size[axis]) and not 0 <= value <= limit:
+                yield Problem(pointer([*at, axis]), f"{value} is outside the frame ({dimension[axis]} {limit})")
         placed_any = placed_any or (placed is True)
     missing = [k.id for k in skeleton.keypoints if k.id not in seen]
     if missing and seen:

@@ -76,8 +76,7 @@ def build_store(settings: Settings) -> Store:
     if settings.store == "local":
         from receiver.stores.local import LocalGitStore
 
-        mode = "branch" if settings.local_mode == "branch" else "direct"
-        return LocalGitStore(settings.local_repo, branch=settings.branch, mode=mode)
+        return LocalGitStore(settings.local_repo, branch=settings.branch, mode="branch" if settings.local_mode == "branch" else "direct")
     from receiver.pacing import Budget
     from receiver.stores.github import GitHubStore
 

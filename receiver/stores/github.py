@@ -27,9 +27,21 @@ from github import Auth, Github, GithubException, InputGitTreeElement
 from github.Repository import Repository
 
 from receiver.pacing import Budget, Pacer
-from receiver.pull_requests import batch_body, batch_title, commit_message, pull_body, pull_title
+from receiver.pull_requests import (
+    batch_body,
+    batch_title,
+    commit_message,
+    pull_body,
+    pull_title,
+)
 from receiver.records import BRANCH_PREFIX, Record
-from receiver.stores import Delivered, StoreConflict, StoreError, StoreRateLimited, StoreUnavailable
+from receiver.stores import (
+    Delivered,
+    StoreConflict,
+    StoreError,
+    StoreRateLimited,
+    StoreUnavailable,
+)
 
 __all__ = ["GitHubStore", "DeliveryMode", "translate"]
 
@@ -252,7 +264,7 @@ class GitHubStore:
             ref = self._call(lambda: repo.get_git_ref(f"heads/{branch}"), write=False)
             adopted: str = ref.object.sha
             return adopted
-        sha: str = result["commit"].sha  # type: ignore[union-attr]
+        sha: str = result["commit"].sha
         return sha
 
     def _open_pull(self, repo: Repository, branch: str, title: str, body: str) -> tuple[int, str] | None:

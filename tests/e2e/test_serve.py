@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.captured import captured_body, captured_requests
-from tests.e2e.conftest import commits, files_in, git, ids_in, wait_delivered
+from tests.e2e.conftest import commits, git, ids_in, wait_delivered
 from tests.servers import ReceiverProcess, wait_until
 
 REPO = "receiver-data/annotations.git"

@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 import yaml
 
+from receiver.pacing import Budget
 from receiver.records import Record
 from receiver.stores.github import GitHubStore
-from receiver.pacing import Budget
 from tests.captured import captured_body
 from tests.github_fake import FakeClock, FakeGitHub, FakeServer
 
