@@ -15,7 +15,11 @@ The rule, in order, for one frame (`ConsensusRule` holds the numbers):
    clicks the distances follow a Rayleigh law whose median is sigma times
    that constant) and the floor keeps a tight cluster from flagging pixel-level
    differences. A keypoint placed by fewer than `min_votes` submissions is
-   never judged: with two clicks nobody can say which is wrong.
+   never judged: with two clicks nobody can say which is wrong. Defaults:
+   cutoff 5 (an honest Gaussian click lands beyond 5 sigma once in 270,000;
+   the median of a few distances underestimates sigma, so 4 flagged honest
+   volunteers in tests), floor 2% of the diagonal (29 px on a 1280x720
+   frame, about the size of a mouse's paw).
 3. Outliers. A submission with any outlying point is an outlier (a swapped
    left/right paw is a bad label even if the other four points are fine).
 4. Final centre and spread. The median and the median distance (pixels) over
@@ -80,8 +84,8 @@ class ConsensusRule:
     """The numbers of the consensus rule (see the module docstring)."""
 
     settle: int = 3
-    cutoff: float = 4.0
-    floor: float = 0.01
+    cutoff: float = 5.0
+    floor: float = 0.02
     tolerance: float = 0.02
     min_votes: int = 3
 

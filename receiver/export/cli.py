@@ -58,7 +58,7 @@ def add_commands(commands: Any) -> None:
         help="per-frame agreement between volunteers: centre, spread, outliers, settled",
         description=(
             "For every frame, the median of each keypoint, its spread, each submission's agreement score and "
-            "whether it is an outlier (beyond 4 robust standard deviations and 1%% of the frame diagonal from the "
+            "whether it is an outlier (beyond 5 robust standard deviations and 2%% of the frame diagonal from the "
             "median). A frame is settled once K labels agree. Prints a table; --out also writes it as JSON or CSV."
         ),
     )

@@ -1,0 +1,88 @@
+"""Each format is written by sleap-io and read back by its own ecosystem's reader."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sleap_io as sio
+from pycocotools.coco import COCO
+
+from receiver.export.formats import FORMATS
+from receiver.export.labels import submission_labels
+from receiver.schemas import load_skeleton
+from tests.export.records import KEYPOINTS, TRUTH, crowd, record
+
+
+@pytest.fixture
+def records() -> list:
+    one = record({**TRUTH, "tail_base": None}, submitter="ada", frame_index=3)
+    return [one, *crowd(random.Random(9), volunteers=3, noise=2.0, frame_index=7)]
+
+
+class TestSlp:
+    def test_round_trip_keeps_every_point(self, tmp_path: Path, records: list) -> None:
+        """Written as .slp and loaded with sleap-io, every instance has the same points (NaN where unplaced)."""
+        labels = submission_labels(records, load_skeleton())
+        FORMATS["slp"].write(labels, tmp_path / "out.slp")
+        back = sio.load_slp(str(tmp_path / "out.slp"), open_videos=False)
+        before = [i.numpy() for lf in labels.labeled_frames for i in lf.instances]
+        after = [i.numpy() for lf in back.labeled_frames for i in lf.instances]
+        assert len(after) == len(before) == 4
+        for a, b in zip(before, after):
+            np.testing.assert_allclose(a, b, equal_nan=True)
+
+    def test_round_trip_keeps_the_video_url_shape_and_submitters(self, tmp_path: Path, records: list) -> None:
+        """The video's URL and shape and the submitters' side table survive the file."""
+        labels = submission_labels(records, load_skeleton())
+        FORMATS["slp"].write(labels, tmp_path / "out.slp")
+        back = sio.load_slp(str(tmp_path / "out.slp"), open_videos=False)
+        assert back.videos[0].filename == records[0].submission["video_url"]
+        assert tuple(back.videos[0].shape) == (300, 720, 1280, 3)
+        assert [row[3] for row in back.provenance["instances"]] == ["ada", "volunteer-0", "volunteer-1", "volunteer-2"]
+
+
+class TestCoco:
+    def test_pycocotools_loads_the_keypoints_as_xyv_triplets(self, tmp_path: Path, records: list) -> None:
+        """COCO(path) loads; each annotation's keypoints are [x, y, v] triplets, v=0 for unplaced."""
+        FORMATS["coco"].write(submission_labels(records, load_skeleton()), tmp_path / "out.json")
+        coco = COCO(str(tmp_path / "out.json"))
+        (category,) = coco.loadCats(coco.getCatIds())
+        assert category["keypoints"] == list(KEYPOINTS)
+        annotations = coco.loadAnns(coco.getAnnIds())
+        assert len(annotations) == 4
+        first = min(annotations, key=lambda a: a["id"])
+        triplets = [first["keypoints"][i : i + 3] for i in range(0, len(first["keypoints"]), 3)]
+        assert triplets[KEYPOINTS.index("nose")] == [*TRUTH["nose"], 2]
+        assert triplets[KEYPOINTS.index("tail_base")][2] == 0
+
+    def test_images_have_the_frame_size(self, tmp_path: Path, records: list) -> None:
+        """Each COCO image is 1280x720, the size the volunteers saw."""
+        FORMATS["coco"].write(submission_labels(records, load_skeleton()), tmp_path / "out.json")
+        images = json.loads((tmp_path / "out.json").read_text())["images"]
+        assert {(i["width"], i["height"]) for i in images} == {(1280, 720)}
+
+
+class TestDlc:
+    def test_single_animal_header_is_scorer_bodyparts_coords(self, tmp_path: Path) -> None:
+        """One label per frame gives DeepLabCut's three header rows and the points as x, y columns."""
+        labels = submission_labels([record(TRUTH, frame_index=4)], load_skeleton())
+        FORMATS["dlc"].write(labels, tmp_path / "out.csv")
+        frame = pd.read_csv(tmp_path / "out.csv", header=[0, 1, 2], index_col=0)
+        assert frame.columns.names == ["scorer", "bodyparts", "coords"]
+        assert frame.loc[frame.index[0], ("pose-receiver", "nose", "x")] == TRUTH["nose"][0]
+        assert list(frame.columns.get_level_values("bodyparts").unique()) == list(KEYPOINTS)
+
+    def test_several_labels_per_frame_become_individuals(self, tmp_path: Path, records: list) -> None:
+        """With slot tracks every label of a frame gets its own individual columns, none overwritten."""
+        labels = submission_labels(records, load_skeleton(), tracks="slot")
+        FORMATS["dlc"].write(labels, tmp_path / "out.csv")
+        frame = pd.read_csv(tmp_path / "out.csv", header=[0, 1, 2, 3], index_col=0)
+        assert frame.columns.names == ["scorer", "individuals", "bodyparts", "coords"]
+        assert list(frame.columns.get_level_values("individuals").unique()) == ["label_1", "label_2", "label_3"]
+        xs = frame.loc[:, ("pose-receiver", slice(None), "nose", "x")]
+        assert int(xs.notna().to_numpy().sum()) == 4
