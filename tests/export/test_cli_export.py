@@ -1,0 +1,109 @@
+"""`receiver export` and `receiver consensus` end to end, in-process, as a user would type them."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+
+import sleap_io as sio
+
+from receiver.stores.local import LocalGitStore
+from tests.acceptance.conftest import RunCLI
+from tests.export.records import TRUTH, crowd, record, write_folder
+
+
+def _records() -> list:
+    return [*crowd(random.Random(21), volunteers=4, noise=3.0, outliers=(2,)), record(TRUTH, submitter="solo", frame_index=40)]
+
+
+class TestExport:
+    def test_exports_a_folder_and_prints_the_summary(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """Exit 0, the file written, and a summary of labels, labelers, frames and videos."""
+        folder = write_folder(tmp_path, _records())
+        result = run_cli("export", "--format", "slp", "--out", str(tmp_path / "out.slp"), str(folder))
+        assert result.code == 0
+        assert "5 labels by 5 labeler(s) on 2 frame(s) of 1 video(s); 5 instance(s) exported" in result.out
+        assert "skipped 0 files" in result.out
+        assert len(sio.load_slp(str(tmp_path / "out.slp"), open_videos=False).labeled_frames) == 2
+
+    def test_exports_a_bare_git_repository(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """The receiver's own store is read from its default branch and exported."""
+        LocalGitStore(tmp_path / "annotations.git").deliver(_records())
+        result = run_cli("export", "--format", "coco", "--out", str(tmp_path / "out.json"), str(tmp_path / "annotations.git"))
+        assert result.code == 0
+        assert len(json.loads((tmp_path / "out.json").read_text())["annotations"]) == 5
+
+    def test_defaults_to_the_receivers_store(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """With no SOURCE, RECEIVER_LOCAL_REPO names the repository read."""
+        LocalGitStore(tmp_path / "store.git").deliver(_records())
+        environ = {"RECEIVER_LOCAL_REPO": str(tmp_path / "store.git")}
+        result = run_cli("export", "--format", "dlc", "--out", str(tmp_path / "out.csv"), environ=environ)
+        assert result.code == 0 and (tmp_path / "out.csv").is_file()
+
+    def test_a_broken_file_is_skipped_with_its_reason(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """A file that fails validation is listed with why, and the rest is still exported."""
+        folder = write_folder(tmp_path, _records())
+        (folder / "bad.json").write_text('{"receipt": {}, "submission": {}}', encoding="utf-8")
+        result = run_cli("export", "--format", "csv", "--out", str(tmp_path / "out.csv"), str(folder))
+        assert result.code == 0
+        assert "skipped 1 file(s) that failed validation:" in result.out
+        assert "bad.json: /receipt/id: is missing" in result.out
+
+    def test_a_missing_source_exits_2_with_a_sentence(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """A source that is not there is a usage error that says what to pass."""
+        result = run_cli("export", "--format", "slp", "--out", str(tmp_path / "o.slp"), str(tmp_path / "nope"))
+        assert result.code == 2
+        assert "no such folder or git repository; pass an annotations/ folder" in result.err
+
+    def test_a_source_without_valid_records_exits_1(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """Nothing valid to export is a failure, with the skipped files listed."""
+        (tmp_path / "annotations").mkdir()
+        (tmp_path / "annotations" / "x.json").write_text("[]", encoding="utf-8")
+        result = run_cli("export", "--format", "slp", "--out", str(tmp_path / "o.slp"), str(tmp_path / "annotations"))
+        assert result.code == 1
+        assert "no valid records" in result.err and "x.json" in result.err
+
+    def test_consensus_exports_one_instance_per_frame(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """--consensus writes one instance per frame and reports settled frames and outliers."""
+        folder = write_folder(tmp_path, _records())
+        result = run_cli("export", "--consensus", "--format", "slp", "--out", str(tmp_path / "c.slp"), str(folder))
+        assert result.code == 0
+        assert "consensus: 1 of 2 frame(s) settled, 1 outlier label(s)" in result.out
+        labels = sio.load_slp(str(tmp_path / "c.slp"), open_videos=False)
+        assert [len(lf.instances) for lf in labels.labeled_frames] == [1, 1]
+
+    def test_settled_only_leaves_out_unsettled_frames(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """With --settled-only the frame labeled once is not exported."""
+        folder = write_folder(tmp_path, _records())
+        out = tmp_path / "c.json"
+        result = run_cli("export", "--consensus", "--settled-only", "--format", "coco", "--out", str(out), str(folder))
+        assert result.code == 0
+        assert len(json.loads(out.read_text())["annotations"]) == 1
+
+
+class TestConsensusCommand:
+    def test_prints_a_table_and_writes_json(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """A row per frame on stdout; the JSON holds the rule and each submission's score."""
+        folder = write_folder(tmp_path, _records())
+        result = run_cli("consensus", str(folder), "--out", str(tmp_path / "c.json"))
+        assert result.code == 0
+        assert "volunteer-2" in result.out.splitlines()[1]
+        document = json.loads((tmp_path / "c.json").read_text())
+        assert document["rule"]["settle"] == 3
+        outliers = [s["submitter"] for f in document["frames"] for s in f["submissions"] if s["outlier"]]
+        assert outliers == ["volunteer-2"]
+
+    def test_writes_csv_with_a_row_per_frame(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """The CSV has one row per frame with the settled flag and keypoint columns."""
+        folder = write_folder(tmp_path, _records())
+        assert run_cli("consensus", str(folder), "--settle", "5", "--out", str(tmp_path / "c.csv")).code == 0
+        rows = list(csv.DictReader((tmp_path / "c.csv").read_text().splitlines()))
+        assert [(r["frame_index"], r["settled"]) for r in rows] == [("10", "False"), ("40", "False")]
+        assert "nose_x" in rows[0]
+
+    def test_refuses_an_output_that_is_neither_json_nor_csv(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """--out must name a .json or .csv file."""
+        result = run_cli("consensus", str(tmp_path), "--out", str(tmp_path / "c.txt"))
+        assert result.code == 2 and ".json or .csv" in result.err
