@@ -13,6 +13,7 @@ set).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,12 @@ class Format:
 
 
 def _slp(labels: sleap_io.Labels, path: Path) -> None:
-    require("sleap_io").save_slp(labels, str(path), verbose=False)
+    with warnings.catch_warnings():
+        # Past 64 kB the submitters' side table cannot also sit in the HDF5
+        # metadata attribute; sleap-io says so but keeps it in its own
+        # `provenance_json` dataset, which is what it reads back. Nothing is lost.
+        warnings.filterwarnings("ignore", message=r"Labels metadata JSON .* exceeded", category=UserWarning)
+        require("sleap_io").save_slp(labels, str(path), verbose=False)
 
 
 def _coco(labels: sleap_io.Labels, path: Path) -> None:

@@ -86,3 +86,12 @@ class TestDlc:
         assert list(frame.columns.get_level_values("individuals").unique()) == ["label_1", "label_2", "label_3"]
         xs = frame.loc[:, ("pose-receiver", slice(None), "nose", "x")]
         assert int(xs.notna().to_numpy().sum()) == 4
+
+
+class TestLargeSlp:
+    def test_a_side_table_past_the_attribute_limit_is_kept(self, tmp_path: Path) -> None:
+        """Thousands of submitters overflow HDF5's 64 kB attribute; the .slp still holds every one."""
+        records = [r for frame in range(400) for r in crowd(random.Random(frame), volunteers=5, noise=2.0, frame_index=frame % 300)]
+        FORMATS["slp"].write(submission_labels(records, load_skeleton()), tmp_path / "big.slp")
+        back = sio.load_slp(str(tmp_path / "big.slp"), open_videos=False)
+        assert len(back.provenance["instances"]) == len({r.id for r in records})
