@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from receiver.records import Record  # noqa: E402
 from receiver.schemas import Skeleton, load_skeleton  # noqa: E402
 
 POSE = [(520, 410), (600, 430), (700, 380), (760, 450), (480, 420), (800, 400)]
-RECEIVED = datetime(2026, 11, 25, tzinfo=timezone.utc)
+RECEIVED = datetime(2026, 11, 25, tzinfo=UTC)
 
 
 def make_records(count: int, per_frame: int, skeleton: Skeleton, seed: int = 0) -> list[Record]:

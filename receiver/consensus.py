@@ -45,16 +45,16 @@ from dataclasses import dataclass
 from receiver.records import Record
 
 __all__ = [
-    "Point",
-    "FrameKey",
-    "Vote",
     "ConsensusRule",
-    "SubmissionScore",
     "FrameConsensus",
-    "vote_of",
-    "group_by_frame",
-    "frame_consensus",
+    "FrameKey",
+    "Point",
+    "SubmissionScore",
+    "Vote",
     "consensus",
+    "frame_consensus",
+    "group_by_frame",
+    "vote_of",
 ]
 
 Point = tuple[float, float]

@@ -101,8 +101,7 @@ def _read(
     if not collection.records:
         reason = f"; {len(collection.skipped)} file(s) failed validation" if collection.skipped else ""
         err.write(f"receiver {name}: no valid records in {source.describe()}{reason}\n")
-        for skipped in collection.skipped[:10]:
-            err.write(f"  {skipped.path}: {skipped.reason}\n")
+        err.writelines(f"  {skipped.path}: {skipped.reason}\n" for skipped in collection.skipped[:10])
         return EXIT_FAILED
     return collection, skeleton
 

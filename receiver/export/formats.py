@@ -24,7 +24,7 @@ from receiver.export.extra import require
 if TYPE_CHECKING:
     import sleap_io
 
-__all__ = ["Format", "FORMATS", "format_names"]
+__all__ = ["FORMATS", "Format", "format_names"]
 
 Writer = Callable[["sleap_io.Labels", Path], None]
 

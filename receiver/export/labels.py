@@ -36,7 +36,7 @@ from receiver.schemas import Skeleton
 if TYPE_CHECKING:
     import sleap_io
 
-__all__ = ["VideoInfo", "video_infos", "submission_labels", "consensus_labels", "GENERATOR"]
+__all__ = ["GENERATOR", "VideoInfo", "consensus_labels", "submission_labels", "video_infos"]
 
 GENERATOR = "pose-receiver export"
 

@@ -27,7 +27,7 @@ from receiver.parsing import MAX_DOCUMENT_BYTES, ParseError, parse_json
 from receiver.records import ANNOTATIONS_DIR, Record
 from receiver.validation import Validator
 
-__all__ = ["Source", "SourceError", "Skipped", "Collection", "open_source", "collect"]
+__all__ = ["Collection", "Skipped", "Source", "SourceError", "collect", "open_source"]
 
 Progress = Callable[[int, int | None], None]
 

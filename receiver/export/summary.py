@@ -14,7 +14,7 @@ from receiver.consensus import FrameConsensus
 from receiver.export.sources import Skipped
 from receiver.records import Record
 
-__all__ = ["Summary", "summarize", "render"]
+__all__ = ["Summary", "render", "summarize"]
 
 _SHOWN = 10
 

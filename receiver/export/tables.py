@@ -14,7 +14,7 @@ from typing import Any
 
 from receiver.consensus import ConsensusRule, FrameConsensus
 
-__all__ = ["frame_document", "consensus_json", "consensus_csv", "consensus_text"]
+__all__ = ["consensus_csv", "consensus_json", "consensus_text", "frame_document"]
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ TRUTH: dict[str, tuple[float, float]] = {
 }
 VIDEO = "https://example.org/videos/mouse-1.mp4"
 WIDTH, HEIGHT = 1280, 720
-EPOCH = datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
 
 def submission(

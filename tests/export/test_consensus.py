@@ -7,7 +7,14 @@ import random
 
 import pytest
 
-from receiver.consensus import ConsensusRule, FrameKey, consensus, frame_consensus, group_by_frame, vote_of
+from receiver.consensus import (
+    ConsensusRule,
+    FrameKey,
+    consensus,
+    frame_consensus,
+    group_by_frame,
+    vote_of,
+)
 from tests.export.records import KEYPOINTS, TRUTH, VIDEO, crowd, record
 
 NOISE = 4.0
