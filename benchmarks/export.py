@@ -87,8 +87,9 @@ def main() -> None:
             for name in args.formats.split(","):
                 fmt = FORMATS[name]
                 if mode == "submissions":
-                    tracks = "slot" if fmt.one_per_image else "none"
-                    labels, convert = timed(lambda: submission_labels(records, skeleton, tracks=tracks))
+                    labels, convert = timed(
+                        lambda: submission_labels(records, skeleton, tracks="slot" if fmt.one_per_image else "none")
+                    )
                 else:
                     results, rule_time = timed(lambda: consensus(records, keypoints))
                     labels, convert = timed(lambda: consensus_labels(results, video_infos(records), skeleton))

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import sleap_io as sio
 
+from receiver.records import Record
 from receiver.stores.local import LocalGitStore
 from tests.acceptance.conftest import RunCLI
 from tests.export.records import TRUTH, crowd, record, write_folder
 
 
-def _records() -> list:
+def _records() -> list[Record]:
     return [*crowd(random.Random(21), volunteers=4, noise=3.0, outliers=(2,)), record(TRUTH, submitter="solo", frame_index=40)]
 
 

@@ -13,19 +13,20 @@ import sleap_io as sio
 from pycocotools.coco import COCO
 
 from receiver.export.formats import FORMATS
+from receiver.records import Record
 from receiver.export.labels import submission_labels
 from receiver.schemas import load_skeleton
 from tests.export.records import KEYPOINTS, TRUTH, crowd, record
 
 
 @pytest.fixture
-def records() -> list:
+def records() -> list[Record]:
     one = record({**TRUTH, "tail_base": None}, submitter="ada", frame_index=3)
     return [one, *crowd(random.Random(9), volunteers=3, noise=2.0, frame_index=7)]
 
 
 class TestSlp:
-    def test_round_trip_keeps_every_point(self, tmp_path: Path, records: list) -> None:
+    def test_round_trip_keeps_every_point(self, tmp_path: Path, records: list[Record]) -> None:
         """Written as .slp and loaded with sleap-io, every instance has the same points (NaN where unplaced)."""
         labels = submission_labels(records, load_skeleton())
         FORMATS["slp"].write(labels, tmp_path / "out.slp")
@@ -36,7 +37,7 @@ class TestSlp:
         for a, b in zip(before, after):
             np.testing.assert_allclose(a, b, equal_nan=True)
 
-    def test_round_trip_keeps_the_video_url_shape_and_submitters(self, tmp_path: Path, records: list) -> None:
+    def test_round_trip_keeps_the_video_url_shape_and_submitters(self, tmp_path: Path, records: list[Record]) -> None:
         """The video's URL and shape and the submitters' side table survive the file."""
         labels = submission_labels(records, load_skeleton())
         FORMATS["slp"].write(labels, tmp_path / "out.slp")
@@ -47,7 +48,7 @@ class TestSlp:
 
 
 class TestCoco:
-    def test_pycocotools_loads_the_keypoints_as_xyv_triplets(self, tmp_path: Path, records: list) -> None:
+    def test_pycocotools_loads_the_keypoints_as_xyv_triplets(self, tmp_path: Path, records: list[Record]) -> None:
         """COCO(path) loads; each annotation's keypoints are [x, y, v] triplets, v=0 for unplaced."""
         FORMATS["coco"].write(submission_labels(records, load_skeleton()), tmp_path / "out.json")
         coco = COCO(str(tmp_path / "out.json"))
@@ -60,7 +61,7 @@ class TestCoco:
         assert triplets[KEYPOINTS.index("nose")] == [*TRUTH["nose"], 2]
         assert triplets[KEYPOINTS.index("tail_base")][2] == 0
 
-    def test_images_have_the_frame_size(self, tmp_path: Path, records: list) -> None:
+    def test_images_have_the_frame_size(self, tmp_path: Path, records: list[Record]) -> None:
         """Each COCO image is 1280x720, the size the volunteers saw."""
         FORMATS["coco"].write(submission_labels(records, load_skeleton()), tmp_path / "out.json")
         images = json.loads((tmp_path / "out.json").read_text())["images"]
@@ -77,7 +78,7 @@ class TestDlc:
         assert frame.loc[frame.index[0], ("pose-receiver", "nose", "x")] == TRUTH["nose"][0]
         assert list(frame.columns.get_level_values("bodyparts").unique()) == list(KEYPOINTS)
 
-    def test_several_labels_per_frame_become_individuals(self, tmp_path: Path, records: list) -> None:
+    def test_several_labels_per_frame_become_individuals(self, tmp_path: Path, records: list[Record]) -> None:
         """With slot tracks every label of a frame gets its own individual columns, none overwritten."""
         labels = submission_labels(records, load_skeleton(), tracks="slot")
         FORMATS["dlc"].write(labels, tmp_path / "out.csv")
