@@ -145,7 +145,7 @@ async def submit(request: Request) -> Response:
     except JournalUnavailable:
         return _error(503, "The receiver cannot keep submissions right now; nothing was saved. Submit again in a minute.", headers={"Retry-After": "30"})
     entry = admission.entry
-    status_url = str(request.url_for("submission", id=entry.id).path)
+    status_url = f"{request.scope.get('root_path', '')}/api/submissions/{entry.id}"
     frame = record.submission["frame_index"]
     if admission.created:
         message = f"Thank you! Your labels for frame {frame} were received and will be saved to the repository."

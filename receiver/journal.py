@@ -15,7 +15,6 @@ JournalError
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import queue
 import sqlite3
@@ -127,6 +126,35 @@ def _entry(row: Sequence[Any]) -> Entry:
 
 _STOP = object()
 
+_Waiter = Future[Admission] | asyncio.Future[Admission]
+
+
+def _resolve(pairs: list[tuple[_Waiter, Admission | JournalError]]) -> None:
+    for waiter, outcome in pairs:
+        if waiter.done():
+            continue  # the request was cancelled (client gone); its record is kept all the same
+        if isinstance(outcome, JournalError):
+            waiter.set_exception(outcome)
+        else:
+            waiter.set_result(outcome)
+
+
+def _settle(pairs: list[tuple[_Waiter, Admission | JournalError]]) -> None:
+    """Resolve waiters from the writer thread: thread futures directly, loop futures in one call per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Waiter, Admission | JournalError]]] = {}
+    plain: list[tuple[_Waiter, Admission | JournalError]] = []
+    for waiter, outcome in pairs:
+        if isinstance(waiter, asyncio.Future):
+            by_loop.setdefault(waiter.get_loop(), []).append((waiter, outcome))
+        else:
+            plain.append((waiter, outcome))
+    _resolve(plain)
+    for loop, group in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve, group)
+        except RuntimeError:
+            pass  # the loop has closed: nobody is waiting any more
+
 
 class Journal:
     """The outbox. `open()` starts its writer thread; `close()` stops it after the queue drains."""
@@ -178,7 +206,10 @@ class Journal:
         return future
 
     async def admit(self, record: Record) -> Admission:
-        return await asyncio.wrap_future(self.admit_async(record))
+        """Like `admit_async`, for the event loop: one wake-up of the loop per group commit, not per record."""
+        future: asyncio.Future[Admission] = asyncio.get_running_loop().create_future()
+        self._queue.put((record, future))
+        return await future
 
     def _write_loop(self) -> None:
         connection = _connect(self.path)
@@ -201,8 +232,8 @@ class Journal:
         finally:
             connection.close()
 
-    def _commit(self, connection: sqlite3.Connection, batch: list[tuple[Record, Future[Admission]]]) -> None:
-        outcomes: list[tuple[Future[Admission], Admission]] = []
+    def _commit(self, connection: sqlite3.Connection, batch: list[tuple[Record, _Waiter]]) -> None:
+        outcomes: list[tuple[_Waiter, Admission]] = []
         try:
             connection.execute("BEGIN IMMEDIATE")
             for record, future in batch:
@@ -220,15 +251,13 @@ class Journal:
                 connection.execute("ROLLBACK")
             log.error("journal write failed: %s", exc.__class__.__name__)
             error = JournalUnavailable("the journal cannot keep new submissions right now")
-            for _, future in batch:
-                future.set_exception(error)
+            _settle([(future, error) for _, future in batch])
             return
         if any(admission.created for _, admission in outcomes):
             with self._work:
                 self._generation += 1
                 self._work.notify_all()
-        for future, admission in outcomes:
-            future.set_result(admission)
+        _settle(outcomes)
 
     # -- reading --------------------------------------------------------------
 
@@ -263,7 +292,7 @@ class Journal:
     def pending(self, limit: int) -> list[Record]:
         """The oldest records not yet delivered, to hand to the store."""
         rows = self._read("SELECT document FROM records WHERE state = 'queued' ORDER BY seq LIMIT ?", (limit,))
-        return [Record.from_document(json.loads(document)) for (document,) in rows]
+        return [Record.from_stored(bytes(document)) for (document,) in rows]
 
     def wait_for_work(self, generation: int, timeout: float) -> int:
         """Block until a new record is admitted after `generation` (or the timeout); return the current one."""

@@ -60,7 +60,7 @@ class Settings:
     rate_limit: RateLimit | None = RateLimit(120, 60.0)
     max_body_bytes: int = 64 * 1024
     forwarded_allow_ips: str = "127.0.0.1"
-    batch_size: int = 200
+    batch_size: int = 500
     github_repository: str = ""
     github_api_url: str = "https://api.github.com"
     github_token: str = field(default="", repr=False)

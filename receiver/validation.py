@@ -209,17 +209,20 @@ def _number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _finite_rules(document: Any, prefix: Prefix) -> Iterator[Problem]:
-    # JSON has no NaN or Infinity; a Python caller can still hand them in, and
-    # every comparison with NaN is false, so bounds alone would let it through.
-    if isinstance(document, float) and not math.isfinite(document):
-        yield Problem(pointer(prefix), f"{document} is not a number; send a finite number")
-    elif isinstance(document, dict):
-        for key, value in document.items():
-            yield from _finite_rules(value, (*prefix, key))
-    elif isinstance(document, list):
-        for index, value in enumerate(document):
-            yield from _finite_rules(value, (*prefix, index))
+def _finite_rules(document: Mapping[str, Any], prefix: Prefix) -> Iterator[Problem]:
+    # The parser refuses NaN, but a Python caller can still hand it in, and
+    # every comparison with NaN is false, so the schema's bounds let it through.
+    # Numbers live only at these places in a well-formed submission.
+    places: list[tuple[Prefix, Any]] = [((key,), value) for key, value in document.items()]
+    labels = document.get("labels")
+    if isinstance(labels, list):
+        places += [(("labels", i, axis), label.get(axis)) for i, label in enumerate(labels) if isinstance(label, dict) for axis in ("pixel_x", "pixel_y")]
+    metadata = document.get("metadata")
+    if isinstance(metadata, dict):
+        places += [(("metadata", key), value) for key, value in metadata.items()]
+    for where, value in places:
+        if isinstance(value, float) and not math.isfinite(value):
+            yield Problem(pointer([*prefix, *where]), f"{value} is not a number; send a finite number")
 
 
 def _url_rules(document: Mapping[str, Any], prefix: Prefix) -> Iterator[Problem]:
