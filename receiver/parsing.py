@@ -27,7 +27,24 @@ def _refuse_constant(name: str) -> Any:
     raise ParseError(f"{name} is not a JSON number; send a finite number or null")
 
 
+def _encodable(value: Any) -> None:
+    """Refuse a string with a lone surrogate (a `\\ud800` escape): it has no UTF-8 form, so it could be neither stored nor echoed."""
+    if isinstance(value, str):
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ParseError("a string holds a lone UTF-16 surrogate escape (like \\ud800); send valid Unicode text") from None
+    elif isinstance(value, list):
+        for item in value:
+            _encodable(item)
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Objects' own values were checked by the inner call of this hook; strings here are keys, values and list items.
+    for key, value in pairs:
+        _encodable(key)
+        _encodable(value)
     document = dict(pairs)
     if len(document) != len(pairs):
         seen: set[str] = set()
