@@ -12,6 +12,7 @@ bad input and never touches the network (the video URL is not fetched).
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -206,7 +207,10 @@ def _merge(schema: Sequence[Problem], rules: Iterable[Problem]) -> list[Problem]
 
 
 def _number(value: Any) -> TypeGuard[int | float]:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    # JSON integers may have any number of digits; past float range math.isfinite raises OverflowError, so compare instead.
+    return math.isfinite(value) if isinstance(value, float) else -sys.float_info.max <= value <= sys.float_info.max
 
 
 def _finite_rules(document: Mapping[str, Any], prefix: Prefix) -> Iterator[Problem]:
