@@ -29,7 +29,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from receiver import __version__
-from receiver.delivery import DeliveryWorker
+from receiver.delivery import DeliveryLease, DeliveryWorker
 from receiver.journal import Entry, Journal, JournalUnavailable
 from receiver.openapi import openapi_document
 from receiver.parsing import ParseError, parse_json
@@ -40,7 +40,7 @@ from receiver.stores import Store, StoreError, build_store
 from receiver.tokens import TokenBook
 from receiver.validation import Validator
 
-__all__ = ["create_app", "Receiver"]
+__all__ = ["create_app", "app_from_environment", "Receiver"]
 
 log = logging.getLogger("receiver.app")
 
@@ -221,17 +221,21 @@ def _refresh_pull_state(receiver: Receiver, entry: Entry) -> Entry:
 
 async def health(request: Request) -> Response:
     receiver = _receiver(request)
-    assert receiver.journal is not None and receiver.worker is not None and receiver.store is not None
+    assert receiver.journal is not None and receiver.worker is not None
     counts = receiver.journal.counts()
-    status = receiver.worker.status
-    store: dict[str, Any] = {"name": receiver.store.name, "state": status.state, **receiver.store.describe()}
-    if status.last_error:
-        store["last_error"] = status.last_error
-    if status.retry_at is not None:
-        store["retry_in_seconds"] = round(max(0.0, status.retry_at - receiver.clock()), 1)
-    if status.notes:
-        store["notes"] = status.notes[-5:]
-    healthy = status.state == "ok"
+    published = receiver.journal.delivery_status()
+    if published is None:
+        # Nothing published yet (no delivery attempt so far): say what this process knows.
+        receiver.worker.publish(every=0.0)
+        published = receiver.journal.delivery_status()
+    assert published is not None
+    status, age = published
+    store: dict[str, Any] = {**status["store"], "state": status["state"]}
+    if status.get("last_error"):
+        store["last_error"] = status["last_error"]
+    if status.get("retry_in_seconds") is not None:
+        store["retry_in_seconds"] = round(max(0.0, status["retry_in_seconds"] - age), 1)
+    healthy = status["state"] == "ok"
     return JSONResponse(
         {
             "message": "Receiving and delivering." if healthy else "Receiving; delivery is retrying.",
@@ -303,7 +307,8 @@ def create_app(
         journal = Journal(settings.journal_path).open()
         chosen = store or build_store(settings)
         linger = settings.batch_seconds if settings.store == "github" and settings.delivery_mode == "batch" else 0.0
-        worker = DeliveryWorker(journal, chosen, batch_size=settings.batch_size, linger=linger)
+        lease = DeliveryLease(settings.journal_path.with_name(settings.journal_path.name + ".delivery.lock"))
+        worker = DeliveryWorker(journal, chosen, batch_size=settings.batch_size, linger=linger, lease=lease)
         receiver.journal, receiver.store, receiver.worker = journal, chosen, worker
         worker.start()
         log.info("receiving; %s store", chosen.name)
@@ -336,3 +341,12 @@ def create_app(
     app = Starlette(routes=routes, middleware=[cors], exception_handlers={HTTPException: http_error}, lifespan=lifespan)
     app.state.receiver = receiver
     return app
+
+
+def app_from_environment() -> Starlette:
+    """The app for each worker process of `receiver serve --workers N` (uvicorn imports it by name)."""
+    import os
+
+    from receiver.settings import load_settings
+
+    return create_app(load_settings(os.environ))

@@ -76,18 +76,23 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
     except SettingsError as exc:
         err.write(f"receiver serve: {exc}\n")
         return EXIT_USAGE
-    app = create_app(settings)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-        log_config=logging_config(),
-        timeout_keep_alive=5,
-        limit_concurrency=1000,
-        backlog=2048,
-    )
+    options = {
+        "host": settings.host,
+        "port": settings.port,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "log_config": logging_config(),
+        "timeout_keep_alive": 5,
+        "limit_concurrency": 1000,
+        "backlog": 2048,
+    }
+    if settings.workers > 1:
+        # Worker processes build their own app from the environment: pass the settings file along.
+        if args.config is not None:
+            os.environ["RECEIVER_CONFIG"] = str(args.config.resolve())
+        uvicorn.run("receiver.app:app_from_environment", factory=True, workers=settings.workers, **options)
+    else:
+        uvicorn.run(create_app(settings), **options)
     return EXIT_OK
 
 

@@ -10,19 +10,22 @@ idempotency makes the retry harmless.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 
 from receiver.journal import Journal, JournalError
 from receiver.records import Record
 from receiver.stores import Store, StoreConflict, StoreError, StoreUnavailable
 
-__all__ = ["DeliveryWorker", "Outcome", "backoff_delay", "StoreStatus"]
+__all__ = ["DeliveryWorker", "DeliveryLease", "Outcome", "backoff_delay", "StoreStatus"]
 
 log = logging.getLogger("receiver.delivery")
 
@@ -59,6 +62,39 @@ class Outcome:
     wait: float
 
 
+class DeliveryLease:
+    """Which of several receiver processes delivers: the one holding an exclusive lock on a file.
+
+    The operating system releases the lock when its holder dies, however it
+    dies, so another process takes over at its next try.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def try_acquire(self) -> bool:
+        if self._fd is not None:
+            return True
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class DeliveryWorker:
     def __init__(
         self,
@@ -71,6 +107,7 @@ class DeliveryWorker:
         idle_wait: float = 1.0,
         linger: float = 0.0,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        lease: DeliveryLease | None = None,
     ) -> None:
         self.journal = journal
         self.store = store
@@ -80,7 +117,9 @@ class DeliveryWorker:
         self.idle_wait = idle_wait
         self.linger = linger
         self.wall_clock = wall_clock
+        self.lease = lease
         self.status = StoreStatus()
+        self._published: tuple[object, float] = (None, float("-inf"))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -151,12 +190,38 @@ class DeliveryWorker:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self.lease is not None:
+            self.lease.release()
+
+    def publish(self, *, every: float = 5.0) -> None:
+        """Share the store's state through the journal, so every receiver process's /health can show it.
+
+        Written when the state changes, else at most every `every` seconds: each write is an fsync.
+        """
+        key = (self.status.state, self.status.last_error, self.status.retry_at)
+        now = self.clock()
+        if key == self._published[0] and now - self._published[1] < every:
+            return
+        retry_in = None if self.status.retry_at is None else max(0.0, self.status.retry_at - now)
+        self.journal.set_delivery_status(
+            {
+                "state": self.status.state,
+                "last_error": self.status.last_error,
+                "retry_in_seconds": retry_in,
+                "store": {"name": self.store.name, **self.store.describe()},
+            }
+        )
+        self._published = (key, now)
 
     def _loop(self) -> None:
         generation = 0
         while not self._stop.is_set():
+            if self.lease is not None and not self.lease.try_acquire():
+                self._stop.wait(2.0)  # another process delivers; take over if it goes away
+                continue
             try:
                 outcome = self.run_once()
+                self.publish()
             except JournalError as exc:
                 log.error("journal unavailable to the delivery worker: %s", exc)
                 outcome = Outcome(0, 5.0)

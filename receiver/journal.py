@@ -15,10 +15,12 @@ JournalError
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -53,6 +55,7 @@ CREATE TABLE IF NOT EXISTS records (
 );
 CREATE INDEX IF NOT EXISTS records_by_state ON records (state, seq);
 CREATE INDEX IF NOT EXISTS records_by_video ON records (video_url, seq);
+CREATE TABLE IF NOT EXISTS status (name TEXT PRIMARY KEY, value TEXT NOT NULL, written_at REAL NOT NULL);
 """
 
 _COLUMNS = "id, video_url, frame_index, submitter, received_at, state, path, commit_sha, branch, pull_number, pull_url, pull_state, attempts, last_error"
@@ -324,6 +327,22 @@ class Journal:
     def mark_failed(self, identifier: str, error: str) -> None:
         """A record the store refused for good (it will not be retried)."""
         self._update("UPDATE records SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?", [(error, identifier)])
+
+    def set_delivery_status(self, status: dict[str, Any]) -> None:
+        """What the delivering process last knew of the store (see DeliveryWorker.publish)."""
+        self._update(
+            "INSERT INTO status (name, value, written_at) VALUES ('delivery', ?, ?)"
+            " ON CONFLICT(name) DO UPDATE SET value = excluded.value, written_at = excluded.written_at",
+            [(json.dumps(status), time.time())],
+        )
+
+    def delivery_status(self) -> tuple[dict[str, Any], float] | None:
+        """The last published delivery status and how many seconds ago it was written."""
+        rows = self._read("SELECT value, written_at FROM status WHERE name = 'delivery'")
+        if not rows:
+            return None
+        value: dict[str, Any] = json.loads(rows[0][0])
+        return value, max(0.0, time.time() - rows[0][1])
 
     def set_pull_state(self, identifier: str, state: str) -> None:
         self._update("UPDATE records SET pull_state = ? WHERE id = ?", [(state, identifier)])

@@ -49,6 +49,7 @@ _LOCALHOST_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = 1
     store: str = "local"
     local_repo: Path = Path("receiver-data/annotations.git")
     local_mode: str = "direct"
@@ -83,6 +84,7 @@ class Settings:
 SETTING_HELP: dict[str, str] = {
     "host": "address to listen on",
     "port": "port to listen on",
+    "workers": "receiver processes sharing the port (one of them delivers; the others only take submissions in)",
     "store": "where records go: local (a bare git repository) or github",
     "local_repo": "the bare git repository of the local store (created if missing)",
     "local_mode": "local store mode: direct (commit to the branch) or branch (a branch per record, merged after validation)",

@@ -158,3 +158,15 @@ def test_kill_9_during_load_loses_nothing_that_got_a_2xx(tmp_path: Path) -> None
     assert not missing, f"{len(missing)} acknowledged submissions lost"
     assert max(stored.values()) == 1
     subprocess.run(["git", f"--git-dir={tmp_path / REPO}", "fsck", "--strict", "--no-dangling"], check=True, capture_output=True)
+
+
+def test_several_worker_processes_share_one_journal_and_one_deliverer(tmp_path: Path) -> None:
+    """RECEIVER_WORKERS=2: every accepted submission is delivered exactly once, and /health speaks for the deliverer."""
+    with ReceiverProcess(tmp_path, {**NO_LIMIT, "RECEIVER_WORKERS": "2"}) as server:
+        outcome = asyncio.run(load(server.url, 8, 25))
+        wait_delivered(server.url)
+        health = httpx.get(f"{server.url}/health").json()
+    assert len(outcome["accepted"]) == 200 and outcome["server_errors"] == []
+    stored = ids_in(tmp_path / REPO)
+    assert set(stored) == set(outcome["accepted"]) and max(stored.values()) == 1
+    assert health["store"]["name"] == "local" and health["store"]["state"] == "ok"
