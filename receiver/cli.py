@@ -183,7 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     tokens.add_argument("--file", type=Path, help="tokens file (RECEIVER_TOKENS_FILE, default receiver-data/tokens.json)")
     tokens.set_defaults(run=_tokens)
 
-    from receiver.export.cli import add_commands; add_commands(commands)  # noqa: E702
+    from receiver.export.cli import add_commands
+
+    add_commands(commands)
     return parser
 
 
