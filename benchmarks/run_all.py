@@ -1,0 +1,82 @@
+"""Run every benchmark (quick where it has a quick profile) and the adversarial suite; rewrite the table in README.md.
+
+    python benchmarks/run_all.py [--only NAME ...] [--adversarial-profile short|long]
+
+Each row keeps the command that produced it and the last lines that command
+printed, so a figure can be traced and reproduced. Only the text between the
+markers in benchmarks/README.md is replaced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "benchmarks" / "README.md"
+BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
+
+#: (name, what it measures, command); quick sizes where a script has no --quick.
+BENCHMARKS = [
+    ("intake", "HTTP intake, submissions/s (receiver vs prototype and bare uvicorn)", ["benchmarks/intake.py", "--quick"]),
+    ("local_store", "local git delivery, records/s", ["benchmarks/local_store.py", "--records", "200"]),
+    ("github_delivery", "GitHub delivery modes, submissions/hour under GitHub's limits", ["benchmarks/github_delivery.py", "--records", "200"]),
+    ("validate", "`receiver validate`, files/s", ["benchmarks/validate.py", "--records", "2000"]),
+    ("export", "export, records/s per format", ["benchmarks/export.py", "--records", "2000"]),
+]
+
+
+def _run(command: list[str], env: dict[str, str] | None = None) -> tuple[int, str, float]:
+    started = time.monotonic()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=1800)
+    return done.returncode, (done.stdout + done.stderr).strip(), time.monotonic() - started
+
+
+def _cell(text: str, lines: int = 4) -> str:
+    tail = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
+    return "<br>".join(line.replace("|", "\\|") for line in tail) or "(no output)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", help="run only these rows (names as in the table; 'adversarial' for the suite)")
+    parser.add_argument("--adversarial-profile", choices=("short", "long"), default="short")
+    args = parser.parse_args(argv)
+    rows = []
+    failed = False
+    for name, what, script in BENCHMARKS:
+        if args.only and name not in args.only or not (ROOT / script[0]).exists():
+            continue
+        command = [sys.executable, *script]
+        code, output, seconds = _run(command)
+        failed |= code != 0
+        rows.append((name, what, "python " + " ".join(script), _cell(output) if code == 0 else f"failed (exit {code}): {_cell(output, 2)}", seconds))
+    if not args.only or "adversarial" in args.only:
+        with tempfile.TemporaryDirectory() as scratch:
+            report = Path(scratch) / "report.json"
+            env = {**os.environ, "ADVERSARIAL_REPORT": str(report), "ADVERSARIAL_PROFILE": args.adversarial_profile}
+            script = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/adversarial"]
+            code, output, seconds = _run([sys.executable, *script], env)
+            failed |= code != 0
+            counts = json.loads(report.read_text()) if report.exists() else {}
+            figures = ", ".join(f"{k}: {v}" for k, v in counts.items()) or _cell(output, 2)
+            command = f"ADVERSARIAL_PROFILE={args.adversarial_profile} python " + " ".join(script)
+            rows.append(("adversarial", "fuzz counts, faults survived, losses, duplicates, 5xx, secrets found", command, figures, seconds))
+    table = ["| benchmark | measures | command | figures (last lines printed) | took |", "| --- | --- | --- | --- | --- |"]
+    table += [f"| {n} | {w} | `{c}` | {f} | {s:.0f} s |" for n, w, c, f, s in rows]
+    text = README.read_text(encoding="utf-8")
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    README.write_text(f"{head}{BEGIN}\n{chr(10).join(table)}\n{END}{tail}", encoding="utf-8")
+    print("\n".join(table))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
