@@ -1,6 +1,8 @@
 """Fixtures of the adversarial suite: the profile, real servers that are scanned for leaks, and the run's report.
 
-`--adversarial-profile=long` (or `ADVERSARIAL_PROFILE=long`) pushes harder;
+`--adversarial-profile=long` (when tests/adversarial is named on the command
+line, since pytest reads this file's options only then) or
+`ADVERSARIAL_PROFILE=long` (always) pushes harder;
 `ADVERSARIAL_REPORT=FILE` also writes the counts as JSON (benchmarks/run_all.py
 reads it). Every test that starts a server or reads an answer through these
 fixtures fails at teardown if a token, a traceback or a server path shows up.
