@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -47,6 +48,13 @@ log = logging.getLogger("receiver.app")
 _ID = re.compile(r"^[0-9a-f]{32}$")
 
 
+class JSONAnswer(JSONResponse):
+    """JSON rendered by orjson: the same bytes as Starlette's, in a fraction of the time."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
 @dataclass
 class Receiver:
     """Everything a request handler needs, built once per app."""
@@ -66,7 +74,7 @@ class Receiver:
 def _error(status: int, sentence: str, *, details: list[str] | None = None, headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {"error": sentence, "details": details if details is not None else [sentence]}
     body.update(extra)
-    return JSONResponse(body, status_code=status, headers=dict(headers) if headers else None)
+    return JSONAnswer(body, status_code=status, headers=dict(headers) if headers else None)
 
 
 def _receiver(request: Request) -> Receiver:
@@ -149,9 +157,9 @@ async def submit(request: Request) -> Response:
     frame = record.submission["frame_index"]
     if admission.created:
         message = f"Thank you! Your labels for frame {frame} were received and will be saved to the repository."
-        return JSONResponse({"message": message, "id": entry.id, "status": entry.state, "status_url": status_url, "path": entry.path}, status_code=202)
+        return JSONAnswer({"message": message, "id": entry.id, "status": entry.state, "status_url": status_url, "path": entry.path}, status_code=202)
     message = f"Already received: these labels for frame {frame} were submitted before; nothing new was saved."
-    return JSONResponse({"message": message, "id": entry.id, "status": entry.state, "status_url": status_url, "path": entry.path, "commit": entry.commit}, status_code=200)
+    return JSONAnswer({"message": message, "id": entry.id, "status": entry.state, "status_url": status_url, "path": entry.path, "commit": entry.commit}, status_code=200)
 
 
 def _positive(request: Request, name: str, default: int, maximum: int) -> int:
@@ -170,7 +178,7 @@ async def list_annotations(request: Request) -> Response:
     per_page = _positive(request, "per_page", 50, 500)
     video_url = request.query_params.get("video_url") or None
     total, entries = receiver.journal.page(video_url=video_url, offset=(page - 1) * per_page, limit=per_page)
-    return JSONResponse(
+    return JSONAnswer(
         {
             "message": f"{total} annotation(s) received" + (" for this video" if video_url else ""),
             "count": total,
@@ -192,7 +200,7 @@ async def submission(request: Request) -> Response:
     if entry.pull_number is not None and entry.pull_state == "open":
         entry = await run_in_threadpool(_refresh_pull_state, receiver, entry)
     words = {"queued": "is waiting to be saved", "delivered": "is saved in the repository", "failed": "was refused by the repository", "held": "is kept on its branch for review"}
-    return JSONResponse({"message": f"Submission {entry.id} {words.get(entry.state, entry.state)}.", **entry.public()})
+    return JSONAnswer({"message": f"Submission {entry.id} {words.get(entry.state, entry.state)}.", **entry.public()})
 
 
 #: How long a pull request's state read from GitHub is reused.
@@ -236,7 +244,7 @@ async def health(request: Request) -> Response:
     if status.get("retry_in_seconds") is not None:
         store["retry_in_seconds"] = round(max(0.0, status["retry_in_seconds"] - age), 1)
     healthy = status["state"] == "ok"
-    return JSONResponse(
+    return JSONAnswer(
         {
             "message": "Receiving and delivering." if healthy else "Receiving; delivery is retrying.",
             "status": "ok" if healthy else "degraded",
@@ -248,7 +256,7 @@ async def health(request: Request) -> Response:
 
 
 async def openapi(request: Request) -> Response:
-    return JSONResponse(openapi_document(__version__))
+    return JSONAnswer(openapi_document(__version__))
 
 
 _DOCS_PAGE = """<!doctype html>

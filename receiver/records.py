@@ -14,6 +14,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 from functools import cached_property
+
+import orjson
 from datetime import datetime, timezone
 from typing import Any
 
@@ -29,7 +31,6 @@ __all__ = [
     "branch_name",
     "video_key",
     "format_time",
-    "pretty_json",
 ]
 
 ANNOTATIONS_DIR = "annotations"
@@ -107,7 +108,7 @@ class Record:
     @classmethod
     def from_stored(cls, data: bytes) -> Record:
         """Read back a record's stored bytes, keeping them as its serialisation (no re-encoding)."""
-        record = cls.from_document(json.loads(data))
+        record = cls.from_document(orjson.loads(data))
         record.__dict__["_encoded"] = data
         return record
 
@@ -149,47 +150,5 @@ class Record:
     @cached_property
     def _encoded(self) -> bytes:
         # Encoded once per record: the journal, the store and the PR all need these bytes.
-        return pretty_json(self.document())
+        return orjson.dumps(self.document(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
 
-
-def _compact(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
-
-
-def _block(body: dict[str, Any]) -> str:
-    """One object at the second level: a field per line, lists one item per line, other nesting compact."""
-    if any(isinstance(v, str) and "\0" in v for v in body.values()):
-        return json.dumps(body, sort_keys=True, ensure_ascii=False, allow_nan=False, indent=2).replace("\n", "\n  ")
-    nested: dict[str, str] = {}
-    flat: dict[str, Any] = {}
-    for key, value in body.items():
-        if isinstance(value, (list, dict)) and value:
-            marker = f"\0{len(nested)}\0"
-            if isinstance(value, list):
-                nested[json.dumps(marker)] = "[\n      " + ",\n      ".join(_compact(item) for item in value) + "\n    ]"
-            else:
-                nested[json.dumps(marker)] = _compact(value)
-            flat[key] = marker
-        else:
-            flat[key] = value
-    if not flat:
-        return "{}"
-    # The C encoder writes the separators we give it, newline and indent included.
-    text = json.dumps(flat, sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",\n    ", ": "))
-    text = "{\n    " + text[1:-1] + "\n  }"
-    for quoted, block in nested.items():
-        text = text.replace(quoted, block)
-    return text
-
-
-def pretty_json(document: dict[str, Any]) -> bytes:
-    """Key-sorted JSON with one field per line and one keypoint per line, so a PR diff reads at a glance.
-
-    Built from the C encoder's output (json's own `indent` falls back to the
-    pure-Python encoder, several times slower, on the hot path of every submission).
-    """
-    parts = [
-        f"  {json.dumps(name)}: {_block(body) if isinstance(body, dict) else _compact(body)}"
-        for name, body in sorted(document.items())
-    ]
-    return ("{\n" + ",\n".join(parts) + "\n}\n").encode("utf-8")

@@ -17,15 +17,25 @@ from receiver.parsing import MAX_DOCUMENT_BYTES, ParseError, parse_json
         (b'{"x": NaN}', "NaN"),
         (b'{"x": Infinity}', "Infinity"),
         (b'{"x": -Infinity}', "Infinity"),
-        (b'{"x": ' + b"9" * 5000 + b"}", "too many digits"),
-        (b'{"a": 1, "a": 2}', "appears twice"),
+        (b'{"x": 1e400}', "infinity"),
         (b"[" * 100 + b"]" * 100, "nests too deeply"),
-        (b"[" * 100_000, "nests too deeply"),
+        (b"[" * 100_000, "not valid JSON"),
     ],
+    ids=["empty", "blank", "not-json", "not-utf8", "nan", "infinity", "minus-infinity", "past-float-range", "deep", "deep-unclosed"],
 )
 def test_refusals_are_sentences(data: bytes, phrase: str) -> None:
     with pytest.raises(ParseError, match=phrase):
         parse_json(data, max_bytes=1_000_000)
+
+
+def test_repeated_key_keeps_its_last_value() -> None:
+    """As most JSON readers do; only the receiver's own re-encoding is ever stored."""
+    assert parse_json(b'{"a": 1, "a": 2}') == {"a": 2}
+
+
+def test_number_with_thousands_of_digits_is_refused() -> None:
+    with pytest.raises(ParseError, match="not valid JSON"):
+        parse_json(b'{"x": ' + b"9" * 5000 + b"}")
 
 
 def test_oversized_document_is_refused_before_parsing() -> None:
@@ -39,14 +49,3 @@ def test_byte_order_mark_is_tolerated() -> None:
 
 def test_ordinary_document_parses() -> None:
     assert parse_json(b'{"a": [1, 2.5, null, true, "x"]}') == {"a": [1, 2.5, None, True, "x"]}
-
-
-def test_number_past_float_range_is_infinity_for_the_schema_to_refuse(validator: object) -> None:
-    """1e400 parses as infinity; every numeric bound of the submission schema refuses it."""
-    from tests.captured import captured_body
-    import json
-
-    body = json.dumps(captured_body()).replace('"fps": 30', '"fps": 1e400').encode()
-    document = parse_json(body)
-    assert document["fps"] == float("inf")
-    assert [p.pointer for p in validator.check_submission(document)] == ["/fps"]  # type: ignore[attr-defined]
