@@ -284,19 +284,30 @@ class GitHubStore:
 
     # -- many records in one commit --------------------------------------------
 
-    def _tree(self, repo: Repository, base: _Base, records: Sequence[Record]) -> Any:
+    def _commit_on_base(self, repo: Repository, records: Sequence[Record]) -> tuple[Any, Any] | None:
+        """One commit adding the records on the default branch's head (tree with inline contents, then commit).
+
+        None when the tree comes out unchanged: every record is already there.
+        """
+        base = self._base_commit(refresh=True)
         elements = [InputGitTreeElement(r.path, "100644", "blob", content=r.to_bytes().decode("utf-8")) for r in records]
         base_tree = self._call(lambda: repo.get_git_tree(base.tree), write=False)
-        return self._call(lambda: repo.create_git_tree(elements, base_tree), write=True)
+        tree = self._call(lambda: repo.create_git_tree(elements, base_tree), write=True)
+        if tree.sha == base.tree:
+            return None
+        parent = self._call(lambda: repo.get_git_commit(base.sha), write=False)
+        commit = self._call(lambda: repo.create_git_commit(commit_message(records), tree, [parent]), write=True)
+        return tree, commit
+
+    def _already_there(self, records: Sequence[Record]) -> list[Delivered]:
+        return [Delivered(r.id, r.path, self._base.sha, created=False) for r in records]
 
     def _deliver_direct(self, records: list[Record]) -> list[Delivered]:
         repo = self._repository()
-        base = self._base_commit(refresh=True)
-        tree = self._tree(repo, base, records)
-        if tree.sha == base.tree:
-            return [Delivered(r.id, r.path, base.sha, created=False) for r in records]
-        parent = self._call(lambda: repo.get_git_commit(base.sha), write=False)
-        commit = self._call(lambda: repo.create_git_commit(commit_message(records), tree, [parent]), write=True)
+        made = self._commit_on_base(repo, records)
+        if made is None:
+            return self._already_there(records)
+        tree, commit = made
         ref = self._call(lambda: repo.get_git_ref(f"heads/{self._default_branch}"), write=False)
         try:
             self._call(lambda: ref.edit(commit.sha, force=False), write=True)
@@ -310,14 +321,12 @@ class GitHubStore:
 
     def _deliver_batch(self, records: list[Record], *, reason: str) -> list[Delivered]:
         repo = self._repository()
-        base = self._base_commit(refresh=True)
         digest = hashlib.sha256("\n".join(sorted(r.id for r in records)).encode()).hexdigest()[:16]
         branch = f"{BRANCH_PREFIX}batch-{digest}"
-        tree = self._tree(repo, base, records)
-        if tree.sha == base.tree:
-            return [Delivered(r.id, r.path, base.sha, created=False) for r in records]
-        parent = self._call(lambda: repo.get_git_commit(base.sha), write=False)
-        commit = self._call(lambda: repo.create_git_commit(commit_message(records), tree, [parent]), write=True)
+        made = self._commit_on_base(repo, records)
+        if made is None:
+            return self._already_there(records)
+        _, commit = made
         try:
             self._call(lambda: repo.create_git_ref(f"refs/heads/{branch}", commit.sha), write=True)
         except StoreError as exc:
@@ -326,6 +335,6 @@ class GitHubStore:
             log.info("adopting existing batch branch %s", branch)
         pull = self._open_pull(repo, branch, batch_title(records), batch_body(records, reason=reason))
         if pull is None:
-            return [Delivered(r.id, r.path, base.sha, created=False) for r in records]
+            return self._already_there(records)
         number, url = pull
         return [Delivered(r.id, r.path, commit.sha, created=True, branch=branch, pull_number=number, pull_url=url) for r in records]
