@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -12,22 +11,14 @@ from github import Auth, Github
 
 from receiver.delivery import DeliveryWorker
 from receiver.journal import Journal
-from receiver.records import Record
 from receiver.stores.github import GitHubStore
-from tests.captured import captured_body
+from tests.captured import numbered_record as record
 from tests.github_fake import FakeClock, FakeGitHub, fake_github_mock
 
 BASE = "http://github.test/api/v3"
 REPO = "owner/data"
 TOKEN = "receiver-token"
 
-
-def record(n: int) -> Record:
-    body = captured_body()
-    body["frame_index"] = n % 300
-    body["timestamp"] = f"2026-11-25T{(n // 3600) % 24:02d}:{(n // 60) % 60:02d}:{n % 60:02d}.000Z"
-    body["labels"][0]["pixel_x"] = n % 1280
-    return Record.create(body, submitter="anonymous", received_at=datetime(2026, 11, 25, tzinfo=timezone.utc), receiver_version="0.1.0")
 
 
 @pytest.fixture

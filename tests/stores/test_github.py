@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
 
 import pytest
 from github import Auth, Github
 
 from receiver.pacing import Budget
-from receiver.records import Record
 from receiver.stores import StoreRateLimited, StoreUnavailable
 from receiver.stores.github import GitHubStore
-from tests.captured import captured_body
+from tests.captured import numbered_record as record
 from tests.github_fake import FakeClock, FakeGitHub, Fault, fake_github_mock
 
 BASE = "http://github.test/api/v3"
 REPO = "owner/data"
 TOKEN = "receiver-token"
 
-
-def record(n: int, **changes: object) -> Record:
-    body = captured_body()
-    body["frame_index"] = n % 300
-    body["timestamp"] = f"2026-11-25T08:{(n // 60) % 60:02d}:{n % 60:02d}.000Z"
-    body["labels"][0]["pixel_x"] = n % 1280
-    body.update(changes)
-    return Record.create(body, submitter="anonymous", received_at=datetime(2026, 11, 25, tzinfo=timezone.utc), receiver_version="0.1.0")
 
 
 @pytest.fixture
