@@ -29,7 +29,7 @@ class ParseError(ValueError):
 def _too_deep(value: Any, limit: int) -> bool:
     """Whether containers nest more than `limit` levels, walking one level at a time."""
     level = [value]
-    for _ in range(limit + 1):
+    for _ in range(limit):
         level = [child for item in level if isinstance(item, (dict, list)) for child in (item.values() if isinstance(item, dict) else item)]
         if not any(isinstance(item, (dict, list)) for item in level):
             return False
