@@ -2,14 +2,15 @@
 
 Used for HTTP bodies and for files alike, so both refuse the same things:
 bodies over the size limit, invalid UTF-8, NaN and Infinity, numbers past
-float range, and nesting deeper than any submission needs. orjson does the
-parsing (a tenth of the stdlib's time on the hot path of every submission);
-a repeated key keeps its last value, as in most JSON readers, and is harmless
-here because only the receiver's own re-encoding is ever stored.
+float range, repeated keys in one object (two readers could disagree on
+which one wins), and nesting deeper than any submission needs. orjson reads
+the value and names what is wrong with broken input; the stdlib parser, which
+can show every key of an object, is asked only whether a key repeats.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -24,6 +25,17 @@ _BOM = b"\xef\xbb\xbf"
 
 class ParseError(ValueError):
     """Bytes that are not one bounded JSON document; `str()` is a sentence for the sender."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ParseError(f"the key {key[:40]!r} appears twice in one object; send it once")
+            seen.add(key)
+    return document
 
 
 def _too_deep(value: Any, limit: int) -> bool:
@@ -66,4 +78,5 @@ def parse_json(data: bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
         raise ParseError(reason) from exc
     if _too_deep(value, MAX_DEPTH):
         raise ParseError(f"the document nests too deeply; at most {MAX_DEPTH} levels")
+    json.loads(data, object_pairs_hook=_unique_keys)
     return value

@@ -28,9 +28,11 @@ def test_refusals_are_sentences(data: bytes, phrase: str) -> None:
         parse_json(data, max_bytes=1_000_000)
 
 
-def test_repeated_key_keeps_its_last_value() -> None:
-    """As most JSON readers do; only the receiver's own re-encoding is ever stored."""
-    assert parse_json(b'{"a": 1, "a": 2}') == {"a": 2}
+@pytest.mark.parametrize("data", [b'{"a": 1, "a": 2}', b'{"b": [{"a": 1, "a": 1}]}', b'{"a": 1, "\\u0061": 2}'])
+def test_repeated_key_is_refused(data: bytes) -> None:
+    """Two readers could disagree on which value wins, so neither does."""
+    with pytest.raises(ParseError, match="appears twice"):
+        parse_json(data)
 
 
 def test_number_with_thousands_of_digits_is_refused() -> None:

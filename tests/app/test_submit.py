@@ -81,6 +81,7 @@ def test_invalid_labels_get_422_with_every_problem(client: TestClient) -> None:
         (b'{"fps": NaN}', "NaN"),
         (b'{"a": "\xff"}', "UTF-8"),
         (b"[" * 10_000 + b"]" * 10_000, "nests too deeply"),
+        (b'{"a": 1, "a": 1}', "appears twice"),
         (b"", "empty"),
     ],
 )
