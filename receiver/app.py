@@ -299,8 +299,12 @@ def create_app(
     validator: Validator | None = None,
     clock: Callable[[], float] = time.monotonic,
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    delivery_sleep: Callable[[float], object] | None = None,
 ) -> Starlette:
-    """Build the receiver from settings; the journal, store and worker start with the app's lifespan."""
+    """Build the receiver from settings; the journal, store and worker start with the app's lifespan.
+
+    Tests pass a `store` on a fake's clock and a `delivery_sleep` that moves that clock.
+    """
     receiver = Receiver(
         settings=settings,
         validator=validator or Validator(),
@@ -316,7 +320,7 @@ def create_app(
         chosen = store or build_store(settings)
         linger = settings.batch_seconds if settings.store == "github" and settings.delivery_mode == "batch" else 0.0
         lease = DeliveryLease(settings.journal_path.with_name(settings.journal_path.name + ".delivery.lock"))
-        worker = DeliveryWorker(journal, chosen, batch_size=settings.batch_size, linger=linger, lease=lease)
+        worker = DeliveryWorker(journal, chosen, batch_size=settings.batch_size, linger=linger, lease=lease, sleep=delivery_sleep)
         receiver.journal, receiver.store, receiver.worker = journal, chosen, worker
         worker.start()
         log.info("receiving; %s store", chosen.name)

@@ -108,6 +108,7 @@ class DeliveryWorker:
         linger: float = 0.0,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         lease: DeliveryLease | None = None,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         self.journal = journal
         self.store = store
@@ -122,6 +123,8 @@ class DeliveryWorker:
         self._published: tuple[object, float] = (None, float("-inf"))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Waits after a failure go through `sleep` when one is given (a test's clock); else they end early on stop().
+        self.sleep = sleep or self._stop.wait
 
     def run_once(self) -> Outcome:
         """Deliver one batch if there is one; never raises for store trouble."""
@@ -230,4 +233,4 @@ class DeliveryWorker:
             if outcome.delivered == 0 and self.status.state == "ok":
                 generation = self.journal.wait_for_work(generation, outcome.wait)
             else:
-                self._stop.wait(outcome.wait)
+                self.sleep(outcome.wait)
