@@ -1,6 +1,6 @@
 """Run every benchmark (quick where it has a quick profile) and the adversarial suite; rewrite the table in README.md.
 
-    python benchmarks/run_all.py [--only NAME ...] [--adversarial-profile short|long]
+    python benchmarks/run_all.py [--full] [--only NAME ...] [--adversarial-profile short|long]
 
 Each row keeps the command that produced it and the last lines that command
 printed, so a figure can be traced and reproduced. Only the text between the
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -22,13 +23,18 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "benchmarks" / "README.md"
 BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
 
-#: (name, what it measures, command); quick sizes where a script has no --quick.
+#: (name, what it measures, quick command, full command, which printed lines are the figures).
 BENCHMARKS = [
-    ("intake", "HTTP intake, submissions/s (receiver vs prototype and bare uvicorn)", ["benchmarks/intake.py", "--quick"]),
-    ("local_store", "local git delivery, records/s", ["benchmarks/local_store.py", "--records", "200"]),
-    ("github_delivery", "GitHub delivery modes, submissions/hour under GitHub's limits", ["benchmarks/github_delivery.py", "--records", "200"]),
-    ("validate", "`receiver validate`, files/s", ["benchmarks/validate.py", "--records", "2000"]),
-    ("export", "export, records/s per format", ["benchmarks/export.py", "--records", "2000"]),
+    ("intake", "HTTP intake, submissions/s (receiver vs prototype and bare uvicorn)",
+     ["benchmarks/intake.py", "--quick"], ["benchmarks/intake.py"], r"^\| (prototype|receiver|ceiling) \| \d+ \| [\d,.]+ \|"),
+    ("local_store", "local git delivery, records/s",
+     ["benchmarks/local_store.py", "--records", "200"], ["benchmarks/local_store.py"], r"^(\| )?(batch|\d+|1 \()"),
+    ("github_delivery", "GitHub delivery modes, submissions/hour under GitHub's limits",
+     ["benchmarks/github_delivery.py", "--records", "200"], ["benchmarks/github_delivery.py"], r"^\| (pull|batch|direct|mode)"),
+    ("validate", "`receiver validate`, files/s",
+     ["benchmarks/validate.py", "--records", "2000"], ["benchmarks/validate.py", "--records", "100000"], r"^\| (records|\d)"),
+    ("export", "export, records/s per format",
+     ["benchmarks/export.py", "--records", "2000"], ["benchmarks/export.py", "--records", "100000"], r"^(mode|submissions|consensus)"),
 ]
 
 
@@ -38,25 +44,30 @@ def _run(command: list[str], env: dict[str, str] | None = None) -> tuple[int, st
     return done.returncode, (done.stdout + done.stderr).strip(), time.monotonic() - started
 
 
-def _cell(text: str, lines: int = 4) -> str:
-    tail = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
-    return "<br>".join(line.replace("|", "\\|") for line in tail) or "(no output)"
+def _cell(text: str, lines: int = 4, keep: str | None = None) -> str:
+    chosen = [line.strip() for line in text.splitlines() if line.strip()]
+    if keep is not None:
+        chosen = [line for line in chosen if re.match(keep, line)] or chosen
+    return "<br>".join(line.replace("|", "\\|") for line in chosen[-lines:]) or "(no output)"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="run only these rows (names as in the table; 'adversarial' for the suite)")
     parser.add_argument("--adversarial-profile", choices=("short", "long"), default="short")
+    parser.add_argument("--full", action="store_true", help="full sizes (100,000 records, 10 s load runs) instead of the quick ones")
     args = parser.parse_args(argv)
     rows = []
     failed = False
-    for name, what, script in BENCHMARKS:
+    for name, what, quick, full, keep in BENCHMARKS:
+        script = full if args.full else quick
         if args.only and name not in args.only or not (ROOT / script[0]).exists():
             continue
         command = [sys.executable, *script]
         code, output, seconds = _run(command)
         failed |= code != 0
-        rows.append((name, what, "python " + " ".join(script), _cell(output) if code == 0 else f"failed (exit {code}): {_cell(output, 2)}", seconds))
+        figures = _cell(output, 12, keep) if code == 0 else f"failed (exit {code}): {_cell(output, 2)}"
+        rows.append((name, what, "python " + " ".join(script), figures, seconds))
     if not args.only or "adversarial" in args.only:
         with tempfile.TemporaryDirectory() as scratch:
             report = Path(scratch) / "report.json"
