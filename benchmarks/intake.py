@@ -5,7 +5,8 @@
 Three servers on this machine, one after another in the same run, fed the same
 kind of traffic by the same load generator (benchmarks/loadgen.py):
 
-- the prototype (/work/shared/seeds/backend.py, Flask and flask-restx, which
+- the prototype (shared/seeds/backend.py beside this checkout, or the file
+  PROTOTYPE_BACKEND names; Flask and flask-restx, which
   commits and pushes every submission before answering), run from a temporary
   copy against a clone of a local bare repository, in its own virtualenv made
   the first time under ~/.cache (never in this repository);
@@ -57,7 +58,7 @@ from loadgen import LoadResult, Submissions, build_request, run_load
 
 ROOT = Path(__file__).resolve().parents[1]
 CAPTURE = ROOT / "tests" / "captured" / "post_six_placed.json"
-PROTOTYPE = Path("/work/shared/seeds/backend.py")
+PROTOTYPE = Path(os.environ.get("PROTOTYPE_BACKEND") or ROOT.parent / "shared" / "seeds" / "backend.py")
 HOST = "127.0.0.1"
 SECRET = "benchmark-secret"
 
