@@ -7,18 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from github import Auth, Github
 
 from receiver.delivery import DeliveryWorker
 from receiver.journal import Journal
 from receiver.stores.github import GitHubStore
 from tests.captured import numbered_record as record
-from tests.github_fake import FakeClock, FakeGitHub, fake_github_mock
-
-BASE = "http://github.test/api/v3"
-REPO = "owner/data"
-TOKEN = "receiver-token"
-
+from tests.github_fake import FakeClock, FakeGitHub
+from tests.github_world import REPO, fake_world, pygithub
 
 
 @pytest.fixture
@@ -28,11 +23,8 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def fake(clock: FakeClock) -> Iterator[FakeGitHub]:
-    github = FakeGitHub(clock=clock, sleep=clock.advance)
-    github.create_repository(REPO)
-    github.add_token(TOKEN, "pose-receiver")
-    github.set_limits(secondary_per_minute=80, secondary_per_hour=500)
-    with fake_github_mock(github, BASE):
+    with fake_world(clock) as github:
+        github.set_limits(secondary_per_minute=80, secondary_per_hour=500)
         yield github
 
 
@@ -49,8 +41,7 @@ def drain(worker: DeliveryWorker, clock: FakeClock, journal: Journal, *, max_ste
 
 def test_two_thousand_submissions_under_githubs_limits(fake: FakeGitHub, clock: FakeClock, tmp_path: Path) -> None:
     """All delivered, each file in exactly one pull request, no request sent while a retry-after was pending."""
-    client = Github(base_url=BASE, auth=Auth.Token(TOKEN), retry=None, seconds_between_requests=None, seconds_between_writes=None)
-    store = GitHubStore(REPO, clock=clock.now, sleep=clock.advance, github=client)
+    store = GitHubStore(REPO, clock=clock.now, sleep=clock.advance, github=pygithub())
     records = [record(n) for n in range(2000)]
     started = clock.now()
     with Journal(tmp_path / "journal.sqlite3") as journal:

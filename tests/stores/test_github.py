@@ -5,18 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from github import Auth, Github
 
 from receiver.pacing import Budget
 from receiver.stores import StoreRateLimited, StoreUnavailable
 from receiver.stores.github import GitHubStore
 from tests.captured import numbered_record as record
-from tests.github_fake import FakeClock, FakeGitHub, Fault, fake_github_mock
-
-BASE = "http://github.test/api/v3"
-REPO = "owner/data"
-TOKEN = "receiver-token"
-
+from tests.github_fake import FakeClock, FakeGitHub, Fault
+from tests.github_world import REPO, fake_world, pygithub
 
 
 @pytest.fixture
@@ -26,16 +21,12 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def fake(clock: FakeClock) -> Iterator[FakeGitHub]:
-    github = FakeGitHub(clock=clock, sleep=clock.advance)
-    github.create_repository(REPO)
-    github.add_token(TOKEN, "pose-receiver")
-    with fake_github_mock(github, BASE):
+    with fake_world(clock) as github:
         yield github
 
 
 def make_store(clock: FakeClock, mode: str = "pull-request", budget: Budget | None = None) -> GitHubStore:
-    client = Github(base_url=BASE, auth=Auth.Token(TOKEN), retry=None, seconds_between_requests=None, seconds_between_writes=None)
-    return GitHubStore(REPO, mode=mode, budget=budget or Budget(), clock=clock.now, sleep=clock.advance, github=client)  # type: ignore[arg-type]
+    return GitHubStore(REPO, mode=mode, budget=budget or Budget(), clock=clock.now, sleep=clock.advance, github=pygithub())  # type: ignore[arg-type]
 
 
 def writes(fake: FakeGitHub) -> list[str]:
@@ -153,8 +144,7 @@ class TestLimitsAndFaults:
             make_store(clock).deliver([record(1)])
 
     def test_bad_token_says_what_to_check(self, fake: FakeGitHub, clock: FakeClock) -> None:
-        client = Github(base_url=BASE, auth=Auth.Token("wrong"), retry=None, seconds_between_requests=None, seconds_between_writes=None)
-        store = GitHubStore(REPO, clock=clock.now, sleep=clock.advance, github=client)
+        store = GitHubStore(REPO, clock=clock.now, sleep=clock.advance, github=pygithub("wrong"))
         with pytest.raises(StoreUnavailable, match="GITHUB_TOKEN") as caught:
             store.deliver([record(1)])
         assert "wrong" not in str(caught.value)
