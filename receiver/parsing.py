@@ -70,7 +70,7 @@ def parse_json(data: bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
             raise ParseError(f"the document is not valid UTF-8 (byte {bad.start}); send UTF-8 text") from exc
         if b"NaN" in data or b"Infinity" in data:
             reason = "NaN and Infinity are not JSON numbers; send a finite number or null"
-        elif "recursion" in exc.msg:
+        elif "depth" in exc.msg or "recursion" in exc.msg:
             reason = f"the document nests too deeply; at most {MAX_DEPTH} levels"
         else:
             line, column = _line_and_column(data, exc.pos)
