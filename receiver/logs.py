@@ -18,7 +18,7 @@ class NoTracebacks(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and record.exc_info[0] is not None:
-            record.msg = f"{record.getMessage()} ({record.exc_info[0].__name__})"
+            record.msg = f"{record.getMessage().strip()} ({record.exc_info[0].__name__})"
             record.args = ()
             record.exc_info = None
             record.exc_text = None
