@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 __all__ = ["main", "build_parser"]
 
@@ -76,7 +76,7 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
     except SettingsError as exc:
         err.write(f"receiver serve: {exc}\n")
         return EXIT_USAGE
-    options = {
+    options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
         "proxy_headers": True,

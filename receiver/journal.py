@@ -236,7 +236,7 @@ class Journal:
             connection.close()
 
     def _commit(self, connection: sqlite3.Connection, batch: list[tuple[Record, _Waiter]]) -> None:
-        outcomes: list[tuple[_Waiter, Admission]] = []
+        outcomes: list[tuple[_Waiter, Admission | JournalError]] = []
         try:
             connection.execute("BEGIN IMMEDIATE")
             for record, future in batch:
@@ -256,7 +256,7 @@ class Journal:
             error = JournalUnavailable("the journal cannot keep new submissions right now")
             _settle([(future, error) for _, future in batch])
             return
-        if any(admission.created for _, admission in outcomes):
+        if any(isinstance(admission, Admission) and admission.created for _, admission in outcomes):
             with self._work:
                 self._generation += 1
                 self._work.notify_all()

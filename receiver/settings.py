@@ -65,6 +65,9 @@ class Settings:
     github_repository: str = ""
     github_api_url: str = "https://api.github.com"
     github_token: str = field(default="", repr=False)
+    github_app_id: int = 0
+    github_app_installation_id: int = 0
+    github_app_private_key_file: Path | None = None
     delivery_mode: str = "pull-request"
     github_write_interval: float = 1.0
     github_writes_per_minute: int = 80
@@ -100,6 +103,9 @@ SETTING_HELP: dict[str, str] = {
     "github_repository": "OWNER/NAME of the GitHub data repository (store = github)",
     "github_api_url": "GitHub API base URL (GitHub Enterprise, or a test server)",
     "delivery_mode": "GitHub delivery: pull-request, direct or batch",
+    "github_app_id": "act as this GitHub App instead of GITHUB_TOKEN (with the two settings below)",
+    "github_app_installation_id": "the app's installation on the data repository",
+    "github_app_private_key_file": "the app's private key (PEM file)",
     "github_write_interval": "least seconds between two content-creating GitHub requests (GitHub asks for 1)",
     "github_writes_per_minute": "content-creating GitHub requests allowed per minute (GitHub's secondary limit: 80)",
     "github_writes_per_hour": "content-creating GitHub requests allowed per hour (GitHub's secondary limit: 500)",
@@ -181,6 +187,11 @@ def load_settings(
                 raise SettingsError(f"{key}={raw!r} ({origin}): expected one of {', '.join(_CHOICES[name])}")
     token = environ.get("GITHUB_TOKEN", "")
     settings = replace(Settings(), **values, github_token=token)
-    if settings.store == "github" and not (settings.github_repository and settings.github_token):
-        raise SettingsError("store = github needs RECEIVER_GITHUB_REPOSITORY=OWNER/NAME and GITHUB_TOKEN")
+    app = settings.github_app_id or settings.github_app_installation_id or settings.github_app_private_key_file
+    if app and not (settings.github_app_id and settings.github_app_installation_id and settings.github_app_private_key_file):
+        raise SettingsError(
+            "a GitHub App needs all three of RECEIVER_GITHUB_APP_ID, RECEIVER_GITHUB_APP_INSTALLATION_ID and RECEIVER_GITHUB_APP_PRIVATE_KEY_FILE"
+        )
+    if settings.store == "github" and not (settings.github_repository and (settings.github_token or app)):
+        raise SettingsError("store = github needs RECEIVER_GITHUB_REPOSITORY=OWNER/NAME, and GITHUB_TOKEN or a GitHub App")
     return settings

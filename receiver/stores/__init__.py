@@ -78,7 +78,7 @@ def build_store(settings: Settings) -> Store:
 
         return LocalGitStore(settings.local_repo, branch=settings.branch, mode="branch" if settings.local_mode == "branch" else "direct")
     from receiver.pacing import Budget
-    from receiver.stores.github import GitHubStore
+    from receiver.stores.github import AppCredentials, GitHubStore, github_client
 
     budget = Budget(
         per_minute=settings.github_writes_per_minute,
@@ -86,10 +86,17 @@ def build_store(settings: Settings) -> Store:
         min_interval=settings.github_write_interval,
     )
     mode = {"direct": "direct", "batch": "batch"}.get(settings.delivery_mode, "pull-request")
+    app = None
+    if settings.github_app_private_key_file is not None:
+        try:
+            key = settings.github_app_private_key_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise StoreError(f"the GitHub App's private key file cannot be read ({exc.strerror})") from exc
+        app = AppCredentials(settings.github_app_id, key, settings.github_app_installation_id)
     return GitHubStore(
         settings.github_repository,
-        token=settings.github_token,
         api_url=settings.github_api_url,
         mode=mode,  # type: ignore[arg-type]
         budget=budget,
+        github=github_client(settings.github_api_url, token=settings.github_token, app=app),
     )

@@ -43,7 +43,7 @@ from receiver.stores import (
     StoreUnavailable,
 )
 
-__all__ = ["GitHubStore", "DeliveryMode", "translate"]
+__all__ = ["GitHubStore", "DeliveryMode", "translate", "github_client", "AppCredentials"]
 
 log = logging.getLogger("receiver.stores.github")
 
@@ -86,12 +86,35 @@ def translate(exc: GithubException, now: float) -> StoreError:
     if status in (403, 429) and "rate limit" in message.lower():
         return StoreRateLimited(f"GitHub rate limit ({message[:80]})", retry_after=60.0)
     if status == 401:
-        return StoreUnavailable("GitHub refused the token (401 Bad credentials); check GITHUB_TOKEN")
+        return StoreUnavailable(f"GitHub refused the credentials (401 {message[:60]}); check GITHUB_TOKEN or the GitHub App settings")
     if status >= 500:
         return StoreUnavailable(f"GitHub answered {status}; retrying")
     if status == 409:
         return StoreConflict(f"GitHub reported a conflict: {message[:120]}")
     return StoreError(f"GitHub answered {status}: {message[:160]}")
+
+
+@dataclass(frozen=True)
+class AppCredentials:
+    """A GitHub App installation: the receiver then acts as the app's bot, with the app's own rate limits."""
+
+    app_id: int
+    private_key: str = field(repr=False)
+    installation_id: int
+
+
+def github_client(api_url: str, *, token: str = "", app: AppCredentials | None = None, timeout: int = 30) -> Github:
+    """PyGithub without its own retrying or sleeping: waiting is the pacer's decision.
+
+    With `app`, PyGithub signs a JWT with the app's key and trades it for an
+    installation token (renewed before it expires); else the token is used as is.
+    """
+    auth: Auth.Auth | None
+    if app is not None:
+        auth = Auth.AppAuth(app.app_id, app.private_key).get_installation_auth(app.installation_id)
+    else:
+        auth = Auth.Token(token) if token else None
+    return Github(auth=auth, base_url=api_url.rstrip("/"), retry=None, seconds_between_requests=None, seconds_between_writes=None, timeout=timeout)
 
 
 @dataclass
@@ -118,14 +141,7 @@ class GitHubStore:
 
     def __post_init__(self) -> None:
         if self.github is None:
-            self.github = Github(
-                auth=Auth.Token(self.token) if self.token else None,
-                base_url=self.api_url.rstrip("/"),
-                retry=None,
-                seconds_between_requests=None,
-                seconds_between_writes=None,
-                timeout=30,
-            )
+            self.github = github_client(self.api_url, token=self.token)
         self.owner = self.repository.split("/", 1)[0]
         self.pacer = Pacer(self.budget)
         self._repo: Repository | None = None

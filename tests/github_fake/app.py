@@ -81,6 +81,11 @@ class FakeGitHub:
         with self._lock:
             return self.state.add_token(token, login)
 
+    def add_app(self, app_id: int, public_key_pem: bytes, installation_id: int, login: str) -> None:
+        """A GitHub App: JWTs signed by its key get tokens for `installation_id`, which act as `login`."""
+        with self._lock:
+            self.state.add_app(app_id, public_key_pem, installation_id, login)
+
     def fork(self, full_name: str, owner: str) -> Repository:
         """Fork ``full_name`` for ``owner``; PRs from it have a different ``head.repo.full_name``."""
         with self._lock:
@@ -153,6 +158,12 @@ class FakeGitHub:
         if header is None:
             raise Unauthorized("Requires authentication")
         scheme, _, token = header.partition(" ")
+        if request.path.startswith("/app/"):
+            # App endpoints take the app's JWT, never a user or installation token.
+            app_id = self.state.app_for_jwt(token.strip()) if scheme.lower() == "bearer" else None
+            if app_id is None:
+                raise Unauthorized("A JSON web token could not be decoded", extra={"status": "401"})
+            return self.state.add_user(f"app:{app_id}")
         user = self.state.user_for_token(token.strip()) if scheme.lower() in ("token", "bearer") else None
         if user is None:
             raise Unauthorized("Bad credentials", extra={"status": "401"})

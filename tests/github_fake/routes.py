@@ -12,7 +12,7 @@ trees, commits, contents PUT, pulls create, merge, issue labels and comments.
 
 from __future__ import annotations
 
-from . import api_git, api_pulls, api_repos
+from . import api_apps, api_git, api_pulls, api_repos
 from .routing import Route
 
 __all__ = ["api_routes"]
@@ -24,6 +24,7 @@ _NUM = r"(?P<number>[0-9]+)"
 def api_routes() -> list[Route]:
     """A fresh route table (built per fake, never shared at module level)."""
     return [
+        Route("POST", r"/app/installations/(?P<installation>[0-9]+)/access_tokens", api_apps.create_installation_token),
         Route("GET", _REPO, api_repos.get_repository),
         Route("GET", _REPO + r"/branches/(?P<branch>.+)", api_repos.get_branch),
         Route("GET", _REPO + r"/contents/?", api_repos.get_contents),

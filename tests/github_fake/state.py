@@ -168,6 +168,8 @@ class GitHubState:
         self.lock = threading.RLock()
         self._users: dict[str, User] = {}
         self._tokens: dict[str, str] = {}
+        self._apps: dict[int, bytes] = {}
+        self._installations: dict[int, tuple[int, str]] = {}
         self._repos: dict[str, Repository] = {}
         self._next_id = 1000
 
@@ -194,6 +196,41 @@ class GitHubState:
     def user_for_token(self, token: str) -> User | None:
         login = self._tokens.get(token)
         return None if login is None else self._users[login]
+
+    # -- GitHub Apps -------------------------------------------------------
+
+    def add_app(self, app_id: int, public_key_pem: bytes, installation_id: int, login: str) -> None:
+        """A GitHub App whose installation `installation_id` acts as `login` (e.g. "my-app[bot]")."""
+        self._apps[app_id] = public_key_pem
+        self._installations[installation_id] = (app_id, login)
+        self.add_user(login)
+
+    def app_for_jwt(self, token: str) -> int | None:
+        """The app id whose private key signed this JWT (RS256, `iss` = app id, at most 10 minutes long), or None.
+
+        https://docs.github.com/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-json-web-token-jwt-for-a-github-app
+        """
+        import jwt
+
+        try:
+            claims = jwt.decode(token, options={"verify_signature": False})
+            app_id = int(claims["iss"])
+            key = self._apps[app_id]
+            # The fake's clock is not the signer's: check the signature and the lifetime, not the wall time.
+            checked = jwt.decode(token, key, algorithms=["RS256"], options={"verify_exp": False, "verify_iat": False})
+            if int(checked["exp"]) - int(checked["iat"]) > 600:
+                return None
+        except (jwt.PyJWTError, KeyError, ValueError, TypeError):
+            return None
+        return app_id
+
+    def mint_installation_token(self, app_id: int, installation_id: int) -> tuple[str, User] | None:
+        """A new installation access token, or None when the installation is not this app's."""
+        owner = self._installations.get(installation_id)
+        if owner is None or owner[0] != app_id:
+            return None
+        token = f"ghs_fake{self._new_id():032d}"
+        return token, self.add_token(token, owner[1])
 
     # -- repositories ------------------------------------------------------
 

@@ -70,6 +70,7 @@ CASES: list[tuple[str, str, Any, int, str]] = [
     ("POST", f"{R}/issues/1/comments", {"body": "more"}, 201, "IssueComment"),
     ("GET", f"{R}/issues/1/comments", None, 200, "IssueComment"),
     ("GET", f"{R}/pulls/9", None, 404, "BasicError"),
+    ("POST", "/app/installations/1/access_tokens", None, 401, "BasicError"),
     ("PUT", f"{R}/contents/docs/hello.txt", {"message": "m", "content": "eA==", "branch": "topic"}, 422, "BasicError"),
 ]
 
