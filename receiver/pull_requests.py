@@ -1,4 +1,4 @@
-"""What a receiver pull request says: a title and body a maintainer reads at a glance.
+"""What the receiver writes for people: a pull request's title and body, a commit's message.
 
 Pure text from records: which video and frame, which keypoints (placed, x, y),
 who submitted, which receiver, and that intake validation passed. The branch
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from receiver.records import Record
+from receiver.records import Record, video_key
 
 __all__ = ["TITLE_PREFIX", "pull_title", "pull_body", "batch_title", "batch_body", "commit_message"]
 
@@ -84,7 +84,9 @@ def batch_body(records: Sequence[Record], *, reason: str = "") -> str:
 
 
 def commit_message(records: Sequence[Record]) -> str:
+    """What a commit adds, for every store: a count, or the one record's frame, video and id."""
     if len(records) == 1:
         record = records[0]
-        return f"Add annotation for frame {record.submission['frame_index']} of {_video_name(record.submission['video_url'])}\n\nRecord: {record.id}\n"
+        video = str(record.submission["video_url"])
+        return f"Add annotation for frame {record.submission['frame_index']} of video {video_key(video)}\n\nVideo: {video}\nRecord: {record.id}\n"
     return f"Add {len(records)} annotations\n"

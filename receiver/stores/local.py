@@ -44,7 +44,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
-from receiver.records import Record, video_key
+from receiver.pull_requests import commit_message
+from receiver.records import Record
 from receiver.stores import Delivered, StoreConflict, StoreUnavailable
 from receiver.validation import Validator
 
@@ -217,7 +218,7 @@ class LocalGitStore:
             parent=head,
             merge=None,
             files=[(record.path, record.to_bytes()) for record in fresh],
-            message=_message(fresh),
+            message=commit_message(fresh),
         )
         self._move([(self._ref, commit, head)], pending=pending)
         outcome.update({record.id: Delivered(record.id, record.path, commit, True) for record in fresh})
@@ -235,7 +236,7 @@ class LocalGitStore:
         created = tip is None
         if tip is None:
             tip, scratch = self._commit(
-                parent=head, merge=None, files=[(record.path, record.to_bytes())], message=_message([record])
+                parent=head, merge=None, files=[(record.path, record.to_bytes())], message=commit_message([record])
             )
             self._move([(ref, tip, None)], pending=scratch)
             blob = self._lookup(ref, [record.path])[1].get(record.path)
@@ -420,17 +421,6 @@ def _unique(records: Sequence[Record]) -> dict[str, Record]:
         unique.setdefault(record.id, record)
     return unique
 
-
-def _message(records: Sequence[Record]) -> str:
-    """What the commit adds: a count, or the one record's video and frame."""
-    if len(records) == 1:
-        record = records[0]
-        video = str(record.submission.get("video_url"))
-        return (
-            f"Add annotation for frame {record.submission.get('frame_index')} of video {video_key(video)}\n\n"
-            f"Video: {video}\nRecord: {record.id}\n"
-        )
-    return f"Add {len(records)} annotations\n"
 
 
 def _git_date(moment: datetime) -> str:
