@@ -25,8 +25,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from .clock import FakeClock
-from .errors import DOCS, ApiError, Forbidden, NotFound, ServerError, Unauthorized
-from .faults import SERVER_ERROR_MESSAGES, Fault, FaultPlan
+from .errors import DOCS, ApiError, Forbidden, InjectedError, NotFound, Unauthorized
+from .faults import BODY_CONTENT_TYPE, Fault, FaultPlan, default_message
 from .limits import LimitSettings, PrimaryVerdict, RateLimiter
 from .messages import Request, Response
 from .requestlog import LogEntry
@@ -46,6 +46,8 @@ SECONDARY_LIMIT_MESSAGE = (
     "If you reach out to GitHub Support for help, please include the request ID {request_id}."
 )
 _ANONYMOUS = "-anonymous-"
+#: Fault kinds that replace the answer (a delay only slows it).
+_ANSWERING_KINDS = ("status", "body", "drop")
 
 
 class FakeGitHub:
@@ -177,7 +179,7 @@ class FakeGitHub:
         limit = self.limiter.peek_primary(who, now)
         unmodelled = False
         try:
-            if fault is not None and not fault.after and fault.kind in ("status", "drop"):
+            if fault is not None and not fault.after and fault.kind in _ANSWERING_KINDS:
                 raise _Faulted(fault)
             user = self._authenticate(request)
             assert user is not None
@@ -204,7 +206,7 @@ class FakeGitHub:
                         headers={"retry-after": str(verdict.retry_after)},
                     )
             reply = route.handler(Call(self.state, request, params, user))
-            if fault is not None and fault.after and fault.kind in ("status", "drop"):
+            if fault is not None and fault.after and fault.kind in _ANSWERING_KINDS:
                 raise _Faulted(fault)
             response = self._render(request, reply)
         except _Faulted as faulted:
@@ -215,6 +217,9 @@ class FakeGitHub:
         response.headers.setdefault("x-github-request-id", _request_id())
         response.headers["x-github-api-version-selected"] = "2022-11-28"
         response.headers["x-github-media-type"] = "github.v3; format=json"
+        if fault is not None and fault.kind in _ANSWERING_KINDS and fault.headers:
+            # Last, so a fault can also play its own x-ratelimit-* headers.
+            response.headers.update(fault.headers)
         self.log.append(
             LogEntry(
                 method=request.method,
@@ -249,9 +254,19 @@ class _Faulted(Exception):
 
 
 def _fault_response(fault: Fault) -> Response:
+    """The answer a fault plays; its extra headers are added by the caller, after the usual ones."""
     if fault.kind == "drop":
         return Response(0, {}, b"", drop=True)
-    error = ServerError(fault.status, SERVER_ERROR_MESSAGES[fault.status], documentation_url=DOCS)
+    assert fault.status is not None, "Fault sets the status of status and body faults when made"
+    if fault.kind == "body":
+        content_type = BODY_CONTENT_TYPE if fault.content_type is None else fault.content_type
+        return Response(fault.status, {"content-type": content_type}, (fault.body or "").encode())
+    error = InjectedError(
+        fault.status,
+        default_message(fault.status) if fault.message is None else fault.message,
+        documentation_url=DOCS if fault.documentation_url is None else fault.documentation_url,
+        errors=fault.errors,
+    )
     return Response.json(error.status, error.body())
 
 

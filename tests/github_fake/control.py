@@ -9,12 +9,28 @@ GET    /_fake/objects         every git object: ``{sha: {type, body (base64)}}``
 POST   /_fake/repos           ``{full_name, files?: {path: base64}, default_branch?}``
 POST   /_fake/tokens          ``{token, login}``
 POST   /_fake/forks           ``{repo, owner}`` -> the fork's full name
-POST   /_fake/faults          a ``Fault`` as JSON (kind, status, delay, count, ...)
+POST   /_fake/faults          a ``Fault`` as JSON (see below) -> the fault as made, 201
 DELETE /_fake/faults          clear pending faults
 POST   /_fake/limits          ``{primary_per_hour?, secondary_per_minute?, secondary_per_hour?}``
 GET    /_fake/clock           ``{now}``
 POST   /_fake/clock           ``{advance: seconds}`` -> ``{now}``
 ====== ====================== ===================================================
+
+A fault posted to ``/_fake/faults`` has the fields of ``faults.Fault``: ``kind``
+(``status``, ``body``, ``delay``, ``drop``), when it applies (``method``,
+``path`` pattern, ``count`` (null: unlimited), ``start``/``end`` on the fake
+clock, ``after``) and what it answers: ``status``; for ``status`` faults
+``message``, ``errors``, ``documentation_url``; for ``status`` and ``body``
+faults ``headers`` (``{"retry-after": "60"}``); for ``body`` faults ``body``
+and ``content_type``; for ``delay`` faults ``delay``. For example::
+
+    {"kind": "status", "status": 422, "message": "Validation Failed",
+     "errors": [{"resource": "Commit", "code": "custom", "field": "path", "message": "path is invalid"}]}
+    {"kind": "status", "status": 429, "headers": {"retry-after": "60"}, "count": null}
+    {"kind": "body", "status": 200, "body": "<html>unicorn</html>"}
+
+An unknown field, a field the kind does not take, or a status outside the
+kind's range answers 422 naming the problem.
 
 Unknown control routes answer 404 naming themselves.
 """

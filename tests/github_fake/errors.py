@@ -13,7 +13,8 @@ a bug in the fake and is re-raised, never dressed up as a GitHub answer::
     ├── MethodNotAllowed    405 ("Pull Request is not mergeable")
     ├── Conflict            409 ("Head branch was modified. ...")
     ├── Unprocessable       422 ("Reference already exists", "Validation Failed", ...)
-    ├── ServerError         5xx (injected faults)
+    ├── ServerError         5xx (any 5xx, with its own status)
+    ├── InjectedError       any 4xx or 5xx a ``status`` fault plays
     └── Unmodelled          501 (a known route asked for something the fake does not model)
 """
 
@@ -28,6 +29,7 @@ __all__ = [
     "Conflict",
     "DOCS",
     "Forbidden",
+    "InjectedError",
     "MethodNotAllowed",
     "NotFound",
     "ServerError",
@@ -103,6 +105,14 @@ class Unprocessable(ApiError):
 
 
 class ServerError(ApiError):
+    def __init__(self, status: int, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.status = status
+
+
+class InjectedError(ApiError):
+    """An error a fault asked for: any 4xx or 5xx status, message, ``errors`` and headers as given."""
+
     def __init__(self, status: int, message: str, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.status = status

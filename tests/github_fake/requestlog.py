@@ -25,7 +25,7 @@ class LogEntry:
     #: A retry-after given to this user had not yet run out.
     retry_after_pending: bool
     login: str | None
-    #: "status", "delay", "drop" or None.
+    #: The kind of fault that hit it ("status", "body", "delay", "drop"), or None.
     fault: str | None = None
     #: No route models this request (answered 404 naming it).
     unmodelled: bool = False

@@ -51,7 +51,10 @@ def register(fake: FakeGitHub, mock: responses.RequestsMock, base_url: str = DEF
     pattern = _url_pattern(base_url)
 
     def callback(prepared: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
-        request = to_request(prepared.method or "GET", prepared.url or "", prepared.headers, prepared.body, base_url)
+        body = prepared.body
+        if body is not None and not isinstance(body, (bytes, str)):
+            raise TypeError("the fake reads whole request bodies, not streamed ones")
+        request = to_request(prepared.method or "GET", prepared.url or "", prepared.headers, body, base_url)
         response = fake.handle(request)
         if response.drop:
             raise requests.exceptions.ConnectionError(
@@ -60,7 +63,8 @@ def register(fake: FakeGitHub, mock: responses.RequestsMock, base_url: str = DEF
         return response.status, response.headers, response.body
 
     for method in _METHODS:
-        mock.add_callback(method, pattern, callback=callback)
+        # content_type=None: the fake's own Content-Type is the only one (responses would add text/plain).
+        mock.add_callback(method, pattern, callback=callback, content_type=None)
 
 
 def _url_pattern(base_url: str) -> re.Pattern[str]:
