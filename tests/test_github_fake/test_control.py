@@ -8,16 +8,19 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from github import Github, GithubException
 
 from tests.github_fake import FakeGitHub, FakeServer
 
-from .conftest import OWNER_TOKEN, REPO, Api
+from .conftest import OWNER_TOKEN, REPO, Api, pygithub
 
 ROOT = Path(__file__).resolve().parents[2]
+PATH_INVALID = {"resource": "Commit", "code": "custom", "field": "path", "message": "path is invalid"}
 
 
 def call(url: str, method: str = "GET", body: Any = None, token: str | None = None) -> tuple[int, Any]:
@@ -94,8 +97,53 @@ class TestControlEndpoints:
         assert status == 422 and "unknown fault kind" in body["message"]
 
 
-@pytest.fixture
-def subprocess_url() -> Iterator[str]:
+class TestFaultJson:
+    def test_status_fault_json_plays_message_errors_and_headers(self, server: FakeServer) -> None:
+        """A status fault posted as JSON answers its status, GitHub-shaped body and extra headers."""
+        fault = {"kind": "status", "status": 422, "errors": [PATH_INVALID], "headers": {"x-fake-note": "n"}}
+        call(f"{server.url}/_fake/faults", "POST", fault)
+        answer = Api(server.url)("GET", f"/repos/{REPO}")
+        assert (answer.status_code, answer.headers["x-fake-note"]) == (422, "n")
+        assert answer.json() == {
+            "message": "Validation Failed",
+            "errors": [PATH_INVALID],
+            "documentation_url": "https://docs.github.com/rest",
+        }
+
+    def test_body_fault_json_plays_the_raw_text(self, server: FakeServer) -> None:
+        """A body fault posted as JSON answers its text with its status."""
+        call(f"{server.url}/_fake/faults", "POST", {"kind": "body", "status": 200, "body": "<html>unicorn</html>"})
+        answer = Api(server.url)("GET", f"/repos/{REPO}")
+        assert (answer.status_code, answer.text) == (200, "<html>unicorn</html>")
+
+    def test_posted_fault_is_answered_as_made(self, server: FakeServer) -> None:
+        """POST /_fake/faults echoes the fault with its defaults filled and header names lower-cased."""
+        status, fault = call(f"{server.url}/_fake/faults", "POST", {"kind": "status", "headers": {"Retry-After": "60"}})
+        assert (status, fault["status"], fault["headers"]) == (201, 502, {"retry-after": "60"})
+
+    def test_status_outside_4xx_5xx_is_422(self, server: FakeServer) -> None:
+        """A status fault for a 2xx is refused, naming the allowed range."""
+        status, body = call(f"{server.url}/_fake/faults", "POST", {"kind": "status", "status": 200})
+        assert status == 422 and "4xx or 5xx (400-599)" in body["message"]
+
+    def test_unknown_fault_field_is_422(self, server: FakeServer) -> None:
+        """A misspelt field is refused, naming it."""
+        status, body = call(f"{server.url}/_fake/faults", "POST", {"kind": "status", "retry_after": "60"})
+        assert status == 422 and "retry_after" in body["message"]
+
+    def test_log_lists_faulted_answers_with_their_status(self, server: FakeServer) -> None:
+        """GET /_fake/log shows each faulted answer's status and fault kind."""
+        call(f"{server.url}/_fake/faults", "POST", {"kind": "status", "status": 404})
+        call(f"{server.url}/_fake/faults", "POST", {"kind": "body", "status": 502, "body": "<html>"})
+        api = Api(server.url)
+        for _ in range(3):
+            api("GET", f"/repos/{REPO}")
+        log = call(f"{server.url}/_fake/log")[1]
+        assert [(e["status"], e["fault"]) for e in log] == [(404, "status"), (502, "body"), (200, None)]
+
+
+@contextmanager
+def _cli_process() -> Iterator[str]:
     """`python -m tests.github_fake` on a free port; ready when it prints its URL."""
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.github_fake", "--port", "0", "--repo", "acme/labels", "--token", "T"],
@@ -114,8 +162,87 @@ def subprocess_url() -> Iterator[str]:
         process.stdout.close()
 
 
+@pytest.fixture
+def subprocess_url() -> Iterator[str]:
+    with _cli_process() as url:
+        yield url
+
+
 def test_module_cli_serves_the_repository_with_the_token(subprocess_url: str) -> None:
     """The CLI creates the repo with a README on main and accepts the token as the owner."""
     status, repo = call(f"{subprocess_url}/repos/acme/labels", token="T")
     assert (status, repo["full_name"], repo["default_branch"]) == (200, "acme/labels", "main")
     assert call(f"{subprocess_url}/repos/acme/labels", token="wrong")[0] == 401
+
+
+#: The faults the project's tests play, as they post them, and what PyGithub then reports.
+EXAMPLES: list[tuple[dict[str, Any], int, str, str | None]] = [
+    (
+        {
+            "kind": "status",
+            "status": 422,
+            "message": "Repository rule violations found",
+            "errors": [{"message": "Cannot update this protected ref."}],
+            "method": "PUT",
+            "path": "/contents/",
+            "count": None,
+        },
+        422,
+        "Repository rule violations found",
+        None,
+    ),
+    (
+        {"kind": "status", "status": 422, "message": "Validation Failed", "errors": [PATH_INVALID]},
+        422,
+        "Validation Failed",
+        None,
+    ),
+    ({"kind": "status", "status": 409, "message": "Git Repository is empty."}, 409, "Git Repository is empty.", None),
+    ({"kind": "status", "status": 404}, 404, "Not Found", None),
+    ({"kind": "status", "status": 403}, 403, "Forbidden", None),
+    ({"kind": "status", "status": 403, "headers": {"retry-after": "60"}}, 403, "Forbidden", "60"),
+    ({"kind": "status", "status": 429, "headers": {"retry-after": "60"}}, 429, "Too Many Requests", "60"),
+]
+
+
+@pytest.fixture(scope="module")
+def cli_url() -> Iterator[str]:
+    """One CLI process for the example tests (each clears its faults)."""
+    with _cli_process() as url:
+        yield url
+
+
+@pytest.fixture
+def cli_gh(cli_url: str) -> Iterator[Github]:
+    github = pygithub(cli_url, "T")
+    yield github
+    github.close()
+    call(f"{cli_url}/_fake/faults", "DELETE")
+
+
+@pytest.mark.parametrize(("fault", "status", "message", "retry_after"), EXAMPLES)
+def test_cli_process_plays_example_fault_to_pygithub(
+    cli_url: str, cli_gh: Github, fault: dict[str, Any], status: int, message: str, retry_after: str | None
+) -> None:
+    """Each example fault posted to the CLI process reaches PyGithub's GithubException as posted."""
+    repo = cli_gh.get_repo("acme/labels")
+    call(f"{cli_url}/_fake/faults", "POST", fault)
+    with pytest.raises(GithubException) as caught:
+        repo.create_file("a.txt", "m", "x")
+    error = caught.value
+    assert error.headers is not None
+    assert (error.status, error.data["message"], error.data.get("errors"), error.headers.get("retry-after")) == (
+        status,
+        message,
+        fault.get("errors"),
+        retry_after,
+    )
+
+
+def test_cli_process_plays_html_to_pygithub(cli_url: str, cli_gh: Github) -> None:
+    """The body example posted to the CLI process gives PyGithub a ref whose raw_data is the HTML."""
+    repo = cli_gh.get_repo("acme/labels")
+    call(f"{cli_url}/_fake/faults", "POST", {"kind": "body", "status": 200, "body": "<html>unicorn</html>"})
+    ref = repo.get_git_ref("heads/main")
+    assert ref.raw_data["data"] == "<html>unicorn</html>"
+    assert ref.object is None
