@@ -8,19 +8,18 @@ characters), and no answer carries a traceback, a token or a server path.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import dataclasses
 import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -30,14 +29,16 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from receiver import __version__
-from receiver.delivery import DeliveryLease, DeliveryWorker
-from receiver.journal import Entry, Journal, JournalUnavailable
+from receiver.delivery import DeliveryWorker
+from receiver.health import DeliveryFacts, assess
+from receiver.journal import Journal, JournalUnavailable
+from receiver.lease import DeliveryLease
 from receiver.openapi import openapi_document
 from receiver.parsing import ParseError, parse_json
 from receiver.ratelimit import RateLimiter, retry_after_header
 from receiver.records import ANONYMOUS, Record
 from receiver.settings import Settings
-from receiver.stores import Store, StoreError, build_store
+from receiver.stores import Store, build_store
 from receiver.tokens import TokenBook
 from receiver.validation import Validator
 
@@ -68,7 +69,6 @@ class Receiver:
     journal: Journal | None = None
     worker: DeliveryWorker | None = None
     store: Store | None = None
-    pull_checked: dict[int, float] = field(default_factory=dict)
 
 
 def _error(status: int, sentence: str, *, details: list[str] | None = None, headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:
@@ -197,59 +197,68 @@ async def submission(request: Request) -> Response:
     entry = receiver.journal.get(identifier) if _ID.match(identifier) else None
     if entry is None:
         return _error(404, "No submission has this id; check the status_url you were given.")
-    if entry.pull_number is not None and entry.pull_state == "open":
-        entry = await run_in_threadpool(_refresh_pull_state, receiver, entry)
+    # Read from the journal only: a public request never spends the store's request budget
+    # (the delivery worker keeps pull request states fresh).
     words = {"queued": "is waiting to be saved", "delivered": "is saved in the repository", "failed": "was refused by the repository", "held": "is kept on its branch for review"}
     return JSONAnswer({"message": f"Submission {entry.id} {words.get(entry.state, entry.state)}.", **entry.public()})
 
 
-#: How long a pull request's state read from GitHub is reused.
-PULL_STATE_TTL = 60.0
-
-
-def _refresh_pull_state(receiver: Receiver, entry: Entry) -> Entry:
-    """Read an open PR's state from the store, at most once a minute per PR; keep the last known on failure."""
-    assert receiver.journal is not None and entry.pull_number is not None
-    checked = receiver.pull_checked.get(entry.pull_number)
-    now = receiver.clock()
-    pull_state = getattr(receiver.store, "pull_state", None)
-    if pull_state is None or (checked is not None and now - checked < PULL_STATE_TTL):
-        return entry
-    receiver.pull_checked[entry.pull_number] = now
-    try:
-        state = pull_state(entry.pull_number)
-    except StoreError as exc:
-        log.info("pull request state unavailable: %s", exc)
-        return entry
-    if state != entry.pull_state:
-        receiver.journal.set_pull_state(entry.id, state)
-        return dataclasses.replace(entry, pull_state=state)
-    return entry
+def _epoch(stamp: str | None) -> float | None:
+    return None if stamp is None else datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 async def health(request: Request) -> Response:
     receiver = _receiver(request)
     assert receiver.journal is not None and receiver.worker is not None
-    counts = receiver.journal.counts()
-    published = receiver.journal.delivery_status()
+    worker, journal = receiver.worker, receiver.journal
+    worker.ensure_running()
+    counts = journal.counts()
+    published = journal.delivery_status()
     if published is None:
         # Nothing published yet (no delivery attempt so far): say what this process knows.
-        receiver.worker.publish(every=0.0)
-        published = receiver.journal.delivery_status()
+        worker.publish(every=0.0)
+        published = journal.delivery_status()
     assert published is not None
     status, age = published
+    oldest = journal.oldest_queued()
+    verdict = assess(
+        DeliveryFacts(
+            now=receiver.now().timestamp(),
+            backlog=counts["queued"],
+            oldest_queued_at=_epoch(oldest),
+            last_delivered_at=status.get("last_delivered_at"),
+            store_state=status["state"],
+            last_error=status.get("last_error"),
+            heartbeat_age=age,
+            worker_alive=worker.alive,
+            stall_seconds=receiver.settings.stall_seconds,
+        )
+    )
     store: dict[str, Any] = {**status["store"], "state": status["state"]}
     if status.get("last_error"):
         store["last_error"] = status["last_error"]
     if status.get("retry_in_seconds") is not None:
         store["retry_in_seconds"] = round(max(0.0, status["retry_in_seconds"] - age), 1)
-    healthy = status["state"] == "ok"
+    delivery: dict[str, Any] = {"state": verdict.state}
+    if verdict.reason:
+        delivery["reason"] = verdict.reason
+    if verdict.since is not None:
+        delivery["since"] = datetime.fromtimestamp(verdict.since, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    failed, last_failure = journal.failures()
+    messages = {
+        "ok": "Receiving and delivering.",
+        "retrying": "Receiving; delivery is retrying.",
+        "stalled": "Receiving; delivery is stalled.",
+        "dead": "Receiving; delivery is not running.",
+    }
     return JSONAnswer(
         {
-            "message": "Receiving and delivering." if healthy else "Receiving; delivery is retrying.",
-            "status": "ok" if healthy else "degraded",
+            "message": messages.get(verdict.state, "Receiving; delivery is degraded."),
+            "status": "ok" if verdict.healthy else "degraded",
             "version": __version__,
-            "journal": {"backlog": counts["queued"], **counts, "oldest_queued_received_at": receiver.journal.oldest_queued()},
+            "delivery": delivery,
+            "journal": {"backlog": counts["queued"], **counts, "oldest_queued_received_at": oldest},
+            "failed": {"count": failed, "last_reason": last_failure},
             "store": store,
         }
     )
@@ -292,6 +301,13 @@ def _docs_assets() -> StaticFiles:
     return StaticFiles(directory=swagger_ui_bundle.swagger_ui_path)
 
 
+async def _watch(worker: DeliveryWorker, every: float = 2.0) -> None:
+    """Restart the delivery worker whenever its thread has died, whatever killed it."""
+    while True:
+        await asyncio.sleep(every)
+        worker.ensure_running()
+
+
 def create_app(
     settings: Settings,
     *,
@@ -320,13 +336,17 @@ def create_app(
         chosen = store or build_store(settings)
         linger = settings.batch_seconds if settings.store == "github" and settings.delivery_mode == "batch" else 0.0
         lease = DeliveryLease(settings.journal_path.with_name(settings.journal_path.name + ".delivery.lock"))
-        worker = DeliveryWorker(journal, chosen, batch_size=settings.batch_size, linger=linger, lease=lease, sleep=delivery_sleep)
+        worker = DeliveryWorker(
+            journal, chosen, batch_size=settings.batch_size, max_refusals=settings.max_attempts, linger=linger, lease=lease, sleep=delivery_sleep
+        )
         receiver.journal, receiver.store, receiver.worker = journal, chosen, worker
         worker.start()
+        watchdog = asyncio.create_task(_watch(worker))
         log.info("receiving; %s store", chosen.name)
         try:
             yield
         finally:
+            watchdog.cancel()
             worker.stop()
             journal.close()
             chosen.close()

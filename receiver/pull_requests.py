@@ -13,9 +13,11 @@ from urllib.parse import urlsplit
 
 from receiver.records import Record, video_key
 
-__all__ = ["TITLE_PREFIX", "pull_title", "pull_body", "batch_title", "batch_body", "commit_message"]
+__all__ = ["REVIEW_LABEL", "TITLE_PREFIX", "pull_title", "pull_body", "batch_title", "batch_body", "commit_message"]
 
 TITLE_PREFIX = "Annotation:"
+#: The label a receiver in review mode puts on its pull requests; the gate never merges a PR carrying it.
+REVIEW_LABEL = "needs-review"
 BATCH_PREFIX = "Annotations:"
 
 

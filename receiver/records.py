@@ -29,6 +29,7 @@ __all__ = [
     "record_id",
     "record_path",
     "branch_name",
+    "batch_branch_name",
     "video_key",
     "format_time",
 ]
@@ -76,6 +77,12 @@ def record_path(identifier: str, video_url: str) -> str:
 def branch_name(identifier: str) -> str:
     """The head branch of the record's pull request."""
     return f"{BRANCH_PREFIX}{identifier}"
+
+
+def batch_branch_name(identifiers: list[str] | tuple[str, ...]) -> str:
+    """The head branch of a batch pull request: the same records always name the same branch."""
+    digest = hashlib.sha256("\n".join(sorted(identifiers)).encode()).hexdigest()[:16]
+    return f"{BRANCH_PREFIX}batch-{digest}"
 
 
 def format_time(moment: datetime) -> str:

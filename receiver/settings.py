@@ -73,6 +73,9 @@ class Settings:
     github_writes_per_minute: int = 80
     github_writes_per_hour: int = 500
     batch_seconds: float = 0.0
+    moderation: str = "auto"
+    max_attempts: int = 5
+    stall_seconds: float = 120.0
 
     @property
     def journal_path(self) -> Path:
@@ -110,6 +113,9 @@ SETTING_HELP: dict[str, str] = {
     "github_writes_per_minute": "content-creating GitHub requests allowed per minute (GitHub's secondary limit: 80)",
     "github_writes_per_hour": "content-creating GitHub requests allowed per hour (GitHub's secondary limit: 500)",
     "batch_seconds": "in batch mode, how long the first queued record may wait for the batch to fill",
+    "moderation": "auto (the gate merges valid receiver PRs) or review (PRs are labelled needs-review and merged by a maintainer)",
+    "max_attempts": "refusals by the store after which a record is marked failed (then `receiver retry`)",
+    "stall_seconds": "/health says stalled when records wait and nothing was delivered for this long",
 }
 
 
@@ -148,6 +154,7 @@ _CHOICES = {
     "store": ("local", "github"),
     "local_mode": ("direct", "branch"),
     "delivery_mode": ("pull-request", "direct", "batch"),
+    "moderation": ("auto", "review"),
 }
 
 

@@ -1,74 +1,69 @@
 """Where records end up: one small interface, one implementation per kind of repository.
 
-```
-StoreError                 something a store could not do
- +-- StoreUnavailable      down, slow or refusing: retry later (after `retry_after` seconds if given)
- |    +-- StoreRateLimited the store asked us to wait (GitHub's rate limits)
- +-- StoreConflict         the branch moved under us: re-read and retry at once
-```
-
-A store's `deliver` is idempotent: a record already at its path is reported
-as delivered (`created=False`) and writes nothing new. The delivery worker
-relies on that to retry safely after a crash.
+A store's `deliver` is idempotent: it observes what the repository holds
+for each record and proves "already there" by blob id (`receiver.adoption`),
+so the delivery worker can retry anything after a crash. It reports one
+outcome per record, delivered or refused; trouble that concerns the whole
+store (down, rate-limited, a moved branch) is raised as a `StoreError`
+(see `stores.errors` for the classes and what the worker does with each).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from receiver.records import Record
+from receiver.stores.errors import (
+    Answer,
+    FieldError,
+    StoreConflict,
+    StoreError,
+    StoreRateLimited,
+    StoreRefused,
+    StoreUnavailable,
+)
+from receiver.stores.outcomes import Delivered, Outcome, Refused
 
 if TYPE_CHECKING:
     from receiver.settings import Settings
 
-__all__ = ["build_store", "Delivered", "Store", "StoreError", "StoreUnavailable", "StoreRateLimited", "StoreConflict"]
-
-
-@dataclass(frozen=True)
-class Delivered:
-    """What a store did with one record."""
-
-    record_id: str
-    path: str
-    commit: str | None
-    created: bool
-    branch: str | None = None
-    pull_number: int | None = None
-    pull_url: str | None = None
+__all__ = [
+    "build_store",
+    "Answer",
+    "Delivered",
+    "FieldError",
+    "Outcome",
+    "Refused",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "StoreRateLimited",
+    "StoreConflict",
+    "StoreRefused",
+]
 
 
 class Store(Protocol):
     name: str
 
-    def deliver(self, records: Sequence[Record]) -> list[Delivered]:
-        """Put the records into the repository (or find them already there), one result per record."""
+    def deliver(self, records: Sequence[Record]) -> list[Outcome]:
+        """Put the records into the repository (or prove them already there): one outcome per distinct record."""
         ...
 
     def describe(self) -> dict[str, object]:
         """A few facts for /health; never a token or a server path."""
         ...
 
+    def pull_states(self, numbers: Sequence[int]) -> dict[int, str]:
+        """Of these open pull requests, those now `merged` or `closed`, in few requests."""
+        ...
+
+    def missing(self, records: Sequence[Record]) -> list[str]:
+        """Ids of records reported delivered that the repository does not hold (a crash lost them)."""
+        ...
+
     def close(self) -> None: ...
-
-
-class StoreError(Exception):
-    """A store could not do what was asked; the message is safe to log."""
-
-
-class StoreUnavailable(StoreError):
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class StoreRateLimited(StoreUnavailable):
-    pass
-
-
-class StoreConflict(StoreError):
-    pass
 
 
 def build_store(settings: Settings) -> Store:
@@ -98,5 +93,6 @@ def build_store(settings: Settings) -> Store:
         api_url=settings.github_api_url,
         mode=mode,  # type: ignore[arg-type]
         budget=budget,
+        moderation="review" if settings.moderation == "review" else "auto",
         github=github_client(settings.github_api_url, token=settings.github_token, app=app),
     )

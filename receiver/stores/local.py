@@ -44,9 +44,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
+from receiver.adoption import Observation, blob_id, next_step
 from receiver.pull_requests import commit_message
 from receiver.records import Record
-from receiver.stores import Delivered, StoreConflict, StoreUnavailable
+from receiver.stores.errors import StoreConflict, StoreUnavailable
+from receiver.stores.outcomes import Delivered, Outcome, Refused
 from receiver.validation import Validator
 
 __all__ = ["Git", "LocalGitStore", "Mode"]
@@ -127,6 +129,14 @@ def _environment(extra: Mapping[str, str]) -> dict[str, str]:
             "GIT_CONFIG_GLOBAL": os.devnull,
             "GIT_TERMINAL_PROMPT": "0",
             "LC_ALL": "C",
+            # Objects and refs reach the disk before git reports success, so
+            # "delivered" in the journal never outlives the commit it names
+            # (git fsyncs packs but not refs unless asked).
+            "GIT_CONFIG_COUNT": "2",
+            "GIT_CONFIG_KEY_0": "core.fsync",
+            "GIT_CONFIG_VALUE_0": "committed",
+            "GIT_CONFIG_KEY_1": "core.fsyncMethod",
+            "GIT_CONFIG_VALUE_1": "fsync",
         }
     )
     env.update(extra)
@@ -172,46 +182,55 @@ class LocalGitStore:
 
     # -- the Store protocol -------------------------------------------------
 
-    def deliver(self, records: Sequence[Record]) -> list[Delivered]:
-        """Commit the records not yet stored; one result per record, in order."""
-        unique = _unique(records)
-        for record in unique.values():
+    def deliver(self, records: Sequence[Record]) -> list[Outcome]:
+        """Commit the records not yet stored; one outcome per distinct record, in order."""
+        unique = list(_unique(records).values())
+        outcomes: dict[str, Outcome] = {}
+        writable: list[Record] = []
+        for record in unique:
             if not _SAFE_PATH.fullmatch(record.path) or ".." in record.path.split("/"):
-                raise ValueError(f"record {record.id[:40]!r} has a path this store will not write")
-        if not unique:
-            return []
+                outcomes[record.id] = Refused(record.id, "the record's path is not one this store writes")
+            else:
+                writable.append(record)
         if self.mode == "direct":
-            outcome = self._deliver_direct(list(unique.values()))
+            outcomes.update(self._deliver_direct(writable) if writable else {})
         else:
-            outcome = {record.id: self._deliver_branch(record) for record in unique.values()}
-        results: list[Delivered] = []
-        reported: set[str] = set()
-        for record in records:
-            first = outcome[record.id]
-            if record.id in reported:
-                # A duplicate within the batch: the same file, written once.
-                first = Delivered(first.record_id, first.path, first.commit, False, first.branch)
-            reported.add(record.id)
-            results.append(first)
-        return results
+            for record in writable:
+                outcomes[record.id] = self._deliver_branch(record)
+        return [outcomes[record.id] for record in unique]
 
     def describe(self) -> dict[str, object]:
         """Store kind, mode and branch; never the repository's path."""
         return {"store": self.name, "mode": self.mode, "branch": self.branch}
+
+    def pull_states(self, numbers: Sequence[int]) -> dict[int, str]:
+        """No pull requests here: branches are merged as they are checked."""
+        return {}
+
+    def missing(self, records: Sequence[Record]) -> list[str]:
+        """Records whose exact bytes are not on the default branch (lost if a crash beat the disk)."""
+        if not records:
+            return []
+        _, found = self._lookup(self._ref, [record.path for record in records])
+        return [r.id for r in records if (hit := found.get(r.path)) is None or hit.oid != blob_id(r.to_bytes())]
 
     def close(self) -> None:
         """Nothing stays open between calls; here for the protocol."""
 
     # -- direct mode --------------------------------------------------------
 
-    def _deliver_direct(self, records: list[Record]) -> dict[str, Delivered]:
+    def _deliver_direct(self, records: list[Record]) -> dict[str, Outcome]:
         head, found = self._lookup(self._ref, [record.path for record in records])
-        fresh = [record for record in records if found.get(record.path) is None]
-        outcome = {
-            record.id: Delivered(record.id, record.path, head, False)
-            for record in records
-            if found.get(record.path) is not None
-        }
+        outcome: dict[str, Outcome] = {}
+        fresh: list[Record] = []
+        for record in records:
+            step = next_step(blob_id(record.to_bytes()), Observation(on_default=_oid(found.get(record.path))))
+            if step.kind == "done-merged":
+                outcome[record.id] = Delivered(record.id, record.path, head, False)
+            elif step.kind == "refused":
+                outcome[record.id] = Refused(record.id, step.reason)
+            else:
+                fresh.append(record)
         if not fresh:
             return outcome
         commit, pending = self._commit(
@@ -226,38 +245,47 @@ class LocalGitStore:
 
     # -- branch mode --------------------------------------------------------
 
-    def _deliver_branch(self, record: Record) -> Delivered:
+    def _observe(self, record: Record) -> tuple[str | None, Observation]:
         head, found = self._lookup(self._ref, [record.path])
-        if found.get(record.path) is not None:
-            return Delivered(record.id, record.path, head, False, branch=record.branch)
+        tip, on_branch = self._lookup(f"refs/heads/{record.branch}", [record.path])
+        return head, Observation(branch_tip=tip, on_branch=_oid(on_branch.get(record.path)), on_default=_oid(found.get(record.path)))
+
+    def _deliver_branch(self, record: Record) -> Outcome:
+        """The adoption plan carried out locally: the branch with its file, then the check and the merge."""
         ref = f"refs/heads/{record.branch}"
         self._check_ref_name(ref)
-        tip, on_branch = self._lookup(ref, [record.path])
-        created = tip is None
-        if tip is None:
-            tip, scratch = self._commit(
-                parent=head, merge=None, files=[(record.path, record.to_bytes())], message=commit_message([record])
-            )
-            self._move([(ref, tip, None)], pending=scratch)
-            blob = self._lookup(ref, [record.path])[1].get(record.path)
-        else:
-            blob = on_branch.get(record.path)
-        if blob is None or blob.kind != "blob":
-            _log.warning("branch %s has no file for record %s; left unmerged", record.branch, record.id)
-            return Delivered(record.id, record.path, None, created, branch=record.branch)
-        problems = self._check(record, blob.oid)
-        if problems:
-            _log.warning("record %s failed the check; left on its branch: %s", record.id, "; ".join(problems))
-            return Delivered(record.id, record.path, None, created, branch=record.branch)
-        pending: str | None
-        if self._parent(tip) == head:
-            merged, pending = tip, None
-        else:
-            merged, pending = self._merge_commit(head, tip, record, blob.oid)
-        # Deleting the branch in the same transaction: a crash leaves either
-        # an unmerged branch (adopted on retry) or a merged file, never both.
-        self._move([(self._ref, merged, head), (ref, None, tip)], pending=pending)
-        return Delivered(record.id, record.path, merged, created, branch=record.branch)
+        expected = blob_id(record.to_bytes())
+        created = False
+        for _ in range(4):
+            head, seen = self._observe(record)
+            step = next_step(expected, seen)
+            if step.kind == "done-merged":
+                return Delivered(record.id, record.path, head, created, branch=record.branch)
+            if step.kind == "refused":
+                return Refused(record.id, step.reason)
+            if step.kind in ("create-branch", "put-file"):
+                tip, scratch = self._commit(
+                    parent=seen.branch_tip or head, merge=None, files=[(record.path, record.to_bytes())], message=commit_message([record])
+                )
+                self._move([(ref, tip, seen.branch_tip)], pending=scratch)
+                created = True
+                continue
+            # "open-pull": here, the check CI would run, then the merge.
+            assert seen.branch_tip is not None
+            problems = self._check(record, expected)
+            if problems:
+                _log.warning("record %s failed the check; left on its branch: %s", record.id, "; ".join(problems))
+                return Delivered(record.id, record.path, None, created, branch=record.branch)
+            pending: str | None
+            if self._parent(seen.branch_tip) == head:
+                merged, pending = seen.branch_tip, None
+            else:
+                merged, pending = self._merge_commit(head, seen.branch_tip, record, expected)
+            # Deleting the branch in the same transaction: a crash leaves either
+            # an unmerged branch (adopted on retry) or a merged file, never both.
+            self._move([(self._ref, merged, head), (ref, None, seen.branch_tip)], pending=pending)
+            return Delivered(record.id, record.path, merged, created, branch=record.branch)
+        raise StoreUnavailable("delivering a record did not settle; retrying")
 
     def _check(self, record: Record, blob: str) -> list[str]:
         """The validator's verdict on the stored file, as CI would read it."""
@@ -412,6 +440,13 @@ class LocalGitStore:
             # does not grow with the repository. Unreachable objects are kept,
             # so a commit not yet on any branch is never lost.
             self._run(["repack", "-d", "-q", "--geometric=2"])
+
+
+def _oid(found: _Found | None) -> str | None:
+    """The blob id of what was found at a path; a folder or a link there is "something else" (its id never matches)."""
+    if found is None:
+        return None
+    return found.oid if found.kind == "blob" else f"{found.kind}:{found.oid}"
 
 
 def _unique(records: Sequence[Record]) -> dict[str, Record]:

@@ -1,4 +1,4 @@
-"""The journal: an SQLite outbox that makes a 2xx mean "kept".
+"""The outbox: an SQLite journal that makes a 2xx mean "kept", and the state of every record's delivery.
 
 Every accepted record is written here, fsynced (WAL with synchronous=FULL),
 before the receiver answers; the delivery worker drains it into the store and
@@ -27,39 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from receiver.journal import schema
 from receiver.records import Record
-from receiver.stores import Delivered
+from receiver.stores.outcomes import Delivered, Refused
 
 __all__ = ["Journal", "JournalError", "JournalUnavailable", "Entry", "Admission"]
 
 log = logging.getLogger("receiver.journal")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS records (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    video_url TEXT NOT NULL,
-    frame_index INTEGER NOT NULL,
-    submitter TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    document BLOB NOT NULL,
-    state TEXT NOT NULL DEFAULT 'queued',
-    path TEXT NOT NULL,
-    commit_sha TEXT,
-    branch TEXT,
-    pull_number INTEGER,
-    pull_url TEXT,
-    pull_state TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
-);
-CREATE INDEX IF NOT EXISTS records_by_state ON records (state, seq);
-CREATE INDEX IF NOT EXISTS records_by_video ON records (video_url, seq);
-CREATE TABLE IF NOT EXISTS status (name TEXT PRIMARY KEY, value TEXT NOT NULL, written_at REAL NOT NULL);
-"""
-
-_COLUMNS = "id, video_url, frame_index, submitter, received_at, state, path, commit_sha, branch, pull_number, pull_url, pull_state, attempts, last_error"
-
 
 class JournalError(Exception):
     """The journal could not do what was asked."""
@@ -87,6 +61,7 @@ class Entry:
     pull_state: str | None
     attempts: int
     last_error: str | None
+    refusals: int = 0
 
     def public(self) -> dict[str, Any]:
         """The fields a client may see."""
@@ -104,6 +79,8 @@ class Entry:
             shown.update(branch=self.branch, pull_number=self.pull_number, pull_url=self.pull_url, pull_state=self.pull_state)
         if self.state != "delivered" and self.last_error:
             shown["last_error"] = self.last_error
+        if self.state == "failed":
+            shown["refusals"] = self.refusals
         return shown
 
 
@@ -176,7 +153,7 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             setup = _connect(self.path)
-            setup.executescript(_SCHEMA)
+            schema.create(setup)
             setup.close()
             self._reader = _connect(self.path)
         except sqlite3.Error as exc:
@@ -246,7 +223,7 @@ class Journal:
                     (record.id, record.submission["video_url"], record.submission["frame_index"], record.submitter,
                      record.received_at, record.to_bytes(), record.path),
                 )
-                row = connection.execute(f"SELECT {_COLUMNS} FROM records WHERE id = ?", (record.id,)).fetchone()
+                row = connection.execute(f"SELECT {schema.COLUMNS} FROM records WHERE id = ?", (record.id,)).fetchone()
                 outcomes.append((future, Admission(_entry(row), created=cursor.rowcount == 1)))
             connection.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -271,14 +248,14 @@ class Journal:
             return self._reader.execute(sql, tuple(parameters)).fetchall()
 
     def get(self, identifier: str) -> Entry | None:
-        rows = self._read(f"SELECT {_COLUMNS} FROM records WHERE id = ?", (identifier,))
+        rows = self._read(f"SELECT {schema.COLUMNS} FROM records WHERE id = ?", (identifier,))
         return _entry(rows[0]) if rows else None
 
     def page(self, *, video_url: str | None = None, offset: int = 0, limit: int = 50) -> tuple[int, list[Entry]]:
         """One page of records, oldest first, optionally of one video; and how many there are in all."""
         where, parameters = ("WHERE video_url = ?", [video_url]) if video_url else ("", [])
         total = self._read(f"SELECT count(*) FROM records {where}", parameters)[0][0]
-        rows = self._read(f"SELECT {_COLUMNS} FROM records {where} ORDER BY seq LIMIT ? OFFSET ?", [*parameters, limit, offset])
+        rows = self._read(f"SELECT {schema.COLUMNS} FROM records {where} ORDER BY seq LIMIT ? OFFSET ?", [*parameters, limit, offset])
         return total, [_entry(r) for r in rows]
 
     def counts(self) -> dict[str, int]:
@@ -292,10 +269,19 @@ class Journal:
 
     # -- the delivery side ----------------------------------------------------
 
-    def pending(self, limit: int) -> list[Record]:
-        """The oldest records not yet delivered, to hand to the store."""
-        rows = self._read("SELECT document FROM records WHERE state = 'queued' ORDER BY seq LIMIT ?", (limit,))
+    def pending(self, limit: int, *, now: float | None = None) -> list[Record]:
+        """The oldest queued records whose backoff (if any) has passed, to hand to the store."""
+        moment = time.time() if now is None else now
+        rows = self._read(
+            "SELECT document FROM records WHERE state = 'queued' AND (not_before IS NULL OR not_before <= ?) ORDER BY seq LIMIT ?",
+            (moment, limit),
+        )
         return [Record.from_stored(bytes(document)) for (document,) in rows]
+
+    def next_due(self) -> float | None:
+        """When the earliest backed-off queued record may be tried again (wall-clock seconds), if any waits."""
+        rows = self._read("SELECT min(not_before) FROM records WHERE state = 'queued' AND not_before IS NOT NULL")
+        return float(rows[0][0]) if rows and rows[0][0] is not None else None
 
     def wait_for_work(self, generation: int, timeout: float) -> int:
         """Block until a new record is admitted after `generation` (or the timeout); return the current one."""
@@ -310,23 +296,78 @@ class Journal:
             self._generation += 1
             self._work.notify_all()
 
-    def mark_delivered(self, results: Sequence[Delivered]) -> None:
+    def mark_delivered(self, results: Sequence[Delivered], *, now: float | None = None) -> None:
+        moment = time.time() if now is None else now
         self._update(
             # A store that keeps a record for review (a branch not merged) reports no commit: 'held'.
             "UPDATE records SET state = CASE WHEN ? IS NULL THEN 'held' ELSE 'delivered' END,"
             " commit_sha = ?, path = ?, branch = ?, pull_number = ?, pull_url = ?,"
-            " pull_state = COALESCE(pull_state, CASE WHEN ? IS NULL THEN NULL ELSE 'open' END),"
-            " attempts = attempts + 1, last_error = NULL WHERE id = ?",
-            [(r.commit if r.commit or not r.branch else None, r.commit, r.path, r.branch, r.pull_number, r.pull_url, r.pull_number, r.record_id) for r in results],
+            " pull_state = CASE WHEN ? IS NULL THEN NULL ELSE COALESCE(pull_state, 'open') END,"
+            " attempts = attempts + 1, last_error = NULL, not_before = NULL, delivered_at = ? WHERE id = ?",
+            [(r.commit if r.commit or not r.branch else None, r.commit, r.path, r.branch, r.pull_number, r.pull_url, r.pull_number, moment, r.record_id) for r in results],
         )
 
     def mark_attempt(self, identifiers: Sequence[str], error: str) -> None:
         """Note a failed attempt; the records stay queued for the next try."""
         self._update("UPDATE records SET attempts = attempts + 1, last_error = ? WHERE id = ?", [(error, i) for i in identifiers])
 
-    def mark_failed(self, identifier: str, error: str) -> None:
-        """A record the store refused for good (it will not be retried)."""
-        self._update("UPDATE records SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?", [(error, identifier)])
+    def mark_refused(self, refusals: Sequence[Refused], *, max_refusals: int, retry_at: float) -> list[str]:
+        """Count a refusal per record; a record refused `max_refusals` times fails, the rest wait until `retry_at`.
+
+        Returns the ids that failed now.
+        """
+        if not refusals:
+            return []
+        self._update(
+            "UPDATE records SET attempts = attempts + 1, refusals = refusals + 1, last_error = ?,"
+            " state = CASE WHEN refusals + 1 >= ? THEN 'failed' ELSE state END,"
+            " not_before = CASE WHEN refusals + 1 >= ? THEN NULL ELSE ? END WHERE id = ? AND state = 'queued'",
+            [(r.reason, max_refusals, max_refusals, retry_at, r.record_id) for r in refusals],
+        )
+        marks = ",".join("?" * len(refusals))
+        rows = self._read(f"SELECT id FROM records WHERE state = 'failed' AND id IN ({marks})", [r.record_id for r in refusals])
+        return [row[0] for row in rows]
+
+    def retry(self, identifiers: Sequence[str] = (), *, failed: bool = False) -> int:
+        """Put records back in the queue (the named ones, and every failed one with `failed`); how many were."""
+        rows: list[tuple[Any, ...]] = [(i,) for i in identifiers]
+        changed = self._update(
+            "UPDATE records SET state = 'queued', refusals = 0, not_before = NULL WHERE id = ? AND state IN ('failed', 'held', 'queued')",
+            rows,
+        )
+        if failed:
+            changed += self._update("UPDATE records SET state = 'queued', refusals = 0, not_before = NULL WHERE state = 'failed'", [()])
+        self.wake()
+        return changed
+
+    def requeue(self, identifiers: Sequence[str]) -> None:
+        """Records marked delivered that the store turned out not to hold: deliver them again."""
+        self._update("UPDATE records SET state = 'queued', commit_sha = NULL, delivered_at = NULL WHERE id = ?", [(i,) for i in identifiers])
+
+    def recently_delivered(self, limit: int) -> list[Record]:
+        """The records most recently marked delivered (not held), newest first."""
+        rows = self._read(
+            "SELECT document FROM records WHERE delivered_at IS NOT NULL AND state = 'delivered' ORDER BY delivered_at DESC LIMIT ?", (limit,)
+        )
+        return [Record.from_stored(bytes(document)) for (document,) in rows]
+
+    def last_delivered_at(self) -> float | None:
+        rows = self._read("SELECT max(delivered_at) FROM records WHERE delivered_at IS NOT NULL")
+        return float(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def open_pulls(self, limit: int = 1000) -> list[int]:
+        """Pull request numbers the journal still believes open."""
+        rows = self._read("SELECT DISTINCT pull_number FROM records WHERE pull_state = 'open' ORDER BY pull_number LIMIT ?", (limit,))
+        return [int(row[0]) for row in rows]
+
+    def set_pull_states(self, states: dict[int, str]) -> None:
+        """Record what the store said about pull requests (merged, closed)."""
+        self._update("UPDATE records SET pull_state = ? WHERE pull_number = ? AND pull_state = 'open'", [(state, n) for n, state in states.items()])
+
+    def failures(self) -> tuple[int, str | None]:
+        """How many records failed, and the reason of the latest."""
+        rows = self._read("SELECT count(*), (SELECT last_error FROM records WHERE state = 'failed' ORDER BY seq DESC LIMIT 1) FROM records WHERE state = 'failed'")
+        return int(rows[0][0]), rows[0][1]
 
     def set_delivery_status(self, status: dict[str, Any]) -> None:
         """What the delivering process last knew of the store (see DeliveryWorker.publish)."""
@@ -344,17 +385,15 @@ class Journal:
         value: dict[str, Any] = json.loads(rows[0][0])
         return value, max(0.0, time.time() - rows[0][1])
 
-    def set_pull_state(self, identifier: str, state: str) -> None:
-        self._update("UPDATE records SET pull_state = ? WHERE id = ?", [(state, identifier)])
-
-    def _update(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    def _update(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
         if self._reader is None:
             raise JournalError("the journal is closed")
         with self._read_lock:
             try:
                 self._reader.execute("BEGIN IMMEDIATE")
-                self._reader.executemany(sql, rows)
+                changed = self._reader.executemany(sql, rows).rowcount
                 self._reader.execute("COMMIT")
+                return max(0, changed)
             except sqlite3.Error as exc:
                 if self._reader.in_transaction:
                     self._reader.execute("ROLLBACK")
