@@ -118,6 +118,34 @@ def _tokens(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
     return EXIT_OK
 
 
+def _retry(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    from receiver.journal import Journal, JournalError
+    from receiver.settings import SettingsError, load_settings
+
+    if not args.ids and not args.failed:
+        err.write("receiver retry: name record ids, or --failed for every failed record\n")
+        return EXIT_USAGE
+    try:
+        settings = load_settings(environ, config_file=args.config)
+    except SettingsError as exc:
+        err.write(f"receiver retry: {exc}\n")
+        return EXIT_USAGE
+    if not settings.journal_path.exists():
+        err.write("receiver retry: no journal yet: nothing was ever received with these settings\n")
+        return EXIT_USAGE
+    try:
+        with Journal(settings.journal_path) as journal:
+            unknown = [i for i in args.ids if journal.get(i) is None]
+            count = journal.retry([i for i in args.ids if i not in unknown], failed=args.failed)
+    except JournalError as exc:
+        err.write(f"receiver retry: {exc}\n")
+        return EXIT_FAILED
+    for identifier in unknown:
+        err.write(f"receiver retry: no record has the id {identifier[:40]!r}\n")
+    out.write(f"{count} record(s) queued for delivery again; a running receiver picks them up within seconds.\n")
+    return EXIT_FAILED if unknown else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="receiver",
@@ -182,6 +210,19 @@ def build_parser() -> argparse.ArgumentParser:
     tokens.add_argument("name", nargs="?", default="", help="the submitter's name (add, remove)")
     tokens.add_argument("--file", type=Path, help="tokens file (RECEIVER_TOKENS_FILE, default receiver-data/tokens.json)")
     tokens.set_defaults(run=_tokens)
+
+    retry = commands.add_parser(
+        "retry",
+        help="queue failed (or named) records for delivery again",
+        description=(
+            "Put records back in the delivery queue with their refusal count reset: the named ids, and with --failed "
+            "every record the store refused until it failed. Works while the receiver runs."
+        ),
+    )
+    retry.add_argument("ids", nargs="*", metavar="ID", help="record ids (as in status_url)")
+    retry.add_argument("--failed", action="store_true", help="every failed record")
+    retry.add_argument("--config", type=Path, help="settings file (default: ./receiver.toml if present)")
+    retry.set_defaults(run=_retry)
 
     from receiver.export.cli import add_commands
 
