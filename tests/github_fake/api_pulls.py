@@ -63,10 +63,14 @@ def list_pulls(call: Call) -> Reply:
 
 
 def list_pull_files(call: Call) -> Reply:
-    """https://docs.github.com/rest/pulls/pulls#list-pull-requests-files"""
+    """https://docs.github.com/rest/pulls/pulls#list-pull-requests-files
+
+    At most ``GitHubState.caps.pull_files`` files (GitHub: 3000), cut without
+    saying so; the pull request's ``changed_files`` still counts them all.
+    """
     repo = call.repo()
     pull = call.state.pull(repo, _number(call))
-    changes = call.state.pull_changes(repo, pull.number)
+    changes = call.state.pull_changes(repo, pull.number)[: call.state.caps.pull_files]
     files = [shapes.diff_entry(call.state, repo, change, pull.head_sha, call.root) for change in changes]
     return Reply(200, files, paginate=True)
 

@@ -107,6 +107,14 @@ class FakeGitHub:
                 settings.secondary_per_hour = secondary_per_hour
             return settings
 
+    def set_listing_caps(self, compare_files: int | None = None, pull_files: int | None = None) -> None:
+        """Lower the most files a comparison or a pull's file list returns (GitHub: 300 and 3000)."""
+        with self._lock:
+            if compare_files is not None:
+                self.state.caps.compare_files = compare_files
+            if pull_files is not None:
+                self.state.caps.pull_files = pull_files
+
     def add_fault(self, fault: Fault) -> Fault:
         with self._lock:
             return self.faults.add(fault)

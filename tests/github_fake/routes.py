@@ -12,7 +12,7 @@ trees, commits, contents PUT, pulls create, merge, issue labels and comments.
 
 from __future__ import annotations
 
-from . import api_apps, api_git, api_pulls, api_repos
+from . import api_apps, api_commits, api_git, api_pulls, api_repos
 from .routing import Route
 
 __all__ = ["api_routes"]
@@ -30,6 +30,7 @@ def api_routes() -> list[Route]:
         Route("GET", _REPO + r"/contents/?", api_repos.get_contents),
         Route("GET", _REPO + r"/contents/(?P<path>.+)", api_repos.get_contents),
         Route("PUT", _REPO + r"/contents/(?P<path>.+)", api_repos.put_contents, content_creating=True),
+        Route("GET", _REPO + r"/compare/(?P<basehead>.+)", api_commits.compare_commits),
         Route("GET", _REPO + r"/git/ref/(?P<ref>.+)", api_git.get_ref),
         Route("GET", _REPO + r"/git/matching-refs/(?P<ref>.*)", api_git.list_matching_refs),
         Route("GET", _REPO + r"/git/refs/?", api_git.list_refs),

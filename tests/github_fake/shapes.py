@@ -15,13 +15,15 @@ from typing import Any
 
 from .gitobjects import Blob, Commit, Signature, Tree, entry_type
 from .history import Change
-from .state import Comment, GitHubState, Label, PullRequest, Repository, User, iso8601
+from .state import Comment, Comparison, GitHubState, Label, PullRequest, Repository, User, iso8601
 
 __all__ = [
     "HTML_ROOT",
     "blob",
     "branch",
     "comment",
+    "commit",
+    "comparison",
     "content_file",
     "directory",
     "diff_entry",
@@ -352,12 +354,12 @@ def file_commit(
     return {"content": content, "commit": git_commit(repo, commit_sha, obj, root)}
 
 
-def branch(state: GitHubState, repo: Repository, name: str, sha: str, root: str) -> JSON:
-    """A branch (``GET /repos/{o}/{r}/branches/{branch}``)."""
+def commit(state: GitHubState, repo: Repository, sha: str, root: str) -> JSON:
+    """A commit as the commits API shows it (in a branch, a comparison): git data plus links, no files."""
     obj = state.objects.commit(sha)
     assert obj is not None
     api = f"{root}/repos/{repo.full_name}"
-    commit = {
+    return {
         "url": f"{api}/commits/{sha}",
         "sha": sha,
         "node_id": node_id("Commit", sha),
@@ -385,9 +387,14 @@ def branch(state: GitHubState, repo: Repository, name: str, sha: str, root: str)
             for p in obj.parents
         ],
     }
+
+
+def branch(state: GitHubState, repo: Repository, name: str, sha: str, root: str) -> JSON:
+    """A branch (``GET /repos/{o}/{r}/branches/{branch}``)."""
+    api = f"{root}/repos/{repo.full_name}"
     return {
         "name": name,
-        "commit": commit,
+        "commit": commit(state, repo, sha, root),
         "_links": {"self": f"{api}/branches/{name}", "html": f"{HTML_ROOT}/{repo.full_name}/tree/{name}"},
         "protected": False,
         "protection": {
@@ -396,6 +403,31 @@ def branch(state: GitHubState, repo: Repository, name: str, sha: str, root: str)
         },
         "protection_url": f"{api}/branches/{name}/protection",
     }
+
+
+def comparison(
+    state: GitHubState, repo: Repository, basehead: str, found: Comparison, commits: list[str], files: list[Change] | None, root: str
+) -> JSON:
+    """``GET /repos/{o}/{r}/compare/{basehead}``: the commits given (one page) and, on the first page, the files."""
+    api = f"{root}/repos/{repo.full_name}"
+    html = f"{HTML_ROOT}/{repo.full_name}"
+    body: JSON = {
+        "url": f"{api}/compare/{basehead}",
+        "html_url": f"{html}/compare/{basehead}",
+        "permalink_url": f"{html}/compare/{repo.owner}:{found.base[:7]}...{repo.owner}:{found.head[:7]}",
+        "diff_url": f"{html}/compare/{basehead}.diff",
+        "patch_url": f"{html}/compare/{basehead}.patch",
+        "base_commit": commit(state, repo, found.base, root),
+        "merge_base_commit": commit(state, repo, found.merge_base, root),
+        "status": found.status,
+        "ahead_by": len(found.ahead),
+        "behind_by": found.behind_by,
+        "total_commits": len(found.ahead),
+        "commits": [commit(state, repo, sha, root) for sha in commits],
+    }
+    if files is not None:
+        body["files"] = [diff_entry(state, repo, change, found.head, root) for change in files]
+    return body
 
 
 def label(repo: Repository, item: Label, root: str) -> JSON:
@@ -535,7 +567,7 @@ def _line_counts(state: GitHubState, change: Change) -> tuple[int, int]:
 
 
 def diff_entry(state: GitHubState, repo: Repository, change: Change, head_sha: str, root: str) -> JSON:
-    """One file of ``GET /repos/{o}/{r}/pulls/{n}/files``."""
+    """One file of ``GET /repos/{o}/{r}/pulls/{n}/files`` or of a comparison's ``files``."""
     side = change.new or change.old
     assert side is not None
     additions, deletions = _line_counts(state, change)

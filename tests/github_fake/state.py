@@ -44,7 +44,9 @@ from .refnames import path_problem, refname_problem
 
 __all__ = [
     "Comment",
+    "Comparison",
     "GitHubState",
+    "ListingCaps",
     "Label",
     "PullRequest",
     "Repository",
@@ -152,6 +154,44 @@ class TreeInput:
     delete: bool = False
 
 
+@dataclass
+class ListingCaps:
+    """The most files GitHub's file listings return; tests lower them to reach the cap cheaply.
+
+    Compare: "The list of changed files is only shown on the first page of
+    results, and it includes up to 300 changed files for the entire
+    comparison" (https://docs.github.com/rest/commits/commits#compare-two-commits).
+    Pull request files: "Responses include a maximum of 3000 files"
+    (https://docs.github.com/rest/pulls/pulls#list-pull-requests-files).
+    Neither answer says it was cut; only a count elsewhere (a pull's
+    ``changed_files``) shows it.
+    """
+
+    compare_files: int = 300
+    pull_files: int = 3000
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``base...head``: what the head has that the merge base of the two lacks."""
+
+    base: str
+    head: str
+    merge_base: str
+    #: Commits reachable from head but not from base, parents before children.
+    ahead: list[str]
+    behind_by: int
+    changes: list[history.Change]
+
+    @property
+    def status(self) -> str:
+        if not self.ahead and not self.behind_by:
+            return "identical"
+        if not self.behind_by:
+            return "ahead"
+        return "behind" if not self.ahead else "diverged"
+
+
 @dataclass(frozen=True)
 class _Identity:
     name: str
@@ -172,6 +212,7 @@ class GitHubState:
         self._installations: dict[int, tuple[int, str]] = {}
         self._repos: dict[str, Repository] = {}
         self._next_id = 1000
+        self.caps = ListingCaps()
 
     # -- ids, users, tokens ------------------------------------------------
 
@@ -598,6 +639,52 @@ class GitHubState:
         base = history.merge_base(self.objects, pull.base_sha, pull.head_sha)
         old = self.files(base) if base is not None else {}
         return history.diff_trees(old, self.files(pull.head_sha))
+
+    def compare(self, repo: Repository, base: str, head: str) -> Comparison:
+        """``GET /repos/{o}/{r}/compare/{base}...{head}``: each side a ref or commit id, optionally ``owner:``-prefixed.
+
+        https://docs.github.com/rest/commits/commits#compare-two-commits
+        """
+        base_sha = self.resolve(*self._network_side(repo, base))
+        head_sha = self.resolve(*self._network_side(repo, head))
+        common = history.merge_base(self.objects, base_sha, head_sha)
+        if common is None:
+            raise NotFound(f"No common ancestor between {base} and {head}.")
+        on_base = history.ancestors(self.objects, base_sha)
+        on_head = history.ancestors(self.objects, head_sha)
+        ahead = [sha for sha in self._parents_first(head_sha) if sha not in on_base]
+        changes = history.diff_trees(self.files(common), self.files(head_sha))
+        return Comparison(base_sha, head_sha, common, ahead, len(on_base - on_head), changes)
+
+    def _network_side(self, repo: Repository, spec: str) -> tuple[Repository, str]:
+        """The repository and ref of one side of a comparison (``owner:ref`` names a fork in the network)."""
+        owner, sep, ref = spec.partition(":")
+        if not sep:
+            return repo, spec
+        root = self.root_of(repo)
+        for candidate in self._repos.values():
+            if candidate.owner == owner and self.root_of(candidate) is root:
+                return candidate, ref
+        raise NotFound()
+
+    def _parents_first(self, sha: str) -> list[str]:
+        """Every commit reachable from ``sha``, each after its parents (the order GitHub lists a comparison's commits)."""
+        ordered: list[str] = []
+        seen: set[str] = set()
+        stack: list[tuple[str, bool]] = [(sha, False)]
+        while stack:
+            current, expanded = stack.pop()
+            if expanded:
+                ordered.append(current)
+                continue
+            if current in seen:
+                continue
+            seen.add(current)
+            stack.append((current, True))
+            commit = self.objects.commit(current)
+            if commit is not None:
+                stack.extend((parent, False) for parent in reversed(commit.parents) if parent not in seen)
+        return ordered
 
     def pull_commits(self, pull: PullRequest) -> list[str]:
         """The head's commits not on the base, oldest first (first-parent walk)."""

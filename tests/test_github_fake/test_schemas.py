@@ -41,6 +41,7 @@ CASES: list[tuple[str, str, Any, int, str]] = [
     ("GET", f"{R}/contents/docs?ref=topic", None, 200, "ContentDirectoryItems"),
     ("GET", f"{R}/contents/", None, 200, "ContentDirectoryItems"),
     ("PUT", f"{R}/contents/new.txt", {"message": "m", "content": "eA==", "branch": "topic"}, 201, "FileCommit"),
+    ("GET", f"{R}/compare/main...topic", None, 200, "CommitComparison"),
     ("GET", f"{R}/git/ref/heads/main", None, 200, "GitRef"),
     ("GET", f"{R}/git/matching-refs/heads/", None, 200, "GitRef"),
     ("GET", f"{R}/git/refs", None, 200, "GitRef"),
