@@ -26,7 +26,7 @@ from referencing import Registry, Resource
 from receiver import records
 from receiver.schemas import RECORD, SUBMISSION, Skeleton, load_schema, load_skeleton
 
-__all__ = ["Problem", "Validator", "pointer", "is_record"]
+__all__ = ["Problem", "Validator", "pointer", "is_record", "is_stored_path"]
 
 Prefix = tuple[str | int, ...]
 
@@ -169,10 +169,20 @@ class Validator:
             rules += _identity_rules(document, filename)
         return _merge(schema, rules)
 
+    def check_stored(self, document: Any, *, filename: str | None = None) -> list[Problem]:
+        """Every problem with a file kept in the data repository: a stored record with its receipt, never a bare submission."""
+        if not is_record(document):
+            return [Problem("/receipt", f"is missing: a file under {records.ANNOTATIONS_DIR}/ is a stored record the receiver wrote, with its receipt; post the submission to the receiver instead of committing it")]
+        return self.check_record(document, filename=filename)
+
     def check_document(self, document: Any, *, filename: str | None = None) -> list[Problem]:
-        """Check a document as a stored record if it has a receipt, else as a submission."""
-        if is_record(document):
-            return self.check_record(document, filename=filename)
+        """Check a file under annotations/ or with a receipt as a stored record, anything else as a submission.
+
+        The folder decides before the content does: a bare submission filed
+        under annotations/ is a broken record, not valid input.
+        """
+        if (filename is not None and is_stored_path(filename)) or is_record(document):
+            return self.check_stored(document, filename=filename)
         return self.check_submission(document)
 
     @staticmethod
@@ -196,6 +206,12 @@ class Validator:
 def is_record(document: Any) -> bool:
     """A stored record carries a receipt; a raw submission does not."""
     return isinstance(document, dict) and "receipt" in document
+
+
+def is_stored_path(filename: str) -> bool:
+    """A file in a folder named `annotations` (at any depth): where stored records live."""
+    folders = filename.replace("\\", "/").split("/")[:-1]
+    return records.ANNOTATIONS_DIR in folders
 
 
 def _merge(schema: Sequence[Problem], rules: Iterable[Problem]) -> list[Problem]:

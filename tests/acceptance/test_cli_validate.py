@@ -48,6 +48,21 @@ def test_raw_submissions_are_recognised(run_cli: RunCLI, tmp_path: Path) -> None
     assert run_cli("validate", str(tmp_path)).code == 0
 
 
+def test_bare_submission_under_annotations_is_a_broken_record(run_cli: RunCLI, repo: Path) -> None:
+    """A raw submission filed under annotations/ fails for its missing receipt, though valid as input elsewhere."""
+    bare = repo / "annotations" / "upload.json"
+    bare.write_bytes(captured_posts()[0].body)
+    result = run_cli("validate", str(repo))
+    assert result.code == 1
+    assert f"{bare}: /receipt: is missing: a file under annotations/ is a stored record" in result.out
+
+
+def test_bare_submission_outside_annotations_stays_valid_input(run_cli: RunCLI, repo: Path) -> None:
+    """The same raw submission beside the annotations folder is checked as a submission and passes."""
+    (repo / "upload.json").write_bytes(captured_posts()[0].body)
+    assert run_cli("validate", str(repo)).code == 0
+
+
 def test_invalid_file_exits_one_with_pointer(run_cli: RunCLI, repo: Path) -> None:
     bad = repo / "raw.json"
     body = captured_body()

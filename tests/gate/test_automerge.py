@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from receiver.pacing import Budget
 from receiver.records import Record
 from receiver.stores.github import GitHubStore
 from tests.captured import captured_body
-from tests.github_fake import FakeClock, FakeGitHub, fake_github_mock
+from tests.github_fake import FakeClock, FakeGitHub, Fault, fake_github_mock
 
 BASE = "http://github.test/api/v3"
 REPO = "owner/data"
@@ -35,9 +35,21 @@ def client(token: str) -> Github:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeGitHub]:
+def during_delays() -> list[Callable[[], object]]:
+    """Actions run, one per delay fault, while the fake holds a delayed request (another writer racing the gate)."""
+    return []
+
+
+@pytest.fixture
+def fake(during_delays: list[Callable[[], object]]) -> Iterator[FakeGitHub]:
     clock = FakeClock()
-    github = FakeGitHub(clock=clock, sleep=clock.advance)
+
+    def sleep(seconds: float) -> None:
+        clock.advance(seconds)
+        if during_delays:
+            during_delays.pop(0)()
+
+    github = FakeGitHub(clock=clock, sleep=sleep)
     github.create_repository(REPO)
     github.add_token(RECEIVER, "pose-receiver")
     github.add_token(ACTIONS, "github-actions[bot]")
@@ -65,8 +77,8 @@ def gate(tmp_path: Path, number: int, head_sha: str) -> tuple[int, str, str]:
     return code, out.getvalue(), summary.read_text() if summary.exists() else ""
 
 
-def add_to_branch(token: str, branch: str, files: dict[str, str | None], base: str = "main", repo_name: str = REPO) -> str:
-    """Commit files (None deletes) on a new or existing branch with the git data API; return the head SHA."""
+def add_to_branch(token: str, branch: str, files: dict[str, str | None], base: str = "main", repo_name: str = REPO, mode: str = "100644") -> str:
+    """Commit files (None deletes) with `mode` on a new or existing branch with the git data API; return the head SHA."""
     repo = client(token).get_repo(repo_name)
     try:
         ref = repo.get_git_ref(f"heads/{branch}")
@@ -74,7 +86,7 @@ def add_to_branch(token: str, branch: str, files: dict[str, str | None], base: s
         ref = repo.create_git_ref(f"refs/heads/{branch}", repo.get_git_ref(f"heads/{base}").object.sha)
     parent = repo.get_git_commit(ref.object.sha)
     elements = [
-        InputGitTreeElement(path, "100644", "blob", content=content) if content is not None else InputGitTreeElement(path, "100644", "blob", sha=None)
+        InputGitTreeElement(path, mode, "blob", content=content) if content is not None else InputGitTreeElement(path, mode, "blob", sha=None)
         for path, content in files.items()
     ]
     tree = repo.create_git_tree(elements, parent.tree)
@@ -164,7 +176,7 @@ def test_pr_with_invalid_annotation_is_not_merged_and_annotated(fake: FakeGitHub
     sha = add_to_branch(RECEIVER, rec.branch, {rec.path: json.dumps(document, indent=2)})
     pull = client(RECEIVER).get_repo(REPO).create_pull(base="main", head=rec.branch, title="Annotation: x", body="")
     code, out, summary = gate(tmp_path, pull.number, sha)
-    assert code == 1 and "fail validation" in summary
+    assert code == 1 and "not valid stored records" in summary
     assert f"::error file={rec.path},title=Invalid annotation /submission/labels/0/pixel_x::" in out
 
 
@@ -190,3 +202,119 @@ def test_missing_variables_are_named(tmp_path: Path) -> None:
     out = io.StringIO()
     assert run_automerge({}, out) == 2
     assert "GITHUB_REPOSITORY, GITHUB_TOKEN, GITHUB_EVENT_PATH not set" in out.getvalue()
+
+
+def open_pull(token: str, branch: str, base: str = "main") -> int:
+    return client(token).get_repo(REPO).create_pull(base=base, head=branch, title="Annotation: x", body="").number
+
+
+def force_branch(branch: str, sha: str) -> None:
+    client(RECEIVER).get_repo(REPO).get_git_ref(f"heads/{branch}").edit(sha, force=True)
+
+
+class TestTheJudgedCommit:
+    def test_head_moved_away_and_back_during_the_reads_merges_only_the_validated_files(
+        self, fake: FakeGitHub, tmp_path: Path, during_delays: list[Callable[[], object]]
+    ) -> None:
+        """A receiver/ change pushed while the files are listed, then taken back, never enters the judged list or main."""
+        rec = record()
+        number, validated = open_receiver_pr(rec)
+        fake.add_fault(Fault("delay", delay=1, method="GET", path=r"/compare/"))
+        fake.add_fault(Fault("delay", delay=1, method="GET", path=r"/git/trees/"))
+        during_delays.append(lambda: add_to_branch(MALLORY, rec.branch, {"receiver/validation.py": "VALID = True\n"}))
+        during_delays.append(lambda: force_branch(rec.branch, validated))
+        code, out, summary = gate(tmp_path, number, validated)
+        assert not during_delays, "both racing pushes happened"
+        assert code == 0, out
+        assert "receiver/" not in summary and "merged" in summary
+        main = fake.files(REPO, "main")
+        assert main[rec.path] == rec.to_bytes() and "receiver/validation.py" not in main
+
+    def test_head_moved_before_the_reread_is_refused(self, fake: FakeGitHub, tmp_path: Path, during_delays: list[Callable[[], object]]) -> None:
+        """A push between judging and merging is caught when the PR is read again, and nothing is merged."""
+        rec = record()
+        number, validated = open_receiver_pr(rec)
+        fake.add_fault(Fault("delay", delay=1, count=2, method="GET", path=rf"/pulls/{number}$"))
+        other = record(2)
+        during_delays.append(lambda: None)
+        during_delays.append(lambda: add_to_branch(RECEIVER, rec.branch, {other.path: other.to_bytes().decode()}))
+        code, _, summary = gate(tmp_path, number, validated)
+        assert code == 1 and f"after {validated[:12]} was validated" in summary
+        assert rec.path not in fake.files(REPO, "main")
+
+    def test_listing_shorter_than_changed_files_is_refused(self, fake: FakeGitHub, tmp_path: Path) -> None:
+        """A PR with more files than one comparison lists is refused as unjudgeable."""
+        fake.set_listing_caps(compare_files=1)
+        one, two = record(1), record(2)
+        sha = add_to_branch(RECEIVER, "annotations/batch-1", {one.path: one.to_bytes().decode(), two.path: two.to_bytes().decode()})
+        code, _, summary = gate(tmp_path, open_pull(RECEIVER, "annotations/batch-1"), sha)
+        assert code == 1 and "lists 1 file(s) but the pull request changes 2" in summary
+        assert one.path not in fake.files(REPO, "main")
+
+
+class TestRecords:
+    def test_record_without_receipt_is_refused(self, fake: FakeGitHub, tmp_path: Path) -> None:
+        """A file at a record's path holding only the submission part is refused for its missing receipt."""
+        rec = record()
+        sha = add_to_branch(RECEIVER, rec.branch, {rec.path: json.dumps({"submission": rec.submission})})
+        code, _, summary = gate(tmp_path, open_pull(RECEIVER, rec.branch), sha)
+        assert code == 1 and "/receipt" in summary and "not valid stored records" in summary
+
+    def test_bare_submission_at_any_annotations_path_is_refused(self, fake: FakeGitHub, tmp_path: Path) -> None:
+        """A raw submission (valid input to the receiver) committed under annotations/ is no stored record."""
+        path = "annotations/volunteer-upload.json"
+        sha = add_to_branch(RECEIVER, "annotations/upload", {path: json.dumps(captured_body())})
+        code, _, summary = gate(tmp_path, open_pull(RECEIVER, "annotations/upload"), sha)
+        assert code == 1 and f"{path}: /receipt" in summary
+        assert path not in fake.files(REPO, "main")
+
+    def test_record_under_a_nested_annotations_folder_is_refused(self, fake: FakeGitHub, tmp_path: Path) -> None:
+        """A valid record filed below its proper path is refused, naming where it belongs."""
+        rec = record()
+        path = f"annotations/zz/{rec.path}"
+        sha = add_to_branch(RECEIVER, rec.branch, {path: rec.to_bytes().decode()})
+        code, _, summary = gate(tmp_path, open_pull(RECEIVER, rec.branch), sha)
+        assert code == 1 and f"belongs at {rec.path}" in summary
+
+    def test_executable_record_is_refused(self, fake: FakeGitHub, tmp_path: Path) -> None:
+        """A valid record committed with mode 100755 is refused for its mode."""
+        rec = record()
+        sha = add_to_branch(RECEIVER, rec.branch, {rec.path: rec.to_bytes().decode()}, mode="100755")
+        code, _, summary = gate(tmp_path, open_pull(RECEIVER, rec.branch), sha)
+        assert code == 1 and f"{rec.path} is an executable file (mode 100755)" in summary
+        assert rec.path not in fake.files(REPO, "main")
+
+    def test_symlink_is_refused(self, fake: FakeGitHub, tmp_path: Path) -> None:
+        """A symbolic link at a record's path is refused for its mode, its target never read."""
+        rec = record()
+        sha = add_to_branch(RECEIVER, rec.branch, {rec.path: "../../../../.github/workflows/automerge.yml"}, mode="120000")
+        code, _, summary = gate(tmp_path, open_pull(RECEIVER, rec.branch), sha)
+        assert code == 1 and f"{rec.path} is a symbolic link (mode 120000)" in summary
+
+
+class TestThePullRequest:
+    def test_pr_into_a_non_default_branch_is_not_merged(self, fake: FakeGitHub, tmp_path: Path) -> None:
+        """A receiver PR targeting another branch is refused, and that branch keeps its content."""
+        rec = record()
+        repo = client(RECEIVER).get_repo(REPO)
+        repo.create_git_ref("refs/heads/release", repo.get_branch("main").commit.sha)
+        sha = add_to_branch(RECEIVER, rec.branch, {rec.path: rec.to_bytes().decode()})
+        code, _, summary = gate(tmp_path, open_pull(RECEIVER, rec.branch, base="release"), sha)
+        assert code == 1 and "targets 'release', not the default branch 'main'" in summary
+        assert rec.path not in fake.files(REPO, "release")
+
+    def test_pr_labelled_needs_review_is_not_merged(self, fake: FakeGitHub, tmp_path: Path) -> None:
+        """In moderation mode the receiver's own valid PR waits for a maintainer."""
+        rec = record()
+        number, sha = open_receiver_pr(rec)
+        client(RECEIVER).get_repo(REPO).get_pull(number).add_to_labels("needs-review")
+        code, _, summary = gate(tmp_path, number, sha)
+        assert code == 1 and "labelled 'needs-review'" in summary and "moderation" in summary
+        assert rec.path not in fake.files(REPO, "main")
+
+    def test_unknown_validated_commit_is_refused_with_githubs_answer(self, fake: FakeGitHub, tmp_path: Path) -> None:
+        """A validated SHA GitHub does not know is refused with the status it answered."""
+        rec = record()
+        number, _ = open_receiver_pr(rec)
+        code, _, summary = gate(tmp_path, number, "f" * 40)
+        assert code == 1 and "GitHub answered 404" in summary

@@ -3,8 +3,8 @@
 A workflow cannot drift from the scripts it calls: each `run:` step runs in a
 checkout-like folder with the `env:` the step declares (expressions replaced
 by the values a run of the scenario would have) plus the runner's standard
-variables. `uses:` steps are GitHub's; the install step is skipped because
-this environment already has the package installed.
+variables. `uses:` steps are GitHub's; install steps are skipped because
+this environment already has the packages installed.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from tests.github_fake import FakeClock, FakeGitHub, FakeServer
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
-INSTALL = re.compile(r"^python -m pip install \.$")
+INSTALL = re.compile(r"^python -m pip install (\.|--require-hashes .*)$")
+GATE_REQUIREMENTS = ROOT / "scripts" / "gate-requirements.txt"
 
 
 def workflow(name: str) -> dict[str, Any]:
@@ -120,6 +121,36 @@ class TestStatic:
         runs = [step["run"] for job in workflow(name)["jobs"].values() for step in job["steps"] if "run" in step]
         assert not any("${{" in run for run in runs)
 
+    def test_automerge_installs_only_the_hashed_gate_requirements(self) -> None:
+        """The job holding a write token installs nothing but scripts/gate-requirements.txt, by hash."""
+        runs = [step["run"].strip() for step in workflow("automerge.yml")["jobs"]["merge"]["steps"] if "run" in step]
+        installs = [run for run in runs if "pip" in run]
+        assert installs == ["python -m pip install --require-hashes --only-binary=:all: -r scripts/gate-requirements.txt"]
+
+    def test_gate_requirements_are_pinned_with_hashes(self) -> None:
+        """Every requirement is an exact version with at least one sha256."""
+        text = re.sub(r"(?m)^#.*\n", "", GATE_REQUIREMENTS.read_text()).replace("\\\n", " ")
+        entries = [line.split() for line in text.splitlines() if line.strip()]
+        assert entries and all(re.fullmatch(r"[\w.-]+(\[[\w,-]+\])?==[\w.]+", e[0]) for e in entries)
+        assert all(e[1:] and all(re.fullmatch(r"--hash=sha256:[0-9a-f]{64}", h) for h in e[1:]) for e in entries)
+
+    def test_gate_runs_with_only_its_requirements(self, tmp_path: Path) -> None:
+        """With nothing importable but the pinned distributions and the checkout, the gate and its validator load."""
+        from importlib import metadata
+
+        for line in GATE_REQUIREMENTS.read_text().splitlines():
+            if "==" not in line:
+                continue
+            dist = metadata.distribution(line.split("==")[0].split("[")[0])
+            for top in {Path(str(f)).parts[0] for f in dist.files or ()} - {"..", "bin"}:
+                source = Path(str(dist.locate_file(top)))
+                if source.exists() and not (tmp_path / top).exists():
+                    (tmp_path / top).symlink_to(source)
+        probe = "import receiver.automerge, receiver.validation; receiver.validation.Validator(); print('gate loads')"
+        env = {"PATH": os.environ["PATH"], "PYTHONPATH": f"{tmp_path}:{ROOT}"}
+        result = subprocess.run([sys.executable, "-S", "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert result.stdout.strip() == "gate loads", result.stderr
+
     def test_test_workflow_runs_the_readme_test_command(self) -> None:
         readme = (ROOT / "README.md").read_text()
         command = next(step["run"] for step in workflow("tests.yml")["jobs"]["test"]["steps"] if "run" in step)
@@ -148,11 +179,19 @@ class TestValidateWorkflow:
         assert f"::error file={path},title=Invalid annotation /submission/fps::" in result.stdout
         assert "/submission/fps" in (tmp_path / "summary.md").read_text()
 
-    def test_schema_change_revalidates_everything(self, checkout: Path, tmp_path: Path) -> None:
+    @pytest.mark.parametrize("changed", ["schemas/NOTE.md", "receiver/NOTE.md", "scripts/NOTE.md", "pyproject.toml", ".github/workflows/validate.yml"])
+    def test_change_to_what_decides_the_verdict_revalidates_everything(self, checkout: Path, tmp_path: Path, changed: str) -> None:
+        """A PR touching the validator, its scripts, packaging or workflows gets every annotation checked, not just its own."""
         base = git(checkout, "rev-parse", "HEAD")
-        head = commit_file(checkout, "schemas/NOTE.md", b"a note\n")
+        head = commit_file(checkout, changed, b"# changed\n")
         result = validate_job(checkout, "pull_request", base, head, tmp_path / "summary.md")
-        assert result.returncode == 0 and "1 file(s) checked" in result.stdout
+        assert "1 path(s) to validate" in result.stdout and "1 file(s) checked" in result.stdout
+
+    def test_pull_request_whose_diff_cannot_be_computed_fails(self, checkout: Path, tmp_path: Path) -> None:
+        """An unknown base commit fails the job instead of validating nothing."""
+        head = git(checkout, "rev-parse", "HEAD")
+        result = validate_job(checkout, "pull_request", "0" * 40, head, tmp_path / "summary.md")
+        assert result.returncode != 0 and "path(s) to validate" not in result.stdout
 
     def test_direct_push_of_an_invalid_file_fails_with_file_and_pointer(self, checkout: Path, tmp_path: Path) -> None:
         bad = record(4).document()
