@@ -216,7 +216,10 @@ def _strict_end(pattern: str) -> str:
     return re.sub(r"(?<!\\)\$", r"\\Z", pattern)
 
 
-_StrictValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _end_anchored_pattern})
+# jsonschema ships `extend` without annotations; the class it returns is a Draft 2020-12 validator.
+_StrictValidator: type[jsonschema.Draft202012Validator] = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft202012Validator, {"pattern": _end_anchored_pattern}
+)
 
 
 class Validator:
