@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from receiver.inert import inert
 from receiver.records import Record, video_key
 
-__all__ = ["TITLE_PREFIX", "pull_title", "pull_body", "batch_title", "batch_body", "commit_message"]
+__all__ = ["TITLE_PREFIX", "BATCH_PREFIX", "pull_title", "pull_body", "batch_title", "batch_body", "commit_message"]
 
 TITLE_PREFIX = "Annotation:"
 BATCH_PREFIX = "Annotations:"
