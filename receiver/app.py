@@ -40,7 +40,7 @@ from receiver.records import ANONYMOUS, Record
 from receiver.settings import Settings
 from receiver.stores import Store, build_store
 from receiver.tokens import TokenBook
-from receiver.validation import Validator
+from receiver.validation import Validator, fill_names
 
 __all__ = ["create_app", "app_from_environment", "Receiver"]
 
@@ -146,7 +146,7 @@ async def submit(request: Request) -> Response:
             details=details,
             problems=[{"pointer": p.pointer, "message": p.message} for p in problems],
         )
-    record = Record.create(document, submitter=submitter, received_at=receiver.now(), receiver_version=__version__)
+    record = Record.create(fill_names(document, receiver.validator.skeleton), submitter=submitter, received_at=receiver.now(), receiver_version=__version__)
     assert receiver.journal is not None
     try:
         admission = await receiver.journal.admit(record)

@@ -4,15 +4,25 @@ The receiver, `receiver validate` and CI all call `Validator`, so the same
 document gets the same verdict everywhere. Structure and types come from the
 JSON Schemas in `schemas/`; this module adds only what a schema cannot say
 (the skeleton's keypoint set, placed implies coordinates, coordinates inside
-the frame, frame_index within the video, a real calendar timestamp, a stored
-file's name and content agreeing). It returns problems; it never raises on
-bad input and never touches the network (the video URL is not fetched).
+the frame, frame_index within the video, a real calendar timestamp, a label's
+name being the skeleton's, a stored file's name and content agreeing, and
+characters outside the basic multilingual plane that a schema pattern cannot
+portably name). It returns problems; it never raises on bad input and never
+touches the network (the video URL is not fetched).
+
+Volunteer text ends up in pull requests and commits, so control, format and
+bidi characters are refused wherever text is accepted, and whitespace too in
+the URL and ids: what the schemas' patterns say for the common ranges, this
+module says by Unicode category for all of them. `fill_names` completes a
+submission whose labels leave out their names, before its record is built.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import sys
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,13 +30,14 @@ from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 import jsonschema
+import jsonschema.validators
 import jsonschema_rs
 from referencing import Registry, Resource
 
 from receiver import records
 from receiver.schemas import RECORD, SUBMISSION, Skeleton, load_schema, load_skeleton
 
-__all__ = ["Problem", "Validator", "pointer", "is_record", "is_stored_path"]
+__all__ = ["Problem", "Validator", "pointer", "is_record", "is_stored_path", "fill_names", "refused_character"]
 
 Prefix = tuple[str | int, ...]
 
@@ -84,6 +95,59 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+# Unicode categories refused in any volunteer text: controls (line breaks, tabs,
+# escapes), format characters (zero-width, bidi overrides, soft hyphens),
+# surrogates, and line and paragraph separators. URLs and ids also refuse
+# every space separator: whitespace has no business in either.
+_NOT_TEXT = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_NOT_IN_TOKEN = _NOT_TEXT | {"Zs"}
+
+_CHARACTER_ADVICE = {
+    "video_url": "send the URL as the address bar shows it, with spaces written as %20",
+    "id": "send the keypoint id alone, like left_front_paw",
+    "name": "send the skeleton's name for the keypoint, or leave name out",
+    "timestamp": "send the time alone, like 2024-01-15T12:34:56Z",
+    "metadata": "send plain text",
+}
+
+
+def refused_character(text: str, *, whitespace: bool = False) -> str | None:
+    """The first character of `text` no volunteer text may hold, named (e.g. 'U+202E RIGHT-TO-LEFT OVERRIDE'), or None.
+
+    With `whitespace`, spaces of every kind are refused too (for URLs and ids).
+    """
+    refused = _NOT_IN_TOKEN if whitespace else _NOT_TEXT
+    for character in text:
+        if unicodedata.category(character) in refused:
+            return f"U+{ord(character):04X} {unicodedata.name(character, 'CONTROL CHARACTER')}"
+    return None
+
+
+def _text_kind(path: Sequence[str | int]) -> str | None:
+    """Which kind of volunteer text sits at `path` (a submission's own, or inside a record)."""
+    if path and path[0] == "submission":
+        path = path[1:]
+    if list(path) in (["video_url"], ["timestamp"]):
+        return str(path[0])
+    if len(path) == 3 and path[0] == "labels" and path[2] in ("id", "name"):
+        return str(path[2])
+    if len(path) == 2 and path[0] == "metadata":
+        return "metadata"
+    return None
+
+
+def _character_sentence(path: Sequence[str | int], value: Any) -> str | None:
+    """The sentence for a refused character in the text at `path`, or None when it has none."""
+    kind = _text_kind(path)
+    if kind is None or not isinstance(value, str):
+        return None
+    found = refused_character(value, whitespace=kind in ("video_url", "id", "timestamp"))
+    if found is None:
+        return None
+    what = "a space, line break or invisible character" if kind in ("video_url", "id", "timestamp") else "a line break, control or invisible character"
+    return f"contains {what} ({found}); {_CHARACTER_ADVICE[kind]}"
+
+
 def _schema_problems(error: jsonschema.ValidationError) -> Iterator[Problem]:
     """Translate one jsonschema error into sentences a volunteer can act on."""
     path = list(error.absolute_path)
@@ -119,14 +183,43 @@ def _schema_problems(error: jsonschema.ValidationError) -> Iterator[Problem]:
         yield Problem(where, f"has {len(value)} entries; it must have {limit} {expected}")
     elif keyword == "maxProperties":
         yield Problem(where, f"has {len(value)} fields; it may have at most {expected}")
+    elif keyword == "propertyNames" or "propertyNames" in error.absolute_schema_path:
+        yield Problem(where, "field names must start with a letter and use letters, digits, '_', '.' or '-'")
+    elif keyword == "pattern" and (sentence := _character_sentence(path, value)):
+        yield Problem(where, sentence)
     elif keyword == "pattern":
         yield Problem(where, _PATTERN_HINTS.get(field, f"{_short(value)} does not match {expected}"))
-    elif keyword == "propertyNames":
-        yield Problem(where, "field names must start with a letter and use letters, digits, '_', '.' or '-'")
+    elif keyword == "anyOf" and (sentence := _character_sentence(path, value)):
+        yield Problem(where, sentence)
+    elif keyword == "anyOf" and _text_kind(path) == "metadata" and isinstance(value, str):
+        yield Problem(where, f"is {len(value)} characters long; a metadata string may be at most 256")
     elif keyword == "anyOf" and path[:1] in (["metadata"], ["submission"]):
         yield Problem(where, "must be a short string, a number, true/false or null")
     else:
         yield Problem(where, error.message[:200])
+
+
+def _end_anchored_pattern(
+    validator: jsonschema.Draft202012Validator, pattern: str, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[jsonschema.ValidationError]:
+    """`pattern` as ECMA-262 and the compiled fast path read it: `$` ends the string.
+
+    Python's `$` also matches before a final line break, so jsonschema alone
+    would let "nose\\n" through `^[a-z]+$`; the two paths must agree.
+    """
+    if isinstance(instance, str) and not re.search(_strict_end(pattern), instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _strict_end(pattern: str) -> str:
+    # Our schemas' patterns use `$` only as the end anchor, never escaped.
+    return re.sub(r"(?<!\\)\$", r"\\Z", pattern)
+
+
+# jsonschema ships `extend` without annotations; the class it returns is a Draft 2020-12 validator.
+_StrictValidator: type[jsonschema.Draft202012Validator] = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft202012Validator, {"pattern": _end_anchored_pattern}
+)
 
 
 class Validator:
@@ -143,8 +236,8 @@ class Validator:
         registry: Registry[Any] = Registry().with_resource(
             submission["$id"], Resource.from_contents(submission)
         )
-        self._submission = jsonschema.Draft202012Validator(submission)
-        self._record = jsonschema.Draft202012Validator(record, registry=registry)
+        self._submission = _StrictValidator(submission)
+        self._record = _StrictValidator(record, registry=registry)
         fast_registry = jsonschema_rs.Registry([(submission["$id"], submission)])
         self._fast_submission = jsonschema_rs.validator_for(submission)
         self._fast_record = jsonschema_rs.validator_for(record, registry=fast_registry)
@@ -195,6 +288,7 @@ class Validator:
                 yield Problem("", f"must be a JSON object with the submission's fields, not {_kind(document)}")
             return
         yield from _finite_rules(document, prefix)
+        yield from _character_rules(document, prefix)
         yield from _url_rules(document, prefix)
         yield from _time_rules(document, prefix)
         yield from _frame_rules(document, prefix)
@@ -245,9 +339,25 @@ def _finite_rules(document: Mapping[str, Any], prefix: Prefix) -> Iterator[Probl
             yield Problem(pointer([*prefix, *where]), f"{value} is not a number; send a finite number")
 
 
+def _character_rules(document: Mapping[str, Any], prefix: Prefix) -> Iterator[Problem]:
+    # The schemas' patterns name the refused characters of the basic plane;
+    # these rules refuse by category, so format characters past it (tags,
+    # musical-symbol formatting) are refused as well.
+    places: list[tuple[Prefix, Any]] = [((key,), document.get(key)) for key in ("video_url", "timestamp")]
+    labels = document.get("labels")
+    if isinstance(labels, list):
+        places += [(("labels", i, key), label.get(key)) for i, label in enumerate(labels) if isinstance(label, dict) for key in ("id", "name")]
+    metadata = document.get("metadata")
+    if isinstance(metadata, dict):
+        places += [(("metadata", key), value) for key, value in metadata.items()]
+    for where, value in places:
+        if sentence := _character_sentence(where, value):
+            yield Problem(pointer([*prefix, *where]), sentence)
+
+
 def _url_rules(document: Mapping[str, Any], prefix: Prefix) -> Iterator[Problem]:
     url = document.get("video_url")
-    if isinstance(url, str):
+    if isinstance(url, str) and refused_character(url, whitespace=True) is None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             yield Problem(pointer([*prefix, "video_url"]), "must be an http or https URL, like https://example.org/mouse.mp4")
@@ -255,7 +365,7 @@ def _url_rules(document: Mapping[str, Any], prefix: Prefix) -> Iterator[Problem]
 
 def _time_rules(document: Mapping[str, Any], prefix: Prefix) -> Iterator[Problem]:
     stamp = document.get("timestamp")
-    if not isinstance(stamp, str):
+    if not isinstance(stamp, str) or refused_character(stamp, whitespace=True):
         return
     try:
         parsed = datetime.fromisoformat(stamp)
@@ -282,6 +392,7 @@ def _label_rules(
 ) -> Iterator[Problem]:
     size = {"pixel_x": document.get("frame_width"), "pixel_y": document.get("frame_height")}
     dimension = {"pixel_x": "width", "pixel_y": "height"}
+    names = {k.id: k.name for k in skeleton.keypoints}
     seen: dict[str, int] = {}
     placed_any = False
     for index, label in enumerate(labels):
@@ -289,13 +400,14 @@ def _label_rules(
             continue
         at = (*prefix, "labels", index)
         key = label.get("id")
-        if isinstance(key, str):
+        if isinstance(key, str) and refused_character(key, whitespace=True) is None:
             if key in seen:
                 yield Problem(pointer([*at, "id"]), f"repeats keypoint '{key}' already given at {pointer([*prefix, 'labels', seen[key]])}; send each keypoint once")
             else:
                 seen[key] = index
             if key not in skeleton.ids:
                 yield Problem(pointer([*at, "id"]), f"'{key[:40]}' is not a keypoint of the {skeleton.name} skeleton; expected one of {', '.join(k.id for k in skeleton.keypoints)}")
+            yield from _name_rules(label, names.get(key), skeleton, at, stored=bool(prefix))
         placed = label.get("placed")
         for axis in ("pixel_x", "pixel_y"):
             value = label.get(axis)
@@ -311,6 +423,34 @@ def _label_rules(
         yield Problem(pointer([*prefix, "labels"]), f"keypoint(s) {', '.join(missing)} missing; send every keypoint of the skeleton, placed or not")
     if labels and not placed_any and all(isinstance(x, dict) for x in labels):
         yield Problem(pointer([*prefix, "labels"]), "no keypoint is placed; place at least one before submitting")
+
+
+def _name_rules(label: Mapping[str, Any], expected: str | None, skeleton: Skeleton, at: Prefix, *, stored: bool) -> Iterator[Problem]:
+    # A label's name is the skeleton's, never the volunteer's own words: it is
+    # shown to maintainers, so only text the operator chose may reach them.
+    if expected is None:
+        return
+    name = label.get("name")
+    if "name" not in label and stored:
+        yield Problem(pointer([*at, "name"]), f"is missing; a stored record names each keypoint as the skeleton does ('{expected}')")
+    elif isinstance(name, str) and name != expected and refused_character(name) is None:
+        yield Problem(pointer([*at, "name"]), f"must be '{expected}', the {skeleton.name} skeleton's name for {label['id']}; send that or leave name out")
+
+
+def fill_names(submission: Mapping[str, Any], skeleton: Skeleton) -> dict[str, Any]:
+    """The submission with each label that leaves out its name given the skeleton's; the input is not changed.
+
+    Call it on a submission that passed validation, before building its
+    record: the record (and so its id) holds the names, whether the page sent
+    them or not.
+    """
+    names = {k.id: k.name for k in skeleton.keypoints}
+    filled = dict(submission)
+    filled["labels"] = [
+        label if "name" in label else {**label, "name": names[label["id"]]}
+        for label in submission["labels"]
+    ]
+    return filled
 
 
 def _identity_rules(document: Mapping[str, Any], filename: str | None) -> Iterator[Problem]:

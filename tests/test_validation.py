@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from receiver.records import Record
-from receiver.validation import Problem, Validator
+from receiver.validation import Problem, Validator, fill_names
 from tests.captured import captured_body, captured_posts
 
 
@@ -246,3 +246,125 @@ class TestStoredRecords:
         document = self.record(body).document()
         del document["receipt"]["submitter"]
         assert "/receipt/submitter" in pointers(validator.check_record(document))
+
+
+class TestCharacters:
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "https://example.org/v.mp4\n\nCloses #1",
+            "https://example.org/v.mp4\n",
+            "https://example.org/a b.mp4",
+            "https://example.org/v\u200b.mp4",
+            "https://example.org/\u202ev.mp4",
+            "https://example.org/v.mp4\u2028",
+            "https://example.org/v.mp4\r\n",
+            "https://example.org/v\u00a0.mp4",
+            "https://example.org/v\U000e0041.mp4",
+        ],
+        ids=["newline-closes", "trailing-newline", "space", "zero-width", "bidi", "line-separator", "crlf", "nbsp", "tag-character"],
+    )
+    def test_url_with_whitespace_or_invisible_character_is_refused(self, validator: Validator, body: dict[str, Any], url: str) -> None:
+        """The URL is checked as sent, not after urlsplit strips what it dislikes."""
+        body["video_url"] = url
+        problems = validator.check_submission(body)
+        assert only_pointer(problems) == "/video_url"
+        assert "U+" in problems[0].message and "%20" in problems[0].message
+
+    def test_id_with_trailing_newline_is_refused(self, validator: Validator, body: dict[str, Any]) -> None:
+        """A schema `$` must not let a final line break through, as Python's `$` alone would."""
+        body["labels"][4]["id"] = "nose\n"
+        problems = validator.check_submission(body)
+        assert "/labels/4/id" in pointers(problems)
+        assert any("U+000A" in p.message for p in problems)
+
+    @pytest.mark.parametrize("name", ["Nose\n\n@octocat", "No\u200bse", "\u202eNose", "Nose\t"])
+    def test_name_with_control_or_invisible_character_is_refused(self, validator: Validator, body: dict[str, Any], name: str) -> None:
+        body["labels"][4]["name"] = name
+        problems = validator.check_submission(body)
+        assert only_pointer(problems) == "/labels/4/name"
+        assert "invisible" in problems[0].message
+
+    @pytest.mark.parametrize("value", ["pozoo\nCo-authored-by: x <x@example.org>", "a\u202eb", "zero\u200bwidth", "bell\u0007", "tag\U000e0001"])
+    def test_metadata_string_with_control_or_invisible_character_is_refused(self, validator: Validator, body: dict[str, Any], value: str) -> None:
+        body["metadata"] = {"tool": value}
+        problems = validator.check_submission(body)
+        assert only_pointer(problems) == "/metadata/tool"
+        assert "U+" in problems[0].message
+
+    def test_metadata_text_with_spaces_and_letters_is_accepted(self, validator: Validator, body: dict[str, Any]) -> None:
+        """Other text is fine in metadata: spaces, accents, other scripts, punctuation."""
+        body["metadata"] = {"tool": "Pózoo étiqueteur 1.2 (ラベル) #1 @home"}
+        assert validator.check_submission(body) == []
+
+    def test_metadata_key_with_trailing_newline_is_refused(self, validator: Validator, body: dict[str, Any]) -> None:
+        body["metadata"] = {"tool\n": "pozoo"}
+        problems = validator.check_submission(body)
+        assert only_pointer(problems) == "/metadata" and "field names" in problems[0].message
+
+    def test_long_metadata_string_names_its_length(self, validator: Validator, body: dict[str, Any]) -> None:
+        body["metadata"] = {"tool": "x" * 300}
+        problems = validator.check_submission(body)
+        assert only_pointer(problems) == "/metadata/tool" and "300 characters" in problems[0].message
+
+    def test_stored_record_with_invisible_character_is_refused(self, validator: Validator, body: dict[str, Any]) -> None:
+        """The same characters are refused inside a stored record, at their place in it."""
+        body["video_url"] = "https://example.org/v.mp4\u2066"
+        document = Record.create(body, submitter="anonymous", received_at=datetime(2026, 1, 1, tzinfo=timezone.utc), receiver_version="0.1.0").document()
+        assert "/submission/video_url" in pointers(validator.check_record(document))
+
+    def test_schema_patterns_name_every_basic_plane_format_character(self) -> None:
+        """The schema says what Python enforces for the basic plane, so other readers of the schema agree."""
+        import re
+        import unicodedata
+
+        from receiver.schemas import SUBMISSION, load_schema
+
+        schema = load_schema(SUBMISSION)
+        url = re.compile(schema["properties"]["video_url"]["pattern"])
+        name = re.compile(schema["$defs"]["label"]["properties"]["name"]["pattern"])
+        for code in range(0x10000):
+            character = chr(code)
+            category = unicodedata.category(character)
+            if category in ("Cc", "Cf", "Zl", "Zp"):
+                assert not name.match(f"a{character}b"), hex(code)
+            if category in ("Cc", "Cf", "Zl", "Zp", "Zs"):
+                assert not url.match(f"a{character}b"), hex(code)
+
+
+class TestNames:
+    def test_name_other_than_the_skeletons_is_refused(self, validator: Validator, body: dict[str, Any]) -> None:
+        """A label's name is the skeleton's display name for its id, never free text."""
+        body["labels"][4]["name"] = "Closes #1"
+        problems = validator.check_submission(body)
+        assert only_pointer(problems) == "/labels/4/name"
+        assert "'Nose'" in problems[0].message and "leave name out" in problems[0].message
+
+    def test_omitted_names_are_accepted(self, validator: Validator, body: dict[str, Any]) -> None:
+        for label in body["labels"]:
+            del label["name"]
+        assert validator.check_submission(body) == []
+
+    def test_fill_names_takes_omitted_names_from_the_skeleton(self, validator: Validator, body: dict[str, Any]) -> None:
+        """Filling gives back exactly the body the page sends with names."""
+        bare = copy.deepcopy(body)
+        for label in bare["labels"]:
+            del label["name"]
+        assert fill_names(bare, validator.skeleton) == body
+        assert all("name" not in label for label in bare["labels"])
+
+    def test_record_id_is_the_same_with_names_sent_or_filled(self, validator: Validator, body: dict[str, Any]) -> None:
+        bare = copy.deepcopy(body)
+        for label in bare["labels"]:
+            del label["name"]
+        when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        filled = Record.create(fill_names(bare, validator.skeleton), submitter="anonymous", received_at=when, receiver_version="0.1.0")
+        sent = Record.create(body, submitter="anonymous", received_at=when, receiver_version="0.1.0")
+        assert filled.id == sent.id
+
+    def test_stored_record_without_names_is_refused(self, validator: Validator, body: dict[str, Any]) -> None:
+        """Records are built from filled submissions, so a stored label always carries its name."""
+        for label in body["labels"]:
+            del label["name"]
+        document = Record.create(body, submitter="anonymous", received_at=datetime(2026, 1, 1, tzinfo=timezone.utc), receiver_version="0.1.0").document()
+        assert "/submission/labels/0/name" in pointers(validator.check_record(document))

@@ -218,3 +218,24 @@ class TestCors:
         client = make_client(allowed_origins=("https://labels.example.org",))
         response = post(client, captured_body())
         assert "access-control-allow-origin" not in response.headers
+
+
+def test_labels_without_names_are_stored_with_the_skeletons_names(client: TestClient) -> None:
+    """A page may leave names out: the record is built from the filled submission, so it is the same record as with names."""
+    bare = captured_body()
+    for label in bare["labels"]:
+        del label["name"]
+    first = post(client, bare)
+    again = post(client, captured_body())
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert again.json()["id"] == first.json()["id"]
+
+
+def test_hostile_url_is_refused_at_its_pointer(client: TestClient) -> None:
+    """The issue's example: a newline in video_url no longer yields a 202."""
+    body = captured_body()
+    body["video_url"] = "https://example.org/v.mp4\n\nCloses #1\n\n@octocat\n\nCo-authored-by: Mallory <m@example.org>"
+    response = post(client, body)
+    assert response.status_code == 422
+    [problem] = response.json()["problems"]
+    assert problem["pointer"] == "/video_url" and "U+000A" in problem["message"]

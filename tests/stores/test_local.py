@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from receiver.records import Record
+from receiver.records import Record, video_key
 from receiver.stores import Delivered, Refused, Store, StoreConflict, StoreUnavailable
 from receiver.stores.local import Git, LocalGitStore, Mode
 from receiver.validation import Validator
@@ -165,12 +165,12 @@ class TestDirect:
     def test_one_record_commit_names_its_frame_and_video(
         self, open_store: Callable[..., LocalGitStore], repository: Path, make_record: MakeRecord
     ) -> None:
-        """A one-record commit's message gives the frame, the video and the record id."""
+        """A one-record commit's message gives the frame, the video's key and the record id (never the volunteer's URL)."""
         record = make_record(7)
         open_store().deliver([record])
         message = git(repository, "log", "-1", "--format=%B", "main")
         assert message.startswith("Add annotation for frame 7 of video ")
-        assert record.submission["video_url"] in message
+        assert video_key(record.submission["video_url"]) in message and record.submission["video_url"] not in message
         assert record.id in message
 
     def test_results_report_the_new_commit(
