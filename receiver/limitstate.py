@@ -62,8 +62,17 @@ class Refusal:
 class SharedLimits:
     """The per-client buckets and the hourly ceiling of one receiver, checked in one transaction per request."""
 
-    def __init__(self, path: Path, *, per_client: RateLimit | None, per_hour: int = 0, prune_every: float = 60.0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        per_client: RateLimit | None,
+        per_hour: int = 0,
+        prune_every: float = 60.0,
+        busy_seconds: float = _BUSY_SECONDS,
+    ) -> None:
         self.path = path
+        self.busy_seconds = busy_seconds
         self.per_client = per_client
         self.per_hour = per_hour
         self.prune_every = prune_every
@@ -81,7 +90,7 @@ class SharedLimits:
         if not self.active:
             return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=_BUSY_SECONDS, isolation_level=None, check_same_thread=False)
+        connection = sqlite3.connect(self.path, timeout=self.busy_seconds, isolation_level=None, check_same_thread=False)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         # Several processes start at once: create the tables under the write lock, one statement at a time.
