@@ -131,6 +131,9 @@ class Profile:
     # run ends early if it empties, so these also bound every run's count.
     pool_rate: int = 12000
     prototype_pool: int = 2000
+    #: RECEIVER_RATE_LIMIT of the receiver: "0" measures intake alone; a limit never reached
+    #: (like 1000000000/hour) measures intake with the shared limiter's check on every post.
+    rate_limit: str = "0"
 
 
 @dataclass
@@ -298,9 +301,9 @@ def pushed(server: Server) -> int:
     return sum(1 for name in listing.splitlines() if name.endswith(".json"))
 
 
-def start_receiver(stack: contextlib.ExitStack, base: Path) -> Server:
+def start_receiver(stack: contextlib.ExitStack, base: Path, rate_limit: str = "0") -> Server:
     base.mkdir()
-    env = _clean_environ() | {"RECEIVER_RATE_LIMIT": "0"}
+    env = _clean_environ() | {"RECEIVER_RATE_LIMIT": rate_limit}
     port = _free_port()
     argv = [sys.executable, "-m", "receiver", "serve", "--port", str(port)]
     return stack.enter_context(_started("receiver", argv, cwd=base, env=env, port=port, path="/api/labels"))
@@ -475,10 +478,10 @@ def build_profile(args: argparse.Namespace) -> Profile:
     if args.quick:
         clients = args.clients or (1, 8, 64)
         seconds = args.seconds or 3.0
-        return Profile(clients, seconds, tuple(c for c in clients if c <= 8), args.prototype_seconds or 3.0)
+        return Profile(clients, seconds, tuple(c for c in clients if c <= 8), args.prototype_seconds or 3.0, rate_limit=args.rate_limit)
     clients = args.clients or (1, 8, 64)
     seconds = args.seconds or 10.0
-    return Profile(clients, seconds, clients, args.prototype_seconds or min(seconds, 5.0))
+    return Profile(clients, seconds, clients, args.prototype_seconds or min(seconds, 5.0), rate_limit=args.rate_limit)
 
 
 def run(profile: Profile, venv: Path, servers: Sequence[str]) -> list[Measured]:
@@ -502,7 +505,7 @@ def run(profile: Profile, venv: Path, servers: Sequence[str]) -> list[Measured]:
                     results.append(m)
         if "receiver" in servers:
             with contextlib.ExitStack() as scope:
-                server = start_receiver(scope, base / "receiver")
+                server = start_receiver(scope, base / "receiver", profile.rate_limit)
                 warm_up(server, submissions, 200)
                 wait_drained(server, 0, 0, 1.0, timeout=120.0)
                 for clients in profile.clients:
@@ -531,6 +534,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--servers",
         default="prototype,receiver,ceiling",
         help="which servers to measure, comma-separated (default all three)",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        default="0",
+        help="the receiver's RECEIVER_RATE_LIMIT (default 0, off); 1000000000/hour checks the shared limiter on every post without refusing",
     )
     parser.add_argument(
         "--venv",

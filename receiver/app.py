@@ -35,11 +35,12 @@ from receiver.journal import Journal, JournalUnavailable
 from receiver.lease import DeliveryLease
 from receiver.openapi import openapi_document
 from receiver.parsing import ParseError, parse_json
-from receiver.ratelimit import RateLimiter, retry_after_header
+from receiver.limitstate import Refusal, SharedLimits
+from receiver.ratelimit import client_key, retry_after_header
 from receiver.records import ANONYMOUS, Record
 from receiver.settings import Settings
 from receiver.stores import Store, build_store
-from receiver.tokens import TokenBook
+from receiver.tokens import TokenError, TokenWatch
 from receiver.validation import Validator, fill_names
 
 __all__ = ["create_app", "app_from_environment", "Receiver"]
@@ -62,8 +63,8 @@ class Receiver:
 
     settings: Settings
     validator: Validator
-    tokens: TokenBook
-    limiter: RateLimiter | None
+    tokens: TokenWatch
+    limits: SharedLimits
     clock: Callable[[], float]
     now: Callable[[], datetime]
     journal: Journal | None = None
@@ -92,10 +93,23 @@ def _submitter(request: Request, receiver: Receiver) -> str | JSONResponse:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return _error(401, "The Authorization header must read 'Bearer <token>'.", headers={"WWW-Authenticate": "Bearer"})
-    owner = receiver.tokens.lookup(token.strip())
+    try:
+        owner = receiver.tokens.lookup(token.strip())
+    except TokenError as exc:
+        log.error("tokens cannot be checked: %s", exc)
+        return _error(503, "The receiver cannot check tokens right now; nothing was saved. Submit again in a minute.", headers={"Retry-After": "60"})
     if owner is None:
         return _error(403, "This token is not known to the receiver; ask its maintainers for a valid one.")
     return owner
+
+
+def _too_many(refusal: Refusal) -> JSONResponse:
+    seconds = retry_after_header(refusal.wait)
+    if refusal.reason == "ceiling":
+        sentence = f"The receiver has taken all the labels it can this hour; wait {seconds} s and submit again."
+    else:
+        sentence = f"Too many submissions from your address; wait {seconds} s and submit again."
+    return _error(429, sentence, headers={"Retry-After": seconds})
 
 
 async def _body(request: Request, limit: int) -> bytes | JSONResponse:
@@ -117,12 +131,12 @@ async def submit(request: Request) -> Response:
     submitter = _submitter(request, receiver)
     if isinstance(submitter, JSONResponse):
         return submitter
-    if submitter == ANONYMOUS and receiver.limiter is not None:
-        client = request.client.host if request.client else "unknown"
-        wait = receiver.limiter.check(client, receiver.clock())
-        if wait is not None:
-            seconds = retry_after_header(wait)
-            return _error(429, f"Too many submissions from your address; wait {seconds} s and submit again.", headers={"Retry-After": seconds})
+    if submitter == ANONYMOUS and receiver.limits.active:
+        # request.client is the peer, or the X-Forwarded-For address when uvicorn trusts the proxy.
+        client = client_key(request.client.host if request.client else "unknown", receiver.settings)
+        refusal = receiver.limits.admit(client, receiver.clock())
+        if refusal is not None:
+            return _too_many(refusal)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":
         return _error(415, "Send the labels as JSON with the header Content-Type: application/json.")
@@ -324,8 +338,8 @@ def create_app(
     receiver = Receiver(
         settings=settings,
         validator=validator or Validator(),
-        tokens=TokenBook.load(settings.tokens_file),
-        limiter=RateLimiter(settings.rate_limit) if settings.rate_limit else None,
+        tokens=TokenWatch(settings.tokens_file),
+        limits=SharedLimits(settings.limits_path, per_client=settings.rate_limit, per_hour=settings.anonymous_per_hour),
         clock=clock,
         now=now,
     )
@@ -333,6 +347,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         journal = Journal(settings.journal_path).open()
+        receiver.limits.open()
         chosen = store or build_store(settings)
         linger = settings.batch_seconds if settings.store == "github" and settings.delivery_mode == "batch" else 0.0
         lease = DeliveryLease(settings.journal_path.with_name(settings.journal_path.name + ".delivery.lock"))
@@ -350,6 +365,7 @@ def create_app(
             worker.stop()
             journal.close()
             chosen.close()
+            receiver.limits.close()
 
     routes = [
         Route("/", root),

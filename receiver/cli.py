@@ -97,7 +97,7 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
 
 
 def _tokens(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
-    from receiver.tokens import TokenBook, TokenError, add_token, remove_token
+    from receiver.tokens import TokenError, add_token, describe, remove_token, revoke_token
 
     path = args.file or Path(environ.get("RECEIVER_TOKENS_FILE", "receiver-data/tokens.json"))
     try:
@@ -109,9 +109,13 @@ def _tokens(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
                 err.write(f"receiver tokens: no token named {args.name!r}\n")
                 return EXIT_FAILED
             out.write(f"Removed the token of {args.name}.\n")
+        elif args.action == "revoke":
+            if not revoke_token(path, args.name):
+                err.write(f"receiver tokens: no token in force named {args.name!r}\n")
+                return EXIT_FAILED
+            out.write(f"Revoked the token of {args.name}: every running receiver refuses it from its next request.\n")
         else:
-            names = TokenBook.load(path).names
-            out.write("".join(f"{name}\n" for name in names) or "no tokens\n")
+            out.write("".join(f"{line}\n" for line in describe(path)) or "no tokens\n")
     except TokenError as exc:
         err.write(f"receiver tokens: {exc}\n")
         return EXIT_USAGE
@@ -144,6 +148,18 @@ def _retry(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
         err.write(f"receiver retry: no record has the id {identifier[:40]!r}\n")
     out.write(f"{count} record(s) queued for delivery again; a running receiver picks them up within seconds.\n")
     return EXIT_FAILED if unknown else EXIT_OK
+
+
+def _moderate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    from receiver.moderation import ModerationSetupError, build_moderator, moderate_pulls
+    from receiver.settings import SettingsError, load_settings
+
+    try:
+        moderator = build_moderator(load_settings(environ, config_file=args.config))
+    except (SettingsError, ModerationSetupError) as exc:
+        err.write(f"receiver moderate: {exc}\n")
+        return EXIT_USAGE
+    return EXIT_OK if moderate_pulls(moderator, args.verdict, args.pulls, out) else EXIT_FAILED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -206,8 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="manage the named tokens of trusted labeling tools",
         description="Tokens name the submitter of what a tool posts. Only SHA-256 hashes are stored; a new token is printed once.",
     )
-    tokens.add_argument("action", choices=("add", "remove", "list"))
-    tokens.add_argument("name", nargs="?", default="", help="the submitter's name (add, remove)")
+    tokens.add_argument(
+        "action",
+        choices=("add", "revoke", "remove", "list"),
+        help="revoke refuses a token at once in every running receiver and keeps its entry; remove deletes it",
+    )
+    tokens.add_argument("name", nargs="?", default="", help="the submitter's name (add, revoke, remove)")
     tokens.add_argument("--file", type=Path, help="tokens file (RECEIVER_TOKENS_FILE, default receiver-data/tokens.json)")
     tokens.set_defaults(run=_tokens)
 
@@ -223,6 +243,21 @@ def build_parser() -> argparse.ArgumentParser:
     retry.add_argument("--failed", action="store_true", help="every failed record")
     retry.add_argument("--config", type=Path, help="settings file (default: ./receiver.toml if present)")
     retry.set_defaults(run=_retry)
+
+    moderate = commands.add_parser(
+        "moderate",
+        help="approve (merge) or reject (close) pull requests waiting for review",
+        description=(
+            "Act on the receiver's pull requests labeled needs-review in the GitHub data repository "
+            "(RECEIVER_GITHUB_REPOSITORY, GITHUB_TOKEN or a GitHub App, RECEIVER_GITHUB_API_URL). approve merges a pull request "
+            "if its head has not moved since it was read; reject closes it with a comment and deletes its branch. "
+            "Writes are paced like the store's. One line per pull request; exit 0 when all were done, 1 when any was refused."
+        ),
+    )
+    moderate.add_argument("verdict", choices=("approve", "reject"))
+    moderate.add_argument("pulls", nargs="+", type=int, metavar="PR", help="pull request numbers")
+    moderate.add_argument("--config", type=Path, help="settings file (default: ./receiver.toml if present)")
+    moderate.set_defaults(run=_moderate)
 
     from receiver.export.cli import add_commands
 

@@ -1,46 +1,95 @@
-"""Per-client rate limiting for tokenless submissions: a token bucket per client address.
+"""Limits on tokenless submissions, decided over values: whose bucket a request draws on, and whether it may pass.
 
-A pure decision over (key, now): the app passes its clock in. Memory is
-bounded: when too many clients are tracked, the ones whose buckets have
-refilled (who would be allowed anyway) are forgotten first.
+Three decisions live here, none of them doing I/O:
+
+- `client_key`: which client an address belongs to. One host usually owns a
+  whole IPv6 /64 and can pick any address in it, so per-address buckets would
+  give it 2**64 of them; the prefix lengths are settings.
+- `take`: a token bucket per client (`count` tokens, refilled evenly over
+  `seconds`), over its state and the clock's reading.
+- `ceiling_wait`: the ceiling on tokenless submissions of all clients together
+  in any hour (a sliding window, so no hour ever holds more than the ceiling).
+
+Where the state lives, shared by every process of one receiver, is
+`receiver.limitstate`'s business; this module will not store anything.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from receiver.settings import RateLimit
+from receiver.settings import RateLimit, Settings
 
-__all__ = ["RateLimiter"]
+__all__ = ["Bucket", "HOUR", "ceiling_wait", "client_key", "retry_after_header", "take"]
+
+#: The ceiling's window, in seconds.
+HOUR = 3600.0
 
 
-@dataclass
-class RateLimiter:
-    limit: RateLimit
-    max_clients: int = 100_000
-    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+def client_key(address: str, settings: Settings) -> str:
+    """The client an address counts as: its network at the configured prefix, e.g. `2001:db8:1:2::/64`.
 
-    @property
-    def _rate(self) -> float:
-        return self.limit.count / self.limit.seconds
+    An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, what a dual-stack socket
+    reports for an IPv4 peer) counts as the IPv4 address it maps. Anything that
+    is not an address (no peer known, a test client's name) is its own key.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv4Address):
+        v4 = ipaddress.IPv4Network((int(ip) & _mask(32, settings.rate_limit_ipv4_prefix), settings.rate_limit_ipv4_prefix))
+        return str(v4)
+    # Built from the integer so that a zone (`fe80::1%eth0`) does not split one client in two.
+    v6 = ipaddress.IPv6Network((int(ip) & _mask(128, settings.rate_limit_ipv6_prefix), settings.rate_limit_ipv6_prefix))
+    return str(v6)
 
-    def check(self, key: str, now: float) -> float | None:
-        """Take one request from `key`'s bucket; None if allowed, else the seconds until it would be."""
-        tokens, last = self._buckets.get(key, (float(self.limit.count), now))
-        tokens = min(float(self.limit.count), tokens + (now - last) * self._rate)
-        if tokens < 1.0:
-            self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / self._rate
-        if key not in self._buckets and len(self._buckets) >= self.max_clients:
-            self._forget_idle(now)
-        self._buckets[key] = (tokens - 1.0, now)
+
+def _mask(bits: int, prefix: int) -> int:
+    return ((1 << bits) - 1) ^ ((1 << (bits - prefix)) - 1)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A client's bucket: tokens left when last touched, and when that was."""
+
+    tokens: float
+    updated: float
+
+
+def take(bucket: Bucket | None, now: float, limit: RateLimit) -> tuple[Bucket, float | None]:
+    """Take one token for a request at `now`: the bucket to keep, and None if allowed, else the seconds until it would be.
+
+    A client never seen (or forgotten once its bucket was full again) starts
+    full. A clock that went backwards (a machine restarted, its monotonic
+    clock starting over) refills nothing and lets nobody wait longer than one
+    refill.
+    """
+    rate = limit.count / limit.seconds
+    if bucket is None:
+        tokens = float(limit.count)
+    else:
+        tokens = min(float(limit.count), bucket.tokens + max(0.0, now - bucket.updated) * rate)
+    if tokens < 1.0:
+        return Bucket(tokens, now), (1.0 - tokens) / rate
+    return Bucket(tokens - 1.0, now), None
+
+
+def ceiling_wait(count: int, freeing_at: float | None, now: float, per_hour: int) -> float | None:
+    """None if one more tokenless submission fits under the ceiling, else the seconds until a slot frees.
+
+    `count` is how many were admitted in the hour before `now`; `freeing_at`
+    is when the one whose expiry frees a slot was admitted: the oldest when
+    the count sits at the ceiling, or later ones if the ceiling was lowered.
+    """
+    if count < per_hour:
         return None
-
-    def _forget_idle(self, now: float) -> None:
-        full = [k for k, (t, last) in self._buckets.items() if t + (now - last) * self._rate >= self.limit.count]
-        for key in full or list(self._buckets)[: len(self._buckets) // 10 + 1]:
-            del self._buckets[key]
+    assert freeing_at is not None, "a full window has admissions in it"
+    return max(0.0, freeing_at + HOUR - now)
 
 
 def retry_after_header(seconds: float) -> str:

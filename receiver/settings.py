@@ -59,6 +59,9 @@ class Settings:
     tokens_file: Path | None = None
     public: bool = True
     rate_limit: RateLimit | None = RateLimit(120, 60.0)
+    rate_limit_ipv4_prefix: int = 32
+    rate_limit_ipv6_prefix: int = 64
+    anonymous_per_hour: int = 0
     max_body_bytes: int = 64 * 1024
     forwarded_allow_ips: str = "127.0.0.1"
     batch_size: int = 500
@@ -82,6 +85,11 @@ class Settings:
         return self.journal or self.local_repo.parent / "journal.sqlite3"
 
     @property
+    def limits_path(self) -> Path:
+        """The limits' shared state, beside the journal so every process of this receiver finds the same file."""
+        return self.journal_path.with_name(self.journal_path.name + ".limits.sqlite")
+
+    @property
     def origin_regex(self) -> str | None:
         """With no allowlist, pages served from this machine (any port) may post."""
         return None if self.allowed_origins else _LOCALHOST_ORIGINS
@@ -100,6 +108,9 @@ SETTING_HELP: dict[str, str] = {
     "tokens_file": "JSON file of named token hashes (see `receiver tokens add`); enables token mode",
     "public": "accept submissions without a token (true/false)",
     "rate_limit": "per-client limit for tokenless submissions, like 120/minute; 0 turns it off",
+    "rate_limit_ipv4_prefix": "IPv4 addresses sharing this many leading bits are one client (32: each address)",
+    "rate_limit_ipv6_prefix": "IPv6 addresses sharing this many leading bits are one client (64: one /64, what one host usually gets)",
+    "anonymous_per_hour": "most tokenless submissions in any hour, all clients together; 0 (the default) for no ceiling",
     "max_body_bytes": "largest accepted request body, in bytes",
     "forwarded_allow_ips": "comma-separated proxy addresses whose X-Forwarded-For is trusted",
     "batch_size": "most records the delivery worker hands the store at once",
@@ -192,6 +203,9 @@ def load_settings(
                 raise SettingsError(f"{key}={raw!r} ({origin}): {exc}") from exc
             if name in _CHOICES and values[name] not in _CHOICES[name]:
                 raise SettingsError(f"{key}={raw!r} ({origin}): expected one of {', '.join(_CHOICES[name])}")
+    for name, most in (("rate_limit_ipv4_prefix", 32), ("rate_limit_ipv6_prefix", 128)):
+        if values.get(name, 0) > most:
+            raise SettingsError(f"RECEIVER_{name.upper()}={values[name]}: expected a prefix length from 0 to {most}")
     token = environ.get("GITHUB_TOKEN", "")
     settings = replace(Settings(), **values, github_token=token)
     app = settings.github_app_id or settings.github_app_installation_id or settings.github_app_private_key_file

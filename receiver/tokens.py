@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-__all__ = ["TokenBook", "TokenError", "NAME_PATTERN"]
+__all__ = ["TokenBook", "TokenError", "TokenWatch", "NAME_PATTERN", "add_token", "remove_token", "revoke_token"]
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _PREFIX = "rcv_"
@@ -43,7 +43,7 @@ class TokenBook:
             return cls()
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
-            return cls(tuple((t["name"], t["sha256"]) for t in document["tokens"]))
+            return cls(tuple((t["name"], t["sha256"]) for t in document["tokens"] if not t.get("revoked_at")))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise TokenError(f"the tokens file {path.name} cannot be read; recreate it with `receiver tokens add`") from exc
 
@@ -66,13 +66,32 @@ def add_token(path: Path, name: str, *, now: datetime | None = None) -> str:
     if not NAME_PATTERN.match(name):
         raise TokenError(f"{name!r} is not a usable name: use letters, digits, '.', '_' or '-' (at most 64)")
     document = _read(path)
-    if any(t["name"] == name for t in document["tokens"]):
+    if any(t["name"] == name and not t.get("revoked_at") for t in document["tokens"]):
         raise TokenError(f"a token named {name!r} exists; remove it first with `receiver tokens remove {name}`")
     token = _PREFIX + secrets.token_urlsafe(32)
     created = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
     document["tokens"].append({"name": name, "sha256": _digest(token), "created_at": created})
     _write(path, document)
     return token
+
+
+def revoke_token(path: Path, name: str, *, now: datetime | None = None) -> bool:
+    """Refuse `name`'s token from now on (every process, no restart); False if it has no token in force."""
+    document = _read(path)
+    revoked = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    found = False
+    for entry in document["tokens"]:
+        if entry["name"] == name and not entry.get("revoked_at"):
+            entry["revoked_at"] = revoked
+            found = True
+    if found:
+        _write(path, document)
+    return found
+
+
+def describe(path: Path) -> list[str]:
+    """One line per token in the file: its name, and when it was revoked if it was."""
+    return [t["name"] + (f" (revoked {t['revoked_at']})" if t.get("revoked_at") else "") for t in _read(path)["tokens"]]
 
 
 def remove_token(path: Path, name: str) -> bool:
@@ -83,6 +102,36 @@ def remove_token(path: Path, name: str) -> bool:
     document["tokens"] = kept
     _write(path, document)
     return True
+
+
+class TokenWatch:
+    """The tokens file as it is on disk now: one `stat` per lookup, read again only when the file changed."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._seen: tuple[int, int, int, int] | None = None
+        self._book = TokenBook()
+        self.current()
+
+    def current(self) -> TokenBook:
+        """The tokens in force; TokenError if the file changed into something unreadable."""
+        if self.path is None:
+            return self._book
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            self._seen, self._book = None, TokenBook()
+            return self._book
+        identity = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+        if identity != self._seen:
+            # Forget the old book first: if the new file cannot be read, no token passes on the old one.
+            self._seen, self._book = None, TokenBook()
+            self._book = TokenBook.load(self.path)
+            self._seen = identity
+        return self._book
+
+    def lookup(self, token: str) -> str | None:
+        return self.current().lookup(token)
 
 
 def _read(path: Path) -> dict[str, list[dict[str, str]]]:

@@ -42,6 +42,20 @@ def test_a_flood_through_a_trusted_proxy_is_limited_by_forwarded_address(start_r
     assert other.status_code == 202
 
 
+def test_every_address_of_one_ipv6_64_is_one_client(start_receiver: StartReceiver, client: Client, tally: Tally) -> None:
+    """300 posts from 300 addresses of 2001:db8:5:6::/64 share one 10/hour bucket; another /64 still gets 202."""
+    server = start_receiver({"RECEIVER_RATE_LIMIT": "10/hour", "RECEIVER_FORWARDED_ALLOW_IPS": "127.0.0.1"})
+    flood = [
+        client.post(f"{server.url}/api/labels", json=submission(7, n), headers={"X-Forwarded-For": f"2001:db8:5:6:{n:x}:{n * 7:x}:1:{n * 13:x}"})
+        for n in range(300)
+    ]
+    other = client.post(f"{server.url}/api/labels", json=submission(8, 0), headers={"X-Forwarded-For": "2001:db8:5:7::1"})
+    statuses = [r.status_code for r in flood]
+    assert statuses.count(202) == 10 and statuses.count(429) == 290
+    assert other.status_code == 202
+    tally.add("submissions accepted", 11)
+
+
 @pytest.fixture
 def slow_clients(profile: Profile) -> Iterator[list[socket.socket]]:
     sockets: list[socket.socket] = []

@@ -170,3 +170,13 @@ def test_several_worker_processes_share_one_journal_and_one_deliverer(tmp_path: 
     stored = ids_in(tmp_path / REPO)
     assert set(stored) == set(outcome["accepted"]) and max(stored.values()) == 1
     assert health["store"]["name"] == "local" and health["store"]["state"] == "ok"
+
+
+def test_two_worker_processes_allow_the_limit_once(tmp_path: Path) -> None:
+    """RECEIVER_WORKERS=2 and 10/hour: 40 posts on fresh connections (spread over both processes) get exactly 10 accepted."""
+    with ReceiverProcess(tmp_path, {"RECEIVER_RATE_LIMIT": "10/hour", "RECEIVER_WORKERS": "2"}) as server:
+        codes = []
+        for n in range(40):
+            body = {**captured_body(), "frame_index": n}
+            codes.append(httpx.post(f"{server.url}/api/labels", json=body, headers={"Connection": "close"}).status_code)
+    assert codes.count(202) == 10 and codes.count(429) == 30

@@ -22,6 +22,7 @@ __all__ = [
     "list_pull_files",
     "list_pulls",
     "merge_pull",
+    "update_pull",
 ]
 
 
@@ -46,6 +47,19 @@ def get_pull(call: Call) -> Reply:
     """https://docs.github.com/rest/pulls/pulls#get-a-pull-request"""
     repo = call.repo()
     pull = call.state.pull(repo, _number(call))
+    return Reply(200, shapes.pull_request(call.state, repo, pull, call.root))
+
+
+def update_pull(call: Call) -> Reply:
+    """https://docs.github.com/rest/pulls/pulls#update-a-pull-request (title, body, state)"""
+    body = call.body()
+    title = call.field(body, "title", str, required=False)
+    text = call.field(body, "body", str, required=False)
+    state = call.field(body, "state", str, required=False)
+    if state is not None and state not in ("open", "closed"):
+        raise Unprocessable("Validation Failed", errors=[{"resource": "PullRequest", "field": "state", "code": "invalid"}])
+    repo = call.repo()
+    pull = call.state.update_pull(repo, _number(call), title=title, body=text, state=state)
     return Reply(200, shapes.pull_request(call.state, repo, pull, call.root))
 
 

@@ -47,6 +47,7 @@ def api_routes() -> list[Route]:
         Route("POST", _REPO + r"/pulls", api_pulls.create_pull, content_creating=True),
         Route("GET", _REPO + r"/pulls", api_pulls.list_pulls),
         Route("GET", _REPO + r"/pulls/" + _NUM, api_pulls.get_pull),
+        Route("PATCH", _REPO + r"/pulls/" + _NUM, api_pulls.update_pull, content_creating=True),
         Route("GET", _REPO + r"/pulls/" + _NUM + r"/files", api_pulls.list_pull_files),
         Route("PUT", _REPO + r"/pulls/" + _NUM + r"/merge", api_pulls.merge_pull, content_creating=True),
         Route("POST", _REPO + r"/issues/" + _NUM + r"/labels", api_pulls.add_labels, content_creating=True),

@@ -771,6 +771,23 @@ class GitHubState:
         self._touch(repo)
         return new_head
 
+    def update_pull(
+        self, repo: Repository, number: int, *, title: str | None = None, body: str | None = None, state: str | None = None
+    ) -> PullRequest:
+        """Edit an open or closed (not merged) pull request; closing it stops it following its branches."""
+        pull = self.pull(repo, number)
+        if state == "open" and pull.merged:
+            raise validation_failed({"resource": "PullRequest", "code": "custom", "message": "state cannot be changed. The pull request has been merged."})
+        now = self.clock.now()
+        pull.title = pull.title if title is None else title
+        pull.body = pull.body if body is None else body
+        if state is not None and state != pull.state:
+            pull.state = state
+            pull.closed_at = now if state == "closed" else None
+        pull.updated_at = now
+        self._touch(repo)
+        return pull
+
     # -- issue labels and comments (pull requests only) --------------------
 
     def add_labels(self, repo: Repository, number: int, names: list[str]) -> list[Label]:

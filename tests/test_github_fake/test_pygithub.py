@@ -83,6 +83,16 @@ class TestPulls:
         assert fake.refs(REPO)["refs/heads/main"] == result.sha
         assert repo.get_pull(pull.number).merged
 
+    def test_closing_a_pull_leaves_main_alone(self, repo: Repository, fake: FakeGitHub) -> None:
+        """edit(state="closed") closes the PR unmerged; main keeps its head."""
+        _branch_with_file(repo)
+        main = fake.refs(REPO)["refs/heads/main"]
+        pull = repo.create_pull(base="main", head="labels-1", title="Labels 1", body="")
+        pull.edit(state="closed")
+        closed = repo.get_pull(pull.number)
+        assert (closed.state, closed.merged, closed.closed_at is not None) == ("closed", False, True)
+        assert fake.refs(REPO)["refs/heads/main"] == main
+
     def test_labels_and_comments_on_a_pull(self, repo: Repository) -> None:
         """Labels and comments added to a PR's issue read back in order."""
         _branch_with_file(repo)

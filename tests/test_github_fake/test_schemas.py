@@ -64,6 +64,7 @@ CASES: list[tuple[str, str, Any, int, str]] = [
     ("POST", f"{R}/pulls", {"title": "t", "head": "topic", "base": "main"}, 422, "ValidationError"),
     ("GET", f"{R}/pulls?state=all&head=owner:topic", None, 200, "PullRequestSimple"),
     ("GET", f"{R}/pulls/1", None, 200, "PullRequest"),
+    ("PATCH", f"{R}/pulls/1", {"state": "closed"}, 200, "PullRequest"),
     ("GET", f"{R}/pulls/1/files", None, 200, "DiffEntry"),
     ("PUT", f"{R}/pulls/1/merge", {"merge_method": "squash"}, 200, "PullRequestMergeResult"),
     ("POST", f"{R}/issues/1/labels", {"labels": ["y"]}, 200, "Label"),

@@ -1,0 +1,171 @@
+"""The limits' state, shared by every process of one receiver: an SQLite file beside the journal.
+
+`receiver serve --workers N` runs N processes on one port; limits kept in
+each process's memory would let a client through N times. The buckets and the
+ceiling's window therefore live in one small SQLite database
+(`<journal>.limits.sqlite`), and each check is one `BEGIN IMMEDIATE`
+read-modify-write, so two processes can never both spend a client's last
+token.
+
+Why SQLite and not shared memory: uvicorn starts its worker processes itself
+(spawned, not forked from a parent that could hand them a segment), a
+restarted worker must find the same state, and the journal already puts an
+SQLite file on this disk. Why its own file: a limit check must not wait behind
+the journal's group commit, and limits are not data. So it runs with WAL and
+`synchronous=NORMAL`: a commit does not fsync (only the occasional checkpoint
+does), and a power cut may forget the last few checks, which only forgives a
+few requests.
+
+What it will not do: decide. The decisions are `receiver.ratelimit`'s pure
+functions; this module reads their inputs and keeps their outputs. If the
+file cannot be used (disk full, locked for too long), requests are admitted
+and a warning is logged: a broken limiter must not turn volunteers away.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from receiver.ratelimit import HOUR, Bucket, ceiling_wait, take
+from receiver.settings import RateLimit
+
+__all__ = ["Refusal", "SharedLimits"]
+
+log = logging.getLogger("receiver.limits")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tokens REAL NOT NULL, updated REAL NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS buckets_by_age ON buckets (updated);
+CREATE TABLE IF NOT EXISTS admitted (at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS admitted_by_time ON admitted (at);
+"""
+
+#: Admissions stamped further ahead of the clock than this come from before a restart of the machine's clock.
+_CLOCK_SLACK = 60.0
+#: How long a process waits for another one's check before giving up (and admitting).
+_BUSY_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a tokenless submission is refused now, and how many seconds until it would not be."""
+
+    reason: Literal["client", "ceiling"]
+    wait: float
+
+
+class SharedLimits:
+    """The per-client buckets and the hourly ceiling of one receiver, checked in one transaction per request."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        per_client: RateLimit | None,
+        per_hour: int = 0,
+        prune_every: float = 60.0,
+        busy_seconds: float = _BUSY_SECONDS,
+    ) -> None:
+        self.path = path
+        self.busy_seconds = busy_seconds
+        self.per_client = per_client
+        self.per_hour = per_hour
+        self.prune_every = prune_every
+        self._connection: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self._pruned_at: float | None = None
+        self._warned_at: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.per_client is not None or self.per_hour > 0
+
+    def open(self) -> SharedLimits:
+        """Create or join the file; a receiver with no limits leaves no file behind."""
+        if not self.active:
+            return self
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=self.busy_seconds, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        # Several processes start at once: create the tables under the write lock, one statement at a time.
+        connection.execute("BEGIN IMMEDIATE")
+        for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
+            connection.execute(statement)
+        connection.execute("COMMIT")
+        self._connection = connection
+        return self
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def admit(self, key: str, now: float) -> Refusal | None:
+        """Count one tokenless submission from client `key` at `now`: None if it may pass, else why not."""
+        if not self.active:
+            return None
+        assert self._connection is not None, "open() the limits first"
+        connection = self._connection
+        with self._lock:
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    refusal = self._decide(connection, key, now)
+                except BaseException:
+                    connection.execute("ROLLBACK")
+                    raise
+                connection.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._warn(now, exc)
+                return None
+        return refusal
+
+    def _decide(self, connection: sqlite3.Connection, key: str, now: float) -> Refusal | None:
+        if self.per_client is not None:
+            row = connection.execute("SELECT tokens, updated FROM buckets WHERE key = ?", (key,)).fetchone()
+            bucket, wait = take(Bucket(*row) if row else None, now, self.per_client)
+            connection.execute(
+                "INSERT INTO buckets (key, tokens, updated) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, updated = excluded.updated",
+                (key, bucket.tokens, bucket.updated),
+            )
+            self._prune(connection, now, self.per_client)
+            if wait is not None:
+                return Refusal("client", wait)
+        if self.per_hour > 0:
+            connection.execute("DELETE FROM admitted WHERE at <= ?", (now - HOUR,))
+            connection.execute("DELETE FROM admitted WHERE at > ?", (now + _CLOCK_SLACK,))
+            (count,) = connection.execute("SELECT count(*) FROM admitted").fetchone()
+            freeing_at = None
+            if count >= self.per_hour:
+                (freeing_at,) = connection.execute("SELECT at FROM admitted ORDER BY at LIMIT 1 OFFSET ?", (count - self.per_hour,)).fetchone()
+            wait = ceiling_wait(count, freeing_at, now, self.per_hour)
+            if wait is not None:
+                return Refusal("ceiling", wait)
+            connection.execute("INSERT INTO admitted (at) VALUES (?)", (now,))
+        return None
+
+    def _prune(self, connection: sqlite3.Connection, now: float, limit: RateLimit) -> None:
+        """Forget buckets untouched for a whole refill: they are full again, as a client never seen."""
+        if self._pruned_at is not None and 0.0 <= now - self._pruned_at < self.prune_every:
+            return
+        self._pruned_at = now
+        connection.execute("DELETE FROM buckets WHERE updated < ?", (now - limit.seconds,))
+
+    def _warn(self, now: float, exc: sqlite3.Error) -> None:
+        if self._warned_at is None or not 0.0 <= now - self._warned_at < 60.0:
+            self._warned_at = now
+            log.warning("limits not checked, submissions admitted: the limits file cannot be used (%s: %s)", exc.__class__.__name__, exc)
+
+    def buckets(self) -> int:
+        """How many clients are tracked (for tests and `doctor`-style reports)."""
+        assert self._connection is not None
+        with self._lock:
+            (count,) = self._connection.execute("SELECT count(*) FROM buckets").fetchone()
+        return int(count)
