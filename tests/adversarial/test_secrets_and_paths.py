@@ -36,7 +36,7 @@ ODD = [
 def _hostile(n: int, odd: str) -> dict:
     body = submission(7000 + n, n)
     body["video_url"] = f"https://videos.example/{odd.replace(chr(0), '')}/../../x.mp4?path={n}"
-    body["labels"][0]["name"] = odd[:60]
+    # Label names are the skeleton's own (anything else is refused), so the odd text goes where free text is allowed.
     body["metadata"] = {"path": odd[:60], "branch": "refs/heads/evil", "file": f"/abs/{n}"}
     return body
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import subprocess
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.servers import wait_until
+from tests.servers import FakeGitHubProcess, wait_until
 
 
 def git(repository: Path, *args: str) -> str:
@@ -34,3 +36,20 @@ def wait_delivered(url: str, *, timeout: float = 120.0) -> None:
         return journal["backlog"] == 0
 
     wait_until(drained, timeout=timeout, interval=0.1, what="the journal backlog to drain")
+
+
+#: GitHub's pacing off, for runs that measure correctness rather than limits.
+FAST = {
+    "RECEIVER_GITHUB_WRITE_INTERVAL": "0",
+    "RECEIVER_GITHUB_WRITES_PER_MINUTE": "100000",
+    "RECEIVER_GITHUB_WRITES_PER_HOUR": "100000",
+}
+UNLIMITED = {"primary_per_hour": 1_000_000, "secondary_per_minute": 1_000_000, "secondary_per_hour": 1_000_000}
+
+
+@pytest.fixture
+def github(tmp_path: Path) -> Iterator[FakeGitHubProcess]:
+    """`python -m tests.github_fake` with its limits lifted."""
+    with FakeGitHubProcess(tmp_path) as fake:
+        fake.control("POST", "limits", UNLIMITED)
+        yield fake

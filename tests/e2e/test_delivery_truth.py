@@ -10,23 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from receiver.cli import main
-from tests.e2e.conftest import wait_delivered
+from tests.e2e.conftest import FAST, wait_delivered
 from tests.e2e.test_serve import load
 from tests.servers import FakeGitHubProcess, ReceiverProcess, wait_until
 
-FAST = {
-    "RECEIVER_GITHUB_WRITE_INTERVAL": "0",
-    "RECEIVER_GITHUB_WRITES_PER_MINUTE": "100000",
-    "RECEIVER_GITHUB_WRITES_PER_HOUR": "100000",
-}
-UNLIMITED = {"primary_per_hour": 1_000_000, "secondary_per_minute": 1_000_000, "secondary_per_hour": 1_000_000}
 RULESET = {
     "kind": "status",
     "status": 422,
@@ -37,12 +29,6 @@ RULESET = {
     "count": None,
 }
 
-
-@pytest.fixture
-def github(tmp_path: Path) -> Iterator[FakeGitHubProcess]:
-    with FakeGitHubProcess(tmp_path) as fake:
-        fake.control("POST", "limits", UNLIMITED)
-        yield fake
 
 
 def statuses(url: str, ids: list[str]) -> list[dict]:  # type: ignore[type-arg]

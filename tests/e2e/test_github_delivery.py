@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.captured import captured_posts
-from tests.e2e.conftest import wait_delivered
+from tests.e2e.conftest import FAST, wait_delivered
 from tests.e2e.test_serve import load
 from tests.servers import FakeGitHubProcess, ReceiverProcess, wait_until
 
-FAST = {
-    "RECEIVER_GITHUB_WRITE_INTERVAL": "0",
-    "RECEIVER_GITHUB_WRITES_PER_MINUTE": "100000",
-    "RECEIVER_GITHUB_WRITES_PER_HOUR": "100000",
-}
-UNLIMITED = {"primary_per_hour": 1_000_000, "secondary_per_minute": 1_000_000, "secondary_per_hour": 1_000_000}
 
-
-@pytest.fixture
-def github(tmp_path: Path) -> Iterator[FakeGitHubProcess]:
-    with FakeGitHubProcess(tmp_path) as fake:
-        fake.control("POST", "limits", UNLIMITED)
-        yield fake
 
 
 def added_files(github: FakeGitHubProcess, pull: dict, main: set[str]) -> set[str]:

@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from receiver.pull_requests import TITLE_PREFIX
 from receiver.records import video_key
 from tests.captured import numbered_submission
-from tests.e2e.conftest import wait_delivered
-from tests.e2e.test_github_delivery import FAST, UNLIMITED
+from tests.e2e.conftest import FAST, wait_delivered
 from tests.hostile import HOSTILE, HOSTILE_URLS, constructs
 from tests.servers import FakeGitHubProcess, ReceiverProcess
 
 JSON = {"Content-Type": "application/json"}
 
-
-@pytest.fixture
-def github(tmp_path: Path) -> Iterator[FakeGitHubProcess]:
-    with FakeGitHubProcess(tmp_path) as fake:
-        fake.control("POST", "limits", UNLIMITED)
-        yield fake
 
 
 def hostile_submissions() -> list[tuple[str, dict[str, Any]]]:

@@ -24,7 +24,7 @@ from receiver.stores.github import GitHubStore
 from receiver.stores.local import Git, LocalGitStore
 from tests.github_fake import FakeClock, FakeGitHub, Fault
 from tests.github_world import REPO
-from tests.stores.gitread import git, refs
+from tests.stores.gitread import refs
 
 __all__ = ["Crash", "World", "LocalWorld", "GitHubWorld", "run_worker", "CRASH_POINTS", "TROUBLES"]
 

@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from github import Github, InputGitTreeElement
 from github.Repository import Repository
@@ -351,7 +351,7 @@ class GitHubStore:
                 raise StoreConflict("the default branch moved while committing; retrying") from None
             raise
         self._base = _Base(sha=commit, tree=tree, read_at=self.clock())
-        return [Delivered(r.id, r.path, commit, created=True) for r in added] + [Delivered(r.id, r.path, commit, created=False) for r in there]
+        return [*(Delivered(r.id, r.path, commit, created=True) for r in added), *(Delivered(r.id, r.path, commit, created=False) for r in there)]
 
     def _deliver_batch(self, records: list[Record], *, reason: str) -> list[Outcome]:
         repo = self._repository()
@@ -373,7 +373,7 @@ class GitHubStore:
             keep = added + there
             return [*refused, *(self._deliver_batch(keep, reason=reason) if keep else [])]
         if not added:
-            return [Delivered(r.id, r.path, base.sha, created=False) for r in there]
+            return [*(Delivered(r.id, r.path, base.sha, created=False) for r in there)]
         if fresh:
             commit = tip
             self.call(f"creating {branch}", lambda: repo.create_git_ref(f"refs/heads/{branch}", commit), write=True)
