@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from receiver.pull_requests import REVIEW_LABEL
 from receiver.records import ANNOTATIONS_DIR, BRANCH_PREFIX
 from receiver.validation import Problem
 
@@ -46,7 +47,7 @@ __all__ = [
 ]
 
 #: The label that puts a pull request in moderation: the gate never merges it.
-HOLD_LABEL = "needs-review"
+HOLD_LABEL = REVIEW_LABEL
 #: A regular, non-executable file in a git tree.
 MODE_FILE = "100644"
 #: GitHub lists at most this many files of a comparison

@@ -29,6 +29,7 @@ from github.PullRequest import PullRequest
 from github.Repository import Repository
 
 from receiver.pacing import Budget, Pacer
+from receiver.pull_requests import REVIEW_LABEL
 from receiver.records import BRANCH_PREFIX
 from receiver.settings import Settings
 from receiver.stores import StoreError, StoreRateLimited, StoreUnavailable
@@ -47,8 +48,6 @@ __all__ = [
     "refusal",
 ]
 
-#: The label the receiver's pull requests carry while a maintainer must decide.
-REVIEW_LABEL = "needs-review"
 
 #: What a rejected pull request is told; fixed text, so nothing a volunteer typed is repeated.
 REJECTION_COMMENT = (

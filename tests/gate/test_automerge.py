@@ -318,3 +318,26 @@ class TestThePullRequest:
         number, _ = open_receiver_pr(rec)
         code, _, summary = gate(tmp_path, number, "f" * 40)
         assert code == 1 and "GitHub answered 404" in summary
+
+
+class TestReviewMode:
+    def test_review_mode_pr_is_labelled_never_merged_by_the_gate_and_merged_by_approve(self, fake: FakeGitHub, tmp_path: Path) -> None:
+        """RECEIVER_MODERATION=review: the store labels its PR, the gate refuses it, `moderate approve` merges it."""
+        from dataclasses import replace
+
+        from receiver.moderation import build_moderator, moderate_pulls
+        from receiver.settings import Settings
+
+        rec = record(21)
+        store = GitHubStore(REPO, github=client(RECEIVER), budget=Budget(min_interval=0), moderation="review")
+        [delivered] = store.deliver([rec])
+        assert delivered.pull_number is not None
+        pull = client(RECEIVER).get_repo(REPO).get_pull(delivered.pull_number)
+        assert [label.name for label in pull.labels] == ["needs-review"]
+        code, _, summary = gate(tmp_path, pull.number, pull.head.sha)
+        assert code != 0 and "needs-review" in summary
+        assert rec.path not in fake.files(REPO)
+        settings = replace(Settings(), store="github", github_repository=REPO, github_api_url=BASE, github_token=RECEIVER)
+        out = io.StringIO()
+        assert moderate_pulls(build_moderator(settings, sleep=lambda _s: None), "approve", [pull.number], out)
+        assert fake.files(REPO)[rec.path] == rec.to_bytes()

@@ -277,7 +277,7 @@ class GitHubStore:
         if step.kind == "label-pull":
             assert seen.pull is not None and (label := self._required_label()) is not None
             number = seen.pull.number
-            self.call(f"labelling #{number}", lambda: repo.get_issue(number).add_to_labels(label), write=True)
+            self.call(f"labelling #{number}", lambda: repo.get_pull(number).add_to_labels(label), write=True)
             pull = PullSeen(number, seen.pull.url, seen.pull.state, seen.pull.merged, (*seen.pull.labels, label))
             return Observation(seen.branch_tip, seen.on_branch, pull=pull)
         raise AssertionError(f"no action for {step.kind}")
@@ -389,7 +389,7 @@ class GitHubStore:
             return [Refused(r.id, f"batch pull request #{pull.number} was closed without merging") for r in added]
         if self.moderation == "review" and REVIEW_LABEL not in pull.labels and pull.state == "open":
             number = pull.number
-            self.call(f"labelling #{number}", lambda: repo.get_issue(number).add_to_labels(REVIEW_LABEL), write=True)
+            self.call(f"labelling #{number}", lambda: repo.get_pull(number).add_to_labels(REVIEW_LABEL), write=True)
         outcomes: list[Outcome] = [Delivered(r.id, r.path, tip, fresh, branch, pull.number, pull.url) for r in added]
         return outcomes + [Delivered(r.id, r.path, base.sha, created=False) for r in there]
 
