@@ -81,7 +81,7 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
         "port": settings.port,
         "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
-        "log_config": logging_config(),
+        "log_config": logging_config(format=settings.log_format),
         "timeout_keep_alive": 5,
         "limit_concurrency": 1000,
         "backlog": 2048,

@@ -159,9 +159,15 @@ class DeliveryWorker:
         failed = set(self.journal.mark_refused(refused, max_refusals=self.max_refusals, retry_at=retry_at))
         for refusal in refused:
             if refusal.record_id in failed:
-                log.error("record %s failed: the %s store refused it %d times: %s", refusal.record_id, self.store.name, self.max_refusals, refusal.reason)
+                log.error(
+                    "record %s failed: the %s store refused it %d times: %s", refusal.record_id, self.store.name, self.max_refusals, refusal.reason,
+                    extra={"record_id": refusal.record_id},
+                )
             else:
-                log.warning("record %s refused by the %s store, will retry: %s", refusal.record_id, self.store.name, refusal.reason)
+                log.warning(
+                    "record %s refused by the %s store, will retry: %s", refusal.record_id, self.store.name, refusal.reason,
+                    extra={"record_id": refusal.record_id},
+                )
 
     def _failed(self, records: list[Record], error: str, retry_after: float | None) -> Outcome:
         self.status.failures += 1
@@ -289,7 +295,10 @@ class DeliveryWorker:
         self.status.failures += 1
         self.status.crashes += 1
         ids = ", ".join(self._current[:5]) + (f" and {len(self._current) - 5} more" if len(self._current) > 5 else "")
-        log.error("delivery failed unexpectedly (%s) for record(s) %s; retrying", exc.__class__.__name__, ids or "none")
+        log.error(
+            "delivery failed unexpectedly (%s) for record(s) %s; retrying", exc.__class__.__name__, ids or "none",
+            extra={"record_id": self._current[0]} if len(self._current) == 1 else {},
+        )
         self.status.state, self.status.last_error = "retrying", f"unexpected {exc.__class__.__name__} while delivering"
         self._current = []
         wait = backoff_delay(self.status.failures, None, jitter=self.jitter())

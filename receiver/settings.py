@@ -7,9 +7,10 @@ cannot be read names its key and what was wrong with it.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,7 @@ class Settings:
     github_writes_per_hour: int = 500
     batch_seconds: float = 0.0
     moderation: str = "auto"
+    log_format: str = "text"
     max_attempts: int = 5
     stall_seconds: float = 120.0
 
@@ -124,6 +126,7 @@ SETTING_HELP: dict[str, str] = {
     "github_writes_per_minute": "content-creating GitHub requests allowed per minute (GitHub's secondary limit: 80)",
     "github_writes_per_hour": "content-creating GitHub requests allowed per hour (GitHub's secondary limit: 500)",
     "batch_seconds": "in batch mode, how long the first queued record may wait for the batch to fill",
+    "log_format": "text (one line per event for people) or json (one JSON object per line, with the record id where there is one)",
     "moderation": "auto (the gate merges valid receiver PRs) or review (PRs are labelled needs-review and merged by a maintainer)",
     "max_attempts": "refusals by the store after which a record is marked failed (then `receiver retry`)",
     "stall_seconds": "/health says stalled when records wait and nothing was delivered for this long",
@@ -166,7 +169,21 @@ _CHOICES = {
     "local_mode": ("direct", "branch"),
     "delivery_mode": ("pull-request", "direct", "batch"),
     "moderation": ("auto", "review"),
+    "log_format": ("text", "json"),
 }
+
+
+#: `RECEIVER_*` variables that are not the receiver's settings: the settings file's path, and what the gate reads in a workflow.
+_OTHER_VARIABLES = frozenset({"RECEIVER_CONFIG", "RECEIVER_GATE_AUTHORS", "RECEIVER_MERGE_METHOD"})
+
+
+def _unknown(key: str, known: Iterable[str]) -> str:
+    """A sentence for a setting nobody reads, naming the closest one that exists."""
+    prefix = "RECEIVER_" if key.startswith("RECEIVER_") else ""
+    bare = {name.removeprefix(prefix): name for name in known}
+    close = difflib.get_close_matches(key.removeprefix(prefix), list(bare), n=1, cutoff=0.75)
+    hint = f"; did you mean {bare[close[0]]}?" if close else "; `receiver serve --help` lists every setting"
+    return f"{key} is not a setting of the receiver{hint}"
 
 
 def load_settings(
@@ -190,8 +207,12 @@ def load_settings(
         table = dict(table.get("receiver", table))
         unknown = sorted(set(table) - names)
         if unknown:
-            raise SettingsError(f"{config_file.name}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+            raise SettingsError(f"{config_file.name}: {_unknown(unknown[0], names)}")
         sources.append((config_file.name, table))
+    variables = {f"RECEIVER_{n.upper()}" for n in names}
+    stray = sorted(k for k in environ if k.startswith("RECEIVER_") and k not in variables and k not in _OTHER_VARIABLES)
+    if stray:
+        raise SettingsError(_unknown(stray[0], variables))
     sources.append(("environment", {n: environ[f"RECEIVER_{n.upper()}"] for n in names if f"RECEIVER_{n.upper()}" in environ}))
     sources.append(("command line", {k: v for k, v in (overrides or {}).items() if v is not None}))
     for origin, source in sources:
