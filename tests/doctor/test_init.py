@@ -23,6 +23,7 @@ from receiver.datarepo import WORKFLOWS, shipped_workflows
 from receiver.pacing import Budget
 from receiver.records import Record
 from receiver.stores.github import GitHubStore
+from receiver.stores.outcomes import Delivered
 from tests.captured import captured_body
 from tests.github_fake import FakeClock, FakeGitHub, fake_github_mock
 from tests.github_world import BASE, REPO, TOKEN, pygithub
@@ -172,7 +173,7 @@ def test_gate_merges_a_receiver_pr_on_an_init_repository(written: Path, tmp_path
     rec = record(5)
     with fake_github_mock(fake, BASE):
         [delivered] = GitHubStore(REPO, github=pygithub(), budget=Budget(min_interval=0)).deliver([rec])
-        assert delivered.pull_number is not None
+        assert isinstance(delivered, Delivered) and delivered.pull_number is not None
         head = pygithub().get_repo(REPO).get_pull(delivered.pull_number).head.sha
         event = tmp_path / "event.json"
         event.write_text(json.dumps({"workflow_run": {"event": "pull_request", "conclusion": "success", "head_branch": rec.branch, "head_sha": head, "pull_requests": [{"number": delivered.pull_number}]}}))
