@@ -154,3 +154,14 @@ def _remove(fake: FakeGitHub, path: str) -> None:
     assert commit is not None
     tree = fake.state.create_tree(commit.tree, [TreeInput(path, "100644", "blob", delete=True)])
     repo.refs["refs/heads/main"] = fake.state.create_commit(fake.state.user("owner"), "remove", tree, [head])
+
+
+def test_missing_settings_are_a_usage_error() -> None:
+    """Without a repository or credentials doctor says what to set and exits 2."""
+    import io
+
+    from receiver.cli import main
+
+    err = io.StringIO()
+    assert main(["doctor"], environ={}, out=io.StringIO(), err=err) == 2
+    assert "RECEIVER_GITHUB_REPOSITORY" in err.getvalue()
