@@ -162,6 +162,35 @@ def _moderate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO,
     return EXIT_OK if moderate_pulls(moderator, args.verdict, args.pulls, out) else EXIT_FAILED
 
 
+def _doctor(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    from receiver.doctor import run_doctor
+    from receiver.moderation import ModerationSetupError, build_moderator
+    from receiver.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(environ, config_file=args.config)
+        # The moderator is built from the store's settings and identity; the doctor uses the same client.
+        github = build_moderator(settings).github
+    except (SettingsError, ModerationSetupError) as exc:
+        err.write(f"receiver doctor: {exc}\n")
+        return EXIT_USAGE
+    credentials = "app" if settings.github_app_private_key_file is not None else "token"
+    return run_doctor(github, settings.github_repository, out, output=args.format, credentials=credentials)
+
+
+def _init(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    from receiver.datarepo import InitError, Pin, write_init
+
+    try:
+        written = write_init(args.path, Pin(args.receiver_repo, args.receiver_ref, args.branch), force=args.force)
+    except (InitError, OSError) as exc:
+        err.write(f"receiver init: {exc}\n")
+        return EXIT_FAILED
+    out.write("".join(f"wrote {path}\n" for path in written))
+    out.write("Commit these to the data repository, make the settings its README.md lists, then run `receiver doctor`.\n")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="receiver",
@@ -258,6 +287,39 @@ def build_parser() -> argparse.ArgumentParser:
     moderate.add_argument("pulls", nargs="+", type=int, metavar="PR", help="pull request numbers")
     moderate.add_argument("--config", type=Path, help="settings file (default: ./receiver.toml if present)")
     moderate.set_defaults(run=_moderate)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the GitHub data repository's settings with the receiver's credentials",
+        description=(
+            "Check the data repository (RECEIVER_GITHUB_REPOSITORY, RECEIVER_GITHUB_API_URL, GITHUB_TOKEN or the GitHub App) "
+            "as the receiver sees it: access, workflows, the required validate check, head-branch deletion, Actions "
+            "permissions, the gate's authors, schemas and the rate limit. One line per check with its fix; "
+            "exit 0 when all pass, 1 when any fails, 2 when settings are missing."
+        ),
+    )
+    doctor.add_argument("--format", choices=("text", "json"), default="text", help="text for people, json for programs")
+    doctor.add_argument("--config", type=Path, help="settings file (default: ./receiver.toml if present)")
+    doctor.set_defaults(run=_doctor)
+
+    from receiver.datarepo import DEFAULT_REF
+
+    init = commands.add_parser(
+        "init",
+        help="write a data-only repository: workflows, schemas, README",
+        description=(
+            "Write what a data repository kept apart from this code needs: .github/workflows (validate and auto-merge, "
+            "running this project's code checked out at --receiver-ref), schemas/, annotations/.gitkeep and a README "
+            "listing the settings `receiver doctor` checks. A folder with files is refused unless --force; "
+            "nothing under annotations/ is ever written over."
+        ),
+    )
+    init.add_argument("path", type=Path, metavar="PATH", help="the folder to write (created if missing)")
+    init.add_argument("--receiver-repo", required=True, metavar="OWNER/NAME", help="the GitHub repository of this project's code the workflows check out")
+    init.add_argument("--receiver-ref", default=DEFAULT_REF, metavar="REF", help=f"tag, branch or commit id to check out (default {DEFAULT_REF}; a commit id cannot move)")
+    init.add_argument("--branch", default="main", help="the data repository's default branch (default main)")
+    init.add_argument("--force", action="store_true", help="write into a folder that already has files (annotations/ stays untouched)")
+    init.set_defaults(run=_init)
 
     from receiver.export.cli import add_commands
 
