@@ -348,9 +348,9 @@ def create_app(
         keypoints = [k.id for k in receiver.validator.skeleton.keypoints]
         tally = FrameTally(settings.journal_path, settings.videos, retire_after=settings.retire_after, keypoints=keypoints)
         journal = Journal(settings.journal_path, on_admit=tally.admitted).open()
-        receiver.tally = tally.open()
         receiver.limits.open()
         chosen = store or build_store(settings)
+        receiver.tally = tally.open()
         linger = settings.batch_seconds if settings.store == "github" and settings.delivery_mode == "batch" else 0.0
         lease = DeliveryLease(settings.journal_path.with_name(settings.journal_path.name + ".delivery.lock"))
         worker = DeliveryWorker(

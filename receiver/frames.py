@@ -157,9 +157,10 @@ class FrameTally:
                 if row is not None:
                     self._drop(connection, int(row[0]))
                 self._add(connection, video)
+        if _stored_retire_after(connection) == self.retire_after:
+            return  # the usual start: nothing to write, so worker processes starting together do not queue on the lock
         with _transaction(connection):
-            row = connection.execute("SELECT value FROM status WHERE name = ?", (_STATUS_KEY,)).fetchone()
-            if row is None or int(row[0]) != self.retire_after:
+            if _stored_retire_after(connection) != self.retire_after:
                 self._reretire(connection)
 
     def _drop(self, connection: sqlite3.Connection, ident: int) -> None:
@@ -298,6 +299,11 @@ class FrameTally:
         if volunteer is not None:
             done = int(self._read("SELECT count(*) FROM volunteer_frames WHERE volunteer = ?", (volunteer,))[0][0])
         return Progress(tuple(shown), sum(v.frames - v.retired for v in shown), done)
+
+
+def _stored_retire_after(connection: sqlite3.Connection) -> int | None:
+    row = connection.execute("SELECT value FROM status WHERE name = ?", (_STATUS_KEY,)).fetchone()
+    return None if row is None else int(row[0])
 
 
 def _same(row: Sequence[Any] | None, video: Video) -> bool:
