@@ -12,13 +12,13 @@ import asyncio
 import contextlib
 import logging
 import re
+import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -29,7 +29,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from receiver import __version__
+from receiver.answers import JSONAnswer
+from receiver.answers import error as _error
 from receiver.delivery import DeliveryWorker
+from receiver.frame_api import frame_routes
+from receiver.frames import FrameTally
 from receiver.health import DeliveryFacts, assess
 from receiver.journal import Journal, JournalUnavailable
 from receiver.lease import DeliveryLease
@@ -50,13 +54,6 @@ log = logging.getLogger("receiver.app")
 _ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-class JSONAnswer(JSONResponse):
-    """JSON rendered by orjson: the same bytes as Starlette's, in a fraction of the time."""
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
-
-
 @dataclass
 class Receiver:
     """Everything a request handler needs, built once per app."""
@@ -70,12 +67,8 @@ class Receiver:
     journal: Journal | None = None
     worker: DeliveryWorker | None = None
     store: Store | None = None
-
-
-def _error(status: int, sentence: str, *, details: list[str] | None = None, headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {"error": sentence, "details": details if details is not None else [sentence]}
-    body.update(extra)
-    return JSONAnswer(body, status_code=status, headers=dict(headers) if headers else None)
+    tally: FrameTally | None = None
+    entropy: Callable[[], int] = lambda: secrets.randbits(64)
 
 
 def _receiver(request: Request) -> Receiver:
@@ -330,10 +323,12 @@ def create_app(
     clock: Callable[[], float] = time.monotonic,
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     delivery_sleep: Callable[[float], object] | None = None,
+    entropy: Callable[[], int] | None = None,
 ) -> Starlette:
     """Build the receiver from settings; the journal, store and worker start with the app's lifespan.
 
-    Tests pass a `store` on a fake's clock and a `delivery_sleep` that moves that clock.
+    Tests pass a `store` on a fake's clock and a `delivery_sleep` that moves that clock,
+    and an `entropy` that seeds next-frame's choice among equally needed frames.
     """
     receiver = Receiver(
         settings=settings,
@@ -343,12 +338,19 @@ def create_app(
         clock=clock,
         now=now,
     )
+    if entropy is not None:
+        receiver.entropy = entropy
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        journal = Journal(settings.journal_path).open()
+        # Always hooked, even with no videos: the tally then drops what an earlier
+        # configuration left, and is rebuilt from the records if videos come back.
+        keypoints = [k.id for k in receiver.validator.skeleton.keypoints]
+        tally = FrameTally(settings.journal_path, settings.videos, retire_after=settings.retire_after, keypoints=keypoints)
+        journal = Journal(settings.journal_path, on_admit=tally.admitted).open()
         receiver.limits.open()
         chosen = store or build_store(settings)
+        receiver.tally = tally.open()
         linger = settings.batch_seconds if settings.store == "github" and settings.delivery_mode == "batch" else 0.0
         lease = DeliveryLease(settings.journal_path.with_name(settings.journal_path.name + ".delivery.lock"))
         worker = DeliveryWorker(
@@ -364,6 +366,7 @@ def create_app(
             watchdog.cancel()
             worker.stop()
             journal.close()
+            tally.close()
             chosen.close()
             receiver.limits.close()
 
@@ -374,6 +377,7 @@ def create_app(
         Route("/api/annotations", list_annotations, methods=["GET"]),
         Route("/api/submissions/{id}", submission, methods=["GET"], name="submission"),
         Route("/health", health, methods=["GET"]),
+        *frame_routes(),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
         Mount("/docs/assets", _docs_assets()),

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from receiver.videos import Video, load_videos
+
 __all__ = ["Settings", "SettingsError", "RateLimit", "load_settings", "SETTING_HELP"]
 
 
@@ -81,6 +83,9 @@ class Settings:
     log_format: str = "text"
     max_attempts: int = 5
     stall_seconds: float = 120.0
+    videos: tuple[Video, ...] = field(default=(), repr=False)
+    retire_after: int = 3
+    public_url: str = ""
 
     @property
     def journal_path(self) -> Path:
@@ -130,11 +135,30 @@ SETTING_HELP: dict[str, str] = {
     "moderation": "auto (the gate merges valid receiver PRs) or review (PRs are labelled needs-review and merged by a maintainer)",
     "max_attempts": "refusals by the store after which a record is marked failed (then `receiver retry`)",
     "stall_seconds": "/health says stalled when records wait and nothing was delivered for this long",
+    "videos": "JSON or TOML file listing the videos volunteers label (url, fps, frames, width, height); enables /api/next-frame",
+    "retire_after": "agreeing labels after which a frame is retired and no longer handed out",
+    "public_url": "the receiver's public http(s) address; pull requests then link each record's review page",
 }
+
+
+# Operator-chosen, yet written into pull request bodies: only characters that
+# form no Markdown, HTML or mention there (no brackets, no @, no query).
+_PUBLIC_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/-]*)?")
+
+
+def _public_url(raw: Any) -> str:
+    text = str(raw).strip()
+    if text and not _PUBLIC_URL.fullmatch(text):
+        raise ValueError("expected an http(s) address like https://labels.example.org/receiver: a host name, an optional port and path, no spaces, query or fragment")
+    return text.rstrip("/")
 
 
 def _convert(name: str, raw: Any) -> Any:
     kind = {f.name: f.type for f in fields(Settings)}[name]
+    if name == "videos":
+        return load_videos(Path(str(raw))) if str(raw).strip() else ()
+    if name == "public_url":
+        return _public_url(raw)
     if name == "rate_limit":
         return RateLimit.parse(str(raw))
     if name == "allowed_origins":
@@ -227,6 +251,8 @@ def load_settings(
     for name, most in (("rate_limit_ipv4_prefix", 32), ("rate_limit_ipv6_prefix", 128)):
         if values.get(name, 0) > most:
             raise SettingsError(f"RECEIVER_{name.upper()}={values[name]}: expected a prefix length from 0 to {most}")
+    if values.get("retire_after", 1) < 1:
+        raise SettingsError(f"RECEIVER_RETIRE_AFTER={values['retire_after']}: expected 1 or more agreeing labels")
     token = environ.get("GITHUB_TOKEN", "")
     settings = replace(Settings(), **values, github_token=token)
     app = settings.github_app_id or settings.github_app_installation_id or settings.github_app_private_key_file

@@ -119,6 +119,34 @@ class TestBatchMode:
         assert branch is not None and all(fake.files(REPO, branch)[r.path] == r.to_bytes() for r in records)
 
 
+class TestReviewLinks:
+    REVIEW = "https://labels.example.org/review"
+
+    def test_pull_body_links_the_review_page(self, fake: FakeGitHub, clock: FakeClock) -> None:
+        """A store given a review URL writes the record's link into its pull request."""
+        store = GitHubStore(REPO, budget=Budget(), clock=clock.now, sleep=clock.advance, github=pygithub(), review_url=self.REVIEW)
+        rec = record(7)
+        store.deliver([rec])
+        [pull] = fake.pulls(REPO)
+        assert f"**Review:** {self.REVIEW}/{rec.id}" in pull.body
+
+    def test_batch_pull_links_each_record(self, fake: FakeGitHub, clock: FakeClock) -> None:
+        """Each row of a batch pull request's table carries its record's link."""
+        store = GitHubStore(REPO, mode="batch", budget=Budget(), clock=clock.now, sleep=clock.advance, github=pygithub(), review_url=self.REVIEW)
+        records = [record(n) for n in range(3)]
+        store.deliver(records)
+        [pull] = fake.pulls(REPO)
+        assert all(f"| {self.REVIEW}/{r.id} |" in pull.body for r in records)
+
+    def test_public_url_setting_becomes_the_stores_review_url(self) -> None:
+        """RECEIVER_PUBLIC_URL reaches the GitHub store as <public url>/review."""
+        from receiver.settings import Settings
+        from receiver.stores import build_store
+
+        store = build_store(Settings(store="github", github_repository=REPO, github_token="t", public_url="https://labels.example.org/r"))
+        assert isinstance(store, GitHubStore) and store.review_url == "https://labels.example.org/r/review"
+
+
 class TestLimitsAndFaults:
     def test_retry_after_blocks_every_request_until_it_passes(self, fake: FakeGitHub, clock: FakeClock) -> None:
         """A 403 with retry-after: nothing is sent before the time is up, then delivery goes on."""
