@@ -7,7 +7,9 @@
   in `backend_metadata`, which sleap-io reads when the backend is closed.
 - One `LabeledFrame` per (video, frame_index), one `Instance` per submission
   (or one per frame for the consensus). A keypoint not placed is NaN, which
-  sleap-io stores as not visible.
+  sleap-io stores as not visible; a keypoint placed but hidden (the label's
+  `visible` false) keeps its coordinates with sleap-io's visible flag off,
+  which the writers in `formats` turn into each format's own notion.
 - Who labeled what: sleap-io's `Instance` has no free metadata, and `Track`
   and `Identity` mean the animal, not the person who clicked, so submitters go
   in a side table in `Labels.provenance` (saved in `.slp` files):
@@ -145,14 +147,17 @@ def _video(sio: Any, info: VideoInfo) -> Any:
     return sio.Video(filename=info.url, backend_metadata=metadata, open_backend=False)
 
 
-def _points(record: Record, nodes: Sequence[str]) -> list[tuple[float, float]]:
+def _points(record: Record, nodes: Sequence[str]) -> list[tuple[float, float, float]]:
+    """x, y and sleap-io's visible flag per node: a hidden keypoint keeps its coordinates, visible 0."""
     by_id = {label["id"]: label for label in record.submission["labels"]}
     nan = float("nan")
     points = []
     for node in nodes:
         label = by_id.get(node)
         if label is None or not label.get("placed"):
-            points.append((nan, nan))
+            points.append((nan, nan, 0.0))
         else:
-            points.append((float(label["pixel_x"]), float(label["pixel_y"])))
+            # Absent means visible: submissions from before the flag existed are all seen.
+            seen = 1.0 if label.get("visible", True) else 0.0
+            points.append((float(label["pixel_x"]), float(label["pixel_y"]), seen))
     return points
