@@ -64,4 +64,4 @@ class TestConsensusLabels:
         (frame,) = labels.labeled_frames
         (instance,) = frame.instances
         assert [tuple(p) for p in instance.numpy()] == [c for c in results[0].centre]
-        assert labels.provenance["consensus"][0][2:5] == [5, 4, True]
+        assert labels.provenance["consensus"][0][2:5] == [5, 5, True]
