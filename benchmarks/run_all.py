@@ -35,6 +35,10 @@ BENCHMARKS = [
      ["benchmarks/validate.py", "--records", "2000"], ["benchmarks/validate.py", "--records", "100000"], r"^\| (records|\d)"),
     ("export", "export, records/s per format",
      ["benchmarks/export.py", "--records", "2000"], ["benchmarks/export.py", "--records", "100000"], r"^(mode|submissions|consensus)"),
+    ("consensus_quality", "consensus error vs median, DBSCAN (Zooniverse) and oracle; swaps, reliability, noise",
+     ["benchmarks/consensus_quality.py", "--frames", "200"], ["benchmarks/consensus_quality.py"], r"^(\| |consensus beats|swaps|random|learned)"),
+    ("consensus_scale", "`receiver consensus` over many records: seconds and peak memory",
+     ["benchmarks/consensus_scale.py", "--records", "100000"], ["benchmarks/consensus_scale.py"], r"^\| "),
 ]
 
 

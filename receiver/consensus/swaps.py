@@ -13,6 +13,8 @@ Values in, values out; vectorised over frames, submissions and pairs.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 import numpy.typing as npt
 
@@ -49,8 +51,11 @@ def find_swaps(
     return found
 
 
-def apply_swaps(clicks: FloatArray, swaps: BoolArray, pairs: npt.NDArray[np.int64]) -> FloatArray:
-    """The clicks with every swapped pair exchanged back (a copy; the input is not changed)."""
+Swappable = TypeVar("Swappable", FloatArray, BoolArray)
+
+
+def apply_swaps(clicks: Swappable, swaps: BoolArray, pairs: npt.NDArray[np.int64]) -> Swappable:
+    """The clicks (or any (F, M, K, ...) array) with every swapped pair exchanged back (a copy)."""
     fixed = clicks.copy()
     for p, (a, b) in enumerate(pairs):
         mask = swaps[:, :, p]
