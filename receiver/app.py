@@ -33,7 +33,7 @@ from receiver.answers import JSONAnswer
 from receiver.answers import error as _error
 from receiver.delivery import DeliveryWorker
 from receiver.frame_api import frame_routes
-from receiver.frames import FrameTally
+from receiver.frames import FrameLedger
 from receiver.health import DeliveryFacts, assess
 from receiver.journal import Journal, JournalUnavailable
 from receiver.lease import DeliveryLease
@@ -67,7 +67,7 @@ class Receiver:
     journal: Journal | None = None
     worker: DeliveryWorker | None = None
     store: Store | None = None
-    tally: FrameTally | None = None
+    tally: FrameLedger | None = None
     entropy: Callable[[], int] = lambda: secrets.randbits(64)
 
 
@@ -346,7 +346,9 @@ def create_app(
         # Always hooked, even with no videos: the tally then drops what an earlier
         # configuration left, and is rebuilt from the records if videos come back.
         keypoints = [k.id for k in receiver.validator.skeleton.keypoints]
-        tally = FrameTally(settings.journal_path, settings.videos, retire_after=settings.retire_after, keypoints=keypoints)
+        tally = FrameLedger(
+            settings.journal_path, settings.videos, retire_after=settings.retire_after, keypoints=keypoints, symmetry=receiver.validator.skeleton.symmetry
+        )
         journal = Journal(settings.journal_path, on_admit=tally.admitted).open()
         receiver.limits.open()
         chosen = store or build_store(settings)

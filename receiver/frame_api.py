@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from receiver.answers import JSONAnswer, error
-from receiver.frames import VOLUNTEER, FrameTally, Pick
+from receiver.frames import VOLUNTEER, FrameLedger, Pick
 from receiver.retirement import judge_frame
 from receiver.videos import Video
 
@@ -48,7 +48,7 @@ def _receiver(request: Request) -> Receiver:
     return receiver
 
 
-def _tally(receiver: Receiver) -> FrameTally | JSONResponse:
+def _tally(receiver: Receiver) -> FrameLedger | JSONResponse:
     if receiver.tally is None or not receiver.tally.videos:
         return error(404, NO_VIDEOS)
     return receiver.tally
@@ -63,7 +63,7 @@ def _volunteer(request: Request, *, required: bool) -> str | None | JSONResponse
     return value
 
 
-def _video(request: Request, tally: FrameTally) -> Video | None | JSONResponse:
+def _video(request: Request, tally: FrameLedger) -> Video | None | JSONResponse:
     url = request.query_params.get("video")
     if url is None:
         return None
@@ -163,7 +163,7 @@ async def review(request: Request) -> Response:
     # Only labels of the same frame size are comparable point for point.
     comparable = [r for r in frame if (r.submission["frame_width"], r.submission["frame_height"]) == (submission["frame_width"], submission["frame_height"])]
     keypoints = [k.id for k in receiver.validator.skeleton.keypoints]
-    agreed = judge_frame(comparable, keypoints).points() if len(comparable) >= 2 else None
+    agreed = judge_frame(comparable, keypoints, receiver.validator.skeleton.symmetry).points() if len(comparable) >= 2 else None
     count = len(others)
     message = f"Submission {record.id} labels frame {submission['frame_index']}; {count} other label{'s' if count != 1 else ''} of that frame."
     return JSONAnswer(

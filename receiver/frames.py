@@ -8,10 +8,10 @@ so it survives restarts and every worker process of one receiver shares it:
 - `frames`: one row per frame of those videos (labels, agreeing labels, retired);
 - `volunteer_frames`: which frames each volunteer id has labelled.
 
-`FrameTally.admitted` is the journal's admit hook: it runs inside the
+`FrameLedger.admitted` is the journal's admit hook: it runs inside the
 transaction that keeps new records and re-judges only the frames they label
 (through `receiver.retirement`, the one place agreement is decided), so the
-tally commits with the records or not at all. `FrameTally.open` brings the
+tally commits with the records or not at all. `FrameLedger.open` brings the
 tables in line with the configured videos: a video seen for the first time
 (or whose geometry changed) gets its frame rows and is rebuilt from the
 records already kept; a video no longer configured is dropped.
@@ -42,7 +42,7 @@ from receiver.records import Record
 from receiver.retirement import judge_frame
 from receiver.videos import Video
 
-__all__ = ["FrameTally", "Pick", "Progress", "VideoProgress", "VOLUNTEER", "volunteer_of"]
+__all__ = ["FrameLedger", "Pick", "Progress", "VideoProgress", "VOLUNTEER", "volunteer_of"]
 
 log = logging.getLogger("receiver.frames")
 
@@ -104,16 +104,19 @@ def _connect(path: Path) -> sqlite3.Connection:
     return connection
 
 
-class FrameTally:
+class FrameLedger:
     """The tally over one journal file; `open()` syncs it with the configured videos."""
 
-    def __init__(self, path: Path, videos: Sequence[Video], *, retire_after: int, keypoints: Sequence[str]) -> None:
+    def __init__(
+        self, path: Path, videos: Sequence[Video], *, retire_after: int, keypoints: Sequence[str], symmetry: Sequence[tuple[str, str]] = ()
+    ) -> None:
         if retire_after < 1:
             raise ValueError("retire_after must be 1 or more")
         self.path = path
         self.videos = tuple(videos)
         self.retire_after = retire_after
         self.keypoints = tuple(keypoints)
+        self.symmetry = tuple(symmetry)
         self._by_url = {video.url: video for video in self.videos}
         self._ids: dict[str, int] = {}
         self._by_id: dict[int, Video] = {}
@@ -122,7 +125,7 @@ class FrameTally:
 
     # -- lifecycle ------------------------------------------------------------
 
-    def open(self) -> FrameTally:
+    def open(self) -> FrameLedger:
         """Connect and sync the tables with the configured videos (the journal has created them)."""
         self._connection = _connect(self.path)
         self._sync(self._connection)
@@ -215,7 +218,7 @@ class FrameTally:
         documents = connection.execute("SELECT document FROM records WHERE video_url = ? AND frame_index = ?", (url, index)).fetchall()
         records = [Record.from_stored(bytes(document)) for (document,) in documents]
         counted = [record for record in records if _describes(record.submission, row)]
-        agreement = judge_frame(counted, self.keypoints)
+        agreement = judge_frame(counted, self.keypoints, self.symmetry)
         before = connection.execute("SELECT labels, retired FROM frames WHERE video = ? AND frame = ?", (ident, index)).fetchone()
         if before is None:
             return

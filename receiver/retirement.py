@@ -9,10 +9,10 @@ module alone. It does no I/O and keeps no state.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from receiver.consensus import ConsensusRule, FrameKey, Point, frame_consensus, vote_of
+from receiver.consensus import FrameKey, FrameTally, Point
 from receiver.records import Record
 
 __all__ = ["FrameAgreement", "judge_frame"]
@@ -35,17 +35,23 @@ class FrameAgreement:
         return {k: None if c is None else {"x": c[0], "y": c[1]} for k, c in zip(self.keypoints, self.centre)}
 
 
-def judge_frame(records: Sequence[Record], keypoints: Sequence[str]) -> FrameAgreement:
-    """How many of one frame's records agree: the consensus's inliers (every record must label the same frame)."""
+def judge_frame(records: Sequence[Record], keypoints: Sequence[str], symmetry: Iterable[tuple[str, str]] = ()) -> FrameAgreement:
+    """How many of one frame's records agree, as the consensus judges them (every record must label the same frame).
+
+    The consensus repairs left/right swaps (`symmetry`) and counts a label as
+    agreeing only when the whole submission agrees with the frame's consensus;
+    the agreed points are None until the frame is settled.
+    """
     if not records:
         return FrameAgreement(labels=0, agreeing=0, keypoints=tuple(keypoints), centre=tuple(None for _ in keypoints))
     first = records[0].submission
-    result = frame_consensus(
+    tally = FrameTally(
         FrameKey(str(first["video_url"]), int(first["frame_index"])),
-        [vote_of(record, keypoints) for record in records],
-        keypoints=keypoints,
-        width=int(first["frame_width"]),
-        height=int(first["frame_height"]),
-        rule=ConsensusRule(),
+        int(first["frame_width"]),
+        int(first["frame_height"]),
+        keypoints,
+        symmetry=symmetry,
     )
-    return FrameAgreement(labels=len(records), agreeing=len(result.inliers), keypoints=tuple(keypoints), centre=result.centre)
+    for record in records:
+        state = tally.add(record)
+    return FrameAgreement(labels=state.labels, agreeing=state.agreeing_labels, keypoints=tuple(keypoints), centre=state.consensus.centre)
