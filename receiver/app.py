@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -33,6 +34,7 @@ from receiver.delivery import DeliveryWorker
 from receiver.health import DeliveryFacts, assess
 from receiver.journal import Journal, JournalUnavailable
 from receiver.lease import DeliveryLease
+from receiver.metrics import Metrics
 from receiver.openapi import openapi_document
 from receiver.parsing import ParseError, parse_json
 from receiver.limitstate import Refusal, SharedLimits
@@ -330,10 +332,12 @@ def create_app(
     clock: Callable[[], float] = time.monotonic,
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     delivery_sleep: Callable[[float], object] | None = None,
+    metrics_dir: Path | None = None,
 ) -> Starlette:
     """Build the receiver from settings; the journal, store and worker start with the app's lifespan.
 
     Tests pass a `store` on a fake's clock and a `delivery_sleep` that moves that clock.
+    `metrics_dir` is the `PROMETHEUS_MULTIPROC_DIR` of a server with several worker processes.
     """
     receiver = Receiver(
         settings=settings,
@@ -343,6 +347,7 @@ def create_app(
         clock=clock,
         now=now,
     )
+    metrics = Metrics(access=settings.metrics, token=settings.metrics_token, journal=lambda: receiver.journal, now=now, multiprocess_dir=metrics_dir)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -352,7 +357,8 @@ def create_app(
         linger = settings.batch_seconds if settings.store == "github" and settings.delivery_mode == "batch" else 0.0
         lease = DeliveryLease(settings.journal_path.with_name(settings.journal_path.name + ".delivery.lock"))
         worker = DeliveryWorker(
-            journal, chosen, batch_size=settings.batch_size, max_refusals=settings.max_attempts, linger=linger, lease=lease, sleep=delivery_sleep
+            journal, chosen, batch_size=settings.batch_size, max_refusals=settings.max_attempts, linger=linger, lease=lease, sleep=delivery_sleep,
+            observer=metrics,
         )
         receiver.journal, receiver.store, receiver.worker = journal, chosen, worker
         worker.start()
@@ -369,11 +375,12 @@ def create_app(
 
     routes = [
         Route("/", root),
-        Route("/api/labels", submit, methods=["POST"]),
-        Route("/api/annotations", submit, methods=["POST"]),
+        Route("/api/labels", metrics.counting(submit), methods=["POST"]),
+        Route("/api/annotations", metrics.counting(submit), methods=["POST"]),
         Route("/api/annotations", list_annotations, methods=["GET"]),
         Route("/api/submissions/{id}", submission, methods=["GET"], name="submission"),
         Route("/health", health, methods=["GET"]),
+        Route("/metrics", metrics.endpoint, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
         Mount("/docs/assets", _docs_assets()),
@@ -397,4 +404,6 @@ def app_from_environment() -> Starlette:
 
     from receiver.settings import load_settings
 
-    return create_app(load_settings(os.environ))
+    # Set by `receiver serve` before the workers start: prometheus_client keeps counts in files there.
+    shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return create_app(load_settings(os.environ), metrics_dir=Path(shared) if shared else None)

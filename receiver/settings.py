@@ -81,6 +81,8 @@ class Settings:
     log_format: str = "text"
     max_attempts: int = 5
     stall_seconds: float = 120.0
+    metrics: str = "token"
+    metrics_token: str = field(default="", repr=False)
 
     @property
     def journal_path(self) -> Path:
@@ -90,6 +92,11 @@ class Settings:
     def limits_path(self) -> Path:
         """The limits' shared state, beside the journal so every process of this receiver finds the same file."""
         return self.journal_path.with_name(self.journal_path.name + ".limits.sqlite")
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Where worker processes keep their counters for /metrics to sum (beside the journal, wiped at each start)."""
+        return self.journal_path.with_name(self.journal_path.name + ".metrics")
 
     @property
     def origin_regex(self) -> str | None:
@@ -130,6 +137,8 @@ SETTING_HELP: dict[str, str] = {
     "moderation": "auto (the gate merges valid receiver PRs) or review (PRs are labelled needs-review and merged by a maintainer)",
     "max_attempts": "refusals by the store after which a record is marked failed (then `receiver retry`)",
     "stall_seconds": "/health says stalled when records wait and nothing was delivered for this long",
+    "metrics": "GET /metrics (Prometheus): off, public, or token (the default: only with RECEIVER_METRICS_TOKEN, off while none is set)",
+    "metrics_token": "the bearer token a scraper sends for /metrics in token mode",
 }
 
 
@@ -170,6 +179,7 @@ _CHOICES = {
     "delivery_mode": ("pull-request", "direct", "batch"),
     "moderation": ("auto", "review"),
     "log_format": ("text", "json"),
+    "metrics": ("off", "public", "token"),
 }
 
 
