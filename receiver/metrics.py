@@ -24,6 +24,7 @@ routes), or keep counts across restarts of a single-process server.
 from __future__ import annotations
 
 import hmac
+import logging
 import shutil
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
@@ -37,9 +38,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from receiver.journal import Journal
+from receiver.journal import Journal, JournalError
 
 __all__ = ["Metrics", "JournalCollector", "LATENCY_BUCKETS", "prepare_multiprocess_dir"]
+
+log = logging.getLogger("receiver.metrics")
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -74,6 +77,15 @@ class JournalCollector:
         journal = self.journal()
         if journal is None:
             return
+        try:
+            families = list(self._journal(journal))
+        except JournalError as exc:
+            # A journal closing at shutdown, or locked past its timeout: the counters still answer.
+            log.warning("metrics read nothing from the journal: %s", exc)
+            return
+        yield from families
+
+    def _journal(self, journal: Journal) -> Iterable[Metric]:
         counts = journal.counts()
         yield GaugeMetricFamily("receiver_journal_backlog", "Records in the journal waiting to be delivered.", value=counts["queued"])
         by_state = GaugeMetricFamily("receiver_journal_records", "Records in the journal, by state.", labels=["state"])

@@ -73,3 +73,11 @@ def test_nothing_is_read_before_the_journal_opens() -> None:
     """Before the lifespan opens the journal the scrape has counters but no journal gauges."""
     text = metrics_over(None).render().decode()
     assert "receiver_journal_backlog" not in text and "receiver_submissions_accepted_total 0.0" in text
+
+
+def test_a_closed_journal_leaves_the_counters_to_answer(tmp_path: Path) -> None:
+    """A scrape while the journal is closing (shutdown) answers with the counters and no journal gauges."""
+    journal = Journal(tmp_path / "journal.sqlite3").open()
+    journal.close()
+    text = metrics_over(journal).render().decode()
+    assert "receiver_journal_backlog" not in text and "receiver_records_delivered_total 0.0" in text
