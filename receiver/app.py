@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -37,6 +38,7 @@ from receiver.frames import FrameLedger
 from receiver.health import DeliveryFacts, assess
 from receiver.journal import Journal, JournalUnavailable
 from receiver.lease import DeliveryLease
+from receiver.metrics import Metrics
 from receiver.openapi import openapi_document
 from receiver.parsing import ParseError, parse_json
 from receiver.limitstate import Refusal, SharedLimits
@@ -324,11 +326,13 @@ def create_app(
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     delivery_sleep: Callable[[float], object] | None = None,
     entropy: Callable[[], int] | None = None,
+    metrics_dir: Path | None = None,
 ) -> Starlette:
     """Build the receiver from settings; the journal, store and worker start with the app's lifespan.
 
     Tests pass a `store` on a fake's clock and a `delivery_sleep` that moves that clock,
     and an `entropy` that seeds next-frame's choice among equally needed frames.
+    `metrics_dir` is the `PROMETHEUS_MULTIPROC_DIR` of a server with several worker processes.
     """
     receiver = Receiver(
         settings=settings,
@@ -340,6 +344,7 @@ def create_app(
     )
     if entropy is not None:
         receiver.entropy = entropy
+    metrics = Metrics(access=settings.metrics, token=settings.metrics_token, journal=lambda: receiver.journal, now=now, multiprocess_dir=metrics_dir)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -356,7 +361,8 @@ def create_app(
         linger = settings.batch_seconds if settings.store == "github" and settings.delivery_mode == "batch" else 0.0
         lease = DeliveryLease(settings.journal_path.with_name(settings.journal_path.name + ".delivery.lock"))
         worker = DeliveryWorker(
-            journal, chosen, batch_size=settings.batch_size, max_refusals=settings.max_attempts, linger=linger, lease=lease, sleep=delivery_sleep
+            journal, chosen, batch_size=settings.batch_size, max_refusals=settings.max_attempts, linger=linger, lease=lease, sleep=delivery_sleep,
+            observer=metrics,
         )
         receiver.journal, receiver.store, receiver.worker = journal, chosen, worker
         worker.start()
@@ -374,12 +380,13 @@ def create_app(
 
     routes = [
         Route("/", root),
-        Route("/api/labels", submit, methods=["POST"]),
-        Route("/api/annotations", submit, methods=["POST"]),
+        Route("/api/labels", metrics.counting(submit), methods=["POST"]),
+        Route("/api/annotations", metrics.counting(submit), methods=["POST"]),
         Route("/api/annotations", list_annotations, methods=["GET"]),
         Route("/api/submissions/{id}", submission, methods=["GET"], name="submission"),
         Route("/health", health, methods=["GET"]),
         *frame_routes(),
+        Route("/metrics", metrics.endpoint, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
         Mount("/docs/assets", _docs_assets()),
@@ -403,4 +410,6 @@ def app_from_environment() -> Starlette:
 
     from receiver.settings import load_settings
 
-    return create_app(load_settings(os.environ))
+    # Set by `receiver serve` before the workers start: prometheus_client keeps counts in files there.
+    shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return create_app(load_settings(os.environ), metrics_dir=Path(shared) if shared else None)

@@ -90,6 +90,11 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
         # Worker processes build their own app from the environment: pass the settings file along.
         if args.config is not None:
             os.environ["RECEIVER_CONFIG"] = str(args.config.resolve())
+        # Each worker counts in its own files there and /metrics sums them; prometheus_client reads the variable
+        # when a worker imports it, so it is set (and the folder emptied of a previous run's counts) first.
+        from receiver.metrics import prepare_multiprocess_dir
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prepare_multiprocess_dir(settings.metrics_dir))
         uvicorn.run("receiver.app:app_from_environment", factory=True, workers=settings.workers, **options)
     else:
         uvicorn.run(create_app(settings), **options)

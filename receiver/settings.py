@@ -86,6 +86,8 @@ class Settings:
     videos: tuple[Video, ...] = field(default=(), repr=False)
     retire_after: int = 3
     public_url: str = ""
+    metrics: str = "token"
+    metrics_token: str = field(default="", repr=False)
 
     @property
     def journal_path(self) -> Path:
@@ -95,6 +97,11 @@ class Settings:
     def limits_path(self) -> Path:
         """The limits' shared state, beside the journal so every process of this receiver finds the same file."""
         return self.journal_path.with_name(self.journal_path.name + ".limits.sqlite")
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Where worker processes keep their counters for /metrics to sum (beside the journal, wiped at each start)."""
+        return self.journal_path.with_name(self.journal_path.name + ".metrics")
 
     @property
     def origin_regex(self) -> str | None:
@@ -138,6 +145,8 @@ SETTING_HELP: dict[str, str] = {
     "videos": "JSON or TOML file listing the videos volunteers label (url, fps, frames, width, height); enables /api/next-frame",
     "retire_after": "agreeing labels after which a frame is retired and no longer handed out",
     "public_url": "the receiver's public http(s) address; pull requests then link each record's review page",
+    "metrics": "GET /metrics (Prometheus): off, public, or token (the default: only with RECEIVER_METRICS_TOKEN, off while none is set)",
+    "metrics_token": "the bearer token a scraper sends for /metrics in token mode",
 }
 
 
@@ -194,6 +203,7 @@ _CHOICES = {
     "delivery_mode": ("pull-request", "direct", "batch"),
     "moderation": ("auto", "review"),
     "log_format": ("text", "json"),
+    "metrics": ("off", "public", "token"),
 }
 
 

@@ -46,6 +46,12 @@ class TestPullRequestMode:
         assert fake.files(REPO, rec.branch)[rec.path] == rec.to_bytes()
         assert rec.path not in fake.files(REPO, "main")
 
+    def test_describe_counts_the_writes_github_received(self, fake: FakeGitHub, clock: FakeClock) -> None:
+        """describe()'s writes_sent (what /metrics shows) equals the content-creating requests the fake saw: 3 per record."""
+        store = make_store(clock)
+        store.deliver([record(1), record(2)])
+        assert store.describe()["writes_sent"] == len(writes(fake)) == 6
+
     def test_pull_request_reads_at_a_glance(self, fake: FakeGitHub, clock: FakeClock) -> None:
         store = make_store(clock)
         store.deliver([record(7)])

@@ -125,6 +125,7 @@ class GitHubStore:
             "mode": self.mode,
             "moderation": self.moderation,
             "writes_left_this_hour": self.pacer.remaining_this_hour(now),
+            "writes_sent": self.call.writes,
         }
         if self.pacer.blocked_until > now:
             facts["blocked_for_seconds"] = round(self.pacer.blocked_until - now, 1)
