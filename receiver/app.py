@@ -16,11 +16,12 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -35,6 +36,7 @@ from receiver.answers import error as _error
 from receiver.delivery import DeliveryWorker
 from receiver.frame_api import frame_routes
 from receiver.frames import FrameLedger
+from receiver.dashboard import DashboardFacts, keypoint_agreement, render_dashboard
 from receiver.health import DeliveryFacts, assess
 from receiver.journal import Journal, JournalUnavailable
 from receiver.lease import DeliveryLease
@@ -43,7 +45,7 @@ from receiver.openapi import openapi_document
 from receiver.parsing import ParseError, parse_json
 from receiver.limitstate import Refusal, SharedLimits
 from receiver.ratelimit import client_key, retry_after_header
-from receiver.records import ANONYMOUS, Record
+from receiver.records import ANONYMOUS, Record, format_time
 from receiver.settings import Settings
 from receiver.stores import Store, build_store
 from receiver.tokens import TokenError, TokenWatch
@@ -217,7 +219,11 @@ def _epoch(stamp: str | None) -> float | None:
 
 
 async def health(request: Request) -> Response:
-    receiver = _receiver(request)
+    return JSONAnswer(_health_report(_receiver(request)))
+
+
+def _health_report(receiver: Receiver) -> dict[str, Any]:
+    """What /health answers (the dashboard shows the same)."""
     assert receiver.journal is not None and receiver.worker is not None
     worker, journal = receiver.worker, receiver.journal
     worker.ensure_running()
@@ -260,16 +266,38 @@ async def health(request: Request) -> Response:
         "stalled": "Receiving; delivery is stalled.",
         "dead": "Receiving; delivery is not running.",
     }
-    return JSONAnswer(
-        {
-            "message": messages.get(verdict.state, "Receiving; delivery is degraded."),
-            "status": "ok" if verdict.healthy else "degraded",
-            "version": __version__,
-            "delivery": delivery,
-            "journal": {"backlog": counts["queued"], **counts, "oldest_queued_received_at": oldest},
-            "failed": {"count": failed, "last_reason": last_failure},
-            "store": store,
-        }
+    return {
+        "message": messages.get(verdict.state, "Receiving; delivery is degraded."),
+        "status": "ok" if verdict.healthy else "degraded",
+        "version": __version__,
+        "delivery": delivery,
+        "journal": {"backlog": counts["queued"], **counts, "oldest_queued_received_at": oldest},
+        "failed": {"count": failed, "last_reason": last_failure},
+        "store": store,
+    }
+
+
+async def dashboard(request: Request) -> Response:
+    receiver = _receiver(request)
+    facts = await run_in_threadpool(_dashboard_facts, receiver)
+    return HTMLResponse(render_dashboard(facts))
+
+
+def _dashboard_facts(receiver: Receiver) -> DashboardFacts:
+    assert receiver.journal is not None
+    now = receiver.now()
+    day_ago = format_time(now - timedelta(hours=24))
+    coverage = []
+    if receiver.tally is not None:
+        coverage = [(video.url, video.frames, receiver.tally.coverage(video)) for video in receiver.settings.videos]
+    skeleton = receiver.validator.skeleton
+    return DashboardFacts(
+        now=now,
+        health=_health_report(receiver),
+        per_hour=receiver.journal.per_hour(day_ago),
+        pulls=receiver.journal.recent_pulls(),
+        coverage=coverage,
+        agreement=keypoint_agreement(receiver.journal.latest_records(2000), [k.id for k in skeleton.keypoints], skeleton.symmetry),
     )
 
 
@@ -385,6 +413,7 @@ def create_app(
         Route("/api/annotations", list_annotations, methods=["GET"]),
         Route("/api/submissions/{id}", submission, methods=["GET"], name="submission"),
         Route("/health", health, methods=["GET"]),
+        Route("/dashboard", dashboard, methods=["GET"]),
         *frame_routes(),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),

@@ -292,6 +292,17 @@ class FrameLedger:
         rows = self._read("SELECT coalesce(sum(frames - retired), 0) FROM videos")
         return int(rows[0][0])
 
+    def coverage(self, video: Video, *, cells: int = 100) -> list[tuple[int, int, int]]:
+        """The video cut into `cells` runs of frames: (frames, labelled, retired) in each, for a picture of coverage."""
+        width = _cells(video.frames, cells)
+        rows = self._read(
+            "SELECT f.frame * ? / v.frames AS cell, count(*), sum(f.labels > 0), sum(f.retired)"
+            " FROM frames f JOIN videos v ON v.id = f.video WHERE v.url = ? GROUP BY cell ORDER BY cell",
+            (width, video.url),
+        )
+        found = {int(cell): (int(n), int(labelled), int(retired)) for cell, n, labelled, retired in rows}
+        return [found.get(cell, (0, 0, 0)) for cell in range(width)]
+
     def progress(self, volunteer: str | None = None, *, video: Video | None = None) -> Progress:
         rows = {url: (frames, touched, retired) for url, frames, touched, retired in self._read("SELECT url, frames, touched, retired FROM videos")}
         shown = []
@@ -302,6 +313,10 @@ class FrameLedger:
         if volunteer is not None:
             done = int(self._read("SELECT count(*) FROM volunteer_frames WHERE volunteer = ?", (volunteer,))[0][0])
         return Progress(tuple(shown), sum(v.frames - v.retired for v in shown), done)
+
+
+def _cells(frames: int, cells: int) -> int:
+    return max(1, min(cells, frames))
 
 
 def _stored_retire_after(connection: sqlite3.Connection) -> int | None:

@@ -280,6 +280,27 @@ class Journal:
         rows = self._read(f"SELECT {schema.COLUMNS} FROM records {where} ORDER BY seq LIMIT ? OFFSET ?", [*parameters, limit, offset])
         return total, [_entry(r) for r in rows]
 
+    def per_hour(self, since: str) -> list[tuple[str, int]]:
+        """Records received in each hour from `since` (an ISO UTC time): ("YYYY-MM-DDTHH", count), oldest first."""
+        rows = self._read(
+            "SELECT substr(received_at, 1, 13) AS hour, count(*) FROM records WHERE received_at >= ? GROUP BY hour ORDER BY hour", (since,)
+        )
+        return [(str(hour), int(n)) for hour, n in rows]
+
+    def latest_records(self, limit: int) -> list[Record]:
+        """The most recently received records, newest first."""
+        rows = self._read("SELECT document FROM records ORDER BY seq DESC LIMIT ?", (limit,))
+        return [Record.from_stored(bytes(document)) for (document,) in rows]
+
+    def recent_pulls(self, limit: int = 20) -> list[tuple[int, str, str]]:
+        """The latest pull requests the receiver opened: (number, url, state), newest first."""
+        rows = self._read(
+            "SELECT pull_number, max(pull_url), max(pull_state) FROM records WHERE pull_number IS NOT NULL"
+            " GROUP BY pull_number ORDER BY pull_number DESC LIMIT ?",
+            (limit,),
+        )
+        return [(int(n), str(url or ""), str(state or "open")) for n, url, state in rows]
+
     def counts(self) -> dict[str, int]:
         counts = {"queued": 0, "delivered": 0, "held": 0, "failed": 0}
         counts.update({state: n for state, n in self._read("SELECT state, count(*) FROM records GROUP BY state")})
