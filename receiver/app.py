@@ -36,7 +36,7 @@ from receiver.frame_api import frame_routes
 from receiver.frames import FrameLedger
 from receiver.health import DeliveryFacts, assess
 from receiver.journal import Journal, JournalUnavailable
-from receiver.lease import DeliveryLease
+from receiver.journal.engines import delivery_lease, open_journal
 from receiver.openapi import openapi_document
 from receiver.parsing import ParseError, parse_json
 from receiver.limitstate import Refusal, SharedLimits
@@ -219,15 +219,19 @@ async def health(request: Request) -> Response:
     assert receiver.journal is not None and receiver.worker is not None
     worker, journal = receiver.worker, receiver.journal
     worker.ensure_running()
-    counts = journal.counts()
-    published = journal.delivery_status()
-    if published is None:
-        # Nothing published yet (no delivery attempt so far): say what this process knows.
-        worker.publish(every=0.0)
+    try:
+        counts = journal.counts()
         published = journal.delivery_status()
+        if published is None:
+            # Nothing published yet (no delivery attempt so far): say what this process knows.
+            worker.publish(every=0.0)
+            published = journal.delivery_status()
+        oldest = journal.oldest_queued()
+        failed, last_failure = journal.failures()
+    except JournalUnavailable:
+        return _error(503, "The receiver cannot read its journal right now; submissions are refused until it can.", headers={"Retry-After": "30"})
     assert published is not None
     status, age = published
-    oldest = journal.oldest_queued()
     verdict = assess(
         DeliveryFacts(
             now=receiver.now().timestamp(),
@@ -251,7 +255,6 @@ async def health(request: Request) -> Response:
         delivery["reason"] = verdict.reason
     if verdict.since is not None:
         delivery["since"] = datetime.fromtimestamp(verdict.since, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-    failed, last_failure = journal.failures()
     messages = {
         "ok": "Receiving and delivering.",
         "retrying": "Receiving; delivery is retrying.",
@@ -267,6 +270,7 @@ async def health(request: Request) -> Response:
             "journal": {"backlog": counts["queued"], **counts, "oldest_queued_received_at": oldest},
             "failed": {"count": failed, "last_reason": last_failure},
             "store": store,
+            "deliverer": status.get("deliverer"),
         }
     )
 
@@ -345,16 +349,17 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Always hooked, even with no videos: the tally then drops what an earlier
         # configuration left, and is rebuilt from the records if videos come back.
+        # A PostgreSQL journal has no frame tally (it lives in SQLite's transactions; settings refuse videos there).
         keypoints = [k.id for k in receiver.validator.skeleton.keypoints]
-        tally = FrameLedger(
+        tally = None if settings.journal_url else FrameLedger(
             settings.journal_path, settings.videos, retire_after=settings.retire_after, keypoints=keypoints, symmetry=receiver.validator.skeleton.symmetry
         )
-        journal = Journal(settings.journal_path, on_admit=tally.admitted).open()
+        journal = open_journal(settings, on_admit=tally.admitted if tally is not None else None)
         receiver.limits.open()
         chosen = store or build_store(settings)
-        receiver.tally = tally.open()
+        receiver.tally = tally.open() if tally is not None else None
         linger = settings.batch_seconds if settings.store == "github" and settings.delivery_mode == "batch" else 0.0
-        lease = DeliveryLease(settings.journal_path.with_name(settings.journal_path.name + ".delivery.lock"))
+        lease = delivery_lease(settings)
         worker = DeliveryWorker(
             journal, chosen, batch_size=settings.batch_size, max_refusals=settings.max_attempts, linger=linger, lease=lease, sleep=delivery_sleep
         )
@@ -368,7 +373,8 @@ def create_app(
             watchdog.cancel()
             worker.stop()
             journal.close()
-            tally.close()
+            if tally is not None:
+                tally.close()
             chosen.close()
             receiver.limits.close()
 

@@ -183,7 +183,8 @@ class Journal:
             self._open = False
 
     def __enter__(self) -> Journal:
-        return self.open()
+        # `open_journal` hands out journals already open: entering one keeps it as it is.
+        return self if self._open else self.open()
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
