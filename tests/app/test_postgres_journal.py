@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
-import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -17,7 +17,7 @@ from tests.servers import wait_until
 JSON = {"Content-Type": "application/json"}
 
 
-def post(client: TestClient, n: int) -> httpx.Response:
+def post(client: TestClient, n: int) -> Any:
     return client.post("/api/labels", content=json.dumps(numbered_submission(n)).encode(), headers=JSON)
 
 
