@@ -39,7 +39,7 @@ from receiver.frames import FrameLedger
 from receiver.dashboard import DashboardFacts, keypoint_agreement, render_dashboard
 from receiver.health import DeliveryFacts, assess
 from receiver.journal import Journal, JournalUnavailable
-from receiver.lease import DeliveryLease
+from receiver.journal.engines import delivery_lease, open_journal
 from receiver.metrics import Metrics
 from receiver.openapi import openapi_document
 from receiver.parsing import ParseError, parse_json
@@ -218,12 +218,18 @@ def _epoch(stamp: str | None) -> float | None:
     return None if stamp is None else datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
+_JOURNAL_UNREADABLE = "The receiver cannot read its journal right now; submissions are refused until it can."
+
+
 async def health(request: Request) -> Response:
-    return JSONAnswer(_health_report(_receiver(request)))
+    try:
+        return JSONAnswer(_health_report(_receiver(request)))
+    except JournalUnavailable:
+        return _error(503, _JOURNAL_UNREADABLE, headers={"Retry-After": "30"})
 
 
 def _health_report(receiver: Receiver) -> dict[str, Any]:
-    """What /health answers (the dashboard shows the same)."""
+    """What /health answers (the dashboard shows the same); JournalUnavailable when the journal cannot be read."""
     assert receiver.journal is not None and receiver.worker is not None
     worker, journal = receiver.worker, receiver.journal
     worker.ensure_running()
@@ -233,9 +239,10 @@ def _health_report(receiver: Receiver) -> dict[str, Any]:
         # Nothing published yet (no delivery attempt so far): say what this process knows.
         worker.publish(every=0.0)
         published = journal.delivery_status()
+    oldest = journal.oldest_queued()
+    failed, last_failure = journal.failures()
     assert published is not None
     status, age = published
-    oldest = journal.oldest_queued()
     verdict = assess(
         DeliveryFacts(
             now=receiver.now().timestamp(),
@@ -259,7 +266,6 @@ def _health_report(receiver: Receiver) -> dict[str, Any]:
         delivery["reason"] = verdict.reason
     if verdict.since is not None:
         delivery["since"] = datetime.fromtimestamp(verdict.since, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-    failed, last_failure = journal.failures()
     messages = {
         "ok": "Receiving and delivering.",
         "retrying": "Receiving; delivery is retrying.",
@@ -274,12 +280,16 @@ def _health_report(receiver: Receiver) -> dict[str, Any]:
         "journal": {"backlog": counts["queued"], **counts, "oldest_queued_received_at": oldest},
         "failed": {"count": failed, "last_reason": last_failure},
         "store": store,
+        "deliverer": status.get("deliverer"),
     }
 
 
 async def dashboard(request: Request) -> Response:
     receiver = _receiver(request)
-    facts = await run_in_threadpool(_dashboard_facts, receiver)
+    try:
+        facts = await run_in_threadpool(_dashboard_facts, receiver)
+    except JournalUnavailable:
+        return _error(503, _JOURNAL_UNREADABLE, headers={"Retry-After": "30"})
     return HTMLResponse(render_dashboard(facts))
 
 
@@ -378,16 +388,17 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Always hooked, even with no videos: the tally then drops what an earlier
         # configuration left, and is rebuilt from the records if videos come back.
+        # A PostgreSQL journal has no frame tally (it lives in SQLite's transactions; settings refuse videos there).
         keypoints = [k.id for k in receiver.validator.skeleton.keypoints]
-        tally = FrameLedger(
+        tally = None if settings.journal_url else FrameLedger(
             settings.journal_path, settings.videos, retire_after=settings.retire_after, keypoints=keypoints, symmetry=receiver.validator.skeleton.symmetry
         )
-        journal = Journal(settings.journal_path, on_admit=tally.admitted).open()
+        journal = open_journal(settings, on_admit=tally.admitted if tally is not None else None)
         receiver.limits.open()
         chosen = store or build_store(settings)
-        receiver.tally = tally.open()
+        receiver.tally = tally.open() if tally is not None else None
         linger = settings.batch_seconds if settings.store == "github" and settings.delivery_mode == "batch" else 0.0
-        lease = DeliveryLease(settings.journal_path.with_name(settings.journal_path.name + ".delivery.lock"))
+        lease = delivery_lease(settings)
         worker = DeliveryWorker(
             journal, chosen, batch_size=settings.batch_size, max_refusals=settings.max_attempts, linger=linger, lease=lease, sleep=delivery_sleep,
             observer=metrics,
@@ -402,7 +413,8 @@ def create_app(
             watchdog.cancel()
             worker.stop()
             journal.close()
-            tally.close()
+            if tally is not None:
+                tally.close()
             chosen.close()
             receiver.limits.close()
 

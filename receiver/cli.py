@@ -67,6 +67,7 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
     import uvicorn
 
     from receiver.app import create_app
+    from receiver.journal.engines import journal_problem
     from receiver.logs import logging_config
     from receiver.settings import SettingsError, load_settings
 
@@ -76,6 +77,10 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
     except SettingsError as exc:
         err.write(f"receiver serve: {exc}\n")
         return EXIT_USAGE
+    problem = journal_problem(settings)
+    if problem is not None:
+        err.write(f"receiver serve: {problem}\n")
+        return EXIT_FAILED
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
@@ -128,7 +133,8 @@ def _tokens(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
 
 
 def _retry(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
-    from receiver.journal import Journal, JournalError
+    from receiver.journal import JournalError
+    from receiver.journal.engines import open_journal
     from receiver.settings import SettingsError, load_settings
 
     if not args.ids and not args.failed:
@@ -139,11 +145,11 @@ def _retry(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
     except SettingsError as exc:
         err.write(f"receiver retry: {exc}\n")
         return EXIT_USAGE
-    if not settings.journal_path.exists():
+    if not settings.journal_url and not settings.journal_path.exists():
         err.write("receiver retry: no journal yet: nothing was ever received with these settings\n")
         return EXIT_USAGE
     try:
-        with Journal(settings.journal_path) as journal:
+        with open_journal(settings) as journal:
             unknown = [i for i in args.ids if journal.get(i) is None]
             count = journal.retry([i for i in args.ids if i not in unknown], failed=args.failed)
     except JournalError as exc:

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from typing import Protocol
 
 from receiver.journal import Journal
-from receiver.lease import DeliveryLease
+from receiver.lease import DeliveryLease, Lease
 from receiver.records import Record
 from receiver.stores import Delivered, Refused, Store, StoreConflict, StoreError, StoreRefused, StoreUnavailable
 
@@ -98,7 +98,7 @@ class DeliveryWorker:
         idle_wait: float = 1.0,
         linger: float = 0.0,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-        lease: DeliveryLease | None = None,
+        lease: Lease | None = None,
         sleep: Callable[[float], object] | None = None,
         observer: DeliveryObserver | None = None,
     ) -> None:
@@ -275,6 +275,7 @@ class DeliveryWorker:
                 "retry_in_seconds": retry_in,
                 "last_delivered_at": self.status.last_delivered_at,
                 "store": {"name": self.store.name, **self.store.describe()},
+                "deliverer": self.lease.holder if self.lease is not None and self.lease.held else None,
             }
         )
         self._published = (key, now)

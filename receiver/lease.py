@@ -1,12 +1,47 @@
-"""Which of several receiver processes on one machine delivers: the one holding an exclusive lock on a file."""
+"""Which receiver process delivers: one per store, elected by a lock its holder loses when it dies.
+
+`DeliveryLease` is an exclusive `flock` on a file beside the SQLite journal
+(processes on one machine); `PostgresLease` is a PostgreSQL advisory lock
+held on a session of its own (processes on several machines sharing a
+PostgreSQL journal). Both answer to `Lease`: `try_acquire` at each step of
+the delivery loop, `held`, `release`, and `holder`, the name (host and pid)
+the deliverer publishes so every receiver's /health can show who delivers.
+"""
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import logging
 import os
+import socket
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
-__all__ = ["DeliveryLease"]
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["Lease", "DeliveryLease", "PostgresLease", "holder_name"]
+
+log = logging.getLogger("receiver.lease")
+
+
+def holder_name() -> str:
+    """This process as other receivers should read it: host and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Lease(Protocol):
+    holder: str
+
+    @property
+    def held(self) -> bool: ...
+
+    def try_acquire(self) -> bool:
+        """True when this process delivers (now, or already); never raises for a lock it cannot take."""
+        ...
+
+    def release(self) -> None: ...
 
 
 class DeliveryLease:
@@ -18,6 +53,7 @@ class DeliveryLease:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.holder = holder_name()
         self._fd: int | None = None
 
     @property
@@ -40,3 +76,62 @@ class DeliveryLease:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def lock_key(name: str) -> int:
+    """The advisory lock's key for one store: a signed 64-bit number drawn from its name."""
+    return int.from_bytes(hashlib.sha256(f"pose-receiver delivery {name}".encode()).digest()[:8], "big", signed=True)
+
+
+class PostgresLease:
+    """`pg_try_advisory_lock` on a dedicated session.
+
+    PostgreSQL releases a session's advisory locks when the session ends,
+    however its process dies (or its network goes), so another receiver takes
+    over at its next try. While held, each try checks the session is still
+    alive: a holder whose session was cut stops delivering rather than
+    deliver beside the one that took over.
+    """
+
+    def __init__(self, url: str, *, store: str = "default") -> None:
+        self.url = url
+        self.key = lock_key(store)
+        self.holder = holder_name()
+        self._session: psycopg.Connection[Any] | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._session is not None
+
+    def try_acquire(self) -> bool:
+        import psycopg
+
+        try:
+            if self._session is not None:
+                self._session.execute("SELECT 1")
+                return True
+            session = psycopg.connect(self.url, autocommit=True, connect_timeout=5, application_name=f"receiver deliverer {self.holder}")
+        except psycopg.Error as exc:
+            if self._session is not None:
+                log.warning("the delivery lease's session was lost (%s); delivery stops until it is won again", exc.__class__.__name__)
+            self._drop()
+            return False
+        try:
+            row = session.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+        except psycopg.Error:
+            session.close()
+            return False
+        if not (row and row[0]):
+            session.close()
+            return False
+        self._session = session
+        return True
+
+    def _drop(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def release(self) -> None:
+        """End the session; the lock goes with it."""
+        self._drop()

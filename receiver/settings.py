@@ -58,6 +58,8 @@ class Settings:
     local_mode: str = "direct"
     branch: str = "main"
     journal: Path | None = None
+    #: A `postgresql://` journal, when RECEIVER_JOURNAL names one (it may carry a password: never shown).
+    journal_url: str = field(default="", repr=False)
     allowed_origins: tuple[str, ...] = ()
     tokens_file: Path | None = None
     public: bool = True
@@ -117,7 +119,10 @@ SETTING_HELP: dict[str, str] = {
     "local_repo": "the bare git repository of the local store (created if missing)",
     "local_mode": "local store mode: direct (commit to the branch) or branch (a branch per record, merged after validation)",
     "branch": "the data repository's default branch",
-    "journal": "the SQLite journal (default: journal.sqlite3 beside the local repository)",
+    "journal": (
+        "the SQLite journal file (default: journal.sqlite3 beside the local repository), or a postgresql:// URL for"
+        " receivers on several machines (install pose-receiver[postgres])"
+    ),
     "allowed_origins": "comma-separated origins whose pages may post (default: localhost and 127.0.0.1, any port)",
     "tokens_file": "JSON file of named token hashes (see `receiver tokens add`); enables token mode",
     "public": "accept submissions without a token (true/false)",
@@ -197,6 +202,9 @@ def _convert(name: str, raw: Any) -> Any:
     return str(raw)
 
 
+#: A journal setting naming a PostgreSQL database rather than an SQLite file.
+_POSTGRES_URL = re.compile(r"\s*postgres(ql)?://", re.IGNORECASE)
+
 _CHOICES = {
     "store": ("local", "github"),
     "local_mode": ("direct", "branch"),
@@ -228,7 +236,7 @@ def load_settings(
 ) -> Settings:
     """Combine the TOML file (if any), `RECEIVER_*` variables and explicit overrides into Settings."""
     values: dict[str, Any] = {}
-    names = {f.name for f in fields(Settings)} - {"github_token"}
+    names = {f.name for f in fields(Settings)} - {"github_token", "journal_url"}
     config_file = config_file or (Path(environ["RECEIVER_CONFIG"]) if environ.get("RECEIVER_CONFIG") else None)
     if config_file is None and Path("receiver.toml").is_file():
         config_file = Path("receiver.toml")
@@ -252,6 +260,11 @@ def load_settings(
     for origin, source in sources:
         for name, raw in source.items():
             key = f"RECEIVER_{name.upper()}" if origin == "environment" else name
+            if name == "journal" and _POSTGRES_URL.match(str(raw)):
+                values["journal"], values["journal_url"] = None, str(raw).strip()
+                continue
+            if name == "journal":
+                values.pop("journal_url", None)
             try:
                 values[name] = _convert(name, raw)
             except ValueError as exc:
@@ -263,6 +276,11 @@ def load_settings(
             raise SettingsError(f"RECEIVER_{name.upper()}={values[name]}: expected a prefix length from 0 to {most}")
     if values.get("retire_after", 1) < 1:
         raise SettingsError(f"RECEIVER_RETIRE_AFTER={values['retire_after']}: expected 1 or more agreeing labels")
+    if values.get("journal_url") and values.get("videos"):
+        raise SettingsError(
+            "RECEIVER_VIDEOS needs the SQLite journal for now: the frame tally is kept inside SQLite's transactions;"
+            " unset RECEIVER_VIDEOS or use a journal file"
+        )
     token = environ.get("GITHUB_TOKEN", "")
     settings = replace(Settings(), **values, github_token=token)
     app = settings.github_app_id or settings.github_app_installation_id or settings.github_app_private_key_file

@@ -12,6 +12,7 @@ import pytest
 import responses
 
 from receiver.validation import Validator
+from tests.pgcluster import Cluster, find_binaries
 
 
 @pytest.fixture(autouse=True)
@@ -41,3 +42,16 @@ def tools_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def validator() -> Validator:
     return Validator()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL server for the session; skipped only where PostgreSQL is not installed (CI installs it)."""
+    binaries = find_binaries()
+    if binaries is None:
+        pytest.skip("PostgreSQL is not installed here (.ci/run installs it)")
+    cluster = Cluster(binaries).create()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()

@@ -31,3 +31,23 @@ def test_the_gates_variables_are_not_refused() -> None:
     """RECEIVER_GATE_AUTHORS and RECEIVER_MERGE_METHOD belong to the workflow's gate, not to serve."""
     settings = load_settings({"RECEIVER_GATE_AUTHORS": "pose-receiver", "RECEIVER_MERGE_METHOD": "squash", "RECEIVER_PORT": "9000"})
     assert settings.port == 9000
+
+
+class TestJournalSetting:
+    def test_a_postgresql_url_selects_the_postgresql_journal(self) -> None:
+        """The URL is kept whole (a path would fold its //), and no SQLite file is named."""
+        settings = load_settings({"RECEIVER_JOURNAL": "postgresql://receiver:pw@db.example.org:5433/journal"})
+        assert settings.journal_url == "postgresql://receiver:pw@db.example.org:5433/journal" and settings.journal is None
+
+    def test_a_file_selects_the_sqlite_journal(self) -> None:
+        settings = load_settings({"RECEIVER_JOURNAL": "data/journal.sqlite3"})
+        assert settings.journal == Path("data/journal.sqlite3") and settings.journal_url == ""
+
+    def test_the_journal_url_is_never_shown(self) -> None:
+        """It may carry a password: the settings' repr leaves it out."""
+        assert "pw" not in repr(load_settings({"RECEIVER_JOURNAL": "postgresql://receiver:pw@db/journal"}))
+
+    def test_the_journal_url_is_not_a_variable_of_its_own(self) -> None:
+        """RECEIVER_JOURNAL takes the URL; RECEIVER_JOURNAL_URL is refused like any unknown setting."""
+        with pytest.raises(SettingsError, match="RECEIVER_JOURNAL_URL is not a setting"):
+            load_settings({"RECEIVER_JOURNAL_URL": "postgresql://db/journal"})

@@ -9,6 +9,7 @@ from receiver.cli import main
 from receiver.journal import Journal
 from receiver.stores import Refused
 from tests.captured import numbered_record as record
+from tests.pgcluster import Cluster
 
 
 def run(*argv: str, journal: Path) -> tuple[int, str, str]:
@@ -60,3 +61,18 @@ def test_nothing_named_is_a_usage_error(tmp_path: Path) -> None:
     """Without ids or --failed, nothing is guessed."""
     code, _, err = run(journal=tmp_path / "journal.sqlite3")
     assert code == 2 and "--failed" in err
+
+
+def test_failed_flag_requeues_in_a_postgresql_journal(postgres_cluster: Cluster) -> None:
+    """The same command, with RECEIVER_JOURNAL naming a database, requeues there."""
+    from receiver.journal.postgres import PostgresConnector
+
+    url = postgres_cluster.database()
+    with Journal(PostgresConnector(url)) as journal:
+        identifier = journal.admit_async(record(1)).result(timeout=30).entry.id
+        journal.mark_refused([Refused(identifier, "422 no")], max_refusals=1, retry_at=0.0)
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["retry", "--failed"], environ={"RECEIVER_JOURNAL": url}, out=out, err=err)
+    with Journal(PostgresConnector(url)) as journal:
+        assert code == 0 and out.getvalue().startswith("1 record(s) queued")
+        assert journal.get(identifier).state == "queued"  # type: ignore[union-attr]

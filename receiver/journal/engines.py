@@ -1,0 +1,56 @@
+"""Which engine keeps the journal, chosen in one place from the settings: SQLite by default, PostgreSQL by URL.
+
+`open_journal` builds and opens the `Journal`; `delivery_lease` the lease
+that elects the deliverer among the processes sharing that journal;
+`journal_problem` says, before anything starts, why the journal cannot be
+used. psycopg is imported only when the settings name a PostgreSQL journal.
+"""
+
+from __future__ import annotations
+
+from receiver.journal.connector import JournalUnavailable
+from receiver.journal.outbox import Journal
+from receiver.journal.sqlite import AdmitHook
+from receiver.lease import DeliveryLease, Lease, PostgresLease
+from receiver.settings import Settings
+
+__all__ = ["open_journal", "delivery_lease", "journal_problem", "MISSING_DRIVER"]
+
+MISSING_DRIVER = (
+    "a postgresql:// journal needs psycopg, which is not installed: install pose-receiver[postgres] (or psycopg[binary,pool])"
+)
+
+
+def _store_name(settings: Settings) -> str:
+    """The store the deliverer is elected for: one election per data repository."""
+    return settings.github_repository if settings.store == "github" else str(settings.local_repo.resolve())
+
+
+def journal_problem(settings: Settings) -> str | None:
+    """Why the configured journal cannot be used right now, as a sentence; None when it can."""
+    if not settings.journal_url:
+        return None
+    try:
+        from receiver.journal import postgres
+    except ImportError:
+        return MISSING_DRIVER
+    return postgres.probe(settings.journal_url)
+
+
+def open_journal(settings: Settings, *, on_admit: AdmitHook | None = None) -> Journal:
+    """The journal the settings name, opened. `on_admit` (the frame tally) goes with SQLite only."""
+    if not settings.journal_url:
+        return Journal(settings.journal_path, on_admit=on_admit).open()
+    try:
+        from receiver.journal.postgres import PostgresConnector
+    except ImportError as exc:
+        raise JournalUnavailable(MISSING_DRIVER) from exc
+    return Journal(PostgresConnector(settings.journal_url)).open()
+
+
+def delivery_lease(settings: Settings) -> Lease:
+    """The lock that lets one process deliver: a file beside an SQLite journal, an advisory lock in PostgreSQL."""
+    if settings.journal_url:
+        return PostgresLease(settings.journal_url, store=_store_name(settings))
+    path = settings.journal_path
+    return DeliveryLease(path.with_name(path.name + ".delivery.lock"))

@@ -1,0 +1,276 @@
+"""The journal on PostgreSQL, for receivers on several machines: psycopg 3 and a connection pool.
+
+A record's id is the unique key, so admitting the same record twice keeps it
+once whichever machine took it; each group commit is one transaction;
+`pending` claims the oldest queued records with `FOR UPDATE SKIP LOCKED`
+(a claim lasts until the records are marked, or lapses), so two deliverers
+never take the same ones; each admission sends a `NOTIFY` that wakes the
+deliverer wherever it runs. Which process delivers is decided by an advisory
+lock (`PostgresLease` in receiver/lease.py).
+
+It does not keep the frame tally (receiver/frames.py runs inside SQLite's
+transaction) and it is not where the per-client limits live: those stay in
+each machine's SQLite file.
+
+psycopg is imported when this module is: only a receiver configured with a
+`postgresql://` journal imports it (the `postgres` extra).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import conninfo, sql
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from receiver.journal.connector import JournalError, JournalUnavailable, Parameters, Row
+from receiver.journal.schema import COLUMNS
+from receiver.records import Record
+
+__all__ = ["PostgresConnector", "QUERIES", "CHANNEL", "describe", "probe"]
+
+log = logging.getLogger("receiver.journal")
+
+#: The channel admissions and retries are announced on.
+CHANNEL = "receiver_journal"
+#: Serialises schema creation when several receivers start at once (an advisory lock key of its own).
+_SCHEMA_LOCK = 0x7265636569766572
+#: How long a request waits for a pooled connection before the journal is called unavailable.
+_CONNECTION_WAIT = 5.0
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS records (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    video_url TEXT NOT NULL,
+    frame_index INTEGER NOT NULL,
+    submitter TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    document BYTEA NOT NULL,
+    state TEXT NOT NULL DEFAULT 'queued',
+    path TEXT NOT NULL,
+    commit_sha TEXT,
+    branch TEXT,
+    pull_number INTEGER,
+    pull_url TEXT,
+    pull_state TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    refusals INTEGER NOT NULL DEFAULT 0,
+    not_before DOUBLE PRECISION,
+    delivered_at DOUBLE PRECISION,
+    claimed_until DOUBLE PRECISION
+);
+CREATE INDEX IF NOT EXISTS records_by_state ON records (state, seq);
+CREATE INDEX IF NOT EXISTS records_by_video ON records (video_url, seq);
+CREATE INDEX IF NOT EXISTS records_by_delivery ON records (delivered_at) WHERE delivered_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS records_open_pulls ON records (pull_number) WHERE pull_state = 'open';
+CREATE INDEX IF NOT EXISTS records_by_frame ON records (video_url, frame_index);
+CREATE TABLE IF NOT EXISTS status (name TEXT PRIMARY KEY, value TEXT NOT NULL, written_at DOUBLE PRECISION NOT NULL);
+"""
+
+_ENTRY = f"SELECT {COLUMNS} FROM records"
+
+QUERIES: dict[str, str] = {
+    "get": f"{_ENTRY} WHERE id = %(id)s",
+    "document": "SELECT document FROM records WHERE id = %(id)s",
+    "frame_records": (
+        "SELECT document FROM records WHERE video_url = %(video_url)s AND frame_index = %(frame_index)s ORDER BY seq LIMIT %(limit)s"
+    ),
+    "count_all": "SELECT count(*) FROM records",
+    "count_video": "SELECT count(*) FROM records WHERE video_url = %(video_url)s",
+    "page_all": f"{_ENTRY} ORDER BY seq LIMIT %(limit)s OFFSET %(offset)s",
+    "page_video": f"{_ENTRY} WHERE video_url = %(video_url)s ORDER BY seq LIMIT %(limit)s OFFSET %(offset)s",
+    "counts": "SELECT state, count(*) FROM records GROUP BY state",
+    "per_hour": "SELECT substr(received_at, 1, 13) AS hour, count(*) FROM records WHERE received_at >= %(since)s GROUP BY hour ORDER BY hour",
+    "latest_records": "SELECT document FROM records ORDER BY seq DESC LIMIT %(limit)s",
+    "recent_pulls": (
+        "SELECT pull_number, max(pull_url), max(pull_state) FROM records WHERE pull_number IS NOT NULL"
+        " GROUP BY pull_number ORDER BY pull_number DESC LIMIT %(limit)s"
+    ),
+    "oldest_queued": "SELECT received_at FROM records WHERE state = 'queued' ORDER BY seq LIMIT 1",
+    # Claim: rows another transaction is claiming are skipped, rows claimed earlier wait
+    # until their claim lapses; the claim commits with this statement.
+    "pending": (
+        "WITH due AS ("
+        " SELECT seq FROM records WHERE state = 'queued'"
+        " AND (not_before IS NULL OR not_before <= %(now)s) AND (claimed_until IS NULL OR claimed_until <= %(now)s)"
+        " ORDER BY seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+        " UPDATE records SET claimed_until = %(claim_until)s FROM due WHERE records.seq = due.seq"
+        " RETURNING records.document, records.seq"
+    ),
+    "next_due": "SELECT min(not_before) FROM records WHERE state = 'queued' AND not_before IS NOT NULL",
+    "recently_delivered": (
+        "SELECT document FROM records WHERE delivered_at IS NOT NULL AND state = 'delivered' ORDER BY delivered_at DESC LIMIT %(limit)s"
+    ),
+    "last_delivered_at": "SELECT max(delivered_at) FROM records WHERE delivered_at IS NOT NULL",
+    "open_pulls": "SELECT DISTINCT pull_number FROM records WHERE pull_state = 'open' ORDER BY pull_number LIMIT %(limit)s",
+    "failures": (
+        "SELECT count(*), (SELECT last_error FROM records WHERE state = 'failed' ORDER BY seq DESC LIMIT 1)"
+        " FROM records WHERE state = 'failed'"
+    ),
+    "delivery_status": "SELECT value, written_at FROM status WHERE name = 'delivery'",
+    "state": "SELECT state FROM records WHERE id = %(id)s",
+    "mark_delivered": (
+        "UPDATE records SET state = CASE WHEN %(held)s::boolean THEN 'held' ELSE 'delivered' END,"
+        " commit_sha = %(commit)s::text, path = %(path)s::text, branch = %(branch)s::text,"
+        " pull_number = %(pull_number)s::integer, pull_url = %(pull_url)s::text,"
+        " pull_state = CASE WHEN %(pull_number)s::integer IS NULL THEN NULL ELSE COALESCE(pull_state, 'open') END,"
+        " attempts = attempts + 1, last_error = NULL, not_before = NULL, claimed_until = NULL,"
+        " delivered_at = %(now)s::double precision WHERE id = %(id)s"
+    ),
+    "mark_attempt": "UPDATE records SET attempts = attempts + 1, last_error = %(error)s, claimed_until = NULL WHERE id = %(id)s",
+    "mark_refused": (
+        "UPDATE records SET attempts = attempts + 1, refusals = refusals + 1, last_error = %(reason)s, claimed_until = NULL,"
+        " state = CASE WHEN refusals + 1 >= %(max_refusals)s::integer THEN 'failed' ELSE state END,"
+        " not_before = CASE WHEN refusals + 1 >= %(max_refusals)s::integer THEN NULL ELSE %(retry_at)s::double precision END"
+        " WHERE id = %(id)s AND state = 'queued'"
+    ),
+    "retry_one": (
+        "UPDATE records SET state = 'queued', refusals = 0, not_before = NULL, claimed_until = NULL"
+        " WHERE id = %(id)s AND state IN ('failed', 'held', 'queued')"
+    ),
+    "retry_failed": "UPDATE records SET state = 'queued', refusals = 0, not_before = NULL, claimed_until = NULL WHERE state = 'failed'",
+    "requeue": "UPDATE records SET state = 'queued', commit_sha = NULL, delivered_at = NULL, claimed_until = NULL WHERE id = %(id)s",
+    "set_pull_states": "UPDATE records SET pull_state = %(state)s WHERE pull_number = %(number)s AND pull_state = 'open'",
+    "set_delivery_status": (
+        "INSERT INTO status (name, value, written_at) VALUES ('delivery', %(value)s, %(written_at)s)"
+        " ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, written_at = EXCLUDED.written_at"
+    ),
+}
+
+_INSERT = (
+    "INSERT INTO records (id, video_url, frame_index, submitter, received_at, document, path)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
+)
+
+
+def describe(url: str) -> str:
+    """Where a journal URL points, without its password: `db on host:port`."""
+    try:
+        parts = conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "an unreadable PostgreSQL address"
+    host = str(parts.get("host") or "localhost")
+    where = host if host.startswith("/") else f"{host}:{parts.get('port') or 5432}"
+    return f"database {parts.get('dbname') or parts.get('user') or '(default)'} on {where}"
+
+
+def probe(url: str, *, timeout: float = 5.0) -> str | None:
+    """Why the journal at `url` cannot be used right now, as a sentence; None when it answers."""
+    try:
+        with psycopg.connect(url, connect_timeout=max(1, round(timeout)), autocommit=True) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        return f"the PostgreSQL journal ({describe(url)}) cannot be reached: {reason}; check RECEIVER_JOURNAL and that the database runs"
+    return None
+
+
+def _unavailable(what: str, exc: Exception) -> JournalUnavailable:
+    return JournalUnavailable(f"the PostgreSQL journal cannot {what} right now ({exc.__class__.__name__})")
+
+
+class PostgresConnector:
+    """A pool of connections to one PostgreSQL database; a separate session listens for admissions."""
+
+    engine = "postgresql"
+
+    def __init__(self, url: str, *, max_connections: int = 8, name: str = "receiver") -> None:
+        self.url = url
+        self.name = name
+        self._pool: ConnectionPool[psycopg.Connection[tuple[Any, ...]]] = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_connections,
+            open=False,
+            check=ConnectionPool.check_connection,
+            kwargs={"connect_timeout": 5, "application_name": name},
+            name=name,
+            timeout=_CONNECTION_WAIT,
+        )
+
+    def open(self) -> None:
+        try:
+            self._pool.open(wait=True, timeout=_CONNECTION_WAIT)
+        except PoolTimeout as exc:
+            self._pool.close()
+            raise JournalUnavailable(f"the PostgreSQL journal ({describe(self.url)}) cannot be reached") from exc
+        try:
+            with self._pool.connection() as connection, connection.transaction():
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                for statement in filter(str.strip, _TABLES.split(";")):
+                    connection.execute(statement.encode())
+        except psycopg.Error as exc:
+            self._pool.close()
+            raise _unavailable("create its tables", exc) from exc
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def admit(self, records: Sequence[Record]) -> list[tuple[Row, bool]]:
+        admitted: list[tuple[Row, bool]] = []
+        try:
+            with self._pool.connection() as connection, connection.transaction():
+                for record in records:
+                    cursor = connection.execute(
+                        _INSERT,
+                        (record.id, record.submission["video_url"], record.submission["frame_index"], record.submitter,
+                         record.received_at, record.to_bytes(), record.path),
+                    )
+                    created = cursor.rowcount == 1
+                    row = connection.execute(QUERIES["get"], {"id": record.id}).fetchone()
+                    if row is None:
+                        raise JournalError(f"record {record.id} was admitted and then not found")
+                    admitted.append((row, created))
+                if any(created for _, created in admitted):
+                    # Delivered to listeners when this transaction commits, and only if it does.
+                    connection.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise _unavailable("keep new submissions", exc) from exc
+        return admitted
+
+    def fetch(self, query: str, parameters: Parameters) -> list[Row]:
+        try:
+            with self._pool.connection() as connection:
+                rows: list[Row] = list(connection.execute(QUERIES[query], dict(parameters)).fetchall())
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise _unavailable("be read", exc) from exc
+        if query == "pending":
+            # RETURNING follows no order: hand out the oldest first, as SQLite does.
+            rows.sort(key=lambda row: int(row[1]))
+        return rows
+
+    def change(self, query: str, rows: Sequence[Parameters]) -> int:
+        try:
+            with self._pool.connection() as connection, connection.transaction(), connection.cursor() as cursor:
+                cursor.executemany(QUERIES[query], [dict(r) for r in rows])
+                return max(0, cursor.rowcount)
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise _unavailable("record delivery", exc) from exc
+
+    def listen(self, wake: Callable[[], None], stop: threading.Event) -> None:
+        """Hold a session of its own on `LISTEN`; when it breaks, wake the worker (it may have missed news) and reconnect."""
+        while not stop.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True, connect_timeout=5, application_name=f"{self.name} listener") as connection:
+                    connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
+                    wake()  # anything admitted while nobody listened
+                    while not stop.is_set():
+                        for _ in connection.notifies(timeout=1.0):
+                            wake()
+            except psycopg.Error as exc:
+                log.warning("the journal's listener lost PostgreSQL (%s); reconnecting", exc.__class__.__name__)
+                wake()
+                stop.wait(1.0)
+
+    def announce(self) -> None:
+        try:
+            with self._pool.connection() as connection:
+                connection.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise _unavailable("announce the queue", exc) from exc

@@ -1,0 +1,187 @@
+"""The journal on SQLite, the embedded default: one file, WAL, fsynced at every commit.
+
+One machine, any number of receiver processes: SQLite's write lock orders
+them, and the flock `DeliveryLease` (receiver/lease.py) lets only one of
+them deliver, so `pending` reads the queue without claiming it. Admissions
+go through one writer connection (the journal's writer thread); reads and
+delivery marks share a second one behind a lock. The tables and their
+upgrades are in `receiver.journal.schema`; the frame tally's admit hook
+(receiver/frames.py) runs inside the admitting transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from receiver.journal import schema
+from receiver.journal.connector import JournalError, JournalUnavailable, Parameters, Row
+from receiver.records import Record
+
+__all__ = ["SqliteConnector", "AdmitHook", "QUERIES"]
+
+#: Called inside each group commit's transaction with the records it newly admits,
+#: so state derived from them (the frame tally) commits, or fails, with them.
+AdmitHook = Callable[[sqlite3.Connection, Sequence[Record]], None]
+
+_ENTRY = f"SELECT {schema.COLUMNS} FROM records"
+
+QUERIES: dict[str, str] = {
+    "get": f"{_ENTRY} WHERE id = :id",
+    "document": "SELECT document FROM records WHERE id = :id",
+    "frame_records": "SELECT document FROM records WHERE video_url = :video_url AND frame_index = :frame_index ORDER BY seq LIMIT :limit",
+    "count_all": "SELECT count(*) FROM records",
+    "count_video": "SELECT count(*) FROM records WHERE video_url = :video_url",
+    "page_all": f"{_ENTRY} ORDER BY seq LIMIT :limit OFFSET :offset",
+    "page_video": f"{_ENTRY} WHERE video_url = :video_url ORDER BY seq LIMIT :limit OFFSET :offset",
+    "per_hour": "SELECT substr(received_at, 1, 13) AS hour, count(*) FROM records WHERE received_at >= :since GROUP BY hour ORDER BY hour",
+    "latest_records": "SELECT document FROM records ORDER BY seq DESC LIMIT :limit",
+    "recent_pulls": (
+        "SELECT pull_number, max(pull_url), max(pull_state) FROM records WHERE pull_number IS NOT NULL"
+        " GROUP BY pull_number ORDER BY pull_number DESC LIMIT :limit"
+    ),
+    "counts": "SELECT state, count(*) FROM records GROUP BY state",
+    "oldest_queued": "SELECT received_at FROM records WHERE state = 'queued' ORDER BY seq LIMIT 1",
+    # One deliverer per file (the flock lease): reading the queue is claiming it.
+    "pending": (
+        "SELECT document FROM records WHERE state = 'queued' AND (not_before IS NULL OR not_before <= :now)"
+        " ORDER BY seq LIMIT :limit"
+    ),
+    "next_due": "SELECT min(not_before) FROM records WHERE state = 'queued' AND not_before IS NOT NULL",
+    "recently_delivered": (
+        "SELECT document FROM records WHERE delivered_at IS NOT NULL AND state = 'delivered' ORDER BY delivered_at DESC LIMIT :limit"
+    ),
+    "last_delivered_at": "SELECT max(delivered_at) FROM records WHERE delivered_at IS NOT NULL",
+    "open_pulls": "SELECT DISTINCT pull_number FROM records WHERE pull_state = 'open' ORDER BY pull_number LIMIT :limit",
+    "failures": (
+        "SELECT count(*), (SELECT last_error FROM records WHERE state = 'failed' ORDER BY seq DESC LIMIT 1)"
+        " FROM records WHERE state = 'failed'"
+    ),
+    "delivery_status": "SELECT value, written_at FROM status WHERE name = 'delivery'",
+    "state": "SELECT state FROM records WHERE id = :id",
+    "mark_delivered": (
+        # A store that keeps a record for review (a branch not merged) reports no commit: 'held'.
+        "UPDATE records SET state = CASE WHEN :held THEN 'held' ELSE 'delivered' END,"
+        " commit_sha = :commit, path = :path, branch = :branch, pull_number = :pull_number, pull_url = :pull_url,"
+        " pull_state = CASE WHEN :pull_number IS NULL THEN NULL ELSE COALESCE(pull_state, 'open') END,"
+        " attempts = attempts + 1, last_error = NULL, not_before = NULL, delivered_at = :now WHERE id = :id"
+    ),
+    "mark_attempt": "UPDATE records SET attempts = attempts + 1, last_error = :error WHERE id = :id",
+    "mark_refused": (
+        "UPDATE records SET attempts = attempts + 1, refusals = refusals + 1, last_error = :reason,"
+        " state = CASE WHEN refusals + 1 >= :max_refusals THEN 'failed' ELSE state END,"
+        " not_before = CASE WHEN refusals + 1 >= :max_refusals THEN NULL ELSE :retry_at END WHERE id = :id AND state = 'queued'"
+    ),
+    "retry_one": (
+        "UPDATE records SET state = 'queued', refusals = 0, not_before = NULL WHERE id = :id AND state IN ('failed', 'held', 'queued')"
+    ),
+    "retry_failed": "UPDATE records SET state = 'queued', refusals = 0, not_before = NULL WHERE state = 'failed'",
+    "requeue": "UPDATE records SET state = 'queued', commit_sha = NULL, delivered_at = NULL WHERE id = :id",
+    "set_pull_states": "UPDATE records SET pull_state = :state WHERE pull_number = :number AND pull_state = 'open'",
+    "set_delivery_status": (
+        "INSERT INTO status (name, value, written_at) VALUES ('delivery', :value, :written_at)"
+        " ON CONFLICT(name) DO UPDATE SET value = excluded.value, written_at = excluded.written_at"
+    ),
+}
+
+_INSERT = (
+    "INSERT INTO records (id, video_url, frame_index, submitter, received_at, document, path)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING"
+)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection to the journal file as every user of it needs one: WAL, fsync at each commit, patient when busy."""
+    connection = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("PRAGMA busy_timeout=30000")
+    return connection
+
+
+class SqliteConnector:
+    """The journal's file: a writer connection for admissions, a locked one for everything else."""
+
+    engine = "sqlite"
+
+    def __init__(self, path: Path, *, on_admit: AdmitHook | None = None) -> None:
+        self.path = path
+        self.on_admit = on_admit
+        self._writer: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            setup = connect(self.path)
+            schema.create(setup)
+            setup.close()
+            self._writer = connect(self.path)
+            self._reader = connect(self.path)
+        except sqlite3.Error as exc:
+            raise JournalUnavailable(f"the journal cannot be opened ({exc.__class__.__name__})") from exc
+
+    def close(self) -> None:
+        for connection in (self._writer, self._reader):
+            if connection is not None:
+                connection.close()
+        self._writer = self._reader = None
+
+    def admit(self, records: Sequence[Record]) -> list[tuple[Row, bool]]:
+        connection = self._writer
+        if connection is None:
+            raise JournalError("the journal is closed")
+        admitted: list[tuple[Row, bool]] = []
+        created: list[Record] = []
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            for record in records:
+                cursor = connection.execute(
+                    _INSERT,
+                    (record.id, record.submission["video_url"], record.submission["frame_index"], record.submitter,
+                     record.received_at, record.to_bytes(), record.path),
+                )
+                row = connection.execute(QUERIES["get"], {"id": record.id}).fetchone()
+                admitted.append((row, cursor.rowcount == 1))
+                if cursor.rowcount == 1:
+                    created.append(record)
+            if created and self.on_admit is not None:
+                self.on_admit(connection, created)
+            connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise JournalUnavailable(f"the journal cannot keep new submissions right now ({exc.__class__.__name__})") from exc
+        return admitted
+
+    def fetch(self, query: str, parameters: Parameters) -> list[Row]:
+        if self._reader is None:
+            raise JournalError("the journal is closed")
+        with self._lock:
+            try:
+                return self._reader.execute(QUERIES[query], dict(parameters)).fetchall()
+            except sqlite3.Error as exc:
+                raise JournalUnavailable(f"the journal cannot be read ({exc.__class__.__name__})") from exc
+
+    def change(self, query: str, rows: Sequence[Parameters]) -> int:
+        if self._reader is None:
+            raise JournalError("the journal is closed")
+        with self._lock:
+            try:
+                self._reader.execute("BEGIN IMMEDIATE")
+                changed = self._reader.executemany(QUERIES[query], [dict(r) for r in rows]).rowcount
+                self._reader.execute("COMMIT")
+                return max(0, changed)
+            except sqlite3.Error as exc:
+                if self._reader.in_transaction:
+                    self._reader.execute("ROLLBACK")
+                raise JournalUnavailable(f"the journal cannot record delivery ({exc.__class__.__name__})") from exc
+
+    def listen(self, wake: Callable[[], None], stop: threading.Event) -> None:
+        """Nothing to listen to: the delivering process is woken by its own admissions, and others poll."""
+
+    def announce(self) -> None:
+        """Nothing to announce: the deliverer polls the file at least every heartbeat."""

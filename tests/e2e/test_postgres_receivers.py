@@ -1,0 +1,60 @@
+"""Two `receiver serve` processes on one PostgreSQL journal and one store, over real HTTP: one delivers, the other takes over."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.captured import numbered_submission
+from tests.e2e.conftest import ids_in, wait_delivered
+from tests.pgcluster import Cluster
+from tests.servers import ReceiverProcess, wait_until
+
+
+def post(server: ReceiverProcess, n: int) -> str:
+    response = httpx.post(f"{server.url}/api/labels", json=numbered_submission(n), timeout=30)
+    assert response.status_code == 202, response.text
+    identifier: str = response.json()["id"]
+    return identifier
+
+
+def deliverer(server: ReceiverProcess) -> str | None:
+    named: str | None = httpx.get(f"{server.url}/health", timeout=10).json()["deliverer"]
+    return named
+
+
+def holder(server: ReceiverProcess) -> str:
+    assert server.process is not None
+    return f"{socket.gethostname()}:{server.process.pid}"
+
+
+@pytest.fixture
+def receivers(tmp_path: Path, postgres_cluster: Cluster) -> Iterator[tuple[ReceiverProcess, ReceiverProcess, Path]]:
+    """Two receivers in their own folders, sharing the journal database and one bare repository."""
+    repository = tmp_path / "shared" / "annotations.git"
+    environ = {"RECEIVER_JOURNAL": postgres_cluster.database(), "RECEIVER_LOCAL_REPO": str(repository), "RECEIVER_RATE_LIMIT": "0"}
+    one, two = ReceiverProcess(tmp_path / "one", environ), ReceiverProcess(tmp_path / "two", environ)
+    with one, two:
+        yield one, two, repository
+
+
+def test_one_receiver_delivers_and_the_other_takes_over_when_it_is_killed(receivers: tuple[ReceiverProcess, ReceiverProcess, Path]) -> None:
+    """Both take submissions, exactly one delivers; after its kill -9 the other is named on /health and delivers; each 2xx lands once."""
+    one, two, repository = receivers
+    accepted = [post(one if n % 2 else two, n) for n in range(40)]
+    wait_delivered(one.url)
+    elected = deliverer(one)
+    assert elected is not None and elected == deliverer(two) and elected in {holder(one), holder(two)}
+    killed, survivor = (one, two) if elected == holder(one) else (two, one)
+
+    killed.kill()
+    accepted += [post(survivor, n) for n in range(40, 80)]
+    wait_until(lambda: deliverer(survivor) == holder(survivor), timeout=10, interval=0.2, what="the survivor to take delivery over")
+    wait_delivered(survivor.url)
+
+    landed = ids_in(repository)
+    assert sorted(landed) == sorted(accepted) and set(landed.values()) == {1}
