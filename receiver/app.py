@@ -32,6 +32,7 @@ from receiver import __version__
 from receiver.delivery import DeliveryWorker
 from receiver.health import DeliveryFacts, assess
 from receiver.journal import Journal, JournalUnavailable
+from receiver.labeling import routes as page_routes
 from receiver.lease import DeliveryLease
 from receiver.openapi import openapi_document
 from receiver.parsing import ParseError, parse_json
@@ -377,6 +378,7 @@ def create_app(
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
         Mount("/docs/assets", _docs_assets()),
+        *page_routes(),
     ]
     cors = Middleware(
         CORSMiddleware,
