@@ -93,6 +93,7 @@ function showPending() {
 
 function saveAhead() {
   localStorage.setItem(AHEAD_KEY, JSON.stringify(state.ahead));
+  $("ahead").textContent = String(state.ahead.length);
 }
 
 async function refill() {
