@@ -32,6 +32,7 @@ const state = {
   gesture: null,        // {kind: "tap" | "drag" | "pan" | "pinch", ...}
   refillTimer: null,
   finished: false,
+  sticky: false,        // a refusal's sentence is on screen
   outbox: null,
 };
 
@@ -39,7 +40,11 @@ const canvas = $("frame");
 const video = $("video");
 const frameCanvas = document.createElement("canvas");
 
-function say(sentence, kind = "info") {
+// A refusal stays on screen until the volunteer acts again: the frame loading behind it
+// must not wipe the sentence that says why labels were not saved.
+function say(sentence, kind = "info", { sticky = false } = {}) {
+  if (state.sticky && kind !== "error") return;
+  state.sticky = sticky;
   const message = $("message");
   message.textContent = sentence;
   message.dataset.kind = kind;
@@ -179,6 +184,7 @@ function undo() {
 }
 
 function place(point) {
+  state.sticky = false;
   remember();
   const label = state.labels[state.active];
   state.labels[state.active] = { ...label, x: point.x, y: point.y, placed: true };
@@ -306,6 +312,7 @@ function payloadFor(current) {
 }
 
 function submit() {
+  state.sticky = false;
   const current = state.current;
   if (!current || current.confirmed === null) {
     say("This frame could not be confirmed, so it cannot be submitted. Skip to the next one.", "error");
@@ -329,7 +336,7 @@ function onOutbox({ item, answer }) {
     if (!state.finished || state.current) say(answer.sentence);
     showProgress();
   } else if (answer.outcome === "refused") {
-    say(`Not saved: ${answer.sentence}`, "error");
+    say(`Not saved: ${answer.sentence}`, "error", { sticky: true });
   } else if (state.outbox.size > 0) {
     $("pending").dataset.state = "waiting";
   }
