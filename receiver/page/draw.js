@@ -38,8 +38,8 @@ export function markerRadius(width) {
   return Math.max(3, Math.round(width / 90));
 }
 
-// layers: [{points: [{x, y, placed, hidden}], colours: [css] | css, edges: [[i, j]], active: i | null,
-//           radius, style: "dot" | "cross"}]
+// layers: [{points: [{x, y, placed, hidden}], colours: [css] | css, edges: [[i, j]], edgeColour: css,
+//           active: i | null, radius, style: "dot" | "cross"}]
 export function render(canvas, frame, view, layers) {
   canvas.width = frame.width;
   canvas.height = frame.height;
@@ -60,7 +60,7 @@ function drawLayer(context, layer, scale) {
   const r = layer.radius / Math.sqrt(scale);
   const at = (i) => layer.points[i];
   context.lineWidth = Math.max(1, r / 2.5);
-  context.strokeStyle = "rgba(255, 255, 255, 0.85)";
+  context.strokeStyle = layer.edgeColour || "rgba(255, 255, 255, 0.85)";
   for (const [a, b] of layer.edges || []) {
     if (!at(a) || !at(b) || !at(a).placed || !at(b).placed) continue;
     context.setLineDash(at(a).hidden || at(b).hidden ? [r, r] : []);

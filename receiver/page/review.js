@@ -114,6 +114,7 @@ async function start() {
   const radius = markerRadius(frameCanvas.width);
   const layers = (review.others || []).map((other, i) => ({
     points: pointsOf(other.submission, keypoints), colours: OTHER_COLOURS[i % OTHER_COLOURS.length], edges, radius: radius * 0.7,
+    edgeColour: OTHER_COLOURS[i % OTHER_COLOURS.length],
   }));
   if (review.consensus) {
     const points = keypoints.map((keypoint) => {
@@ -122,7 +123,7 @@ async function start() {
     });
     layers.push({ points, colours: CONSENSUS_COLOUR, edges: [], radius, style: "cross" });
   }
-  layers.push({ points: pointsOf(submission, keypoints), colours: RECORD_COLOUR, edges, radius });
+  layers.push({ points: pointsOf(submission, keypoints), colours: RECORD_COLOUR, edges, radius, edgeColour: RECORD_COLOUR });
   const canvas = $("frame");
   canvas.style.aspectRatio = `${frameCanvas.width} / ${frameCanvas.height}`;
   render(canvas, frameCanvas, newView(), layers);
