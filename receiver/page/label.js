@@ -61,6 +61,7 @@ function blankLabels() {
 function redraw() {
   const ready = state.current && state.current.confirmed !== null;
   canvas.dataset.frameIndex = ready ? String(state.current.confirmed) : "";
+  canvas.dataset.zoom = state.view.scale.toFixed(2);
   $("submit").disabled = !ready;
   if (!ready) return;
   render(canvas, frameCanvas, state.view, [{
@@ -336,7 +337,8 @@ function onOutbox({ item, answer }) {
     if (!state.finished || state.current) say(answer.sentence);
     showProgress();
   } else if (answer.outcome === "refused") {
-    say(`Not saved: ${answer.sentence}`, "error", { sticky: true });
+    const sentence = answer.sentence.startsWith("Not saved") ? answer.sentence : `Not saved: ${answer.sentence}`;
+    say(sentence, "error", { sticky: true });
   } else if (state.outbox.size > 0) {
     $("pending").dataset.state = "waiting";
   }
