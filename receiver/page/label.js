@@ -85,7 +85,7 @@ function renderKeypoints() {
     const note = document.createElement("small");
     note.textContent = status;
     button.append(note);
-    button.addEventListener("click", () => { state.active = i; redraw(); });
+    button.addEventListener("click", () => { state.active = i; if (labelling()) prompt(); redraw(); });
     item.append(button);
     return item;
   }));
@@ -153,7 +153,7 @@ async function showNext() {
     state.current.confirmed = confirmed;
     canvas.style.aspectRatio = `${frameCanvas.width} / ${frameCanvas.height}`;
     canvas.style.maxWidth = `calc(70vh * ${frameCanvas.width / frameCanvas.height})`;
-    say(`Frame ${confirmed}: click where the ${state.skeleton.keypoints[0].name} is.`);
+    prompt();
   } catch (error) {
     if (!(error instanceof FrameError)) throw error;
     say(error.message, "error");
@@ -178,10 +178,20 @@ function remember() {
 
 function undo() {
   const earlier = state.history.pop();
-  if (!earlier) return;
+  if (!earlier || !labelling()) return;
   state.labels = earlier.labels;
   state.active = earlier.active;
+  prompt();
   redraw();
+}
+
+// Tell the volunteer what the next click does.
+function prompt() {
+  const frame = state.current.confirmed;
+  const active = state.labels[state.active];
+  const name = state.skeleton.keypoints[state.active].name;
+  if (state.labels.every((label) => label.placed)) say(`Frame ${frame}: every keypoint is placed; drag one to adjust it, then Submit.`);
+  else say(`Frame ${frame}: click where the ${name} is${active.hidden ? " (hidden: where it probably is)" : ""}.`);
 }
 
 function place(point) {
@@ -194,13 +204,20 @@ function place(point) {
     const next = (state.active + step) % count;
     if (!state.labels[next].placed) { state.active = next; break; }
   }
+  prompt();
   redraw();
 }
 
+function labelling() {
+  return Boolean(state.current && state.current.confirmed !== null);
+}
+
 function toggleHidden() {
+  if (!labelling()) return;
   remember();
   const label = state.labels[state.active];
   state.labels[state.active] = { ...label, hidden: !label.hidden };
+  prompt();
   redraw();
 }
 
@@ -283,7 +300,7 @@ function onWheel(event) {
 function onKey(event) {
   if (event.target instanceof HTMLInputElement || event.ctrlKey || event.metaKey || event.altKey) return;
   const key = event.key;
-  if (/^[1-9]$/.test(key) && Number(key) <= state.labels.length) { state.active = Number(key) - 1; redraw(); }
+  if (/^[1-9]$/.test(key) && Number(key) <= state.labels.length) { state.active = Number(key) - 1; if (labelling()) prompt(); redraw(); }
   else if (key === "z" || key === "Z" || key === "Backspace") { event.preventDefault(); undo(); }
   else if (key === "h" || key === "H") toggleHidden();
   else if (key === "Enter" && !(event.target instanceof HTMLButtonElement)) { event.preventDefault(); submit(); }

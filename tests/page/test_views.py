@@ -11,7 +11,7 @@ import pytest
 
 from receiver.schemas import SUBMISSION, load_schema
 from tests.page.conftest import OUTPUT, HostedClip, hosted, labeling_receiver
-from tests.page.driving import hook, wait_for_frame
+from tests.page.driving import click_frame, hook, wait_for_frame
 
 pytestmark = pytest.mark.browser
 
@@ -21,6 +21,10 @@ KEYPOINTS = ["left_front_paw", "right_front_paw", "left_hind_paw", "right_hind_p
 
 def schema_has_visible() -> bool:
     return "visible" in load_schema(SUBMISSION)["$defs"]["label"]["properties"]
+
+
+#: A mouse-like pose, in the order the page asks for keypoints (the skeleton's).
+POSE = [(95.0, 190.0), (95.0, 228.0), (205.0, 185.0), (205.0, 232.0), (50.0, 210.0), (250.0, 208.0)]
 
 
 def controls(page: Any) -> list[Any]:
@@ -35,6 +39,8 @@ def test_every_control_of_the_page_is_reachable_and_clickable(width: int, height
         page = browser.new_page(viewport={"width": width, "height": height})
         page.goto(f"{receiver.url}/label")
         wait_for_frame(page)
+        for x, y in POSE:
+            click_frame(page, x, y)
         OUTPUT.mkdir(exist_ok=True)
         page.screenshot(path=OUTPUT / f"label-{width}x{height}.png")
         for control in controls(page):
