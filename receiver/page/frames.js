@@ -26,9 +26,10 @@ function once(target, name) {
   return new Promise((resolve) => target.addEventListener(name, resolve, { once: true }));
 }
 
-function failed(video) {
+// Rejects when the video reports an error, until `signal` aborts (the wait is over).
+function failed(video, signal) {
   return new Promise((_, reject) =>
-    video.addEventListener("error", () => reject(new FrameError("The video could not be loaded; this frame cannot be labelled. Skip to the next one.")), { once: true }));
+    video.addEventListener("error", () => reject(new FrameError("The video could not be loaded; this frame cannot be labelled. Skip to the next one.")), { once: true, signal }));
 }
 
 // Point `video` at `url` and wait until its first frame can be drawn.
@@ -39,9 +40,14 @@ export async function openVideo(video, url) {
   video.playsInline = true;
   video.preload = "auto";
   video.dataset.url = url;
-  const ready = Promise.race([once(video, "loadeddata"), failed(video)]);
+  const done = new AbortController();
+  const ready = Promise.race([once(video, "loadeddata"), failed(video, done.signal)]);
   video.src = url;
-  await within(ready, LOAD_TIMEOUT_MS, "The video did not load in time; this frame cannot be labelled. Skip to the next one.");
+  try {
+    await within(ready, LOAD_TIMEOUT_MS, "The video did not load in time; this frame cannot be labelled. Skip to the next one.");
+  } finally {
+    done.abort();
+  }
   return video;
 }
 
@@ -58,7 +64,16 @@ export async function presentFrame(video, canvas, index, fps) {
   canvas.height = video.videoHeight;
   const context = canvas.getContext("2d", { willReadFrequently: true });
   const copy = () => context.drawImage(video, 0, 0, canvas.width, canvas.height);
-  const seeked = Promise.race([once(video, "seeked"), failed(video)]);
+  const done = new AbortController();
+  try {
+    return await seekAndConfirm(video, index, fps, target, copy, done.signal);
+  } finally {
+    done.abort();
+  }
+}
+
+async function seekAndConfirm(video, index, fps, target, copy, signal) {
+  const seeked = Promise.race([once(video, "seeked"), failed(video, signal)]);
 
   if (typeof video.requestVideoFrameCallback !== "function") {
     // Without the callback the best evidence is where the seek ended: inside frame `index`.

@@ -325,7 +325,7 @@ function payloadFor(current) {
       if (label.hidden && label.placed) entry.visible = false;
       return entry;
     }),
-    metadata: { volunteer: state.volunteer, tool: "pose-receiver label page" },
+    metadata: { volunteer: state.volunteer },
   };
 }
 
@@ -351,7 +351,7 @@ function onOutbox({ item, answer }) {
   showPending();
   if (!answer) return;
   if (answer.outcome === "kept") {
-    if (!state.finished || state.current) say(answer.sentence);
+    $("receipt").textContent = answer.sentence;
     showProgress();
   } else if (answer.outcome === "refused") {
     const sentence = answer.sentence.startsWith("Not saved") ? answer.sentence : `Not saved: ${answer.sentence}`;

@@ -53,3 +53,16 @@ def test_submissions_made_while_the_receiver_is_stopped_arrive_exactly_once(vide
             assert set(ids.values()) == {1}
     finally:
         receiver.stop()
+
+
+def test_the_wait_between_retries_grows_but_never_passes_five_seconds(browser: Any, tmp_path: Path) -> None:
+    """The outbox's backoff doubles from half a second and stops at 5 s, so a returning receiver hears within seconds."""
+    site = tmp_path / "site"
+    assert main(["page", "build", str(site), "--receiver-url", "http://127.0.0.1:9"]) == 0
+    with static_host(site) as page_url:
+        page = browser.new_page()
+        page.goto(f"{page_url}/review.html")
+        waits = page.evaluate("async () => { const { backoff } = await import('./outbox.js'); return [1, 2, 3, 5, 8, 40].map(backoff); }")
+    assert waits[0] <= 500 and waits[1] > waits[0]
+    assert max(waits) <= 5000
+    assert waits[-1] >= 4000
