@@ -243,7 +243,11 @@ function clampToFrame(point) {
 
 function onPointerDown(event) {
   if (!state.current || state.current.confirmed === null) return;
-  canvas.setPointerCapture(event.pointerId);
+  try {
+    canvas.setPointerCapture(event.pointerId); // a drag that leaves the canvas still ends here
+  } catch (error) {
+    if (!(error instanceof DOMException && error.name === "NotFoundError")) throw error;
+  }
   const at = canvasPoint(event);
   state.pointers.set(event.pointerId, at);
   if (state.pointers.size === 2) {

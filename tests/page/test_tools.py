@@ -105,3 +105,31 @@ def test_h_marks_the_active_keypoint_hidden(page: Any, receiver: ReceiverProcess
     labels = kept_labels(page, receiver.url)
     assert near(labels["left_front_paw"], 70, 200) and labels["left_front_paw"]["visible"] is False
     assert labels["right_front_paw"].get("visible", True) is True
+
+
+PINCH = """([x, y]) => {
+  const canvas = document.querySelector('[data-testid="frame"]');
+  const fire = (type, id, px) => canvas.dispatchEvent(new PointerEvent(type, {pointerId: id, pointerType: "touch", isPrimary: id === 11, clientX: px, clientY: y, bubbles: true}));
+  fire("pointerdown", 11, x - 10); fire("pointerdown", 12, x + 10);
+  for (let step = 1; step <= 5; step += 1) { fire("pointermove", 11, x - 10 - 12 * step); fire("pointermove", 12, x + 10 + 12 * step); }
+  fire("pointerup", 11, x - 70); fire("pointerup", 12, x + 70);
+}"""
+
+
+def test_a_pinch_zooms_without_placing_a_keypoint(page: Any) -> None:
+    """Two fingers moving apart zoom the frame in; nothing is placed."""
+    page.evaluate(PINCH, list(screen_point(page, 160, 200)))
+    assert float(page.get_attribute(hook("frame"), "data-zoom")) > 2
+    assert page.text_content(f'{hook("keypoint-left_front_paw")} small') == "not placed"
+
+
+def test_a_tap_on_a_phone_places_the_keypoint(receiver: ReceiverProcess, browser: Any) -> None:
+    """On a 390x844 touch screen a tap on the frame places the active keypoint where it was tapped."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    phone = context.new_page()
+    phone.goto(f"{receiver.url}/label")
+    wait_for_frame(phone)
+    phone.touchscreen.tap(*screen_point(phone, 100, 200))
+    phone.click(hook("submit"))
+    labels = kept_labels(phone, receiver.url)
+    assert near(labels["left_front_paw"], 100, 200)
