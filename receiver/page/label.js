@@ -31,6 +31,9 @@ const state = {
   pointers: new Map(),  // pointerId -> {x, y} in canvas pixels
   gesture: null,        // {kind: "tap" | "drag" | "pan" | "pinch", ...}
   refillTimer: null,
+  refilling: false,     // a request for frames is out
+  refillAgain: false,
+  presenting: Promise.resolve(), // the last seek and confirm: one at a time on the one video
   finished: false,
   sticky: false,        // a refusal's sentence is on screen
   outbox: null,
@@ -102,7 +105,25 @@ function saveAhead() {
   $("ahead").textContent = String(state.ahead.length);
 }
 
+// One request for frames at a time; a call while one is out asks again when it ends.
 async function refill() {
+  if (state.refilling) {
+    state.refillAgain = true;
+    return;
+  }
+  state.refilling = true;
+  try {
+    await refillOnce();
+  } finally {
+    state.refilling = false;
+  }
+  if (state.refillAgain) {
+    state.refillAgain = false;
+    await refill();
+  }
+}
+
+async function refillOnce() {
   clearTimeout(state.refillTimer);
   if (state.ahead.length >= AHEAD) return;
   const held = new Set([...state.ahead.map((f) => frameKey(f.video, f.frame_index)), ...state.submitted, ...state.outbox.keys()]);
@@ -140,13 +161,19 @@ async function showNext() {
   state.view = newView();
   redraw();
   say(`Loading frame ${frame.frame_index}…`);
+  const earlier = state.presenting;
+  let finish;
+  state.presenting = new Promise((resolve) => { finish = resolve; });
+  const stillCurrent = () => state.current !== null && state.current.frame_index === frame.frame_index && state.current.video.url === frame.video.url;
   try {
+    await earlier;
+    if (!stillCurrent()) return;
     await openVideo(video, frame.video.url);
     if (video.videoWidth !== frame.video.width || video.videoHeight !== frame.video.height) {
       throw new FrameError(`The video is ${video.videoWidth}×${video.videoHeight} but the receiver expects ${frame.video.width}×${frame.video.height}; this frame cannot be labelled. Skip to the next one.`);
     }
     const confirmed = await presentFrame(video, frameCanvas, frame.frame_index, frame.video.fps);
-    if (state.current === null || state.current.frame_index !== frame.frame_index) return;
+    if (!stillCurrent()) return;
     if (confirmed !== frame.frame_index) {
       throw new FrameError(`The browser showed frame ${confirmed} instead of frame ${frame.frame_index}; it cannot be labelled. Skip to the next one.`);
     }
@@ -156,7 +183,9 @@ async function showNext() {
     prompt();
   } catch (error) {
     if (!(error instanceof FrameError)) throw error;
-    say(error.message, "error");
+    if (stillCurrent()) say(error.message, "error");
+  } finally {
+    finish();
   }
   redraw();
 }
