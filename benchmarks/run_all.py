@@ -35,6 +35,13 @@ BENCHMARKS = [
      ["benchmarks/validate.py", "--records", "2000"], ["benchmarks/validate.py", "--records", "100000"], r"^\| (records|\d)"),
     ("export", "export, records/s per format",
      ["benchmarks/export.py", "--records", "2000"], ["benchmarks/export.py", "--records", "100000"], r"^(mode|submissions|consensus)"),
+    ("next_frame", "next-frame answers/s and p50/p99 ms over a large frame tally",
+     ["benchmarks/next_frame.py", "--videos", "100", "--frames", "1000", "--requests", "500"], ["benchmarks/next_frame.py"],
+     r"^(\| (path|tally|next-frame)|tally built|\d[\d,]* videos)"),
+    ("consensus_quality", "consensus error vs median, DBSCAN (Zooniverse) and oracle; swaps, reliability, noise",
+     ["benchmarks/consensus_quality.py", "--frames", "200"], ["benchmarks/consensus_quality.py"], r"^(\| |consensus beats|swaps|random|learned)"),
+    ("consensus_scale", "`receiver consensus` over many records: seconds and peak memory",
+     ["benchmarks/consensus_scale.py", "--records", "100000"], ["benchmarks/consensus_scale.py"], r"^\| "),
 ]
 
 

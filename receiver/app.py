@@ -12,13 +12,14 @@ import asyncio
 import contextlib
 import logging
 import re
+import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
-import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -29,11 +30,16 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from receiver import __version__
+from receiver.answers import JSONAnswer
+from receiver.answers import error as _error
 from receiver.delivery import DeliveryWorker
+from receiver.frame_api import frame_routes
+from receiver.frames import FrameLedger
 from receiver.health import DeliveryFacts, assess
 from receiver.journal import Journal, JournalUnavailable
 from receiver.labeling import routes as page_routes
 from receiver.lease import DeliveryLease
+from receiver.metrics import Metrics
 from receiver.openapi import openapi_document
 from receiver.parsing import ParseError, parse_json
 from receiver.limitstate import Refusal, SharedLimits
@@ -51,13 +57,6 @@ log = logging.getLogger("receiver.app")
 _ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-class JSONAnswer(JSONResponse):
-    """JSON rendered by orjson: the same bytes as Starlette's, in a fraction of the time."""
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
-
-
 @dataclass
 class Receiver:
     """Everything a request handler needs, built once per app."""
@@ -71,12 +70,8 @@ class Receiver:
     journal: Journal | None = None
     worker: DeliveryWorker | None = None
     store: Store | None = None
-
-
-def _error(status: int, sentence: str, *, details: list[str] | None = None, headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {"error": sentence, "details": details if details is not None else [sentence]}
-    body.update(extra)
-    return JSONAnswer(body, status_code=status, headers=dict(headers) if headers else None)
+    tally: FrameLedger | None = None
+    entropy: Callable[[], int] = lambda: secrets.randbits(64)
 
 
 def _receiver(request: Request) -> Receiver:
@@ -331,10 +326,14 @@ def create_app(
     clock: Callable[[], float] = time.monotonic,
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     delivery_sleep: Callable[[float], object] | None = None,
+    entropy: Callable[[], int] | None = None,
+    metrics_dir: Path | None = None,
 ) -> Starlette:
     """Build the receiver from settings; the journal, store and worker start with the app's lifespan.
 
-    Tests pass a `store` on a fake's clock and a `delivery_sleep` that moves that clock.
+    Tests pass a `store` on a fake's clock and a `delivery_sleep` that moves that clock,
+    and an `entropy` that seeds next-frame's choice among equally needed frames.
+    `metrics_dir` is the `PROMETHEUS_MULTIPROC_DIR` of a server with several worker processes.
     """
     receiver = Receiver(
         settings=settings,
@@ -344,16 +343,27 @@ def create_app(
         clock=clock,
         now=now,
     )
+    if entropy is not None:
+        receiver.entropy = entropy
+    metrics = Metrics(access=settings.metrics, token=settings.metrics_token, journal=lambda: receiver.journal, now=now, multiprocess_dir=metrics_dir)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        journal = Journal(settings.journal_path).open()
+        # Always hooked, even with no videos: the tally then drops what an earlier
+        # configuration left, and is rebuilt from the records if videos come back.
+        keypoints = [k.id for k in receiver.validator.skeleton.keypoints]
+        tally = FrameLedger(
+            settings.journal_path, settings.videos, retire_after=settings.retire_after, keypoints=keypoints, symmetry=receiver.validator.skeleton.symmetry
+        )
+        journal = Journal(settings.journal_path, on_admit=tally.admitted).open()
         receiver.limits.open()
         chosen = store or build_store(settings)
+        receiver.tally = tally.open()
         linger = settings.batch_seconds if settings.store == "github" and settings.delivery_mode == "batch" else 0.0
         lease = DeliveryLease(settings.journal_path.with_name(settings.journal_path.name + ".delivery.lock"))
         worker = DeliveryWorker(
-            journal, chosen, batch_size=settings.batch_size, max_refusals=settings.max_attempts, linger=linger, lease=lease, sleep=delivery_sleep
+            journal, chosen, batch_size=settings.batch_size, max_refusals=settings.max_attempts, linger=linger, lease=lease, sleep=delivery_sleep,
+            observer=metrics,
         )
         receiver.journal, receiver.store, receiver.worker = journal, chosen, worker
         worker.start()
@@ -365,16 +375,19 @@ def create_app(
             watchdog.cancel()
             worker.stop()
             journal.close()
+            tally.close()
             chosen.close()
             receiver.limits.close()
 
     routes = [
         Route("/", root),
-        Route("/api/labels", submit, methods=["POST"]),
-        Route("/api/annotations", submit, methods=["POST"]),
+        Route("/api/labels", metrics.counting(submit), methods=["POST"]),
+        Route("/api/annotations", metrics.counting(submit), methods=["POST"]),
         Route("/api/annotations", list_annotations, methods=["GET"]),
         Route("/api/submissions/{id}", submission, methods=["GET"], name="submission"),
         Route("/health", health, methods=["GET"]),
+        *frame_routes(),
+        Route("/metrics", metrics.endpoint, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
         Mount("/docs/assets", _docs_assets()),
@@ -399,4 +412,6 @@ def app_from_environment() -> Starlette:
 
     from receiver.settings import load_settings
 
-    return create_app(load_settings(os.environ))
+    # Set by `receiver serve` before the workers start: prometheus_client keeps counts in files there.
+    shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return create_app(load_settings(os.environ), metrics_dir=Path(shared) if shared else None)

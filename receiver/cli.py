@@ -81,7 +81,7 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
         "port": settings.port,
         "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
-        "log_config": logging_config(),
+        "log_config": logging_config(format=settings.log_format),
         "timeout_keep_alive": 5,
         "limit_concurrency": 1000,
         "backlog": 2048,
@@ -90,6 +90,11 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
         # Worker processes build their own app from the environment: pass the settings file along.
         if args.config is not None:
             os.environ["RECEIVER_CONFIG"] = str(args.config.resolve())
+        # Each worker counts in its own files there and /metrics sums them; prometheus_client reads the variable
+        # when a worker imports it, so it is set (and the folder emptied of a previous run's counts) first.
+        from receiver.metrics import prepare_multiprocess_dir
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prepare_multiprocess_dir(settings.metrics_dir))
         uvicorn.run("receiver.app:app_from_environment", factory=True, workers=settings.workers, **options)
     else:
         uvicorn.run(create_app(settings), **options)
@@ -177,6 +182,35 @@ def _page(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err
         f"Wrote {len(written)} files to {args.directory}: index.html labels, review.html?id=ID reviews; "
         f"they talk to {args.receiver_url}. Let that receiver accept this host's origin (RECEIVER_ALLOWED_ORIGINS).\n"
     )
+    return EXIT_OK
+
+
+def _doctor(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    from receiver.doctor import run_doctor
+    from receiver.moderation import ModerationSetupError, build_moderator
+    from receiver.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(environ, config_file=args.config)
+        # The moderator is built from the store's settings and identity; the doctor uses the same client.
+        github = build_moderator(settings).github
+    except (SettingsError, ModerationSetupError) as exc:
+        err.write(f"receiver doctor: {exc}\n")
+        return EXIT_USAGE
+    credentials = "app" if settings.github_app_private_key_file is not None else "token"
+    return run_doctor(github, settings.github_repository, out, output=args.format, credentials=credentials)
+
+
+def _init(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    from receiver.datarepo import InitError, Pin, write_init
+
+    try:
+        written = write_init(args.path, Pin(args.receiver_repo, args.receiver_ref, args.branch), force=args.force)
+    except (InitError, OSError) as exc:
+        err.write(f"receiver init: {exc}\n")
+        return EXIT_FAILED
+    out.write("".join(f"wrote {path}\n" for path in written))
+    out.write("Commit these to the data repository, make the settings its README.md lists, then run `receiver doctor`.\n")
     return EXIT_OK
 
 
@@ -286,6 +320,39 @@ def build_parser() -> argparse.ArgumentParser:
     page.add_argument("directory", type=Path, metavar="DIR", help="where to write the page (created if missing)")
     page.add_argument("--receiver-url", required=True, metavar="URL", help="the receiver the page reads frames from and posts labels to")
     page.set_defaults(run=_page)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the GitHub data repository's settings with the receiver's credentials",
+        description=(
+            "Check the data repository (RECEIVER_GITHUB_REPOSITORY, RECEIVER_GITHUB_API_URL, GITHUB_TOKEN or the GitHub App) "
+            "as the receiver sees it: access, workflows, the required validate check, head-branch deletion, Actions "
+            "permissions, the gate's authors, schemas and the rate limit. One line per check with its fix; "
+            "exit 0 when all pass, 1 when any fails, 2 when settings are missing."
+        ),
+    )
+    doctor.add_argument("--format", choices=("text", "json"), default="text", help="text for people, json for programs")
+    doctor.add_argument("--config", type=Path, help="settings file (default: ./receiver.toml if present)")
+    doctor.set_defaults(run=_doctor)
+
+    from receiver.datarepo import DEFAULT_REF
+
+    init = commands.add_parser(
+        "init",
+        help="write a data-only repository: workflows, schemas, README",
+        description=(
+            "Write what a data repository kept apart from this code needs: .github/workflows (validate and auto-merge, "
+            "running this project's code checked out at --receiver-ref), schemas/, annotations/.gitkeep and a README "
+            "listing the settings `receiver doctor` checks. A folder with files is refused unless --force; "
+            "nothing under annotations/ is ever written over."
+        ),
+    )
+    init.add_argument("path", type=Path, metavar="PATH", help="the folder to write (created if missing)")
+    init.add_argument("--receiver-repo", required=True, metavar="OWNER/NAME", help="the GitHub repository of this project's code the workflows check out")
+    init.add_argument("--receiver-ref", default=DEFAULT_REF, metavar="REF", help=f"tag, branch or commit id to check out (default {DEFAULT_REF}; a commit id cannot move)")
+    init.add_argument("--branch", default="main", help="the data repository's default branch (default main)")
+    init.add_argument("--force", action="store_true", help="write into a folder that already has files (annotations/ stays untouched)")
+    init.set_defaults(run=_init)
 
     from receiver.export.cli import add_commands
 

@@ -17,16 +17,17 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Protocol
 
 from receiver.journal import Journal
 from receiver.lease import DeliveryLease
 from receiver.records import Record
 from receiver.stores import Delivered, Refused, Store, StoreConflict, StoreError, StoreRefused, StoreUnavailable
 
-__all__ = ["DeliveryWorker", "DeliveryLease", "Outcome", "backoff_delay", "StoreStatus"]
+__all__ = ["DeliveryWorker", "DeliveryLease", "DeliveryObserver", "Outcome", "backoff_delay", "StoreStatus"]
 
 log = logging.getLogger("receiver.delivery")
 
@@ -64,6 +65,18 @@ class StoreStatus:
     notes: list[str] = field(default_factory=list)
 
 
+class DeliveryObserver(Protocol):
+    """Told what the worker marked in the journal (the metrics count it)."""
+
+    def records_delivered(self, latencies: Sequence[float]) -> None:
+        """Records marked delivered, each as its seconds from receipt to delivery."""
+        ...
+
+    def records_failed(self, count: int) -> None:
+        """Records marked failed."""
+        ...
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one `run_once` did: how many records it delivered, and how long to wait before the next step."""
@@ -87,6 +100,7 @@ class DeliveryWorker:
         wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         lease: DeliveryLease | None = None,
         sleep: Callable[[float], object] | None = None,
+        observer: DeliveryObserver | None = None,
     ) -> None:
         self.journal = journal
         self.store = store
@@ -98,6 +112,7 @@ class DeliveryWorker:
         self.linger = linger
         self.wall_clock = wall_clock
         self.lease = lease
+        self.observer = observer
         self.status = StoreStatus()
         self._published: tuple[object, float] = (None, float("-inf"))
         self._stop = threading.Event()
@@ -143,6 +158,7 @@ class DeliveryWorker:
         delivered = [o for o in outcomes if isinstance(o, Delivered)]
         refused = [o for o in outcomes if isinstance(o, Refused)]
         self.journal.mark_delivered(delivered, now=now)
+        self._observe_delivered(records, delivered, now)
         self._refused(refused, now)
         if delivered:
             self.status.state, self.status.failures, self.status.last_error, self.status.retry_at = "ok", 0, None, None
@@ -152,16 +168,31 @@ class DeliveryWorker:
         self._current = []
         return Outcome(len(delivered), 0.0)
 
+    def _observe_delivered(self, records: list[Record], delivered: list[Delivered], now: float) -> None:
+        if self.observer is None or not delivered:
+            return
+        received = {r.id: r.received_at for r in records}
+        stamps = [received[d.record_id] for d in delivered if d.record_id in received]
+        self.observer.records_delivered([now - datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp() for s in stamps])
+
     def _refused(self, refused: list[Refused], now: float) -> None:
         if not refused:
             return
         retry_at = now + backoff_delay(1, None, jitter=self.jitter())
         failed = set(self.journal.mark_refused(refused, max_refusals=self.max_refusals, retry_at=retry_at))
+        if failed and self.observer is not None:
+            self.observer.records_failed(len(failed))
         for refusal in refused:
             if refusal.record_id in failed:
-                log.error("record %s failed: the %s store refused it %d times: %s", refusal.record_id, self.store.name, self.max_refusals, refusal.reason)
+                log.error(
+                    "record %s failed: the %s store refused it %d times: %s", refusal.record_id, self.store.name, self.max_refusals, refusal.reason,
+                    extra={"record_id": refusal.record_id},
+                )
             else:
-                log.warning("record %s refused by the %s store, will retry: %s", refusal.record_id, self.store.name, refusal.reason)
+                log.warning(
+                    "record %s refused by the %s store, will retry: %s", refusal.record_id, self.store.name, refusal.reason,
+                    extra={"record_id": refusal.record_id},
+                )
 
     def _failed(self, records: list[Record], error: str, retry_after: float | None) -> Outcome:
         self.status.failures += 1
@@ -289,7 +320,10 @@ class DeliveryWorker:
         self.status.failures += 1
         self.status.crashes += 1
         ids = ", ".join(self._current[:5]) + (f" and {len(self._current) - 5} more" if len(self._current) > 5 else "")
-        log.error("delivery failed unexpectedly (%s) for record(s) %s; retrying", exc.__class__.__name__, ids or "none")
+        log.error(
+            "delivery failed unexpectedly (%s) for record(s) %s; retrying", exc.__class__.__name__, ids or "none",
+            extra={"record_id": self._current[0]} if len(self._current) == 1 else {},
+        )
         self.status.state, self.status.last_error = "retrying", f"unexpected {exc.__class__.__name__} while delivering"
         self._current = []
         wait = backoff_delay(self.status.failures, None, jitter=self.jitter())

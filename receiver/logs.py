@@ -7,10 +7,12 @@ real error.
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import datetime, timezone
 from typing import Any
 
-__all__ = ["logging_config", "NoTracebacks"]
+__all__ = ["logging_config", "NoTracebacks", "JsonLines"]
 
 
 class NoTracebacks(logging.Filter):
@@ -26,13 +28,31 @@ class NoTracebacks(logging.Filter):
         return True
 
 
-def logging_config(level: str = "INFO") -> dict[str, Any]:
-    handler = {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["no_tracebacks"], "stream": "ext://sys.stderr"}
+class JsonLines(logging.Formatter):
+    """One JSON object per line, for log collectors: time, level, logger, message, and the record id when a line is about one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        record_id = getattr(record, "record_id", None)
+        if record_id is not None:
+            line["record_id"] = record_id
+        return json.dumps(line, ensure_ascii=False)
+
+
+def logging_config(level: str = "INFO", *, format: str = "text") -> dict[str, Any]:
+    """The `logging.config.dictConfig` of `receiver serve`: `text` lines for people, `json` lines for collectors."""
+    formatter = "json" if format == "json" else "plain"
+    handler = {"class": "logging.StreamHandler", "formatter": formatter, "filters": ["no_tracebacks"], "stream": "ext://sys.stderr"}
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {"no_tracebacks": {"()": NoTracebacks}},
-        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}, "json": {"()": JsonLines}},
         "handlers": {"default": handler},
         "loggers": {
             "uvicorn": {"handlers": ["default"], "level": level, "propagate": False},

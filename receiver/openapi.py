@@ -46,6 +46,46 @@ def _error(description: str) -> dict[str, Any]:
     }
 
 
+def _volunteer_paths() -> dict[str, Any]:
+    """next-frame, progress and review (receiver/frame_api.py); 404 when no videos are configured."""
+    volunteer = {"name": "volunteer", "in": "query", "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"}}
+    video = {"name": "video", "in": "query", "schema": {"type": "string", "maxLength": 2048}}
+    return {
+        "/api/next-frame": {
+            "get": {
+                "summary": "The frame(s) this volunteer should label next: not retired, not labelled by them, fewest agreeing labels first",
+                "operationId": "nextFrame",
+                "parameters": [{**volunteer, "required": True}, {"name": "count", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10}}, video],
+                "responses": {
+                    "200": _message("The frame to label (frame_index null when none is left for this volunteer)."),
+                    "400": _error("The volunteer id or count is invalid."),
+                    "404": _error("No videos are configured, or the video is not one of them."),
+                },
+            }
+        },
+        "/api/progress": {
+            "get": {
+                "summary": "Frames retired, in progress and untouched per video; the volunteer's count",
+                "operationId": "progress",
+                "parameters": [volunteer, video],
+                "responses": {
+                    "200": _message("Progress."),
+                    "400": _error("The volunteer id is invalid."),
+                    "404": _error("No videos are configured, or the video is not one of them."),
+                },
+            }
+        },
+        "/api/review/{id}": {
+            "get": {
+                "summary": "One record with the other labels of its frame and their consensus",
+                "operationId": "review",
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}],
+                "responses": {"200": _message("The record and its frame."), "404": _error("No submission has this id.")},
+            }
+        },
+    }
+
+
 def openapi_document(version: str) -> dict[str, Any]:
     """The receiver's API description, for /openapi.json, /docs and API fuzzers."""
     refs = {"#/$defs/label": "#/components/schemas/Label", "submission.schema.json": "#/components/schemas/Submission"}
@@ -110,6 +150,7 @@ def openapi_document(version: str) -> dict[str, Any]:
                 }
             },
             "/health": {"get": {"summary": "Journal backlog and store state", "operationId": "health", "responses": {"200": _message("Health.")}}},
+            **_volunteer_paths(),
         },
         "components": {
             "schemas": components,

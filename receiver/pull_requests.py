@@ -66,7 +66,12 @@ def _metadata(submission: dict[str, Any]) -> list[str]:
     return [f"**Labeling tool:** {shown}"]
 
 
-def pull_body(record: Record) -> str:
+def _review(review_url: str | None, record: Record) -> str:
+    """The record's review page: `review_url` is operator-chosen and checked at start (see `receiver.settings`), the id is ours."""
+    return f"{review_url}/{record.id}" if review_url else ""
+
+
+def pull_body(record: Record, *, review_url: str | None = None) -> str:
     submission = record.submission
     lines = [
         f"**Video:** {inert(submission['video_url'])} (key `{video_key(submission['video_url'])}`)",
@@ -75,6 +80,7 @@ def pull_body(record: Record) -> str:
         f"**Submitted by:** {inert(record.submitter)} at {inert(submission['timestamp'])}",
         *_metadata(submission),
         f"**File:** `{record.path}`",
+        *([f"**Review:** {_review(review_url, record)}"] if review_url else []),
         "",
         "| Keypoint | Placed | x | y |",
         "| --- | --- | --- | --- |",
@@ -97,14 +103,16 @@ def batch_title(records: Sequence[Record]) -> str:
     return f"{BATCH_PREFIX} {len(records)} frames from {len(videos)} video{'s' if len(videos) != 1 else ''}"
 
 
-def batch_body(records: Sequence[Record], *, reason: str = "") -> str:
+def batch_body(records: Sequence[Record], *, reason: str = "", review_url: str | None = None) -> str:
     lines = [reason, ""] if reason else []
-    lines += ["| Video | Frame | Keypoints placed | Submitted by | File |", "| --- | --- | --- | --- | --- |"]
+    review_head, review_rule = (" Review |", " --- |") if review_url else ("", "")
+    lines += [f"| Video | Frame | Keypoints placed | Submitted by | File |{review_head}", f"| --- | --- | --- | --- | --- |{review_rule}"]
     for record in records:
         placed, total = _placed(record)
+        review_cell = f" {_review(review_url, record)} |" if review_url else ""
         lines.append(
             f"| {_video_name(record.submission['video_url'])} | {_number(record.submission['frame_index'])} | {placed}/{total} "
-            f"| {inert(record.submitter)} | `{record.path}` |"
+            f"| {inert(record.submitter)} | `{record.path}` |{review_cell}"
         )
     version = inert(records[0].receiver_version) if records else ""
     lines += ["", f"Each record was validated at intake by receiver {version}."]

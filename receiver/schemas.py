@@ -59,6 +59,7 @@ class Skeleton:
     name: str
     keypoints: tuple[Keypoint, ...]
     edges: tuple[tuple[str, str], ...] = ()
+    symmetry: tuple[tuple[str, str], ...] = ()
 
     @property
     def ids(self) -> frozenset[str]:
@@ -84,6 +85,16 @@ def load_skeleton(path: Path | None = None) -> Skeleton:
         problems.append("keypoint ids must be unique")
     edges = tuple((a, b) for a, b in document.get("edges", []))
     problems += [f"edge {a}-{b} names an unknown keypoint" for a, b in edges if {a, b} - set(ids)]
+    symmetry = tuple((a, b) for a, b in document.get("symmetry", []))
+    for a, b in symmetry:
+        unknown = [name for name in (a, b) if name not in ids]
+        if unknown:
+            problems.append(f"symmetry pair {a}/{b} names {', '.join(unknown)}, not a keypoint of this skeleton; name two of its keypoint ids")
+        elif a == b:
+            problems.append(f"symmetry pair {a}/{b} pairs a keypoint with itself; name two different keypoints")
+    paired = [name for pair in symmetry for name in pair]
+    if len(set(paired)) != len(paired):
+        problems.append("a keypoint appears in more than one symmetry pair; pair each keypoint with one mirror at most")
     if problems:
         raise SkeletonError(f"skeleton file {path.name} is invalid: " + "; ".join(problems))
-    return Skeleton(name=document["name"], keypoints=keypoints, edges=edges)
+    return Skeleton(name=document["name"], keypoints=keypoints, edges=edges, symmetry=symmetry)

@@ -7,12 +7,15 @@ cannot be read names its key and what was wrong with it.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+from receiver.videos import Video, load_videos
 
 __all__ = ["Settings", "SettingsError", "RateLimit", "load_settings", "SETTING_HELP"]
 
@@ -77,8 +80,14 @@ class Settings:
     github_writes_per_hour: int = 500
     batch_seconds: float = 0.0
     moderation: str = "auto"
+    log_format: str = "text"
     max_attempts: int = 5
     stall_seconds: float = 120.0
+    videos: tuple[Video, ...] = field(default=(), repr=False)
+    retire_after: int = 3
+    public_url: str = ""
+    metrics: str = "token"
+    metrics_token: str = field(default="", repr=False)
 
     @property
     def journal_path(self) -> Path:
@@ -88,6 +97,11 @@ class Settings:
     def limits_path(self) -> Path:
         """The limits' shared state, beside the journal so every process of this receiver finds the same file."""
         return self.journal_path.with_name(self.journal_path.name + ".limits.sqlite")
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Where worker processes keep their counters for /metrics to sum (beside the journal, wiped at each start)."""
+        return self.journal_path.with_name(self.journal_path.name + ".metrics")
 
     @property
     def origin_regex(self) -> str | None:
@@ -124,14 +138,36 @@ SETTING_HELP: dict[str, str] = {
     "github_writes_per_minute": "content-creating GitHub requests allowed per minute (GitHub's secondary limit: 80)",
     "github_writes_per_hour": "content-creating GitHub requests allowed per hour (GitHub's secondary limit: 500)",
     "batch_seconds": "in batch mode, how long the first queued record may wait for the batch to fill",
+    "log_format": "text (one line per event for people) or json (one JSON object per line, with the record id where there is one)",
     "moderation": "auto (the gate merges valid receiver PRs) or review (PRs are labelled needs-review and merged by a maintainer)",
     "max_attempts": "refusals by the store after which a record is marked failed (then `receiver retry`)",
     "stall_seconds": "/health says stalled when records wait and nothing was delivered for this long",
+    "videos": "JSON or TOML file listing the videos volunteers label (url, fps, frames, width, height); enables /api/next-frame",
+    "retire_after": "agreeing labels after which a frame is retired and no longer handed out",
+    "public_url": "the receiver's public http(s) address; pull requests then link each record's review page",
+    "metrics": "GET /metrics (Prometheus): off, public, or token (the default: only with RECEIVER_METRICS_TOKEN, off while none is set)",
+    "metrics_token": "the bearer token a scraper sends for /metrics in token mode",
 }
+
+
+# Operator-chosen, yet written into pull request bodies: only characters that
+# form no Markdown, HTML or mention there (no brackets, no @, no query).
+_PUBLIC_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/-]*)?")
+
+
+def _public_url(raw: Any) -> str:
+    text = str(raw).strip()
+    if text and not _PUBLIC_URL.fullmatch(text):
+        raise ValueError("expected an http(s) address like https://labels.example.org/receiver: a host name, an optional port and path, no spaces, query or fragment")
+    return text.rstrip("/")
 
 
 def _convert(name: str, raw: Any) -> Any:
     kind = {f.name: f.type for f in fields(Settings)}[name]
+    if name == "videos":
+        return load_videos(Path(str(raw))) if str(raw).strip() else ()
+    if name == "public_url":
+        return _public_url(raw)
     if name == "rate_limit":
         return RateLimit.parse(str(raw))
     if name == "allowed_origins":
@@ -166,7 +202,22 @@ _CHOICES = {
     "local_mode": ("direct", "branch"),
     "delivery_mode": ("pull-request", "direct", "batch"),
     "moderation": ("auto", "review"),
+    "log_format": ("text", "json"),
+    "metrics": ("off", "public", "token"),
 }
+
+
+#: `RECEIVER_*` variables that are not the receiver's settings: the settings file's path, and what the gate reads in a workflow.
+_OTHER_VARIABLES = frozenset({"RECEIVER_CONFIG", "RECEIVER_GATE_AUTHORS", "RECEIVER_MERGE_METHOD"})
+
+
+def _unknown(key: str, known: Iterable[str]) -> str:
+    """A sentence for a setting nobody reads, naming the closest one that exists."""
+    prefix = "RECEIVER_" if key.startswith("RECEIVER_") else ""
+    bare = {name.removeprefix(prefix): name for name in known}
+    close = difflib.get_close_matches(key.removeprefix(prefix), list(bare), n=1, cutoff=0.75)
+    hint = f"; did you mean {bare[close[0]]}?" if close else "; `receiver serve --help` lists every setting"
+    return f"{key} is not a setting of the receiver{hint}"
 
 
 def load_settings(
@@ -190,8 +241,12 @@ def load_settings(
         table = dict(table.get("receiver", table))
         unknown = sorted(set(table) - names)
         if unknown:
-            raise SettingsError(f"{config_file.name}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+            raise SettingsError(f"{config_file.name}: {_unknown(unknown[0], names)}")
         sources.append((config_file.name, table))
+    variables = {f"RECEIVER_{n.upper()}" for n in names}
+    stray = sorted(k for k in environ if k.startswith("RECEIVER_") and k not in variables and k not in _OTHER_VARIABLES)
+    if stray:
+        raise SettingsError(_unknown(stray[0], variables))
     sources.append(("environment", {n: environ[f"RECEIVER_{n.upper()}"] for n in names if f"RECEIVER_{n.upper()}" in environ}))
     sources.append(("command line", {k: v for k, v in (overrides or {}).items() if v is not None}))
     for origin, source in sources:
@@ -206,6 +261,8 @@ def load_settings(
     for name, most in (("rate_limit_ipv4_prefix", 32), ("rate_limit_ipv6_prefix", 128)):
         if values.get(name, 0) > most:
             raise SettingsError(f"RECEIVER_{name.upper()}={values[name]}: expected a prefix length from 0 to {most}")
+    if values.get("retire_after", 1) < 1:
+        raise SettingsError(f"RECEIVER_RETIRE_AFTER={values['retire_after']}: expected 1 or more agreeing labels")
     token = environ.get("GITHUB_TOKEN", "")
     settings = replace(Settings(), **values, github_token=token)
     app = settings.github_app_id or settings.github_app_installation_id or settings.github_app_private_key_file

@@ -3,8 +3,8 @@
 The receiver, `receiver validate` and CI all call `Validator`, so the same
 document gets the same verdict everywhere. Structure and types come from the
 JSON Schemas in `schemas/`; this module adds only what a schema cannot say
-(the skeleton's keypoint set, placed implies coordinates, coordinates inside
-the frame, frame_index within the video, a real calendar timestamp, a label's
+(the skeleton's keypoint set, placed implies coordinates, `visible` only on a
+placed keypoint, coordinates inside the frame, frame_index within the video, a real calendar timestamp, a label's
 name being the skeleton's, a stored file's name and content agreeing, and
 characters outside the basic multilingual plane that a schema pattern cannot
 portably name). It returns problems; it never raises on bad input and never
@@ -417,6 +417,10 @@ def _label_rules(
                 yield Problem(pointer([*at, axis]), "must be null when the keypoint is not placed")
             elif _number(value) and _number(limit := size[axis]) and not 0 <= value <= limit:
                 yield Problem(pointer([*at, axis]), f"{value} is outside the frame ({dimension[axis]} {limit})")
+        if placed is False and "visible" in label:
+            # Hidden or seen only means something for a point that was placed;
+            # on an unplaced one it would be a claim with nothing behind it.
+            yield Problem(pointer([*at, "visible"]), "applies only to a placed keypoint; remove visible, or place the keypoint and then say whether it is seen")
         placed_any = placed_any or (placed is True)
     missing = [k.id for k in skeleton.keypoints if k.id not in seen]
     if missing and seen:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import responses
@@ -26,6 +28,14 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith(("RECEIVER_", "GITHUB_")):
             monkeypatch.delenv(key)
+
+
+@pytest.fixture(autouse=True)
+def tools_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Command-line tools installed beside this Python (actionlint, zizmor in a virtual environment) are found by name."""
+    here = str(Path(sys.executable).parent)
+    if here not in os.environ.get("PATH", "").split(os.pathsep):
+        monkeypatch.setenv("PATH", here + os.pathsep + os.environ.get("PATH", ""))
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,22 @@ from github import Auth, Github
 
 from tests.github_fake import FakeClock, FakeGitHub, fake_github_mock
 
-__all__ = ["BASE", "REPO", "TOKEN", "fake_world", "pygithub"]
+__all__ = ["BASE", "REPO", "TOKEN", "RULE_VIOLATION", "fake_world", "pygithub"]
 
 BASE = "http://github.test/api/v3"
 REPO = "owner/data"
 TOKEN = "receiver-token"
+
+#: A repository ruleset refusing every file write, as `POST /_fake/faults` JSON (and `Fault(**...)`).
+RULE_VIOLATION: dict[str, object] = {
+    "kind": "status",
+    "status": 422,
+    "message": "Repository rule violations found",
+    "errors": [{"message": "Cannot update this protected ref."}],
+    "method": "PUT",
+    "path": "/contents/",
+    "count": None,
+}
 
 
 def pygithub(token: str = TOKEN, base_url: str = BASE) -> Github:

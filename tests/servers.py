@@ -33,11 +33,10 @@ def wait_until(condition: object, *, timeout: float = 60.0, interval: float = 0.
 
 
 class ReceiverProcess:
-    """`python -m receiver serve` in `workdir`, with RECEIVER_* settings from `environ` (or another module's `serve`)."""
+    """`python -m receiver serve` in `workdir`, with RECEIVER_* settings from `environ`."""
 
-    def __init__(self, workdir: Path, environ: Mapping[str, str] | None = None, *, port: int | None = None, module: str = "receiver") -> None:
+    def __init__(self, workdir: Path, environ: Mapping[str, str] | None = None, *, port: int | None = None) -> None:
         self.workdir = workdir
-        self.module = module
         self.port = port or free_port()
         self.environ = dict(environ or {})
         self.process: subprocess.Popen[bytes] | None = None
@@ -53,7 +52,7 @@ class ReceiverProcess:
         env.update(self.environ)
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", self.module, "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "receiver", "serve", "--port", str(self.port)],
             cwd=self.workdir, env=env, stdout=log, stderr=log,
         )
         log.close()

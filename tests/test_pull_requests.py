@@ -88,3 +88,29 @@ class TestAtAGlance:
     def test_metadata_is_shown_inert(self) -> None:
         record = numbered_record(1, metadata={"tool": "pozoo <b>@x</b>", "version": "1.2"})
         assert f"**Labeling tool:** tool: pozoo \N{REPLACEMENT CHARACTER}b\N{REPLACEMENT CHARACTER}x\N{REPLACEMENT CHARACTER}/b\N{REPLACEMENT CHARACTER}; version: 1.2" in pull_body(record)
+
+
+class TestReviewLink:
+    REVIEW = "https://labels.example.org/receiver/review"
+
+    def test_body_links_the_records_review_page(self) -> None:
+        """With a review URL the body has a Review line ending in the record's id."""
+        record = numbered_record(7)
+        assert f"**Review:** {self.REVIEW}/{record.id}\n" in pull_body(record, review_url=self.REVIEW)
+
+    def test_body_has_no_review_line_without_a_review_url(self) -> None:
+        """No public URL, no Review line."""
+        assert "**Review:**" not in pull_body(numbered_record(7))
+
+    def test_batch_table_links_each_row(self) -> None:
+        """Each row of a batch table ends with its record's review link."""
+        records = [numbered_record(n) for n in range(3)]
+        body = batch_body(records, review_url=self.REVIEW)
+        rows = [line for line in body.splitlines() if line.startswith("| ") and "annotations/" in line]
+        assert [row.rsplit("| ", 1)[-1] for row in rows] == [f"{self.REVIEW}/{r.id} |" for r in records]
+        assert "| File | Review |" in body
+
+    def test_review_link_forms_no_construct(self) -> None:
+        """The link is the only link: no mention, reference, HTML or trailer comes with it."""
+        record = numbered_record(7)
+        assert constructs(pull_body(record, review_url=self.REVIEW), markdown=True, ours=[*ours(record), f"{self.REVIEW}/{record.id}"]) == []

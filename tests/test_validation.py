@@ -368,3 +368,56 @@ class TestNames:
             del label["name"]
         document = Record.create(body, submitter="anonymous", received_at=datetime(2026, 1, 1, tzinfo=timezone.utc), receiver_version="0.1.0").document()
         assert "/submission/labels/0/name" in pointers(validator.check_record(document))
+
+
+# Record ids of the captured bodies, as they were before `visible` existed.
+_CAPTURED_IDS = {
+    "post_fps_25": "b257a3357cbe477c2c0836b2138c7df0",
+    "post_fps_29_97": "05e164b5f97286baf4db7716adbdb2c1",
+    "post_one_unplaced": "1d851e302e8d5d6068261fc472861a8f",
+    "post_only_one_placed": "05d9e68639382390bb3ddd46d428a8a7",
+    "post_six_placed": "b79e98e5a7c7e677ff7c5a3aaaabecfd",
+}
+
+
+class TestVisible:
+    def test_a_hidden_placed_keypoint_is_accepted(self, validator: Validator, body: dict[str, Any]) -> None:
+        """A placed keypoint may say it is hidden with visible false."""
+        body["labels"][0]["visible"] = False
+        assert validator.check_submission(body) == []
+
+    def test_visible_true_on_a_placed_keypoint_is_accepted(self, validator: Validator, body: dict[str, Any]) -> None:
+        """visible true says what absence says, and is accepted."""
+        body["labels"][0]["visible"] = True
+        assert validator.check_submission(body) == []
+
+    def test_visible_on_an_unplaced_keypoint_is_refused_with_a_sentence(self, validator: Validator) -> None:
+        """visible on a keypoint not placed is refused at its own pointer, saying what to do."""
+        body = captured_body("post_one_unplaced")
+        index = next(i for i, label in enumerate(body["labels"]) if not label["placed"])
+        body["labels"][index]["visible"] = False
+        problems = validator.check_submission(body)
+        assert only_pointer(problems) == f"/labels/{index}/visible"
+        assert "only to a placed keypoint" in problems[0].message
+
+    def test_visible_must_be_a_boolean(self, validator: Validator, body: dict[str, Any]) -> None:
+        """A string for visible is refused as a type error."""
+        body["labels"][1]["visible"] = "no"
+        problems = validator.check_submission(body)
+        assert only_pointer(problems) == "/labels/1/visible"
+        assert "true or false" in problems[0].message
+
+    def test_a_stored_record_keeps_visible_and_revalidates(self, validator: Validator, body: dict[str, Any]) -> None:
+        """A record of a submission with a hidden keypoint stores the flag and passes as a record."""
+        body["labels"][2]["visible"] = False
+        record = Record.create(body, submitter="anonymous", received_at=datetime(2026, 1, 1, tzinfo=timezone.utc), receiver_version="0.1.0")
+        assert record.submission["labels"][2]["visible"] is False
+        assert validator.check_record(record.document(), filename=record.path) == []
+
+    @pytest.mark.parametrize("request_", captured_posts(), ids=lambda r: r.name)
+    def test_captured_bodies_keep_their_record_ids(self, validator: Validator, request_: Any) -> None:
+        """Submissions without visible get no default injected: their record ids are unchanged."""
+        submission = fill_names(request_.json(), validator.skeleton)
+        record = Record.create(submission, submitter="anonymous", received_at=datetime(2026, 1, 1, tzinfo=timezone.utc), receiver_version="0.1.0")
+        assert record.id == _CAPTURED_IDS[request_.name]
+        assert all("visible" not in label for label in record.submission["labels"])

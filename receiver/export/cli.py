@@ -49,23 +49,34 @@ def add_commands(commands: Any) -> None:
         "--consensus", action="store_true", help="write one consensus instance per frame instead of every submission"
     )
     export.add_argument("--settle", type=int, default=3, metavar="K", help="agreeing labels that settle a frame (default 3)")
-    export.add_argument("--settled-only", action="store_true", help="with --consensus, leave out frames not yet settled")
+    export.add_argument(
+        "--settled-only", action="store_true", help="with --consensus: kept for old scripts; frames not settled have no consensus and are always left out"
+    )
     export.add_argument("--skeleton", type=Path, help="skeleton file (default: the project's)")
     export.set_defaults(run=_export)
 
     consensus = commands.add_parser(
         "consensus",
-        help="per-frame agreement between volunteers: centre, spread, outliers, settled",
+        help="per-frame consensus and per-volunteer reliability, learned from the crowd",
         description=(
-            "For every frame, the median of each keypoint, its spread, each submission's agreement score and "
-            "whether it is an outlier (beyond 5 robust standard deviations and 2%% of the frame diagonal from the "
-            "median). A frame is settled once K labels agree. Prints a table; --out also writes it as JSON or CSV."
+            "Learns each keypoint's noise and each volunteer's reliability from every record, repairs left/right "
+            "swaps (the skeleton's symmetry pairs), and gives every frame a consensus with its uncertainty, or none "
+            "when fewer than K volunteers agree. Prints the frame and volunteer tables; --out also writes them "
+            "(FILE.json holds both; FILE.csv is the frames and FILE-volunteers.csv beside it); --report DIR writes "
+            "an HTML page with plots."
         ),
     )
     consensus.add_argument("source", nargs="?", type=Path, metavar="SOURCE", help=_SOURCE_HELP)
     consensus.add_argument("--out", type=Path, metavar="FILE", help="also write the table to FILE.json or FILE.csv")
     consensus.add_argument("--settle", type=int, default=3, metavar="K", help="agreeing labels that settle a frame (default 3)")
     consensus.add_argument("--skeleton", type=Path, help="skeleton file (default: the project's)")
+    consensus.add_argument("--report", type=Path, metavar="DIR", help="write an HTML report with SVG plots into DIR")
+    consensus.add_argument(
+        "--gold", type=Path, metavar="PATH", help="expert labels: a folder or git repository of records, or a JSON file of records"
+    )
+    consensus.add_argument(
+        "--gold-from", metavar="NAME", help="records whose submitter (token name) is NAME are expert labels, not votes"
+    )
     consensus.set_defaults(run=_consensus)
 
 
@@ -143,9 +154,8 @@ def _export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
     fmt = FORMATS[args.format]
     results = None
     if args.consensus:
-        results = consensus(records, [k.id for k in skeleton.keypoints], rule)
-        chosen = [r for r in results if r.settled] if args.settled_only else results
-        labels = consensus_labels(chosen, video_infos(records), skeleton)
+        results = consensus(records, [k.id for k in skeleton.keypoints], rule, symmetry=skeleton.symmetry).frames
+        labels = consensus_labels(results, video_infos(records), skeleton)
     else:
         # Several submissions of one frame in a one-per-image format would
         # overwrite each other; a track per slot keeps them side by side.
@@ -165,8 +175,10 @@ def _export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
 
 def _consensus(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     from receiver.consensus import consensus
+    from receiver.consensus.gold import GoldError, gold_points, read_gold
+    from receiver.consensus.report import write_report
     from receiver.export.summary import render, summarize
-    from receiver.export.tables import consensus_csv, consensus_json, consensus_text
+    from receiver.export.tables import consensus_csv, consensus_json, consensus_text, volunteers_csv, volunteers_text
 
     rule = _rule("consensus", args.settle, err)
     if rule is None:
@@ -179,17 +191,41 @@ def _consensus(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     if isinstance(read, int):
         return read
     collection, skeleton = read
-    results = consensus(collection.records, [k.id for k in skeleton.keypoints], rule)
-    out.write(consensus_text(results))
+    keypoints = [k.id for k in skeleton.keypoints]
+    records = collection.records
+    expert = []
+    try:
+        if args.gold is not None:
+            from receiver.validation import Validator
+
+            expert += read_gold(args.gold, Validator(skeleton))
+        if args.gold_from:
+            expert += [r for r in records if r.submitter == args.gold_from]
+            records = [r for r in records if r.submitter != args.gold_from]
+    except GoldError as exc:
+        err.write(f"receiver consensus: --gold: {exc}\n")
+        return EXIT_USAGE
+    result = consensus(records, keypoints, rule, symmetry=skeleton.symmetry, gold=gold_points(expert, keypoints) or None)
+    out.write(consensus_text(result.frames))
+    out.write(volunteers_text(result.volunteers))
     written = []
-    if args.out is not None:
-        text = consensus_json(results, rule) if suffix == ".json" else consensus_csv(results)
-        try:
+    try:
+        if args.out is not None:
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            err.write(f"receiver consensus: cannot write {args.out}: {exc.strerror or exc}\n")
-            return EXIT_FAILED
-        written.append(str(args.out))
-    out.write(render(summarize(collection.records, collection.skipped, results), written=written, exported=False))
+            if suffix == ".json":
+                args.out.write_text(consensus_json(result), encoding="utf-8")
+                written.append(str(args.out))
+            else:
+                args.out.write_text(consensus_csv(result.frames), encoding="utf-8")
+                beside = args.out.with_name(args.out.stem + "-volunteers.csv")
+                beside.write_text(volunteers_csv(result.volunteers), encoding="utf-8")
+                written += [str(args.out), str(beside)]
+        if args.report is not None:
+            written.append(str(write_report(result, args.report)))
+    except OSError as exc:
+        err.write(f"receiver consensus: cannot write {exc.filename or args.out}: {exc.strerror or exc}\n")
+        return EXIT_FAILED
+    out.write(render(summarize(records, collection.skipped, result.frames), written=written, exported=False))
+    if result.review:
+        out.write(f"{len(result.review)} frame(s) for expert review (listed in the JSON table and the report)\n")
     return EXIT_OK

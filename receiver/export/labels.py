@@ -7,7 +7,9 @@
   in `backend_metadata`, which sleap-io reads when the backend is closed.
 - One `LabeledFrame` per (video, frame_index), one `Instance` per submission
   (or one per frame for the consensus). A keypoint not placed is NaN, which
-  sleap-io stores as not visible.
+  sleap-io stores as not visible; a keypoint placed but hidden (the label's
+  `visible` false) keeps its coordinates with sleap-io's visible flag off,
+  which the writers in `formats` turn into each format's own notion.
 - Who labeled what: sleap-io's `Instance` has no free metadata, and `Track`
   and `Identity` mean the animal, not the person who clicked, so submitters go
   in a side table in `Labels.provenance` (saved in `.slp` files):
@@ -103,19 +105,33 @@ def submission_labels(records: Sequence[Record], skeleton: Skeleton, *, tracks: 
 def consensus_labels(
     results: Sequence[FrameConsensus], videos: dict[str, VideoInfo], skeleton: Skeleton
 ) -> sleap_io.Labels:
-    """A Labels with one instance per frame: the consensus centre, missing where the inliers left it out."""
+    """A Labels with one instance per settled frame: the consensus points, missing where the crowd left them out.
+
+    A frame that is not settled has no consensus and is left out. The
+    instance stays a user `Instance` (SLEAP trains only on those, never on
+    predictions), so its certainty goes in the side tables:
+    ``provenance["consensus"]`` per frame ``[video, frame_idx, labels,
+    agreeing, settled, submitters, score, spreads_px]`` and
+    ``provenance["consensus_scores"]``, which the COCO writer turns into each
+    annotation's `score`.
+    """
     sio = require("sleap_io")
     np = require("numpy")
     sio_skeleton = _skeleton(sio, skeleton)
-    used = {r.key.video_url for r in results}
+    chosen = sorted((r for r in results if r.settled), key=lambda r: r.key)
+    used = {r.key.video_url for r in chosen}
     sio_videos = {url: _video(sio, info) for url, info in videos.items() if url in used}
     video_index = {url: i for i, url in enumerate(sio_videos)}
     frames = []
     side: list[list[Any]] = []
+    scores: list[float] = []
     nan = float("nan")
-    for result in sorted(results, key=lambda r: r.key):
-        points = np.array([c if c is not None else (nan, nan) for c in result.centre], dtype="float64")
-        instance = sio.Instance.from_numpy(points, skeleton=sio_skeleton)
+    for result in chosen:
+        rows = [
+            (c[0], c[1], 1.0 if v is not False else 0.0) if c is not None else (nan, nan, 0.0)
+            for c, v in zip(result.centre, result.visible)
+        ]
+        instance = sio.Instance.from_numpy(np.array(rows, dtype="float64"), skeleton=sio_skeleton)
         frames.append(
             sio.LabeledFrame(video=sio_videos[result.key.video_url], frame_idx=result.key.frame_index, instances=[instance])
         )
@@ -127,9 +143,12 @@ def consensus_labels(
                 len(result.inliers),
                 result.settled,
                 [s.submitter for s in result.inliers],
+                round(result.score, 4),
+                [None if s is None else round(s, 2) for s in result.spread],
             ]
         )
-    provenance = {"generator": GENERATOR, "skeleton": skeleton.name, "consensus": side}
+        scores.append(round(result.score, 4))
+    provenance = {"generator": GENERATOR, "skeleton": skeleton.name, "consensus": side, "consensus_scores": scores}
     return sio.Labels(
         labeled_frames=frames, videos=list(sio_videos.values()), skeletons=[sio_skeleton], provenance=provenance
     )
@@ -145,14 +164,17 @@ def _video(sio: Any, info: VideoInfo) -> Any:
     return sio.Video(filename=info.url, backend_metadata=metadata, open_backend=False)
 
 
-def _points(record: Record, nodes: Sequence[str]) -> list[tuple[float, float]]:
+def _points(record: Record, nodes: Sequence[str]) -> list[tuple[float, float, float]]:
+    """x, y and sleap-io's visible flag per node: a hidden keypoint keeps its coordinates, visible 0."""
     by_id = {label["id"]: label for label in record.submission["labels"]}
     nan = float("nan")
     points = []
     for node in nodes:
         label = by_id.get(node)
         if label is None or not label.get("placed"):
-            points.append((nan, nan))
+            points.append((nan, nan, 0.0))
         else:
-            points.append((float(label["pixel_x"]), float(label["pixel_y"])))
+            # Absent means visible: submissions from before the flag existed are all seen.
+            seen = 1.0 if label.get("visible", True) else 0.0
+            points.append((float(label["pixel_x"]), float(label["pixel_y"]), seen))
     return points

@@ -12,9 +12,17 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from receiver.consensus import ConsensusRule, FrameConsensus
+from receiver.consensus import Consensus, FrameConsensus, VolunteerScore
 
-__all__ = ["consensus_csv", "consensus_json", "consensus_text", "frame_document"]
+__all__ = [
+    "consensus_csv",
+    "consensus_json",
+    "consensus_text",
+    "frame_document",
+    "volunteer_document",
+    "volunteers_csv",
+    "volunteers_text",
+]
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:
@@ -29,13 +37,20 @@ def frame_document(result: FrameConsensus) -> dict[str, Any]:
         "labels": result.labels,
         "inliers": len(result.inliers),
         "settled": result.settled,
+        "score": _round(result.score, 4),
+        "gold": result.gold,
+        "review": list(result.review),
         "keypoints": {
             name: {
                 "x": None if centre is None else _round(centre[0]),
                 "y": None if centre is None else _round(centre[1]),
                 "spread": _round(spread),
+                "agreeing": agreeing,
+                "visible": visible,
             }
-            for name, centre, spread in zip(result.keypoints, result.centre, result.spread)
+            for name, centre, spread, agreeing, visible in zip(
+                result.keypoints, result.centre, result.spread, result.agreeing, result.visible
+            )
         },
         "submissions": [
             {
@@ -45,16 +60,64 @@ def frame_document(result: FrameConsensus) -> dict[str, Any]:
                 "error": _round(s.error, 5),
                 "outlier": s.outlier,
                 "outlying_keypoints": list(s.outlying_keypoints),
+                "volunteer": s.volunteer,
+                "swapped": [list(pair) for pair in s.swapped],
             }
             for s in result.submissions
         ],
     }
 
 
-def consensus_json(results: Sequence[FrameConsensus], rule: ConsensusRule) -> str:
-    """Every frame, with the rule that produced it."""
-    document = {"rule": vars(rule), "frames": [frame_document(r) for r in results]}
+def volunteer_document(volunteer: VolunteerScore) -> dict[str, Any]:
+    """One volunteer's row as a JSON-ready object."""
+    return {
+        "volunteer": volunteer.volunteer,
+        "labels": volunteer.labels,
+        "agreement": _round(volunteer.agreement, 4),
+        "reliability": _round(volunteer.reliability, 4),
+        "inlier": _round(volunteer.inlier, 4),
+        "tau": _round(volunteer.tau, 3),
+        "offset_px": [_round(volunteer.offset_px[0]), _round(volunteer.offset_px[1])],
+        "swaps": volunteer.swaps,
+        "gold_labels": volunteer.gold_labels,
+        "gold_error_px": _round(volunteer.gold_error_px),
+    }
+
+
+def consensus_json(result: Consensus) -> str:
+    """Every frame and volunteer, with the rule and the learned noise that produced them."""
+    model = result.model
+    document = {
+        "rule": vars(result.rule),
+        "symmetry": [list(pair) for pair in result.pairs],
+        "noise": {k: round(float(s), 6) for k, s in zip(model.keypoints, model.sigma)},
+        "frames": [frame_document(r) for r in result.frames],
+        "volunteers": [volunteer_document(v) for v in result.volunteers],
+        "review": [{"video_url": f.key.video_url, "frame_index": f.key.frame_index, "why": list(f.review)} for f in result.review],
+        "gold_curve": [{"volunteers": n, "error_px": round(e, 3), "frames": c} for n, e, c in result.gold_curve],
+    }
     return json.dumps(document, indent=2) + "\n"
+
+
+def volunteers_csv(volunteers: Sequence[VolunteerScore]) -> str:
+    """One row per volunteer: labels, agreement, reliability, honest share, precision, offset, swaps, gold error."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    header = ["volunteer", "labels", "agreement", "reliability", "inlier", "tau", "offset_x_px", "offset_y_px", "swaps", "gold_labels", "gold_error_px"]
+    writer.writerow(header)
+    for v in volunteers:
+        row = volunteer_document(v)
+        writer.writerow([*(row[h] for h in header[:6]), *row["offset_px"], row["swaps"], row["gold_labels"], "" if row["gold_error_px"] is None else row["gold_error_px"]])
+    return buffer.getvalue()
+
+
+def volunteers_text(volunteers: Sequence[VolunteerScore]) -> str:
+    """An aligned plain-text table of volunteers, least reliable first."""
+    rows = [("volunteer", "labels", "agreement", "reliability", "swaps", "gold error px")]
+    for v in sorted(volunteers, key=lambda v: v.reliability):
+        rows.append((v.volunteer[:32], str(v.labels), f"{v.agreement:.2f}", f"{v.reliability:.2f}", str(v.swaps), "-" if v.gold_error_px is None else f"{v.gold_error_px:.1f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n" for row in rows)
 
 
 def consensus_csv(results: Sequence[FrameConsensus]) -> str:
@@ -62,9 +125,9 @@ def consensus_csv(results: Sequence[FrameConsensus]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     keypoints = results[0].keypoints if results else ()
-    header = ["video_url", "frame_index", "labels", "inliers", "outliers", "settled", "mean_agreement", "outlier_records"]
+    header = ["video_url", "frame_index", "labels", "inliers", "outliers", "settled", "mean_agreement", "outlier_records", "score", "swaps", "review"]
     for name in keypoints:
-        header += [f"{name}_x", f"{name}_y", f"{name}_spread"]
+        header += [f"{name}_x", f"{name}_y", f"{name}_spread", f"{name}_agreeing", f"{name}_visible"]
     writer.writerow(header)
     for r in results:
         row: list[Any] = [
@@ -76,10 +139,13 @@ def consensus_csv(results: Sequence[FrameConsensus]) -> str:
             r.settled,
             _round(_mean_agreement(r), 4),
             " ".join(s.record_id for s in r.outliers),
+            _round(r.score, 4),
+            r.swaps,
+            "; ".join(r.review),
         ]
-        for centre, spread in zip(r.centre, r.spread):
+        for centre, spread, agreeing, visible in zip(r.centre, r.spread, r.agreeing, r.visible):
             row += ["" if centre is None else _round(centre[0]), "" if centre is None else _round(centre[1])]
-            row.append("" if spread is None else _round(spread))
+            row += ["" if spread is None else _round(spread), agreeing, "" if visible is None else visible]
         writer.writerow(row)
     return buffer.getvalue()
 

@@ -21,7 +21,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +31,7 @@ from receiver.journal import schema
 from receiver.records import Record
 from receiver.stores.outcomes import Delivered, Refused
 
-__all__ = ["Journal", "JournalError", "JournalUnavailable", "Entry", "Admission"]
+__all__ = ["Journal", "JournalError", "JournalUnavailable", "Entry", "Admission", "AdmitHook"]
 
 log = logging.getLogger("receiver.journal")
 
@@ -106,6 +106,10 @@ def _entry(row: Sequence[Any]) -> Entry:
 
 _STOP = object()
 
+#: Called inside each group commit's transaction with the records it newly admits,
+#: so state derived from them (the frame tally) commits, or fails, with them.
+AdmitHook = Callable[[sqlite3.Connection, Sequence[Record]], None]
+
 _Waiter = Future[Admission] | asyncio.Future[Admission]
 
 
@@ -139,9 +143,10 @@ def _settle(pairs: list[tuple[_Waiter, Admission | JournalError]]) -> None:
 class Journal:
     """The outbox. `open()` starts its writer thread; `close()` stops it after the queue drains."""
 
-    def __init__(self, path: Path, *, max_group: int = 512) -> None:
+    def __init__(self, path: Path, *, max_group: int = 512, on_admit: AdmitHook | None = None) -> None:
         self.path = path
         self.max_group = max_group
+        self.on_admit = on_admit
         self._queue: queue.Queue[Any] = queue.Queue()
         self._writer: threading.Thread | None = None
         self._read_lock = threading.Lock()
@@ -214,6 +219,7 @@ class Journal:
 
     def _commit(self, connection: sqlite3.Connection, batch: list[tuple[Record, _Waiter]]) -> None:
         outcomes: list[tuple[_Waiter, Admission | JournalError]] = []
+        created: list[Record] = []
         try:
             connection.execute("BEGIN IMMEDIATE")
             for record, future in batch:
@@ -225,6 +231,10 @@ class Journal:
                 )
                 row = connection.execute(f"SELECT {schema.COLUMNS} FROM records WHERE id = ?", (record.id,)).fetchone()
                 outcomes.append((future, Admission(_entry(row), created=cursor.rowcount == 1)))
+                if cursor.rowcount == 1:
+                    created.append(record)
+            if created and self.on_admit is not None:
+                self.on_admit(connection, created)
             connection.execute("COMMIT")
         except sqlite3.Error as exc:
             if connection.in_transaction:
@@ -250,6 +260,18 @@ class Journal:
     def get(self, identifier: str) -> Entry | None:
         rows = self._read(f"SELECT {schema.COLUMNS} FROM records WHERE id = ?", (identifier,))
         return _entry(rows[0]) if rows else None
+
+    def record(self, identifier: str) -> Record | None:
+        """The stored record under this id, if any."""
+        rows = self._read("SELECT document FROM records WHERE id = ?", (identifier,))
+        return Record.from_stored(bytes(rows[0][0])) if rows else None
+
+    def frame_records(self, video_url: str, frame_index: int, *, limit: int = 1000) -> list[Record]:
+        """The records labelling one frame of one video, oldest first."""
+        rows = self._read(
+            "SELECT document FROM records WHERE video_url = ? AND frame_index = ? ORDER BY seq LIMIT ?", (video_url, frame_index, limit)
+        )
+        return [Record.from_stored(bytes(document)) for (document,) in rows]
 
     def page(self, *, video_url: str | None = None, offset: int = 0, limit: int = 50) -> tuple[int, list[Entry]]:
         """One page of records, oldest first, optionally of one video; and how many there are in all."""

@@ -32,6 +32,36 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE INDEX IF NOT EXISTS records_by_state ON records (state, seq);
 CREATE INDEX IF NOT EXISTS records_by_video ON records (video_url, seq);
 CREATE TABLE IF NOT EXISTS status (name TEXT PRIMARY KEY, value TEXT NOT NULL, written_at REAL NOT NULL);
+
+-- The frame tally (receiver/frames.py): one row per configured video and per
+-- frame of it, kept up to date inside each admitting transaction. Videos are
+-- numbered so the ten million frame rows of a large catalog stay small.
+CREATE TABLE IF NOT EXISTS videos (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    fps REAL NOT NULL,
+    frames INTEGER NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    touched INTEGER NOT NULL DEFAULT 0,
+    retired INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS frames (
+    video INTEGER NOT NULL,
+    frame INTEGER NOT NULL,
+    labels INTEGER NOT NULL DEFAULT 0,
+    agreeing INTEGER NOT NULL DEFAULT 0,
+    retired INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (video, frame)
+) WITHOUT ROWID;
+-- Picking the next frame walks this index from a random point of the least-agreed level.
+CREATE INDEX IF NOT EXISTS frames_by_need ON frames (retired, agreeing, video, frame);
+CREATE TABLE IF NOT EXISTS volunteer_frames (
+    volunteer TEXT NOT NULL,
+    video INTEGER NOT NULL,
+    frame INTEGER NOT NULL,
+    PRIMARY KEY (volunteer, video, frame)
+) WITHOUT ROWID;
 """
 
 #: Columns added after the first release: (name, declaration).
@@ -44,6 +74,7 @@ _ADDED = (
 _INDEXES = """
 CREATE INDEX IF NOT EXISTS records_by_delivery ON records (delivered_at) WHERE delivered_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS records_open_pulls ON records (pull_number) WHERE pull_state = 'open';
+CREATE INDEX IF NOT EXISTS records_by_frame ON records (video_url, frame_index);
 """
 
 #: What `Entry` is built from, in its field order.

@@ -129,7 +129,9 @@ async function refillOnce() {
   const held = new Set([...state.ahead.map((f) => frameKey(f.video, f.frame_index)), ...state.submitted, ...state.outbox.keys()]);
   let answer;
   try {
-    answer = await state.client.nextFrames(state.volunteer, Math.min(50, AHEAD + held.size));
+    // Ask past the frames held here (the receiver may not have counted those still in the outbox);
+    // the receiver hands out at most 10 at once.
+    answer = await state.client.nextFrames(state.volunteer, Math.min(10, AHEAD + held.size));
   } catch (error) {
     if (!(error instanceof Unreachable)) throw error;
     state.refillTimer = setTimeout(refill, 3000);

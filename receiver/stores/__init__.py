@@ -94,5 +94,6 @@ def build_store(settings: Settings) -> Store:
         mode=mode,  # type: ignore[arg-type]
         budget=budget,
         moderation="review" if settings.moderation == "review" else "auto",
+        review_url=f"{settings.public_url}/review" if settings.public_url else None,
         github=github_client(settings.github_api_url, token=settings.github_token, app=app),
     )

@@ -36,6 +36,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import subprocess
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -329,19 +330,28 @@ class LocalGitStore:
         }
 
     def _ensure_repository(self) -> None:
-        """`git init --bare` when the path is missing or an empty folder."""
+        """`git init --bare` when the path is missing or an empty folder.
+
+        The repository is made beside its final place and renamed into it, so
+        receiver processes starting together never see half a repository: one
+        rename wins, the others find the winner's.
+        """
         path = self.repository
         try:
             fresh = not path.exists() or (path.is_dir() and not any(path.iterdir()))
             if fresh:
-                path.mkdir(parents=True, exist_ok=True)
+                path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             _log.debug("cannot prepare repository folder: %s", error)
             raise StoreUnavailable(_UNAVAILABLE) from error
         if fresh:
-            self._git.run(path, ["init", "--quiet", "--bare", f"--initial-branch={self.branch}"])
-        else:
-            self._git.run(path, ["rev-parse", "--git-dir"])
+            scratch = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+            self._git.run(scratch, ["init", "--quiet", "--bare", f"--initial-branch={self.branch}"])
+            try:
+                os.rename(scratch, path)  # atomic; replaces a missing path or an empty folder
+            except OSError:
+                shutil.rmtree(scratch, ignore_errors=True)  # another process got there first
+        self._git.run(path, ["rev-parse", "--git-dir"])
 
     def _check_ref_name(self, ref: str) -> None:
         if self._git.run(self.repository, ["check-ref-format", ref], ok=(0, 1)).returncode != 0:

@@ -67,6 +67,13 @@ def test_openapi_embeds_the_submission_schema(client: TestClient) -> None:
     jsonschema.Draft202012Validator(resolver_root).validate(captured_body())
 
 
+def test_openapi_label_carries_the_schemas_visible_flag(client: TestClient) -> None:
+    """The optional visible flag of a label reaches the API description from schemas/, not restated."""
+    label = client.get("/openapi.json").json()["components"]["schemas"]["Label"]
+    assert label["properties"]["visible"] == load_schema(SUBMISSION)["$defs"]["label"]["properties"]["visible"]
+    assert "visible" not in label["required"]
+
+
 def test_docs_page_serves_its_assets_locally(client: TestClient) -> None:
     """/docs works offline: the interactive page's script is served by the receiver itself."""
     page = client.get("/docs")

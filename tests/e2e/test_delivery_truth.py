@@ -17,17 +17,9 @@ import httpx
 from receiver.cli import main
 from tests.e2e.conftest import FAST, wait_delivered
 from tests.e2e.test_serve import load
+from tests.github_world import RULE_VIOLATION
 from tests.servers import FakeGitHubProcess, ReceiverProcess, wait_until
 
-RULESET = {
-    "kind": "status",
-    "status": 422,
-    "message": "Repository rule violations found",
-    "errors": [{"message": "Cannot update this protected ref."}],
-    "method": "PUT",
-    "path": "/contents/",
-    "count": None,
-}
 
 
 
@@ -37,7 +29,7 @@ def statuses(url: str, ids: list[str]) -> list[dict]:  # type: ignore[type-arg]
 
 def test_ruleset_refusal_ends_failed_and_retry_delivers_each_once(github: FakeGitHubProcess, tmp_path: Path) -> None:
     """422 'Repository rule violations found' on every file write: failed with that reason; retry after the fix delivers."""
-    github.control("POST", "faults", RULESET)
+    github.control("POST", "faults", RULE_VIOLATION)
     settings = github.receiver_settings(**FAST, RECEIVER_MAX_ATTEMPTS="2", RECEIVER_JOURNAL=str(tmp_path / "journal.sqlite3"))
     with ReceiverProcess(tmp_path, settings) as server:
         ids = asyncio.run(load(server.url, 4, 3))["accepted"]

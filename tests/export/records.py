@@ -30,8 +30,10 @@ def submission(
     video_url: str = VIDEO,
     frame_index: int = 10,
     total_frames: int = 300,
+    hidden: Sequence[str] = (),
+    metadata: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A valid submission; a keypoint missing from `points` (or None) is not placed."""
+    """A valid submission; a keypoint missing from `points` (or None) is not placed, those in `hidden` carry visible false."""
     labels = []
     for key in KEYPOINTS:
         point = points.get(key)
@@ -43,9 +45,10 @@ def submission(
                 "placed": placed,
                 "pixel_x": round(point[0], 2) if point else None,
                 "pixel_y": round(point[1], 2) if point else None,
+                **({"visible": False} if placed and key in hidden else {}),
             }
         )
-    return {
+    document: dict[str, Any] = {
         "video_url": video_url,
         "frame_index": frame_index,
         "total_frames": total_frames,
@@ -55,6 +58,9 @@ def submission(
         "timestamp": "2026-01-15T12:00:00Z",
         "labels": labels,
     }
+    if metadata:
+        document["metadata"] = dict(metadata)
+    return document
 
 
 def record(points: Mapping[str, tuple[float, float] | None], *, submitter: str = "alice", seconds: int = 0, **where: Any) -> Record:

@@ -66,14 +66,23 @@ class TestExport:
         assert result.code == 1
         assert "no valid records" in result.err and "x.json" in result.err
 
-    def test_consensus_exports_one_instance_per_frame(self, tmp_path: Path, run_cli: RunCLI) -> None:
-        """--consensus writes one instance per frame and reports settled frames and outliers."""
+    def test_consensus_exports_one_instance_per_settled_frame(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """--consensus writes one instance per settled frame; the frame labeled once has no consensus to write."""
         folder = write_folder(tmp_path, _records())
         result = run_cli("export", "--consensus", "--format", "slp", "--out", str(tmp_path / "c.slp"), str(folder))
         assert result.code == 0
-        assert "consensus: 1 of 2 frame(s) settled, 1 outlier label(s)" in result.out
+        assert "consensus: 1 of 2 frame(s) settled" in result.out
         labels = sio.load_slp(str(tmp_path / "c.slp"), open_videos=False)
-        assert [len(lf.instances) for lf in labels.labeled_frames] == [1, 1]
+        assert [(lf.frame_idx, len(lf.instances)) for lf in labels.labeled_frames] == [(10, 1)]
+        assert labels.provenance["consensus_scores"][0] > 0.5
+
+    def test_consensus_coco_carries_each_frames_score(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """COCO annotations of a consensus export carry the frame's certainty as `score`."""
+        folder = write_folder(tmp_path, _records())
+        out = tmp_path / "c.json"
+        assert run_cli("export", "--consensus", "--format", "coco", "--out", str(out), str(folder)).code == 0
+        (annotation,) = json.loads(out.read_text())["annotations"]
+        assert 0.5 < annotation["score"] <= 1
 
     def test_settled_only_leaves_out_unsettled_frames(self, tmp_path: Path, run_cli: RunCLI) -> None:
         """With --settled-only the frame labeled once is not exported."""
@@ -90,11 +99,19 @@ class TestConsensusCommand:
         folder = write_folder(tmp_path, _records())
         result = run_cli("consensus", str(folder), "--out", str(tmp_path / "c.json"))
         assert result.code == 0
-        assert "volunteer-2" in result.out.splitlines()[1]
         document = json.loads((tmp_path / "c.json").read_text())
         assert document["rule"]["settle"] == 3
-        outliers = [s["submitter"] for f in document["frames"] for s in f["submissions"] if s["outlier"]]
-        assert outliers == ["volunteer-2"]
+        outlying = {s["submitter"]: s["outlying_keypoints"] for f in document["frames"] for s in f["submissions"] if s["outlying_keypoints"]}
+        assert outlying == {"volunteer-2": ["nose"]}
+        assert {v["volunteer"] for v in document["volunteers"]} >= {"volunteer-2", "solo"}
+
+    def test_writes_the_volunteer_table_beside_the_csv(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """--out FILE.csv also writes FILE-volunteers.csv with one row per volunteer."""
+        folder = write_folder(tmp_path, _records())
+        assert run_cli("consensus", str(folder), "--out", str(tmp_path / "c.csv")).code == 0
+        rows = list(csv.DictReader((tmp_path / "c-volunteers.csv").read_text().splitlines()))
+        assert sorted(r["volunteer"] for r in rows) == ["solo", "volunteer-0", "volunteer-1", "volunteer-2", "volunteer-3"]
+        assert {"reliability", "agreement", "swaps", "labels"} <= set(rows[0])
 
     def test_writes_csv_with_a_row_per_frame(self, tmp_path: Path, run_cli: RunCLI) -> None:
         """The CSV has one row per frame with the settled flag and keypoint columns."""

@@ -96,3 +96,39 @@ class TestLargeSlp:
         FORMATS["slp"].write(submission_labels(records, load_skeleton()), tmp_path / "big.slp")
         back = sio.load_slp(str(tmp_path / "big.slp"), open_videos=False)
         assert len(back.provenance["instances"]) == len({r.id for r in records})
+
+
+class TestHiddenKeypoints:
+    """A keypoint placed but hidden (visible false) in each format's own terms."""
+
+    @staticmethod
+    def _labels() -> sio.Labels:
+        return submission_labels([record(TRUTH, frame_index=4, hidden=("nose",))], load_skeleton())
+
+    def test_slp_keeps_the_point_with_its_visible_flag_off(self, tmp_path: Path) -> None:
+        """In .slp the hidden nose keeps its coordinates and reads back as not visible."""
+        FORMATS["slp"].write(self._labels(), tmp_path / "out.slp")
+        points = sio.load_slp(str(tmp_path / "out.slp"), open_videos=False).labeled_frames[0].instances[0].points
+        nose = KEYPOINTS.index("nose")
+        assert tuple(points["xy"][nose]) == TRUTH["nose"]
+        assert not points["visible"][nose] and points["visible"][KEYPOINTS.index("tail_base")]
+
+    def test_coco_marks_hidden_v1_and_seen_v2(self, tmp_path: Path) -> None:
+        """COCO's ternary flag: the hidden nose is v=1 at its coordinates, the other points v=2."""
+        FORMATS["coco"].write(self._labels(), tmp_path / "out.json")
+        (annotation,) = COCO(str(tmp_path / "out.json")).loadAnns(COCO(str(tmp_path / "out.json")).getAnnIds())
+        triplets = [annotation["keypoints"][i : i + 3] for i in range(0, len(annotation["keypoints"]), 3)]
+        assert triplets[KEYPOINTS.index("nose")] == [*TRUTH["nose"], 1]
+        assert {t[2] for i, t in enumerate(triplets) if i != KEYPOINTS.index("nose")} == {2}
+
+    def test_dlc_keeps_the_hidden_point_as_placed(self, tmp_path: Path) -> None:
+        """DeepLabCut has no visibility flag: the hidden nose is written with its coordinates."""
+        FORMATS["dlc"].write(self._labels(), tmp_path / "out.csv")
+        frame = pd.read_csv(tmp_path / "out.csv", header=[0, 1, 2], index_col=0)
+        assert frame.loc[frame.index[0], ("pose-receiver", "nose", "x")] == TRUTH["nose"][0]
+
+    def test_writing_leaves_the_labels_flags_as_they_were(self, tmp_path: Path) -> None:
+        """The COCO writer turns hidden points visible only while it runs."""
+        labels = self._labels()
+        FORMATS["coco"].write(labels, tmp_path / "out.json")
+        assert not labels.labeled_frames[0].instances[0].points["visible"][KEYPOINTS.index("nose")]

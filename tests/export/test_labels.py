@@ -59,9 +59,9 @@ class TestConsensusLabels:
     def test_one_instance_per_frame_at_the_centre(self) -> None:
         """The consensus Labels hold one instance per frame, at the consensus centre."""
         records = crowd(random.Random(1), volunteers=5, noise=3.0, outliers=(0,))
-        results = consensus(records, KEYPOINTS)
+        results = consensus(records, KEYPOINTS).frames
         labels = consensus_labels(results, video_infos(records), load_skeleton())
         (frame,) = labels.labeled_frames
         (instance,) = frame.instances
         assert [tuple(p) for p in instance.numpy()] == [c for c in results[0].centre]
-        assert labels.provenance["consensus"][0][2:5] == [5, 4, True]
+        assert labels.provenance["consensus"][0][2:5] == [5, 5, True]

@@ -26,8 +26,13 @@ State and log: ``fake.files(repo, branch)``, ``fake.refs(repo)``,
 ``fake.add_fault(Fault(...))``, ``fake.set_limits(...)``, ``fake.advance(s)``,
 ``fake.fork(repo, login)``; over HTTP the ``/_fake/`` routes in ``control.py``.
 
-It is a test double: no permissions, branch protection, reviews, plain
-issues or line-level merges.
+Repository settings (``fake.set_role``, ``fake.protect_branch``,
+``fake.add_ruleset``, and through the API deleting head branches on merge,
+Actions workflow permissions and variables) are kept and shown back; a
+private repository hides from logins without a role.
+
+It is a test double: it enforces no write permissions, branch protection,
+rulesets or reviews, and has no plain issues or line-level merges.
 """
 
 from __future__ import annotations

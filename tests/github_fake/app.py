@@ -20,7 +20,7 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,7 +32,7 @@ from .messages import Request, Response
 from .requestlog import LogEntry
 from .routes import api_routes
 from .routing import Call, Reply, Route, match_route
-from .state import GitHubState, PullRequest, Repository, User
+from .state import GitHubState, PullRequest, Repository, Ruleset, User
 
 __all__ = ["FakeGitHub", "RATE_LIMIT_DOCS", "SECONDARY_LIMIT_MESSAGE"]
 
@@ -72,11 +72,26 @@ class FakeGitHub:
     # -- setting up --------------------------------------------------------
 
     def create_repository(
-        self, full_name: str, files: Mapping[str, bytes] | None = None, default_branch: str = "main"
+        self, full_name: str, files: Mapping[str, bytes] | None = None, default_branch: str = "main", private: bool = False
     ) -> Repository:
-        """A repository with one commit on ``default_branch`` (a README unless ``files``)."""
+        """A repository with one commit on ``default_branch`` (a README unless ``files``); a private one hides from logins without a role."""
         with self._lock:
-            return self.state.create_repository(full_name, files, default_branch)
+            return self.state.create_repository(full_name, files, default_branch, private)
+
+    def set_role(self, full_name: str, login: str, role: str | None) -> None:
+        """Give ``login`` a role on the repository (``pull``, ``triage``, ``push``, ``maintain``, ``admin``) or take it away."""
+        with self._lock:
+            self.state.set_role(full_name, login, role)
+
+    def protect_branch(self, full_name: str, branch: str, contexts: Iterable[str] | None) -> None:
+        """Branch protection requiring the status checks ``contexts`` (None: unprotected)."""
+        with self._lock:
+            self.state.protect_branch(full_name, branch, contexts)
+
+    def add_ruleset(self, full_name: str, branches: Iterable[str], contexts: Iterable[str]) -> Ruleset:
+        """An active ruleset on ``branches`` (names, or ``~DEFAULT_BRANCH``) requiring the status checks ``contexts``."""
+        with self._lock:
+            return self.state.add_ruleset(full_name, branches, contexts)
 
     def add_token(self, token: str, login: str) -> User:
         """Let ``token`` authenticate as ``login``; pull requests it opens are authored by ``login``."""
@@ -193,10 +208,13 @@ class FakeGitHub:
             assert user is not None
             who = user.login
             pending = self.limiter.retry_pending(who, now)
-            limit = self.limiter.primary(who, now)
-            if not limit.allowed:
-                raise Forbidden(f"API rate limit exceeded for user ID {user.id}.", documentation_url=RATE_LIMIT_DOCS)
             found = match_route(self.routes, request.method, request.path)
+            if found is not None and not found[0].counted:
+                limit = self.limiter.peek_primary(who, now)
+            else:
+                limit = self.limiter.primary(who, now)
+                if not limit.allowed:
+                    raise Forbidden(f"API rate limit exceeded for user ID {user.id}.", documentation_url=RATE_LIMIT_DOCS)
             if found is None:
                 unmodelled = True
                 raise NotFound(
@@ -213,7 +231,7 @@ class FakeGitHub:
                         documentation_url=SECONDARY_LIMIT_DOCS,
                         headers={"retry-after": str(verdict.retry_after)},
                     )
-            reply = route.handler(Call(self.state, request, params, user))
+            reply = route.handler(Call(self.state, request, params, user, primary=limit))
             if fault is not None and fault.after and fault.kind in _ANSWERING_KINDS:
                 raise _Faulted(fault)
             response = self._render(request, reply)

@@ -11,6 +11,9 @@ POST   /_fake/tokens          ``{token, login}``
 POST   /_fake/forks           ``{repo, owner}`` -> the fork's full name
 POST   /_fake/faults          a ``Fault`` as JSON (see below) -> the fault as made, 201
 DELETE /_fake/faults          clear pending faults
+POST   /_fake/roles           ``{repo, login, role}``: a collaborator's role (null removes it)
+POST   /_fake/protection      ``{repo, branch, contexts}``: required checks (null: unprotected)
+POST   /_fake/rulesets        ``{repo, branches, contexts}``: a ruleset requiring checks
 POST   /_fake/limits          ``{primary_per_hour?, secondary_per_minute?, secondary_per_hour?}``
 GET    /_fake/clock           ``{now}``
 POST   /_fake/clock           ``{advance: seconds}`` -> ``{now}``
@@ -126,6 +129,22 @@ def _forks(fake: FakeGitHub, _request: Request, body: Any) -> Response:
     return _ok({"full_name": fork.full_name, "parent": fork.parent}, 201)
 
 
+def _roles(fake: FakeGitHub, _request: Request, body: Any) -> Response:
+    fake.set_role(body["repo"], body["login"], body["role"])
+    return _ok({"repo": body["repo"], "login": body["login"], "role": body["role"]})
+
+
+def _protection(fake: FakeGitHub, _request: Request, body: Any) -> Response:
+    contexts = body["contexts"]
+    fake.protect_branch(body["repo"], body["branch"], None if contexts is None else [str(c) for c in contexts])
+    return _ok({"repo": body["repo"], "branch": body["branch"], "contexts": contexts})
+
+
+def _rulesets(fake: FakeGitHub, _request: Request, body: Any) -> Response:
+    ruleset = fake.add_ruleset(body["repo"], [str(b) for b in body["branches"]], [str(c) for c in body["contexts"]])
+    return _ok({"id": ruleset.id, "branches": list(ruleset.branches), "contexts": list(ruleset.required_checks)}, 201)
+
+
 def _add_fault(fake: FakeGitHub, _request: Request, body: Any) -> Response:
     fault = fake.add_fault(Fault(**body))
     return _ok(fault.to_json(), 201)
@@ -161,6 +180,9 @@ def _table() -> dict[tuple[str, str], _Control]:
         ("POST", "/_fake/repos"): _repos,
         ("POST", "/_fake/tokens"): _tokens,
         ("POST", "/_fake/forks"): _forks,
+        ("POST", "/_fake/roles"): _roles,
+        ("POST", "/_fake/protection"): _protection,
+        ("POST", "/_fake/rulesets"): _rulesets,
         ("POST", "/_fake/faults"): _add_fault,
         ("DELETE", "/_fake/faults"): _clear_faults,
         ("POST", "/_fake/limits"): _limits,

@@ -12,7 +12,7 @@ trees, commits, contents PUT, pulls create, merge, issue labels and comments.
 
 from __future__ import annotations
 
-from . import api_apps, api_commits, api_git, api_pulls, api_repos
+from . import api_apps, api_commits, api_git, api_pulls, api_repos, api_settings
 from .routing import Route
 
 __all__ = ["api_routes"]
@@ -25,8 +25,19 @@ def api_routes() -> list[Route]:
     """A fresh route table (built per fake, never shared at module level)."""
     return [
         Route("POST", r"/app/installations/(?P<installation>[0-9]+)/access_tokens", api_apps.create_installation_token),
+        Route("GET", r"/user", api_settings.get_authenticated_user),
+        Route("GET", r"/rate_limit", api_settings.get_rate_limit, counted=False),
         Route("GET", _REPO, api_repos.get_repository),
+        Route("PATCH", _REPO, api_settings.update_repository),
+        # Before the branch route: a branch name may hold slashes, so ".../protection" must be tried first.
+        Route("GET", _REPO + r"/branches/(?P<branch>.+)/protection", api_settings.get_branch_protection),
         Route("GET", _REPO + r"/branches/(?P<branch>.+)", api_repos.get_branch),
+        Route("GET", _REPO + r"/rules/branches/(?P<branch>.+)", api_settings.get_branch_rules),
+        Route("GET", _REPO + r"/actions/permissions/workflow", api_settings.get_workflow_permissions),
+        Route("PUT", _REPO + r"/actions/permissions/workflow", api_settings.set_workflow_permissions),
+        Route("GET", _REPO + r"/actions/variables/(?P<name>[^/]+)", api_settings.get_variable),
+        Route("POST", _REPO + r"/actions/variables", api_settings.create_variable),
+        Route("PATCH", _REPO + r"/actions/variables/(?P<name>[^/]+)", api_settings.update_variable),
         Route("GET", _REPO + r"/contents/?", api_repos.get_contents),
         Route("GET", _REPO + r"/contents/(?P<path>.+)", api_repos.get_contents),
         Route("PUT", _REPO + r"/contents/(?P<path>.+)", api_repos.put_contents, content_creating=True),

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import BadRequest, Unprocessable
+from .limits import PrimaryVerdict
 from .messages import Request
 from .state import GitHubState, Repository, User
 
@@ -38,13 +39,16 @@ class Call:
     request: Request
     params: dict[str, str]
     user: User
+    #: The caller's primary rate limit as this request leaves it.
+    primary: PrimaryVerdict | None = None
 
     @property
     def root(self) -> str:
         return self.request.api_root
 
     def repo(self) -> Repository:
-        return self.state.repository(f"{self.params['owner']}/{self.params['repo']}")
+        """The repository the path names, as the caller sees it (a private one they have no role on is 404)."""
+        return self.state.visible_repository(f"{self.params['owner']}/{self.params['repo']}", self.user)
 
     def json_value(self) -> Any:
         """Any JSON value sent (None for an empty body), or 400 "Problems parsing JSON"."""
@@ -91,6 +95,8 @@ class Route:
     handler: Handler
     #: Counts toward the secondary (content-generating) rate limit.
     content_creating: bool = False
+    #: Counts toward the primary (hourly) rate limit; `GET /rate_limit` does not.
+    counted: bool = True
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         if method != self.method:

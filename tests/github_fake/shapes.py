@@ -15,12 +15,14 @@ from typing import Any
 
 from .gitobjects import Blob, Commit, Signature, Tree, entry_type
 from .history import Change
-from .state import Comment, Comparison, GitHubState, Label, PullRequest, Repository, User, iso8601
+from .state import ROLES, Comment, Comparison, GitHubState, Label, PullRequest, Repository, Ruleset, User, Variable, iso8601
 
 __all__ = [
     "HTML_ROOT",
     "blob",
     "branch",
+    "branch_protection",
+    "branch_rules",
     "comment",
     "commit",
     "comparison",
@@ -31,12 +33,17 @@ __all__ = [
     "git_commit",
     "label",
     "merge_result",
+    "permissions",
+    "private_user",
     "pull_request",
+    "rate_limit",
     "ref",
     "repository",
     "short_blob",
     "simple_user",
     "tree",
+    "variable",
+    "workflow_permissions",
 ]
 
 HTML_ROOT = "https://github.com"
@@ -173,18 +180,25 @@ def _repo_common(state: GitHubState, repo: Repository, root: str) -> JSON:
     return body
 
 
+def permissions(state: GitHubState, repo: Repository, viewer: User | None) -> JSON:
+    """What ``viewer`` may do: each role includes the weaker ones; without a role a public repository is read-only."""
+    role = (state.role(repo, viewer) if viewer is not None else None) or "pull"
+    held = ROLES.index(role)
+    return {name: ROLES.index(name) <= held for name in ("admin", "maintain", "push", "triage", "pull")}
+
+
 def repository(state: GitHubState, repo: Repository, root: str, viewer: User | None = None) -> JSON:
-    """A full repository (``GET /repos/{owner}/{repo}``)."""
+    """A full repository (``GET /repos/{owner}/{repo}``), with the viewer's ``permissions``."""
     body = _repo_common(state, repo, root)
     body.update(
         {
             "subscribers_count": 0,
             "network_count": 0,
-            "permissions": {"admin": True, "maintain": True, "push": True, "triage": True, "pull": True},
+            "permissions": permissions(state, repo, viewer),
             "allow_squash_merge": True,
             "allow_merge_commit": True,
             "allow_rebase_merge": True,
-            "delete_branch_on_merge": False,
+            "delete_branch_on_merge": repo.settings.delete_branch_on_merge,
         }
     )
     if repo.parent is not None:
@@ -392,14 +406,20 @@ def commit(state: GitHubState, repo: Repository, sha: str, root: str) -> JSON:
 def branch(state: GitHubState, repo: Repository, name: str, sha: str, root: str) -> JSON:
     """A branch (``GET /repos/{o}/{r}/branches/{branch}``)."""
     api = f"{root}/repos/{repo.full_name}"
+    protected = name in repo.settings.protection
+    contexts = repo.settings.protection.get(name, ())
     return {
         "name": name,
         "commit": commit(state, repo, sha, root),
         "_links": {"self": f"{api}/branches/{name}", "html": f"{HTML_ROOT}/{repo.full_name}/tree/{name}"},
-        "protected": False,
+        "protected": protected,
         "protection": {
-            "enabled": False,
-            "required_status_checks": {"enforcement_level": "off", "contexts": [], "checks": []},
+            "enabled": protected,
+            "required_status_checks": {
+                "enforcement_level": "non_admins" if contexts else "off",
+                "contexts": list(contexts),
+                "checks": [{"context": c, "app_id": None} for c in contexts],
+            },
         },
         "protection_url": f"{api}/branches/{name}/protection",
     }
@@ -594,3 +614,92 @@ def merge_result(sha: str) -> JSON:
 
 def etag(payload: bytes) -> str:
     return f'W/"{hashlib.sha256(payload).hexdigest()[:32]}"'
+
+
+def private_user(state: GitHubState, user: User, root: str) -> JSON:
+    """The authenticated user (``GET /user``): a public profile plus the private counts."""
+    body = simple_user(user, root)
+    created = iso8601(state.clock.now())
+    body.update(
+        {
+            "name": None,
+            "company": None,
+            "blog": "",
+            "location": None,
+            "email": None,
+            "hireable": None,
+            "bio": None,
+            "public_repos": sum(1 for r in state.repositories() if r.owner == user.login and not r.private),
+            "public_gists": 0,
+            "followers": 0,
+            "following": 0,
+            "created_at": created,
+            "updated_at": created,
+            "private_gists": 0,
+            "total_private_repos": sum(1 for r in state.repositories() if r.owner == user.login and r.private),
+            "owned_private_repos": sum(1 for r in state.repositories() if r.owner == user.login and r.private),
+            "disk_usage": 0,
+            "collaborators": 0,
+            "two_factor_authentication": False,
+        }
+    )
+    return body
+
+
+def rate_limit(limit: int, remaining: int, used: int, reset: int) -> JSON:
+    """``GET /rate_limit``: the core budget as the fake counts it; the other resources are not modelled and shown full."""
+    core = {"limit": limit, "remaining": remaining, "reset": reset, "used": used}
+    search = {"limit": 30, "remaining": 30, "reset": reset, "used": 0}
+    return {"resources": {"core": core, "search": search}, "rate": core}
+
+
+def branch_protection(repo: Repository, branch: str, contexts: tuple[str, ...], root: str) -> JSON:
+    """``GET /repos/{o}/{r}/branches/{branch}/protection`` with required status checks and nothing else turned on."""
+    url = f"{root}/repos/{repo.full_name}/branches/{branch}/protection"
+    return {
+        "url": url,
+        "required_status_checks": {
+            "url": f"{url}/required_status_checks",
+            "strict": False,
+            "contexts": list(contexts),
+            "contexts_url": f"{url}/required_status_checks/contexts",
+            "checks": [{"context": c, "app_id": None} for c in contexts],
+        },
+        "enforce_admins": {"url": f"{url}/enforce_admins", "enabled": False},
+        "required_linear_history": {"enabled": False},
+        "allow_force_pushes": {"enabled": False},
+        "allow_deletions": {"enabled": False},
+        "required_conversation_resolution": {"enabled": False},
+        "lock_branch": {"enabled": False},
+        "allow_fork_syncing": {"enabled": False},
+    }
+
+
+def branch_rules(repo: Repository, rulesets: list[Ruleset]) -> list[JSON]:
+    """``GET /repos/{o}/{r}/rules/branches/{branch}``: one ``required_status_checks`` rule per ruleset given."""
+    return [
+        {
+            "type": "required_status_checks",
+            "parameters": {
+                "required_status_checks": [{"context": c} for c in ruleset.required_checks],
+                "strict_required_status_checks_policy": False,
+            },
+            "ruleset_source_type": "Repository",
+            "ruleset_source": repo.full_name,
+            "ruleset_id": ruleset.id,
+        }
+        for ruleset in rulesets
+    ]
+
+
+def workflow_permissions(repo: Repository) -> JSON:
+    """``GET /repos/{o}/{r}/actions/permissions/workflow``."""
+    return {
+        "default_workflow_permissions": repo.settings.default_workflow_permissions,
+        "can_approve_pull_request_reviews": repo.settings.can_approve_pull_request_reviews,
+    }
+
+
+def variable(found: Variable) -> JSON:
+    """One Actions variable (``GET /repos/{o}/{r}/actions/variables/{name}``)."""
+    return {"name": found.name, "value": found.value, "created_at": iso8601(found.created_at), "updated_at": iso8601(found.updated_at)}

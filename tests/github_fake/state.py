@@ -6,9 +6,17 @@ request, when a pull request already exists). Operations take and return
 values and raise ``errors.ApiError`` subclasses carrying GitHub's messages;
 they never see an HTTP request or build a response body (``shapes.py`` does).
 
-Not modelled: permissions (every known token may write to every repository),
-branch protection, annotated tags, reviews, issues that are not pull
-requests, line-level merges (see ``history.py``).
+Settings a data repository's maintainer makes are kept as values and shown
+back (``RepositorySettings``: branch protection's and rulesets' required
+checks, deleting head branches on merge, Actions' default workflow
+permissions and variables); of them only ``delete_branch_on_merge`` acts.
+Roles are kept per login and shown in a repository's ``permissions``; a
+private repository answers 404 to a login without one, as GitHub hides it.
+
+Not enforced: write permissions (every known token may write to every
+repository it can see), branch protection and rulesets on pushes and
+merges, annotated tags, reviews, issues that are not pull requests,
+line-level merges (see ``history.py``).
 """
 
 from __future__ import annotations
@@ -48,6 +56,10 @@ __all__ = [
     "GitHubState",
     "ListingCaps",
     "Label",
+    "ROLES",
+    "RepositorySettings",
+    "Ruleset",
+    "Variable",
     "PullRequest",
     "Repository",
     "TreeInput",
@@ -121,6 +133,45 @@ class PullRequest:
         return self.head_repo != self.base_repo
 
 
+#: A collaborator's role, weakest first, as GitHub names them in a repository's ``permissions``.
+ROLES = ("pull", "triage", "push", "maintain", "admin")
+
+
+@dataclass
+class Variable:
+    """An Actions configuration variable of a repository."""
+
+    name: str
+    value: str
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    """An active repository ruleset reduced to what the fake shows: the branches it targets and the checks it requires."""
+
+    id: int
+    branches: tuple[str, ...]
+    required_checks: tuple[str, ...]
+
+
+@dataclass
+class RepositorySettings:
+    """What a maintainer sets on a repository, as the settings endpoints show it."""
+
+    delete_branch_on_merge: bool = False
+    #: Branch name -> status check contexts its branch protection requires (a protected branch may require none).
+    protection: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    rulesets: list[Ruleset] = field(default_factory=list)
+    #: "read" or "write": what GITHUB_TOKEN gets when a workflow declares no permissions (new repositories: read).
+    default_workflow_permissions: str = "read"
+    can_approve_pull_request_reviews: bool = False
+    variables: dict[str, Variable] = field(default_factory=dict)
+    #: Login -> role; a login without one sees a public repository read-only in ``permissions`` (owner: admin).
+    roles: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass
 class Repository:
     id: int
@@ -136,6 +187,7 @@ class Repository:
     pulls: dict[int, PullRequest] = field(default_factory=dict)
     labels: dict[str, Label] = field(default_factory=dict)
     next_number: int = 1
+    settings: RepositorySettings = field(default_factory=RepositorySettings)
 
     @property
     def full_name(self) -> str:
@@ -210,6 +262,8 @@ class GitHubState:
         self._tokens: dict[str, str] = {}
         self._apps: dict[int, bytes] = {}
         self._installations: dict[int, tuple[int, str]] = {}
+        #: Logins that act for an app installation (what `GET /user` refuses).
+        self._bots: set[str] = set()
         self._repos: dict[str, Repository] = {}
         self._next_id = 1000
         self.caps = ListingCaps()
@@ -244,6 +298,7 @@ class GitHubState:
         """A GitHub App whose installation `installation_id` acts as `login` (e.g. "my-app[bot]")."""
         self._apps[app_id] = public_key_pem
         self._installations[installation_id] = (app_id, login)
+        self._bots.add(login)
         self.add_user(login)
 
     def app_for_jwt(self, token: str) -> int | None:
@@ -264,6 +319,10 @@ class GitHubState:
         except (jwt.PyJWTError, KeyError, ValueError, TypeError):
             return None
         return app_id
+
+    def is_installation(self, user: User) -> bool:
+        """Whether ``user`` is an app installation's bot rather than a person."""
+        return user.login in self._bots
 
     def mint_installation_token(self, app_id: int, installation_id: int) -> tuple[str, User] | None:
         """A new installation access token, or None when the installation is not this app's."""
@@ -318,6 +377,65 @@ class GitHubState:
         if repo is None:
             raise NotFound()
         return repo
+
+    def visible_repository(self, full_name: str, user: User) -> Repository:
+        """The repository as ``user`` sees it: a private one without a role for them is 404, as GitHub hides it."""
+        repo = self.repository(full_name)
+        if repo.private and self.role(repo, user) is None:
+            raise NotFound()
+        return repo
+
+    def role(self, repo: Repository, user: User) -> str | None:
+        """``user``'s role on ``repo``: the owner is admin; others have the role set for them, or none."""
+        if user.login == repo.owner:
+            return "admin"
+        return repo.settings.roles.get(user.login)
+
+    def set_role(self, full_name: str, login: str, role: str | None) -> None:
+        """Make ``login`` a collaborator with ``role`` (one of ``ROLES``), or remove them with None."""
+        repo = self.repository(full_name)
+        self.add_user(login)
+        if role is None:
+            repo.settings.roles.pop(login, None)
+        elif role not in ROLES:
+            raise ValueError(f"a role is one of {', '.join(ROLES)}, not {role!r}")
+        else:
+            repo.settings.roles[login] = role
+
+    def protect_branch(self, full_name: str, branch: str, contexts: Iterable[str] | None) -> None:
+        """Branch protection on ``branch`` requiring ``contexts``; None removes the protection."""
+        repo = self.repository(full_name)
+        if contexts is None:
+            repo.settings.protection.pop(branch, None)
+        else:
+            repo.settings.protection[branch] = tuple(contexts)
+
+    def add_ruleset(self, full_name: str, branches: Iterable[str], contexts: Iterable[str]) -> Ruleset:
+        """An active ruleset targeting ``branches`` that requires the status checks ``contexts``."""
+        repo = self.repository(full_name)
+        ruleset = Ruleset(self._new_id(), tuple(branches), tuple(contexts))
+        repo.settings.rulesets.append(ruleset)
+        return ruleset
+
+    def set_variable(self, repo: Repository, name: str, value: str, *, create: bool) -> Variable:
+        """Create (``create``) or update an Actions variable; GitHub keeps names upper case."""
+        key = name.upper()
+        now = self.clock.now()
+        existing = repo.settings.variables.get(key)
+        if create and existing is not None:
+            raise Conflict("Already exists - Variable already exists")
+        if not create and existing is None:
+            raise NotFound()
+        if existing is None:
+            existing = repo.settings.variables[key] = Variable(key, value, now, now)
+        existing.value, existing.updated_at = value, now
+        return existing
+
+    def variable(self, repo: Repository, name: str) -> Variable:
+        found = repo.settings.variables.get(name.upper())
+        if found is None:
+            raise NotFound()
+        return found
 
     def repositories(self) -> list[Repository]:
         return list(self._repos.values())
@@ -768,6 +886,9 @@ class GitHubState:
         pull.merged_at = pull.closed_at = pull.updated_at = now
         pull.merge_commit_sha = new_head
         pull.merged_by = user.login
+        if repo.settings.delete_branch_on_merge and not pull.from_fork:
+            # "Automatically delete head branches": the merged branch goes with the merge.
+            repo.refs.pop(f"refs/heads/{pull.head_ref}", None)
         self._touch(repo)
         return new_head
 

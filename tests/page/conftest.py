@@ -16,7 +16,6 @@ import pytest
 from receiver.app import create_app
 from receiver.settings import Settings
 from tests.page.clips import Clip, ffmpeg_available, make_clip
-from tests.page.double import routes_next_frame
 from tests.page.hosts import static_host
 from tests.servers import ReceiverProcess
 
@@ -61,11 +60,20 @@ def hosted(video_host: str, name: str) -> HostedClip:
     return HostedClip(Clip(path=Path(name), fps=fps, frames=150), f"{video_host}/{name}")
 
 
+def routes_next_frame() -> bool:
+    """Whether the receiver hands out frames (`GET /api/next-frame`), which the page needs."""
+    return any(getattr(route, "path", None) == "/api/next-frame" for route in create_app(Settings()).routes)
+
+
 def labeling_receiver(workdir: Path, clips: list[HostedClip], *, port: int | None = None) -> ReceiverProcess:
-    """`receiver serve` with these videos; the frame endpoints' stand-in only while the receiver lacks them."""
-    environ = {"RECEIVER_VIDEOS": json.dumps([c.setting() for c in clips]), "RECEIVER_RATE_LIMIT": "0", "RECEIVER_RETIRE_AFTER": "1"}
-    real = routes_next_frame(create_app(Settings()))
-    return ReceiverProcess(workdir, environ, port=port, module="receiver" if real else "tests.page.double")
+    """`receiver serve` handing out frames of these clips, each frame retired by its first label."""
+    if not routes_next_frame():
+        pytest.skip("the receiver does not route GET /api/next-frame yet, and the page takes its frames from there")
+    workdir.mkdir(parents=True, exist_ok=True)
+    videos = workdir / "videos.json"
+    videos.write_text(json.dumps([c.setting() for c in clips]), encoding="utf-8")
+    environ = {"RECEIVER_VIDEOS": str(videos), "RECEIVER_RATE_LIMIT": "0", "RECEIVER_RETIRE_AFTER": "1"}
+    return ReceiverProcess(workdir, environ, port=port)
 
 
 @pytest.fixture

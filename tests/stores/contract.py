@@ -23,7 +23,7 @@ from receiver.stores import Store, StoreUnavailable
 from receiver.stores.github import GitHubStore
 from receiver.stores.local import Git, LocalGitStore
 from tests.github_fake import FakeClock, FakeGitHub, Fault
-from tests.github_world import REPO
+from tests.github_world import REPO, RULE_VIOLATION
 from tests.stores.gitread import refs
 
 __all__ = ["Crash", "World", "LocalWorld", "GitHubWorld", "run_worker", "CRASH_POINTS", "TROUBLES"]
@@ -177,9 +177,7 @@ class GitHubWorld:
 
     def trouble(self, kind: str) -> None:
         if kind == "refused":
-            self.fake.add_fault(
-                Fault("status", status=422, message="Repository rule violations found", errors=[{"message": "Cannot update this protected ref."}], method="PUT", path=r"/contents/", count=None)
-            )
+            self.fake.add_fault(Fault(**RULE_VIOLATION))  # type: ignore[arg-type]
         else:
             self.fake.add_fault(Fault("status", status=500, method="PUT", path=r"/contents/", count=None))
 

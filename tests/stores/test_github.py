@@ -46,6 +46,12 @@ class TestPullRequestMode:
         assert fake.files(REPO, rec.branch)[rec.path] == rec.to_bytes()
         assert rec.path not in fake.files(REPO, "main")
 
+    def test_describe_counts_the_writes_github_received(self, fake: FakeGitHub, clock: FakeClock) -> None:
+        """describe()'s writes_sent (what /metrics shows) equals the content-creating requests the fake saw: 3 per record."""
+        store = make_store(clock)
+        store.deliver([record(1), record(2)])
+        assert store.describe()["writes_sent"] == len(writes(fake)) == 6
+
     def test_pull_request_reads_at_a_glance(self, fake: FakeGitHub, clock: FakeClock) -> None:
         store = make_store(clock)
         store.deliver([record(7)])
@@ -117,6 +123,34 @@ class TestBatchMode:
         assert len(writes(fake)) == 4
         branch = delivered[0].branch
         assert branch is not None and all(fake.files(REPO, branch)[r.path] == r.to_bytes() for r in records)
+
+
+class TestReviewLinks:
+    REVIEW = "https://labels.example.org/review"
+
+    def test_pull_body_links_the_review_page(self, fake: FakeGitHub, clock: FakeClock) -> None:
+        """A store given a review URL writes the record's link into its pull request."""
+        store = GitHubStore(REPO, budget=Budget(), clock=clock.now, sleep=clock.advance, github=pygithub(), review_url=self.REVIEW)
+        rec = record(7)
+        store.deliver([rec])
+        [pull] = fake.pulls(REPO)
+        assert f"**Review:** {self.REVIEW}/{rec.id}" in pull.body
+
+    def test_batch_pull_links_each_record(self, fake: FakeGitHub, clock: FakeClock) -> None:
+        """Each row of a batch pull request's table carries its record's link."""
+        store = GitHubStore(REPO, mode="batch", budget=Budget(), clock=clock.now, sleep=clock.advance, github=pygithub(), review_url=self.REVIEW)
+        records = [record(n) for n in range(3)]
+        store.deliver(records)
+        [pull] = fake.pulls(REPO)
+        assert all(f"| {self.REVIEW}/{r.id} |" in pull.body for r in records)
+
+    def test_public_url_setting_becomes_the_stores_review_url(self) -> None:
+        """RECEIVER_PUBLIC_URL reaches the GitHub store as <public url>/review."""
+        from receiver.settings import Settings
+        from receiver.stores import build_store
+
+        store = build_store(Settings(store="github", github_repository=REPO, github_token="t", public_url="https://labels.example.org/r"))
+        assert isinstance(store, GitHubStore) and store.review_url == "https://labels.example.org/r/review"
 
 
 class TestLimitsAndFaults:

@@ -16,16 +16,15 @@ import pytest
 
 from tests.captured import numbered_record as record
 from tests.github_fake import FakeClock, Fault
-from tests.github_world import REPO, fake_world
+from tests.github_world import REPO, RULE_VIOLATION, fake_world
 from tests.stores.contract import GitHubWorld, Harness, journal_at, run_worker
 
-RULESET = {"message": "Repository rule violations found", "errors": [{"message": "Cannot update this protected ref."}]}
 INVALID = {"message": "Validation Failed", "errors": [{"resource": "Commit", "code": "custom", "field": "path", "message": "path is invalid"}]}
 
 #: name -> (fault fields, what the record becomes while the fault lasts). A write whose answer was
 #: lost happened all the same: the next attempt observes the file on the branch and adopts it.
 FAULTS: dict[str, tuple[dict[str, Any], str]] = {
-    "422 ruleset violation": ({"kind": "status", "status": 422, **RULESET, "method": "PUT", "path": "/contents/"}, "failed"),
+    "422 ruleset violation": (RULE_VIOLATION, "failed"),
     "422 validation failed": ({"kind": "status", "status": 422, **INVALID, "method": "PUT", "path": "/contents/"}, "failed"),
     "409 conflict": ({"kind": "status", "status": 409, "message": "Git Repository is empty.", "method": "POST", "path": "/git/refs$"}, "queued"),
     "404 not found": ({"kind": "status", "status": 404, "method": "POST", "path": "/pulls$"}, "failed"),

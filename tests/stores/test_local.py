@@ -490,3 +490,29 @@ class TestBranchModeConflict:
         assert sorted(files_on(repository)) == sorted([record.path, make_record(99).path])
         assert refs(repository) == ["refs/heads/main"]
         assert fsck(repository) == ""
+
+
+class TestStartingTogether:
+    def test_stores_opened_at_once_on_a_missing_path_share_one_repository(self, tmp_path: Path) -> None:
+        """Receiver processes starting together never see half a repository: all open, one repository results."""
+        import threading
+
+        path = tmp_path / "data" / "annotations.git"
+        barrier = threading.Barrier(6)
+        errors: list[BaseException] = []
+
+        def open_one() -> None:
+            barrier.wait()
+            try:
+                LocalGitStore(path)
+            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_one) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert git(path, "rev-parse", "--is-bare-repository").strip() == "true"
+        assert [p.name for p in path.parent.iterdir()] == ["annotations.git"]

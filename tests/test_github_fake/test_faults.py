@@ -10,20 +10,12 @@ import requests
 from github import Github, GithubException, UnknownObjectException
 
 from tests.github_fake import FakeGitHub, FakeServer, Fault
+from tests.github_world import RULE_VIOLATION
 
 from .conftest import REPO, Api
 
 R = f"/repos/{REPO}"
 HTML = "<html>unicorn</html>"
-RULE_VIOLATION: dict[str, Any] = {
-    "kind": "status",
-    "status": 422,
-    "message": "Repository rule violations found",
-    "errors": [{"message": "Cannot update this protected ref."}],
-    "method": "PUT",
-    "path": "/contents/",
-    "count": None,
-}
 PATH_INVALID = {"resource": "Commit", "code": "custom", "field": "path", "message": "path is invalid"}
 
 

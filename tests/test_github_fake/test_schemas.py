@@ -29,6 +29,9 @@ def world(fake: FakeGitHub, api: Api) -> dict[str, str]:
     api.ok("POST", f"{R}/pulls", {"title": "Hello", "head": "topic", "base": "main"})
     api.ok("POST", f"{R}/issues/1/labels", {"labels": ["x"]})
     api.ok("POST", f"{R}/issues/1/comments", {"body": "hi"})
+    fake.protect_branch(REPO, "main", ["validate"])
+    fake.add_ruleset(REPO, ["~DEFAULT_BRANCH"], ["validate"])
+    api.ok("POST", f"{R}/actions/variables", {"name": "GATE", "value": "pose-receiver"})
     commit = put["commit"]
     return {"main": head, "commit": commit["sha"], "tree": commit["tree"]["sha"], "blob": put["content"]["sha"]}
 
@@ -71,6 +74,17 @@ CASES: list[tuple[str, str, Any, int, str]] = [
     ("GET", f"{R}/issues/1/labels", None, 200, "Label"),
     ("POST", f"{R}/issues/1/comments", {"body": "more"}, 201, "IssueComment"),
     ("GET", f"{R}/issues/1/comments", None, 200, "IssueComment"),
+    ("GET", "/user", None, 200, "PrivateUser"),
+    ("GET", "/rate_limit", None, 200, "RateLimitOverview"),
+    ("PATCH", R, {"delete_branch_on_merge": True}, 200, "FullRepository"),
+    ("GET", f"{R}/branches/main/protection", None, 200, "BranchProtection"),
+    ("GET", f"{R}/branches/topic/protection", None, 404, "BasicError"),
+    ("GET", f"{R}/rules/branches/main", None, 200, "RepositoryRuleDetailedOneof8"),
+    ("GET", f"{R}/actions/permissions/workflow", None, 200, "ActionsGetDefaultWorkflowPermissions"),
+    ("PUT", f"{R}/actions/permissions/workflow", {"default_workflow_permissions": "write"}, 204, ""),
+    ("GET", f"{R}/actions/variables/GATE", None, 200, "ActionsVariable"),
+    ("POST", f"{R}/actions/variables", {"name": "OTHER", "value": "x"}, 201, "EmptyObject"),
+    ("PATCH", f"{R}/actions/variables/GATE", {"value": "pose-receiver,app[bot]"}, 204, ""),
     ("GET", f"{R}/pulls/9", None, 404, "BasicError"),
     ("POST", "/app/installations/1/access_tokens", None, 401, "BasicError"),
     ("PUT", f"{R}/contents/docs/hello.txt", {"message": "m", "content": "eA==", "branch": "topic"}, 422, "BasicError"),

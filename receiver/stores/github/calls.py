@@ -52,6 +52,7 @@ class PacedCalls:
         self.clock = clock
         self.sleep = sleep
         self.sent = 0
+        self.writes = 0
 
     def __call__(self, what: str, action: Callable[[], T], *, write: bool) -> T:
         wait = self.pacer.delay(self.clock(), write=write)
@@ -61,6 +62,7 @@ class PacedCalls:
             self.sleep(wait)
         if write:
             self.pacer.sent(self.clock())
+            self.writes += 1
         self.sent += 1
         try:
             result = action()

@@ -71,6 +71,8 @@ class GitHubStore:
     github: Github | None = None
     coalesce: bool = True
     moderation: Moderation = "auto"
+    #: Where PR bodies link each record's review page (`<review_url>/<id>`); None for no link.
+    review_url: str | None = None
     name: str = "github"
 
     def __post_init__(self) -> None:
@@ -123,6 +125,7 @@ class GitHubStore:
             "mode": self.mode,
             "moderation": self.moderation,
             "writes_left_this_hour": self.pacer.remaining_this_hour(now),
+            "writes_sent": self.call.writes,
         }
         if self.pacer.blocked_until > now:
             facts["blocked_for_seconds"] = round(self.pacer.blocked_until - now, 1)
@@ -270,7 +273,7 @@ class GitHubStore:
         if step.kind == "open-pull":
 
             def open_pull() -> PullSeen:
-                pull = repo.create_pull(base=self._default_branch, head=branch, title=pull_title(record), body=pull_body(record))
+                pull = repo.create_pull(base=self._default_branch, head=branch, title=pull_title(record), body=pull_body(record, review_url=self.review_url))
                 return PullSeen(int(pull.number), str(pull.html_url), "open", False)
 
             return Observation(seen.branch_tip, seen.on_branch, pull=self.call(f"opening the pull request for {branch}", open_pull, write=True))
@@ -381,7 +384,7 @@ class GitHubStore:
         if pull is None:
 
             def open_pull() -> PullSeen:
-                made = repo.create_pull(base=self._default_branch, head=branch, title=batch_title(added), body=batch_body(added, reason=reason))
+                made = repo.create_pull(base=self._default_branch, head=branch, title=batch_title(added), body=batch_body(added, reason=reason, review_url=self.review_url))
                 return PullSeen(int(made.number), str(made.html_url), "open", False)
 
             pull = self.call(f"opening the pull request for {branch}", open_pull, write=True)

@@ -1,0 +1,47 @@
+"""Consensus: one trustworthy label per frame from several volunteers' clicks, and who to trust.
+
+The modules, one concept each: `votes` (records laid out as arrays, who the
+volunteer is), `noise` (per-keypoint noise and the OKS built on it), `swaps`
+(left/right pairs exchanged back), `model` (what is learned, and the
+per-frame step that uses it), `reliability` (learning volunteers and noise
+from the answers), `repository` (a whole repository: learn, then answer per
+frame and per volunteer), `incremental` (one frame, one submission at a time,
+for the receiver's intake), `gold` (expert labels), `report` (an HTML page
+with plots). Pure and vectorised with numpy; it reads no files except in
+`gold`, and writes none except in `report`.
+"""
+
+from __future__ import annotations
+
+from receiver.consensus.incremental import FrameState, FrameTally
+from receiver.consensus.model import Model
+from receiver.consensus.repository import (
+    Consensus,
+    ConsensusRule,
+    FrameConsensus,
+    SubmissionScore,
+    VolunteerScore,
+    consensus,
+    consensus_of_table,
+)
+from receiver.consensus.votes import FrameKey, Point, Vote, group_by_frame, records_table, volunteer_of, vote_of
+
+__all__ = [
+    "Consensus",
+    "ConsensusRule",
+    "FrameConsensus",
+    "FrameKey",
+    "FrameState",
+    "FrameTally",
+    "Model",
+    "Point",
+    "SubmissionScore",
+    "Vote",
+    "VolunteerScore",
+    "consensus",
+    "consensus_of_table",
+    "group_by_frame",
+    "records_table",
+    "volunteer_of",
+    "vote_of",
+]

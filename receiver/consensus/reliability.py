@@ -1,0 +1,89 @@
+"""Per-volunteer reliability, learned from how each volunteer's clicks agree with the consensus.
+
+Given a solved block (`model.solve`), `Tally.add` sums, per volunteer, the
+responsibilities of their clicks (how many look like honest attempts), their
+squared residuals (how tight), and their mean displacement (a systematic
+offset); `Tally.model` turns the sums into a new `Model`, each estimate pulled
+towards the prior by a few pseudo-clicks so a volunteer with three labels is
+not judged on them alone. The per-keypoint noise is re-estimated from the
+same sums: the responsibility-weighted mean squared residual, per axis, of
+every volunteer scaled to a typical one. Precision and noise are only known up to
+a common factor, so the volunteers' typical tau is held at 1.
+
+Volunteer 0 (anonymous, unnamed) always keeps the prior. Values in, values out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from receiver.consensus.model import PRIOR_INLIER, Model, Solution
+
+__all__ = ["Prior", "Tally"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Prior:
+    """How many pseudo-clicks pull each volunteer estimate towards the typical volunteer."""
+
+    inlier: float = 4.0
+    tau: float = 6.0
+    bias: float = 12.0
+
+
+class Tally:
+    """Sums over solved blocks, per volunteer and per keypoint."""
+
+    def __init__(self, model: Model, prior: Prior | None = None) -> None:
+        self.model = model
+        self.prior = prior or Prior()
+        v, k = len(model.volunteers), len(model.keypoints)
+        self.clicks = np.zeros(v)
+        self.honest = np.zeros(v)
+        self.spread = np.zeros(v)
+        self.offset = np.zeros((v, 2))
+        self.noise_squared = np.zeros(k)
+        self.noise_weight = np.zeros(k)
+
+    def add(self, solution: Solution, volunteer: IntArray, size: FloatArray, present: npt.NDArray[np.bool_]) -> None:
+        """Add one solved block (`volunteer` (F, M) model rows, `size` (F, 2))."""
+        placed = np.isfinite(solution.residual) & present[:, :, None]
+        r = np.where(placed, solution.responsibility, 0.0)
+        tau2 = (self.model.tau[volunteer] ** 2)[:, :, None]
+        # A click pulls its own centre towards it; dividing by 1 - leverage undoes that shrinkage.
+        unshrunk = np.where(placed, np.nan_to_num(solution.residual) / np.maximum(1 - solution.leverage, 0.05), 0.0)
+        rows = np.broadcast_to(volunteer[:, :, None], r.shape)
+        n = len(self.model.volunteers)
+        self.clicks += np.bincount(rows[placed], minlength=n)
+        self.honest += np.bincount(rows.ravel(), weights=r.ravel(), minlength=n)
+        self.spread += np.bincount(rows.ravel(), weights=(r * unshrunk * tau2).ravel(), minlength=n)
+        diagonal = np.hypot(size[:, 0], size[:, 1])[:, None, None, None]
+        displacement = np.nan_to_num((solution.clicks - solution.centre[:, None]) / diagonal)
+        for axis in range(2):
+            self.offset[:, axis] += np.bincount(rows.ravel(), weights=(r * displacement[..., axis]).ravel(), minlength=n)
+        self.noise_squared += (r * unshrunk * self.model.sigma**2).sum(axis=(0, 1))
+        self.noise_weight += r.sum(axis=(0, 1))
+
+    def updated(self) -> Model:
+        """The model these sums imply."""
+        prior, old = self.prior, self.model
+        inlier = (self.honest + prior.inlier * PRIOR_INLIER) / (self.clicks + prior.inlier)
+        # spread holds sum r * d^2 / (sigma diag)^2; E[d^2] = 2 (sigma diag tau)^2.
+        tau = np.sqrt((self.spread / 2 + prior.tau) / (self.honest + prior.tau))
+        bias = self.offset / (self.honest + prior.bias)[:, None]
+        variance = self.noise_squared / (2 * np.maximum(self.noise_weight, 1e-12))
+        sigma = np.where(self.noise_weight > 0, np.sqrt(np.maximum(variance, 1e-10)), old.sigma)
+        learned = self.honest > 0
+        learned[0] = False
+        if learned.any():
+            typical = np.exp(np.average(np.log(tau[learned]), weights=self.honest[learned]))
+            tau = tau / typical
+            sigma = sigma * typical
+        inlier[0], tau[0], bias[0] = PRIOR_INLIER, 1.0, 0.0
+        return Model(old.keypoints, sigma, list(old.volunteers), inlier, tau, bias)

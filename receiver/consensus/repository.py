@@ -1,0 +1,494 @@
+"""The consensus of a whole repository: learn the model, then one answer per frame and per volunteer.
+
+`consensus(records, skeleton)` lays the records out (`votes`), learns the
+model in `rule.rounds` rounds (each: `model.solve` every frame with the model
+fixed, then `reliability.Tally` re-estimates noise and volunteers from the
+answers), solves once more, and reads the answers off:
+
+- per frame (`FrameConsensus`): per keypoint the centre, its standard error
+  in pixels (`spread`, the radius of one standard deviation of the centre),
+  the number of agreeing clicks and whether it is visible (weighted majority
+  of the agreeing clicks' flags); per submission an OKS agreement with the
+  learned sigmas, the keypoints that look like strays and the left/right
+  pairs it swapped; settled once `settle` submissions agree (a submission
+  agrees when its placed keypoints are honest attempts on average). A frame
+  that is not settled has no centre at all: too few agreeing volunteers is
+  reported as such, never filled in. Frames to look at by hand are marked
+  `review` with the reason.
+- per volunteer (`VolunteerScore`): labels, mean agreement, honest share,
+  precision, offset, reliability and swaps, and the error against gold.
+
+Gold frames (expert points) keep the expert's point whatever the crowd says,
+and score the volunteers who labeled them against the truth. Frames are
+processed in blocks of similar size so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from receiver.consensus.model import Model, Solution, solve
+from receiver.consensus.noise import KAPPA, oks
+from receiver.consensus.reliability import Tally
+from receiver.consensus.votes import ClickTable, FrameKey, Point, records_table
+from receiver.records import Record
+
+__all__ = [
+    "Consensus",
+    "ConsensusRule",
+    "FrameConsensus",
+    "SubmissionScore",
+    "VolunteerScore",
+    "consensus",
+    "consensus_of_table",
+    "gold_curve",
+    "learn",
+    "pair_indices",
+    "read_answers",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+Gold = Mapping[FrameKey, Sequence[Point | None]]
+
+
+@dataclass(frozen=True)
+class ConsensusRule:
+    """The numbers of the consensus (see the module docstring)."""
+
+    settle: int = 3
+    rounds: int = 8
+    agree: float = 0.5
+    review_radius: float = 0.003
+    block_cells: int = 1_000_000
+
+    def __post_init__(self) -> None:
+        if self.settle < 1:
+            raise ValueError(f"settle must be 1 or more, not {self.settle}")
+        if self.rounds < 0:
+            raise ValueError("rounds must not be negative")
+        if not (0 < self.agree < 1 and self.review_radius > 0):
+            raise ValueError("agree must lie between 0 and 1 and review_radius be positive")
+
+
+@dataclass(frozen=True)
+class SubmissionScore:
+    """How one submission compares with its frame's consensus."""
+
+    record_id: str
+    submitter: str
+    volunteer: str
+    agreement: float
+    error: float | None
+    outlier: bool
+    outlying_keypoints: tuple[str, ...]
+    swapped: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class FrameConsensus:
+    """The consensus of one frame; `centre` is None everywhere when the frame is not settled."""
+
+    key: FrameKey
+    width: int
+    height: int
+    keypoints: tuple[str, ...]
+    centre: tuple[Point | None, ...]
+    spread: tuple[float | None, ...]
+    agreeing: tuple[int, ...]
+    visible: tuple[bool | None, ...]
+    submissions: tuple[SubmissionScore, ...]
+    settled: bool
+    score: float = 0.0
+    gold: bool = False
+    review: tuple[str, ...] = ()
+
+    @property
+    def labels(self) -> int:
+        return len(self.submissions)
+
+    @property
+    def inliers(self) -> tuple[SubmissionScore, ...]:
+        return tuple(s for s in self.submissions if not s.outlier)
+
+    @property
+    def outliers(self) -> tuple[SubmissionScore, ...]:
+        return tuple(s for s in self.submissions if s.outlier)
+
+    @property
+    def agreeing_labels(self) -> int:
+        return len(self.inliers)
+
+    @property
+    def swaps(self) -> int:
+        return sum(len(s.swapped) for s in self.submissions)
+
+
+@dataclass(frozen=True)
+class VolunteerScore:
+    """One volunteer over the repository."""
+
+    volunteer: str
+    labels: int
+    agreement: float
+    inlier: float
+    tau: float
+    offset_px: tuple[float, float]
+    reliability: float
+    swaps: int
+    gold_labels: int = 0
+    gold_error_px: float | None = None
+
+
+@dataclass
+class Consensus:
+    """Everything `consensus` found: frames, volunteers, the model, the pairs it checked."""
+
+    frames: list[FrameConsensus]
+    volunteers: list[VolunteerScore]
+    model: Model
+    pairs: tuple[tuple[str, str], ...]
+    rule: ConsensusRule
+    gold_curve: list[tuple[int, float, int]] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[FrameConsensus]:
+        return iter(self.frames)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @property
+    def review(self) -> list[FrameConsensus]:
+        return [f for f in self.frames if f.review]
+
+
+def pair_indices(keypoints: Sequence[str], pairs: Iterable[tuple[str, str]]) -> IntArray:
+    """Symmetric pairs as keypoint indices (names not in `keypoints` are left out)."""
+    where = {k: i for i, k in enumerate(keypoints)}
+    found = [(where[a], where[b]) for a, b in pairs if a in where and b in where]
+    return np.array(found, dtype=np.int64).reshape(-1, 2)
+
+
+@dataclass
+class _Block:
+    frames: IntArray  # (F,) indices into table.frames
+    slots: IntArray  # (F, M) rows of the table, -1 where none
+    present: BoolArray
+
+
+def _blocks(table: ClickTable, cells: int) -> list[_Block]:
+    """Frames sorted by their number of submissions, cut so no block pads past `cells` slots."""
+    n_frames = len(table.frames)
+    if n_frames == 0:
+        return []
+    order = np.argsort(table.frame, kind="stable")
+    counts = np.bincount(table.frame, minlength=n_frames)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    by_size = np.argsort(counts, kind="stable")
+    blocks: list[_Block] = []
+    i = 0
+    while i < n_frames:
+        j = i + 1
+        while j < n_frames and (j + 1 - i) * counts[by_size[j]] <= cells:
+            j += 1
+        frames = by_size[i:j]
+        width = int(counts[frames].max())
+        position = starts[frames][:, None] + np.arange(width)[None, :]
+        present = np.arange(width)[None, :] < counts[frames][:, None]
+        slots = np.where(present, order[np.minimum(position, len(order) - 1)], -1)
+        blocks.append(_Block(frames, slots, present))
+        i = j
+    return blocks
+
+
+def _gather(table: ClickTable, block: _Block, rows: IntArray) -> tuple[FloatArray, BoolArray, IntArray, FloatArray]:
+    safe = np.maximum(block.slots, 0)
+    clicks = np.where(block.present[:, :, None, None], table.clicks[safe], np.nan)
+    visible = table.visible[safe] & block.present[:, :, None]
+    volunteer = np.where(block.present, rows[table.volunteer[safe]], 0)
+    return clicks, visible, volunteer, table.size[block.frames]
+
+
+def _gold_array(table: ClickTable, gold: Gold | None) -> FloatArray | None:
+    if not gold:
+        return None
+    array = np.full((len(table.frames), len(table.keypoints), 2), np.nan)
+    for f, key in enumerate(table.frames):
+        points = gold.get(key)
+        if points is not None:
+            for k, point in enumerate(points):
+                if point is not None:
+                    array[f, k] = point
+    return array
+
+
+def _solve_block(
+    table: ClickTable, block: _Block, model: Model, rows: IntArray, pairs: IntArray, gold: FloatArray | None
+) -> tuple[Solution, IntArray, FloatArray]:
+    clicks, visible, volunteer, size = _gather(table, block, rows)
+    solution = solve(
+        clicks, visible, block.present, volunteer, size, model, pairs, gold=None if gold is None else gold[block.frames]
+    )
+    return solution, volunteer, size
+
+
+def learn(table: ClickTable, pairs: IntArray, rule: ConsensusRule, gold: Gold | None = None) -> Model:
+    """The model learned from every frame of the table, in `rule.rounds` rounds."""
+    model = Model.prior(table.keypoints)
+    n = len(table.volunteers)
+    model = Model(model.keypoints, model.sigma, list(table.volunteers), np.full(n, model.inlier[0]), np.ones(n), np.zeros((n, 2)))
+    rows = np.arange(n, dtype=np.int64)
+    gold_points = _gold_array(table, gold)
+    blocks = _blocks(table, rule.block_cells)
+    for _ in range(rule.rounds):
+        tally = Tally(model)
+        for block in blocks:
+            solution, volunteer, size = _solve_block(table, block, model, rows, pairs, gold_points)
+            tally.add(solution, volunteer, size, block.present)
+        model = tally.updated()
+    return model
+
+
+def read_answers(
+    table: ClickTable,
+    model: Model,
+    pairs: IntArray,
+    rule: ConsensusRule,
+    gold: Gold | None = None,
+) -> tuple[list[FrameConsensus], list[VolunteerScore]]:
+    """Solve every frame with `model` fixed and read off the frames' and the volunteers' answers."""
+    rows = model.index(table.volunteers)
+    gold_points = _gold_array(table, gold)
+    pair_names = tuple((table.keypoints[a], table.keypoints[b]) for a, b in pairs)
+    reliability = model.reliability()
+    results: dict[int, FrameConsensus] = {}
+    v = len(table.volunteers)
+    agreement_sum, labels, swaps = np.zeros(v), np.zeros(v), np.zeros(v)
+    gold_error, gold_labels = np.zeros(v), np.zeros(v)
+    for block in _blocks(table, rule.block_cells):
+        solution, volunteer, size = _solve_block(table, block, model, rows, pairs, gold_points)
+        answers = _frame_answers(solution, block, volunteer, size, model, reliability, rule, gold_points)
+        own = np.where(block.present, table.volunteer[np.maximum(block.slots, 0)], 0)
+        for f_local, f in enumerate(block.frames):
+            results[int(f)] = _frame_value(table, int(f), f_local, block, answers, pair_names, rule)
+        agreement_sum += np.bincount(own[block.present], weights=answers["agreement"][block.present], minlength=v)
+        labels += np.bincount(own[block.present], minlength=v)
+        swaps += np.bincount(own[block.present], weights=solution.swaps.sum(axis=2)[block.present], minlength=v)
+        if gold_points is not None:
+            target = gold_points[block.frames][:, None]
+            distance = np.sqrt(((solution.clicks - target) ** 2).sum(axis=-1))
+            scored = np.isfinite(distance) & block.present[:, :, None]
+            per_label = np.where(scored, distance, 0).sum(axis=2) / np.maximum(scored.sum(axis=2), 1)
+            has = scored.any(axis=2)
+            gold_error += np.bincount(own[has], weights=per_label[has], minlength=v)
+            gold_labels += np.bincount(own[has], minlength=v)
+    frames = [results[f] for f in sorted(results, key=lambda f: table.frames[f])]
+    diagonal = float(np.median(np.hypot(table.size[:, 0], table.size[:, 1]))) if len(table.size) else 0.0
+    volunteers = [
+        VolunteerScore(
+            volunteer=name or "(anonymous, no volunteer id)",
+            labels=int(labels[i]),
+            agreement=float(agreement_sum[i] / max(labels[i], 1)),
+            inlier=float(model.inlier[rows[i]]),
+            tau=float(model.tau[rows[i]]),
+            offset_px=(float(model.bias[rows[i], 0] * diagonal), float(model.bias[rows[i], 1] * diagonal)),
+            reliability=float(reliability[rows[i]]),
+            swaps=int(swaps[i]),
+            gold_labels=int(gold_labels[i]),
+            gold_error_px=float(gold_error[i] / gold_labels[i]) if gold_labels[i] else None,
+        )
+        for i, name in enumerate(table.volunteers)
+        if labels[i] > 0
+    ]
+    return frames, volunteers
+
+
+def _frame_answers(
+    solution: Solution,
+    block: _Block,
+    volunteer: IntArray,
+    size: FloatArray,
+    model: Model,
+    reliability: FloatArray,
+    rule: ConsensusRule,
+    gold: FloatArray | None,
+) -> dict[str, FloatArray]:
+    diagonal = np.hypot(size[:, 0], size[:, 1])
+    placed = np.isfinite(solution.clicks[..., 0]) & block.present[:, :, None]
+    r = solution.responsibility
+    counts = placed.sum(axis=2)
+    mean_r = np.where(counts > 0, r.sum(axis=2) / np.maximum(counts, 1), 0.0)
+    agrees = (mean_r >= rule.agree) & block.present & (counts > 0)
+    squared = ((solution.clicks - solution.centre[:, None]) ** 2).sum(axis=-1) / diagonal[:, None, None] ** 2
+    agreement = oks(squared, model.sigma, placed)
+    error = np.where(counts > 0, np.nansum(np.sqrt(squared), axis=2) / np.maximum(counts, 1), np.nan)
+    trust = reliability[volunteer] * agrees  # (F, M)
+    placed_share = (trust[:, :, None] * placed).sum(axis=1) / np.maximum(trust.sum(axis=1), 1e-12)[:, None]
+    honest = r * reliability[volunteer][:, :, None]
+    visible_share = (honest * solution.visible).sum(axis=1) / np.maximum(honest.sum(axis=1), 1e-12)
+    deviation = model.sigma[None, None, :] * diagonal[:, None, None] * model.tau[volunteer][:, :, None]
+    precision = (r / deviation**2).sum(axis=1)
+    spread = np.where(precision > 0, 1 / np.sqrt(np.maximum(precision, 1e-300)), np.inf)
+    has_gold = np.zeros(spread.shape, dtype=bool) if gold is None else np.isfinite(gold[block.frames][..., 0])
+    spread = np.where(has_gold, 0.0, spread)
+    tolerance = (KAPPA * model.sigma[None, :] * diagonal[:, None]) ** 2
+    point_score = tolerance / (tolerance + spread**2)
+    return {
+        "agrees": agrees,
+        "agreement": agreement,
+        "error": error,
+        "outlying": placed & (r < rule.agree),
+        "agreeing_clicks": (placed & (r >= rule.agree)).sum(axis=1),
+        "placed_share": placed_share,
+        "visible_share": visible_share,
+        "spread": spread,
+        "point_score": point_score,
+        "has_gold": has_gold,
+        "diagonal": diagonal,
+        "centre": solution.centre,
+        "swaps": solution.swaps,
+    }
+
+
+def _frame_value(
+    table: ClickTable,
+    f: int,
+    i: int,
+    block: _Block,
+    a: dict[str, FloatArray],
+    pair_names: tuple[tuple[str, str], ...],
+    rule: ConsensusRule,
+) -> FrameConsensus:
+    key = table.frames[f]
+    keypoints = table.keypoints
+    width, height = int(table.size[f, 0]), int(table.size[f, 1])
+    present = block.present[i]
+    gold = bool(a["has_gold"][i].any())
+    agreeing = int(a["agrees"][i].sum())
+    settled = gold or agreeing >= rule.settle
+    submissions = []
+    for m in np.flatnonzero(present):
+        row = int(block.slots[i, m])
+        outlying = tuple(keypoints[k] for k in np.flatnonzero(a["outlying"][i, m]))
+        swapped = tuple(pair_names[p] for p in np.flatnonzero(a["swaps"][i, m]))
+        error = float(a["error"][i, m])
+        submissions.append(
+            SubmissionScore(
+                record_id=table.record_ids[row],
+                submitter=table.submitters[row],
+                volunteer=table.volunteers[int(table.volunteer[row])],
+                agreement=float(a["agreement"][i, m]),
+                error=None if np.isnan(error) else error,
+                outlier=not bool(a["agrees"][i, m]),
+                outlying_keypoints=outlying,
+                swapped=swapped,
+            )
+        )
+    centre: list[Point | None] = []
+    spread: list[float | None] = []
+    visible: list[bool | None] = []
+    review: list[str] = []
+    scores = []
+    for k in range(len(keypoints)):
+        in_consensus = settled and (a["has_gold"][i, k] or a["placed_share"][i, k] > 0.5)
+        if not in_consensus or not np.isfinite(a["centre"][i, k, 0]):
+            centre.append(None)
+            spread.append(None)
+            visible.append(None)
+            continue
+        centre.append((float(a["centre"][i, k, 0]), float(a["centre"][i, k, 1])))
+        radius = float(a["spread"][i, k])
+        spread.append(radius)
+        share = float(a["visible_share"][i, k])
+        visible.append(share >= 0.5)
+        scores.append(float(a["point_score"][i, k]))
+        if not gold and 0.3 < share < 0.7:
+            review.append(f"{keypoints[k]}: volunteers split on whether it is visible")
+        if not gold and radius > rule.review_radius * float(a["diagonal"][i]):
+            review.append(f"{keypoints[k]}: uncertain, standard error {radius:.1f} px")
+    if not settled and len(submissions) >= rule.settle:
+        review.append(f"{len(submissions)} labels but only {agreeing} agree")
+    return FrameConsensus(
+        key=key,
+        width=width,
+        height=height,
+        keypoints=keypoints,
+        centre=tuple(centre),
+        spread=tuple(spread),
+        agreeing=tuple(int(x) for x in a["agreeing_clicks"][i]),
+        visible=tuple(visible),
+        submissions=tuple(submissions),
+        settled=settled,
+        score=float(np.mean(scores)) if scores else 0.0,
+        gold=gold,
+        review=tuple(review),
+    )
+
+
+
+def consensus(
+    records: Iterable[Record],
+    keypoints: Sequence[str],
+    rule: ConsensusRule | None = None,
+    *,
+    symmetry: Iterable[tuple[str, str]] = (),
+    gold: Gold | None = None,
+) -> Consensus:
+    """Learn from every record, then the consensus of each frame and the score of each volunteer."""
+    rule = rule or ConsensusRule()
+    table = records_table(records, keypoints)
+    return consensus_of_table(table, rule, symmetry=symmetry, gold=gold)
+
+
+def consensus_of_table(
+    table: ClickTable,
+    rule: ConsensusRule,
+    *,
+    symmetry: Iterable[tuple[str, str]] = (),
+    gold: Gold | None = None,
+    model: Model | None = None,
+) -> Consensus:
+    """`consensus` over a laid-out table; with `model`, nothing is learned and that model is used."""
+    pairs = pair_indices(table.keypoints, symmetry)
+    if model is None:
+        model = learn(table, pairs, rule, gold)
+    frames, volunteers = read_answers(table, model, pairs, rule, gold)
+    names = tuple((table.keypoints[a], table.keypoints[b]) for a, b in pairs)
+    curve = gold_curve(table, model, pairs, rule, gold) if gold else []
+    return Consensus(frames, volunteers, model, names, rule, curve)
+
+
+def gold_curve(
+    table: ClickTable, model: Model, pairs: IntArray, rule: ConsensusRule, gold: Gold | None
+) -> list[tuple[int, float, int]]:
+    """(volunteers, mean error in pixels, frames): the consensus of each gold frame's first n labels against the expert's."""
+    gold_points = _gold_array(table, gold)
+    if gold_points is None:
+        return []
+    rows = model.index(table.volunteers)
+    curve: list[tuple[int, float, int]] = []
+    for block in _blocks(table, rule.block_cells):
+        keep = np.isfinite(gold_points[block.frames][..., 0]).any(axis=1)
+        if not keep.any():
+            continue
+        sub = _Block(block.frames[keep], block.slots[keep], block.present[keep])
+        clicks, visible, volunteer, size = _gather(table, sub, rows)
+        truth = gold_points[sub.frames]
+        for n in range(1, sub.slots.shape[1] + 1):
+            present = sub.present & (np.arange(sub.slots.shape[1])[None, :] < n)
+            enough = present.sum(axis=1) >= n
+            if not enough.any():
+                continue
+            solution = solve(clicks, visible, present, volunteer, size, model, pairs)
+            error = np.sqrt(((solution.centre - truth) ** 2).sum(axis=-1))[enough]
+            curve.append((n, float(np.nanmean(error)), int(enough.sum())))
+    merged: dict[int, tuple[float, int]] = {}
+    for n, error, frames in curve:
+        total, count = merged.get(n, (0.0, 0))
+        merged[n] = (total + error * frames, count + frames)
+    return [(n, total / count, count) for n, (total, count) in sorted(merged.items())]

@@ -1,0 +1,33 @@
+"""Settings are read once, and a setting the receiver does not know is refused with the closest one it does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from receiver.settings import SettingsError, load_settings
+
+
+def test_a_misspelt_variable_names_the_closest_setting() -> None:
+    """A typo used to be silently ignored; now it stops the start with a hint."""
+    with pytest.raises(SettingsError, match="RECEIVER_RATELIMIT is not a setting of the receiver; did you mean RECEIVER_RATE_LIMIT"):
+        load_settings({"RECEIVER_RATELIMIT": "10/minute"})
+
+
+def test_a_variable_like_nothing_points_to_the_help() -> None:
+    with pytest.raises(SettingsError, match="RECEIVER_ZZZ is not a setting.*receiver serve --help"):
+        load_settings({"RECEIVER_ZZZ": "1"})
+
+
+def test_a_misspelt_key_in_the_settings_file_names_the_closest_setting(tmp_path: Path) -> None:
+    config = tmp_path / "receiver.toml"
+    config.write_text('github_repo = "owner/data"\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match="receiver.toml: github_repo is not a setting of the receiver; did you mean github_repository"):
+        load_settings({}, config_file=config)
+
+
+def test_the_gates_variables_are_not_refused() -> None:
+    """RECEIVER_GATE_AUTHORS and RECEIVER_MERGE_METHOD belong to the workflow's gate, not to serve."""
+    settings = load_settings({"RECEIVER_GATE_AUTHORS": "pose-receiver", "RECEIVER_MERGE_METHOD": "squash", "RECEIVER_PORT": "9000"})
+    assert settings.port == 9000
