@@ -41,6 +41,7 @@ def _html(name: str, assets: str) -> str:
 def skeleton_document(skeleton: Skeleton) -> dict[str, object]:
     """The skeleton as the page reads it: keypoint ids and names in order, and the edges."""
     return {
+        "message": f"Place the {len(skeleton.keypoints)} keypoints in this order; the edges join them.",
         "name": skeleton.name,
         "keypoints": [{"id": k.id, "name": k.name} for k in skeleton.keypoints],
         "edges": [list(edge) for edge in skeleton.edges],
