@@ -74,11 +74,20 @@ function drawLayer(context, layer, scale) {
     if (!point || !point.placed) return;
     const colour = colourOf(layer, i);
     if (layer.style === "cross") {
-      context.strokeStyle = colour;
-      context.lineWidth = Math.max(1, r / 2);
+      // Four arms around the point with its middle left open, so a marker drawn there stays whole
+      // and the cross still shows where they differ.
+      const inner = r * 1.2;
+      const outer = r * 2.6;
       context.beginPath();
-      context.moveTo(point.x - r, point.y - r); context.lineTo(point.x + r, point.y + r);
-      context.moveTo(point.x + r, point.y - r); context.lineTo(point.x - r, point.y + r);
+      for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1]]) {
+        context.moveTo(point.x + dx * inner, point.y + dy * inner);
+        context.lineTo(point.x + dx * outer, point.y + dy * outer);
+      }
+      context.strokeStyle = "rgba(0, 0, 0, 0.8)";
+      context.lineWidth = Math.max(2, r / 1.5);
+      context.stroke();
+      context.strokeStyle = colour;
+      context.lineWidth = Math.max(1, r / 3);
       context.stroke();
       return;
     }

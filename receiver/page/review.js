@@ -72,8 +72,9 @@ function describe(review, keypoints) {
     item.append(swatch(OTHER_COLOURS[i % OTHER_COLOURS.length]), `${volunteerOf(other)}: ${placed} keypoints placed`);
     return item;
   }) : [Object.assign(document.createElement("li"), { textContent: "None yet." })]));
-  $("consensus").textContent = review.consensus
-    ? `White crosses: the consensus of ${others.length + 1} volunteers.`
+  const agreed = review.consensus && Object.values(review.consensus).some((point) => point);
+  $("consensus").textContent = agreed
+    ? `White crosshairs: the consensus of ${others.length + 1} volunteers.`
     : "No consensus for this frame yet.";
 }
 
@@ -128,7 +129,7 @@ async function start() {
   canvas.style.aspectRatio = `${frameCanvas.width} / ${frameCanvas.height}`;
   render(canvas, frameCanvas, newView(), layers);
   canvas.dataset.frameIndex = String(submission.frame_index);
-  say(`Frame ${submission.frame_index}, confirmed. Pink: this submission; hollow rings are hidden keypoints.`);
+  say(`Frame ${submission.frame_index}, confirmed. Pink: this submission; dashed rings are hidden keypoints; white crosshairs the consensus.`);
   document.body.dataset.ready = "true";
 }
 

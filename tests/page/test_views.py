@@ -85,7 +85,7 @@ def test_review_view_draws_each_keypoint_where_the_record_puts_it(video_host: st
     hidden = frozenset({"right_hind_paw"}) if schema_has_visible() else frozenset()
     with labeling_receiver(tmp_path, [clip]) as receiver:
         record = post(receiver.url, submission(clip, 42, "volunteer-ada", RECORD_POINTS, hidden))
-        for number, (dx, dy) in ((1, (18.0, 6.0)), (2, (10.0, -14.0))):
+        for number, (dx, dy) in ((1, (6.0, 3.0)), (2, (4.0, -5.0))):
             moved = {k: (x + dx, y + dy) for k, (x, y) in RECORD_POINTS.items()}
             post(receiver.url, submission(clip, 42, f"volunteer-{number}xyz", moved))
         page = browser.new_page(viewport={"width": 1280, "height": 800})
