@@ -40,6 +40,7 @@ from receiver.dashboard import DashboardFacts, keypoint_agreement, render_dashbo
 from receiver.health import DeliveryFacts, assess
 from receiver.journal import Journal, JournalUnavailable
 from receiver.journal.engines import delivery_lease, open_journal
+from receiver.labeling import routes as page_routes
 from receiver.metrics import Metrics
 from receiver.openapi import openapi_document
 from receiver.parsing import ParseError, parse_json
@@ -431,6 +432,7 @@ def create_app(
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
         Mount("/docs/assets", _docs_assets()),
+        *page_routes(),
     ]
     cors = Middleware(
         CORSMiddleware,

@@ -173,6 +173,24 @@ def _moderate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO,
     return EXIT_OK if moderate_pulls(moderator, args.verdict, args.pulls, out) else EXIT_FAILED
 
 
+def _page(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    from receiver.labeling import PageBuildError, build_static
+
+    try:
+        written = build_static(args.directory, args.receiver_url)
+    except PageBuildError as exc:
+        err.write(f"receiver page build: {exc}\n")
+        return EXIT_USAGE
+    except OSError as exc:
+        err.write(f"receiver page build: cannot write {args.directory}: {exc.strerror}\n")
+        return EXIT_FAILED
+    out.write(
+        f"Wrote {len(written)} files to {args.directory}: index.html labels, review.html?id=ID reviews; "
+        f"they talk to {args.receiver_url}. Let that receiver accept this host's origin (RECEIVER_ALLOWED_ORIGINS).\n"
+    )
+    return EXIT_OK
+
+
 def _doctor(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     from receiver.doctor import run_doctor
     from receiver.moderation import ModerationSetupError, build_moderator
@@ -298,6 +316,16 @@ def build_parser() -> argparse.ArgumentParser:
     moderate.add_argument("pulls", nargs="+", type=int, metavar="PR", help="pull request numbers")
     moderate.add_argument("--config", type=Path, help="settings file (default: ./receiver.toml if present)")
     moderate.set_defaults(run=_moderate)
+
+    page = commands.add_parser(
+        "page",
+        help="write the labeling page as static files",
+        description="Write the labeling page and the review view as static files for GitHub Pages or any static host.",
+    )
+    page.add_argument("action", choices=("build",))
+    page.add_argument("directory", type=Path, metavar="DIR", help="where to write the page (created if missing)")
+    page.add_argument("--receiver-url", required=True, metavar="URL", help="the receiver the page reads frames from and posts labels to")
+    page.set_defaults(run=_page)
 
     doctor = commands.add_parser(
         "doctor",

@@ -151,6 +151,13 @@ def openapi_document(version: str) -> dict[str, Any]:
             },
             "/health": {"get": {"summary": "Journal backlog and store state", "operationId": "health", "responses": {"200": _message("Health.")}}},
             **_volunteer_paths(),
+            "/api/skeleton": {
+                "get": {
+                    "summary": "The keypoints to place, in order (id and name), and the skeleton's edges, as the labeling page reads them",
+                    "operationId": "skeleton",
+                    "responses": {"200": _message("The skeleton.", {"keypoints": {"type": "array"}, "edges": {"type": "array"}})},
+                }
+            },
         },
         "components": {
             "schemas": components,
