@@ -65,7 +65,17 @@ class ConsensusRule:
     rounds: int = 8
     agree: float = 0.5
     review_radius: float = 0.003
-    block_cells: int = 1_000_000
+    # Slots (frames x their most submissions) solved at once: 250,000 keeps a
+    # block's arrays near 12 MB each, and a block stops iterating as soon as
+    # its own frames have settled rather than when the slowest frame has.
+    block_cells: int = 250_000
+    # Learning rounds before the last stop once no centre moves by more than
+    # `round_tolerance` pixels (or after `round_iterations` steps): the model
+    # changes between rounds anyway and each round starts from the last one's
+    # centres. The last round and the answers are solved to `tolerance`.
+    round_tolerance: float = 0.05
+    round_iterations: int = 10
+    tolerance: float = 1e-4
 
     def __post_init__(self) -> None:
         if self.settle < 1:
@@ -228,30 +238,69 @@ def _gold_array(table: ClickTable, gold: Gold | None) -> FloatArray | None:
 
 
 def _solve_block(
-    table: ClickTable, block: _Block, model: Model, rows: IntArray, pairs: IntArray, gold: FloatArray | None
+    table: ClickTable,
+    block: _Block,
+    model: Model,
+    rows: IntArray,
+    pairs: IntArray,
+    gold: FloatArray | None,
+    *,
+    start: FloatArray | None = None,
+    tolerance: float = 1e-4,
+    max_iterations: int = 100,
 ) -> tuple[Solution, IntArray, FloatArray]:
     clicks, visible, volunteer, size = _gather(table, block, rows)
     solution = solve(
-        clicks, visible, block.present, volunteer, size, model, pairs, gold=None if gold is None else gold[block.frames]
+        clicks,
+        visible,
+        block.present,
+        volunteer,
+        size,
+        model,
+        pairs,
+        gold=None if gold is None else gold[block.frames],
+        start=None if start is None else start[block.frames],
+        tolerance=tolerance,
+        max_iterations=max_iterations,
     )
     return solution, volunteer, size
 
 
 def learn(table: ClickTable, pairs: IntArray, rule: ConsensusRule, gold: Gold | None = None) -> Model:
     """The model learned from every frame of the table, in `rule.rounds` rounds."""
+    return _learn(table, pairs, rule, gold)[0]
+
+
+def _learn(table: ClickTable, pairs: IntArray, rule: ConsensusRule, gold: Gold | None) -> tuple[Model, FloatArray | None]:
+    """The learned model and the last round's centres (F, K, 2), from which the answers can start."""
     model = Model.prior(table.keypoints)
     n = len(table.volunteers)
     model = Model(model.keypoints, model.sigma, list(table.volunteers), np.full(n, model.inlier[0]), np.ones(n), np.zeros((n, 2)))
     rows = np.arange(n, dtype=np.int64)
     gold_points = _gold_array(table, gold)
     blocks = _blocks(table, rule.block_cells)
-    for _ in range(rule.rounds):
+    centres: FloatArray | None = None
+    for round_ in range(rule.rounds):
+        last = round_ == rule.rounds - 1
         tally = Tally(model)
+        found = np.full((len(table.frames), len(table.keypoints), 2), np.nan)
         for block in blocks:
-            solution, volunteer, size = _solve_block(table, block, model, rows, pairs, gold_points)
+            solution, volunteer, size = _solve_block(
+                table,
+                block,
+                model,
+                rows,
+                pairs,
+                gold_points,
+                start=centres,
+                tolerance=rule.tolerance if last else rule.round_tolerance,
+                max_iterations=100 if last else rule.round_iterations,
+            )
             tally.add(solution, volunteer, size, block.present)
+            found[block.frames] = solution.centre
+        centres = found
         model = tally.updated()
-    return model
+    return model, centres
 
 
 def read_answers(
@@ -260,8 +309,14 @@ def read_answers(
     pairs: IntArray,
     rule: ConsensusRule,
     gold: Gold | None = None,
+    *,
+    start: FloatArray | None = None,
 ) -> tuple[list[FrameConsensus], list[VolunteerScore]]:
-    """Solve every frame with `model` fixed and read off the frames' and the volunteers' answers."""
+    """Solve every frame with `model` fixed and read off the frames' and the volunteers' answers.
+
+    `start` (F, K, 2), centres to start from (the learning's last round), only
+    saves steps: each frame is still solved to `rule.tolerance`.
+    """
     rows = model.index(table.volunteers)
     gold_points = _gold_array(table, gold)
     pair_names = tuple((table.keypoints[a], table.keypoints[b]) for a, b in pairs)
@@ -271,7 +326,9 @@ def read_answers(
     agreement_sum, labels, swaps = np.zeros(v), np.zeros(v), np.zeros(v)
     gold_error, gold_labels = np.zeros(v), np.zeros(v)
     for block in _blocks(table, rule.block_cells):
-        solution, volunteer, size = _solve_block(table, block, model, rows, pairs, gold_points)
+        solution, volunteer, size = _solve_block(
+            table, block, model, rows, pairs, gold_points, start=start, tolerance=rule.tolerance
+        )
         answers = _frame_answers(solution, block, volunteer, size, model, reliability, rule, gold_points)
         own = np.where(block.present, table.volunteer[np.maximum(block.slots, 0)], 0)
         for f_local, f in enumerate(block.frames):
@@ -455,9 +512,10 @@ def consensus_of_table(
 ) -> Consensus:
     """`consensus` over a laid-out table; with `model`, nothing is learned and that model is used."""
     pairs = pair_indices(table.keypoints, symmetry)
+    start = None
     if model is None:
-        model = learn(table, pairs, rule, gold)
-    frames, volunteers = read_answers(table, model, pairs, rule, gold)
+        model, start = _learn(table, pairs, rule, gold)
+    frames, volunteers = read_answers(table, model, pairs, rule, gold, start=start)
     names = tuple((table.keypoints[a], table.keypoints[b]) for a, b in pairs)
     curve = gold_curve(table, model, pairs, rule, gold) if gold else []
     return Consensus(frames, volunteers, model, names, rule, curve)
