@@ -25,19 +25,23 @@ processed in blocks of similar size so memory stays bounded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from receiver.consensus.model import Model, Solution, solve
+from receiver.consensus.model import Model, Solution, solve, squared_distance
 from receiver.consensus.noise import KAPPA, oks
 from receiver.consensus.reliability import Tally
 from receiver.consensus.votes import ClickTable, FrameKey, Point, records_table
 from receiver.records import Record
 
 __all__ = [
+    "Answers",
     "Consensus",
     "ConsensusRule",
     "FrameConsensus",
@@ -46,6 +50,7 @@ __all__ = [
     "consensus",
     "consensus_of_table",
     "gold_curve",
+    "answer_arrays",
     "learn",
     "pair_indices",
     "read_answers",
@@ -55,6 +60,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 Gold = Mapping[FrameKey, Sequence[Point | None]]
+_Named = TypeVar("_Named")
 
 
 @dataclass(frozen=True)
@@ -157,24 +163,37 @@ class VolunteerScore:
 
 @dataclass
 class Consensus:
-    """Everything `consensus` found: frames, volunteers, the model, the pairs it checked."""
+    """Everything `consensus` found: frames, volunteers, the model, the pairs it checked.
 
-    frames: list[FrameConsensus]
+    The frames are held as arrays (`answers`); `frames` builds every
+    `FrameConsensus` once and keeps them, `iter_frames` builds them as they are
+    read and keeps none, for a caller that streams them.
+    """
+
+    answers: Answers
     volunteers: list[VolunteerScore]
     model: Model
     pairs: tuple[tuple[str, str], ...]
     rule: ConsensusRule
     gold_curve: list[tuple[int, float, int]] = field(default_factory=list)
 
+    @cached_property
+    def frames(self) -> list[FrameConsensus]:
+        return list(self.answers)
+
+    def iter_frames(self) -> Iterator[FrameConsensus]:
+        """The frames in `FrameKey` order, built as they are read (see `Answers`)."""
+        return iter(self.frames) if "frames" in self.__dict__ else self.answers.frames()
+
     def __iter__(self) -> Iterator[FrameConsensus]:
-        return iter(self.frames)
+        return self.iter_frames()
 
     def __len__(self) -> int:
-        return len(self.frames)
+        return len(self.answers)
 
     @property
     def review(self) -> list[FrameConsensus]:
-        return [f for f in self.frames if f.review]
+        return [f for f in self.iter_frames() if f.review]
 
 
 def pair_indices(keypoints: Sequence[str], pairs: Iterable[tuple[str, str]]) -> IntArray:
@@ -303,6 +322,162 @@ def _learn(table: ClickTable, pairs: IntArray, rule: ConsensusRule, gold: Gold |
     return model, centres
 
 
+@dataclass
+class Answers:
+    """Every frame's and submission's answer as arrays; `FrameConsensus` objects are built only when read.
+
+    Per table row (submission): `agrees`, `agreement`, `error` (NaN when
+    nothing placed), `outlying` (n, K) and `swapped` (n, P). Per frame:
+    `centre` (F, K, 2), `spread`, `agreeing`, `placed_share`, `visible_share`,
+    `point_score`, `has_gold` (F, K). Iterating yields the frames in
+    `FrameKey` order, built a few thousand at a time, so a caller that streams
+    them (counting, writing a CSV) never holds them all.
+    """
+
+    table: ClickTable
+    rule: ConsensusRule
+    pair_names: tuple[tuple[str, str], ...]
+    agrees: BoolArray
+    agreement: FloatArray
+    error: FloatArray
+    outlying: BoolArray
+    swapped: BoolArray
+    centre: FloatArray
+    spread: FloatArray
+    agreeing: IntArray
+    placed_share: FloatArray
+    visible_share: FloatArray
+    point_score: FloatArray
+    has_gold: BoolArray
+
+    def __len__(self) -> int:
+        return len(self.table.frames)
+
+    def __iter__(self) -> Iterator[FrameConsensus]:
+        return self.frames()
+
+    def frames(self, chunk: int = 4096) -> Iterator[FrameConsensus]:
+        """The frames in `FrameKey` order, built `chunk` frames at a time."""
+        table = self.table
+        n_frames = len(table.frames)
+        by_frame = np.argsort(table.frame, kind="stable")
+        counts = np.bincount(table.frame, minlength=n_frames)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        order = sorted(range(n_frames), key=table.frames.__getitem__)
+        outlying_bits = _bits(self.outlying)
+        swapped_bits = _bits(self.swapped)
+        outlying_names = _names_by_mask(table.keypoints)
+        swapped_names = _names_by_mask(self.pair_names)
+        for first in range(0, n_frames, chunk):
+            frames = np.array(order[first : first + chunk], dtype=np.int64)
+            lengths = counts[frames]
+            ends = np.cumsum(lengths)
+            rows = by_frame[np.repeat(starts[frames] - (ends - lengths), lengths) + np.arange(int(ends[-1]) if len(ends) else 0)]
+            submissions = [
+                SubmissionScore(
+                    record_id=table.record_ids[row],
+                    submitter=table.submitters[row],
+                    volunteer=table.volunteers[volunteer],
+                    agreement=agreement,
+                    error=None if error != error else error,
+                    outlier=not agrees,
+                    outlying_keypoints=outlying_names(out),
+                    swapped=swapped_names(swap),
+                )
+                for row, volunteer, agreement, error, agrees, out, swap in zip(
+                    rows.tolist(),
+                    table.volunteer[rows].tolist(),
+                    self.agreement[rows].tolist(),
+                    self.error[rows].tolist(),
+                    self.agrees[rows].tolist(),
+                    outlying_bits[rows].tolist(),
+                    swapped_bits[rows].tolist(),
+                )
+            ]
+            agreeing_labels = np.add.reduceat(self.agrees[rows].astype(np.int64), ends - lengths) if len(rows) else np.zeros(0, np.int64)
+            yield from self._frames(frames, lengths.tolist(), ends.tolist(), agreeing_labels.tolist(), submissions)
+
+    def _frames(
+        self, frames: IntArray, lengths: list[int], ends: list[int], agreeing_labels: list[int], submissions: list[SubmissionScore]
+    ) -> Iterator[FrameConsensus]:
+        table, rule, keypoints = self.table, self.rule, self.table.keypoints
+        diagonals = np.hypot(table.size[frames, 0], table.size[frames, 1]).tolist()
+        for f, length, end, agreeing, centre, spread, visible_share, placed_share, point_score, has_gold, clicks, diagonal in zip(
+            frames.tolist(),
+            lengths,
+            ends,
+            agreeing_labels,
+            self.centre[frames].tolist(),
+            self.spread[frames].tolist(),
+            self.visible_share[frames].tolist(),
+            self.placed_share[frames].tolist(),
+            self.point_score[frames].tolist(),
+            self.has_gold[frames].tolist(),
+            self.agreeing[frames].tolist(),
+            diagonals,
+        ):
+            gold = any(has_gold)
+            settled = gold or agreeing >= rule.settle
+            centres: list[Point | None] = []
+            spreads: list[float | None] = []
+            visible: list[bool | None] = []
+            review: list[str] = []
+            scores: list[float] = []
+            for k, name in enumerate(keypoints):
+                x, y = centre[k]
+                if not (settled and (has_gold[k] or placed_share[k] > 0.5)) or not math.isfinite(x):
+                    centres.append(None)
+                    spreads.append(None)
+                    visible.append(None)
+                    continue
+                centres.append((x, y))
+                radius = spread[k]
+                spreads.append(radius)
+                share = visible_share[k]
+                visible.append(share >= 0.5)
+                scores.append(point_score[k])
+                if not gold and 0.3 < share < 0.7:
+                    review.append(f"{name}: volunteers split on whether it is visible")
+                if not gold and radius > rule.review_radius * diagonal:
+                    review.append(f"{name}: uncertain, standard error {radius:.1f} px")
+            if not settled and length >= rule.settle:
+                review.append(f"{length} labels but only {agreeing} agree")
+            yield FrameConsensus(
+                key=table.frames[f],
+                width=int(table.size[f, 0]),
+                height=int(table.size[f, 1]),
+                keypoints=keypoints,
+                centre=tuple(centres),
+                spread=tuple(spreads),
+                agreeing=tuple(clicks),
+                visible=tuple(visible),
+                submissions=tuple(submissions[end - length : end]),
+                settled=settled,
+                score=sum(scores) / len(scores) if scores else 0.0,
+                gold=gold,
+                review=tuple(review),
+            )
+
+
+def _bits(flags: BoolArray) -> IntArray:
+    """Each row's flags as one integer (bit j for column j), so rows with the same flags share one tuple of names."""
+    weights = np.left_shift(1, np.arange(flags.shape[1], dtype=np.int64))
+    bits: IntArray = flags.astype(np.int64) @ weights if flags.shape[1] else np.zeros(len(flags), dtype=np.int64)
+    return bits
+
+
+def _names_by_mask(names: Sequence[_Named]) -> Callable[[int], tuple[_Named, ...]]:
+    cache: dict[int, tuple[_Named, ...]] = {}
+
+    def named(mask: int) -> tuple[_Named, ...]:
+        found = cache.get(mask)
+        if found is None:
+            found = cache[mask] = tuple(name for j, name in enumerate(names) if mask >> j & 1)
+        return found
+
+    return named
+
+
 def read_answers(
     table: ClickTable,
     model: Model,
@@ -317,11 +492,42 @@ def read_answers(
     `start` (F, K, 2), centres to start from (the learning's last round), only
     saves steps: each frame is still solved to `rule.tolerance`.
     """
+    answers, volunteers = answer_arrays(table, model, pairs, rule, gold, start=start)
+    return list(answers), volunteers
+
+
+def answer_arrays(
+    table: ClickTable,
+    model: Model,
+    pairs: IntArray,
+    rule: ConsensusRule,
+    gold: Gold | None = None,
+    *,
+    start: FloatArray | None = None,
+) -> tuple[Answers, list[VolunteerScore]]:
+    """`read_answers` with the frames kept as arrays (`Answers`), to be built or streamed later."""
     rows = model.index(table.volunteers)
     gold_points = _gold_array(table, gold)
     pair_names = tuple((table.keypoints[a], table.keypoints[b]) for a, b in pairs)
     reliability = model.reliability()
-    results: dict[int, FrameConsensus] = {}
+    n, n_frames, k = len(table), len(table.frames), len(table.keypoints)
+    answers = Answers(
+        table=table,
+        rule=rule,
+        pair_names=pair_names,
+        agrees=np.zeros(n, dtype=bool),
+        agreement=np.zeros(n),
+        error=np.full(n, np.nan),
+        outlying=np.zeros((n, k), dtype=bool),
+        swapped=np.zeros((n, len(pairs)), dtype=bool),
+        centre=np.full((n_frames, k, 2), np.nan),
+        spread=np.full((n_frames, k), np.inf),
+        agreeing=np.zeros((n_frames, k), dtype=np.int64),
+        placed_share=np.zeros((n_frames, k)),
+        visible_share=np.zeros((n_frames, k)),
+        point_score=np.zeros((n_frames, k)),
+        has_gold=np.zeros((n_frames, k), dtype=bool),
+    )
     v = len(table.volunteers)
     agreement_sum, labels, swaps = np.zeros(v), np.zeros(v), np.zeros(v)
     gold_error, gold_labels = np.zeros(v), np.zeros(v)
@@ -329,22 +535,34 @@ def read_answers(
         solution, volunteer, size = _solve_block(
             table, block, model, rows, pairs, gold_points, start=start, tolerance=rule.tolerance
         )
-        answers = _frame_answers(solution, block, volunteer, size, model, reliability, rule, gold_points)
-        own = np.where(block.present, table.volunteer[np.maximum(block.slots, 0)], 0)
-        for f_local, f in enumerate(block.frames):
-            results[int(f)] = _frame_value(table, int(f), f_local, block, answers, pair_names, rule)
-        agreement_sum += np.bincount(own[block.present], weights=answers["agreement"][block.present], minlength=v)
-        labels += np.bincount(own[block.present], minlength=v)
-        swaps += np.bincount(own[block.present], weights=solution.swaps.sum(axis=2)[block.present], minlength=v)
+        found = _frame_answers(solution, block, volunteer, size, model, reliability, rule, gold_points)
+        present = block.present
+        slots = block.slots[present]
+        answers.agrees[slots] = found["agrees"][present]
+        answers.agreement[slots] = found["agreement"][present]
+        answers.error[slots] = found["error"][present]
+        answers.outlying[slots] = found["outlying"][present]
+        answers.swapped[slots] = found["swaps"][present]
+        f = block.frames
+        answers.centre[f] = found["centre"]
+        answers.spread[f] = found["spread"]
+        answers.agreeing[f] = found["agreeing_clicks"]
+        answers.placed_share[f] = found["placed_share"]
+        answers.visible_share[f] = found["visible_share"]
+        answers.point_score[f] = found["point_score"]
+        answers.has_gold[f] = found["has_gold"]
+        own = np.where(present, table.volunteer[np.maximum(block.slots, 0)], 0)
+        agreement_sum += np.bincount(own[present], weights=found["agreement"][present], minlength=v)
+        labels += np.bincount(own[present], minlength=v)
+        swaps += np.bincount(own[present], weights=solution.swaps.sum(axis=2)[present], minlength=v)
         if gold_points is not None:
             target = gold_points[block.frames][:, None]
             distance = np.sqrt(((solution.clicks - target) ** 2).sum(axis=-1))
-            scored = np.isfinite(distance) & block.present[:, :, None]
+            scored = np.isfinite(distance) & present[:, :, None]
             per_label = np.where(scored, distance, 0).sum(axis=2) / np.maximum(scored.sum(axis=2), 1)
             has = scored.any(axis=2)
             gold_error += np.bincount(own[has], weights=per_label[has], minlength=v)
             gold_labels += np.bincount(own[has], minlength=v)
-    frames = [results[f] for f in sorted(results, key=lambda f: table.frames[f])]
     diagonal = float(np.median(np.hypot(table.size[:, 0], table.size[:, 1]))) if len(table.size) else 0.0
     volunteers = [
         VolunteerScore(
@@ -362,7 +580,7 @@ def read_answers(
         for i, name in enumerate(table.volunteers)
         if labels[i] > 0
     ]
-    return frames, volunteers
+    return answers, volunteers
 
 
 def _frame_answers(
@@ -381,7 +599,7 @@ def _frame_answers(
     counts = placed.sum(axis=2)
     mean_r = np.where(counts > 0, r.sum(axis=2) / np.maximum(counts, 1), 0.0)
     agrees = (mean_r >= rule.agree) & block.present & (counts > 0)
-    squared = ((solution.clicks - solution.centre[:, None]) ** 2).sum(axis=-1) / diagonal[:, None, None] ** 2
+    squared = squared_distance(solution.clicks, solution.centre[:, None]) / diagonal[:, None, None] ** 2
     agreement = oks(squared, model.sigma, placed)
     error = np.where(counts > 0, np.nansum(np.sqrt(squared), axis=2) / np.maximum(counts, 1), np.nan)
     trust = reliability[volunteer] * agrees  # (F, M)
@@ -412,82 +630,6 @@ def _frame_answers(
     }
 
 
-def _frame_value(
-    table: ClickTable,
-    f: int,
-    i: int,
-    block: _Block,
-    a: dict[str, FloatArray],
-    pair_names: tuple[tuple[str, str], ...],
-    rule: ConsensusRule,
-) -> FrameConsensus:
-    key = table.frames[f]
-    keypoints = table.keypoints
-    width, height = int(table.size[f, 0]), int(table.size[f, 1])
-    present = block.present[i]
-    gold = bool(a["has_gold"][i].any())
-    agreeing = int(a["agrees"][i].sum())
-    settled = gold or agreeing >= rule.settle
-    submissions = []
-    for m in np.flatnonzero(present):
-        row = int(block.slots[i, m])
-        outlying = tuple(keypoints[k] for k in np.flatnonzero(a["outlying"][i, m]))
-        swapped = tuple(pair_names[p] for p in np.flatnonzero(a["swaps"][i, m]))
-        error = float(a["error"][i, m])
-        submissions.append(
-            SubmissionScore(
-                record_id=table.record_ids[row],
-                submitter=table.submitters[row],
-                volunteer=table.volunteers[int(table.volunteer[row])],
-                agreement=float(a["agreement"][i, m]),
-                error=None if np.isnan(error) else error,
-                outlier=not bool(a["agrees"][i, m]),
-                outlying_keypoints=outlying,
-                swapped=swapped,
-            )
-        )
-    centre: list[Point | None] = []
-    spread: list[float | None] = []
-    visible: list[bool | None] = []
-    review: list[str] = []
-    scores = []
-    for k in range(len(keypoints)):
-        in_consensus = settled and (a["has_gold"][i, k] or a["placed_share"][i, k] > 0.5)
-        if not in_consensus or not np.isfinite(a["centre"][i, k, 0]):
-            centre.append(None)
-            spread.append(None)
-            visible.append(None)
-            continue
-        centre.append((float(a["centre"][i, k, 0]), float(a["centre"][i, k, 1])))
-        radius = float(a["spread"][i, k])
-        spread.append(radius)
-        share = float(a["visible_share"][i, k])
-        visible.append(share >= 0.5)
-        scores.append(float(a["point_score"][i, k]))
-        if not gold and 0.3 < share < 0.7:
-            review.append(f"{keypoints[k]}: volunteers split on whether it is visible")
-        if not gold and radius > rule.review_radius * float(a["diagonal"][i]):
-            review.append(f"{keypoints[k]}: uncertain, standard error {radius:.1f} px")
-    if not settled and len(submissions) >= rule.settle:
-        review.append(f"{len(submissions)} labels but only {agreeing} agree")
-    return FrameConsensus(
-        key=key,
-        width=width,
-        height=height,
-        keypoints=keypoints,
-        centre=tuple(centre),
-        spread=tuple(spread),
-        agreeing=tuple(int(x) for x in a["agreeing_clicks"][i]),
-        visible=tuple(visible),
-        submissions=tuple(submissions),
-        settled=settled,
-        score=float(np.mean(scores)) if scores else 0.0,
-        gold=gold,
-        review=tuple(review),
-    )
-
-
-
 def consensus(
     records: Iterable[Record],
     keypoints: Sequence[str],
@@ -515,10 +657,9 @@ def consensus_of_table(
     start = None
     if model is None:
         model, start = _learn(table, pairs, rule, gold)
-    frames, volunteers = read_answers(table, model, pairs, rule, gold, start=start)
-    names = tuple((table.keypoints[a], table.keypoints[b]) for a, b in pairs)
+    answers, volunteers = answer_arrays(table, model, pairs, rule, gold, start=start)
     curve = gold_curve(table, model, pairs, rule, gold) if gold else []
-    return Consensus(frames, volunteers, model, names, rule, curve)
+    return Consensus(answers, volunteers, model, answers.pair_names, rule, curve)
 
 
 def gold_curve(
