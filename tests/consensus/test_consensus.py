@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from receiver.consensus import ConsensusRule, FrameKey, FrameTally, Model, consensus, consensus_of_table, records_table
+from receiver.consensus import ConsensusRule, FrameKey, FrameTally, Model, consensus, consensus_of_table, records_table, vote_of
+from receiver.consensus.repository import answer_arrays, pair_indices
+from receiver.consensus.votes import table_of
 from receiver.schemas import SkeletonError, load_skeleton
 from tests.consensus.crowd import NOISE, PAIRS, Crowd, make_crowd
 from tests.export.records import KEYPOINTS, TRUTH, VIDEO, crowd, record
@@ -140,3 +142,42 @@ class TestModel:
     def test_the_prior_treats_every_volunteer_alike(self) -> None:
         """An unknown volunteer maps to the prior row."""
         assert list(Model.prior(KEYPOINTS).index(["anyone", "else"])) == [0, 0]
+
+
+class TestRecordsTable:
+    def test_lays_out_the_same_table_as_votes(self) -> None:
+        """Records read straight into arrays give the table of their votes: unplaced NaN, hidden flags, frames, volunteers."""
+        records = [
+            record({"nose": (10.0, 20.0), "tail_base": (30.0, 40.0)}, submitter="a", hidden=("nose",)),
+            record(TRUTH, submitter="b", frame_index=11),
+            record({"nose": (12.0, 22.0)}, submitter="a", frame_index=11),
+        ]
+        direct = records_table(records, KEYPOINTS, chunk=2)
+        by_votes = table_of(
+            ((FrameKey(VIDEO, r.submission["frame_index"]), (1280, 720), vote_of(r, KEYPOINTS)) for r in records), KEYPOINTS
+        )
+        assert direct.frames == by_votes.frames and direct.volunteers == by_votes.volunteers
+        assert direct.record_ids == by_votes.record_ids
+        np.testing.assert_array_equal(direct.clicks, by_votes.clicks)
+        np.testing.assert_array_equal(direct.visible, by_votes.visible)
+        np.testing.assert_array_equal(direct.frame, by_votes.frame)
+        np.testing.assert_array_equal(direct.volunteer, by_votes.volunteer)
+
+
+class TestStreaming:
+    def test_streamed_frames_equal_the_kept_ones(self, small: Crowd) -> None:
+        """iter_frames builds, in the same order, the frames that .frames keeps."""
+        result = consensus(small.records[:400], KEYPOINTS, symmetry=PAIRS)
+        streamed = list(result.answers.frames(chunk=7))
+        assert streamed == result.frames
+
+
+class TestWarmStart:
+    def test_a_start_off_the_answer_converges_to_it(self, small: Crowd) -> None:
+        """Frames started 1 px away from their consensus come back to it within 0.01 px."""
+        result = consensus(small.records, KEYPOINTS, symmetry=PAIRS)
+        table = records_table(small.records, KEYPOINTS)
+        pairs = pair_indices(KEYPOINTS, PAIRS)
+        cold, _ = answer_arrays(table, result.model, pairs, ConsensusRule())
+        warm, _ = answer_arrays(table, result.model, pairs, ConsensusRule(), start=cold.centre + 1.0)
+        np.testing.assert_allclose(warm.centre, cold.centre, atol=0.01)
