@@ -27,7 +27,7 @@ from receiver.parsing import MAX_DOCUMENT_BYTES, ParseError, parse_json
 from receiver.records import ANNOTATIONS_DIR, Record
 from receiver.validation import Validator
 
-__all__ = ["Collection", "Skipped", "Source", "SourceError", "collect", "open_source"]
+__all__ = ["Collection", "Skipped", "Source", "SourceError", "collect", "open_source", "stream"]
 
 Progress = Callable[[int, int | None], None]
 
@@ -82,6 +82,21 @@ def open_source(path: Path) -> Source:
 def collect(source: Source, validator: Validator, progress: Progress | None = None) -> Collection:
     """Read every record file of the source; valid records in, the rest skipped with a reason."""
     collection = Collection()
+    for item in stream(source, validator, progress):
+        if isinstance(item, Skipped):
+            collection.skipped.append(item)
+        else:
+            collection.records.append(item)
+    return collection
+
+
+def stream(source: Source, validator: Validator, progress: Progress | None = None) -> Iterator[Record | Skipped]:
+    """Each record file of the source as it is read: a valid `Record`, or a `Skipped` with the reason.
+
+    `collect` without holding the records: fed to
+    `receiver.consensus.records_table`, a repository becomes a click table
+    while only one file's document is alive at a time.
+    """
     entries = _git_files(source.path) if source.kind == "git" else _folder_files(source.path)
     done = 0
     for total, path, data in entries:
@@ -89,20 +104,19 @@ def collect(source: Source, validator: Validator, progress: Progress | None = No
         if progress is not None:
             progress(done, total)
         if isinstance(data, Skipped):
-            collection.skipped.append(data)
+            yield data
             continue
         try:
             document = parse_json(data)
         except ParseError as error:
-            collection.skipped.append(Skipped(path, str(error)))
+            yield Skipped(path, str(error))
             continue
         problems = validator.check_record(document, filename=path)
         if problems:
             extra = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            collection.skipped.append(Skipped(path, f"{problems[0]}{extra}"))
+            yield Skipped(path, f"{problems[0]}{extra}")
             continue
-        collection.records.append(Record.from_document(document))
-    return collection
+        yield Record.from_document(document)
 
 
 Entry = tuple[int | None, str, "bytes | Skipped"]

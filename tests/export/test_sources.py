@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
 
-from receiver.export.sources import SourceError, collect, open_source
+from receiver.consensus import records_table
+from receiver.export.sources import Skipped, SourceError, collect, open_source, stream
+from receiver.records import Record
 from receiver.stores.local import LocalGitStore
 from receiver.validation import Validator
-from tests.export.records import TRUTH, record, write_folder
+from tests.export.records import KEYPOINTS, TRUTH, record, write_folder
 
 
 class TestOpenSource:
@@ -106,3 +109,23 @@ def _commit_file(repo: Path, path: str, content: bytes) -> None:
 
 def _env() -> dict[str, str]:
     return {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "")}
+
+
+class TestStream:
+    def test_a_folder_streams_into_the_click_table(self, tmp_path: Path, validator: Validator) -> None:
+        """Streamed records become the click table that the collected ones give, skipped files left aside."""
+        records = [record(TRUTH, submitter=f"v{i}") for i in range(3)]
+        folder = write_folder(tmp_path, records)
+        (folder / "broken.json").write_text("{not json", encoding="utf-8")
+        skipped: list[Skipped] = []
+
+        def valid(items: Iterable[Record | Skipped]) -> Iterator[Record]:
+            for item in items:
+                if isinstance(item, Skipped):
+                    skipped.append(item)
+                else:
+                    yield item
+
+        table = records_table(valid(stream(open_source(folder), validator)), KEYPOINTS)
+        assert sorted(table.record_ids) == sorted(r.id for r in records)
+        assert [s.path.endswith("broken.json") for s in skipped] == [True]
