@@ -64,18 +64,25 @@ def _validate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO,
 
 
 def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    import logging.config
+
     import uvicorn
 
     from receiver.app import create_app
     from receiver.logs import logging_config
+    from receiver.roles import DelivererSupervisor, run_deliverer
     from receiver.settings import SettingsError, load_settings
 
-    overrides = {"host": args.host, "port": args.port}
+    overrides = {"host": args.host, "port": args.port, "role": args.role}
     try:
         settings = load_settings(environ, config_file=args.config, overrides=overrides)
     except SettingsError as exc:
         err.write(f"receiver serve: {exc}\n")
         return EXIT_USAGE
+    if settings.role == "deliver":
+        # No HTTP: intake processes' /health reports this process from the status it publishes in the journal.
+        logging.config.dictConfig(logging_config(format=settings.log_format))
+        return run_deliverer(settings, parent=args.parent_pid)
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
@@ -86,13 +93,22 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
         "limit_concurrency": 1000,
         "backlog": 2048,
     }
-    if settings.workers > 1:
-        # Worker processes build their own app from the environment: pass the settings file along.
-        if args.config is not None:
-            os.environ["RECEIVER_CONFIG"] = str(args.config.resolve())
-        uvicorn.run("receiver.app:app_from_environment", factory=True, workers=settings.workers, **options)
-    else:
+    if settings.workers == 1:
         uvicorn.run(create_app(settings), **options)
+        return EXIT_OK
+    # Worker processes build their own app from the environment: pass the settings file and their role along.
+    if args.config is not None:
+        os.environ["RECEIVER_CONFIG"] = str(args.config.resolve())
+    supervisor = None
+    if settings.role == "all":
+        # Several intake processes and one deliverer beside them, so delivery never waits on intake's GIL.
+        supervisor = DelivererSupervisor.for_serve(args.config, environ).start()
+    os.environ["RECEIVER_ROLE"] = "intake"
+    try:
+        uvicorn.run("receiver.app:app_from_environment", factory=True, workers=settings.workers, **options)
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
     return EXIT_OK
 
 
@@ -244,6 +260,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (RECEIVER_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (RECEIVER_PORT, default 8000)")
     serve.add_argument("--config", type=Path, help="settings file (default: ./receiver.toml if present)")
+    serve.add_argument(
+        "--role",
+        choices=("all", "intake", "deliver"),
+        help=(
+            "all: take submissions in and deliver (default); intake: take in and answer only; deliver: drain the journal "
+            "into the store, without HTTP (intake processes' /health reports it) (RECEIVER_ROLE)"
+        ),
+    )
+    # Set by serve on the deliver process it supervises, which stops when serve is gone.
+    serve.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     serve.set_defaults(run=_serve)
 
     tokens = commands.add_parser(
