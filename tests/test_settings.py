@@ -31,3 +31,13 @@ def test_the_gates_variables_are_not_refused() -> None:
     """RECEIVER_GATE_AUTHORS and RECEIVER_MERGE_METHOD belong to the workflow's gate, not to serve."""
     settings = load_settings({"RECEIVER_GATE_AUTHORS": "pose-receiver", "RECEIVER_MERGE_METHOD": "squash", "RECEIVER_PORT": "9000"})
     assert settings.port == 9000
+
+
+def test_the_role_is_a_setting() -> None:
+    """RECEIVER_ROLE picks what a process does; the default does everything."""
+    assert (load_settings({}).role, load_settings({"RECEIVER_ROLE": "deliver"}).role) == ("all", "deliver")
+
+
+def test_an_unknown_role_is_refused() -> None:
+    with pytest.raises(SettingsError, match="RECEIVER_ROLE='ship'.*expected one of all, intake, deliver"):
+        load_settings({"RECEIVER_ROLE": "ship"})
