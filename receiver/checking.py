@@ -3,19 +3,29 @@
 Loading and checking only; turning results into text, JSON or GitHub
 workflow commands is `reporting`'s job. A file that cannot be read or parsed
 becomes a problem of that file, and the run goes on to the next one.
+
+With `jobs` above 1, chunks of paths are checked in that many worker
+processes, each building its validator once; results come back in the order
+the paths were found, so every reporter prints the same as with one job.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from receiver.parsing import MAX_DOCUMENT_BYTES, ParseError, parse_json
+from receiver.schemas import Skeleton
 from receiver.validation import Problem, Validator
 
-__all__ = ["FileResult", "UsageError", "find_json_files", "check_file", "check_paths"]
+__all__ = ["FileResult", "UsageError", "find_json_files", "check_file", "check_paths", "available_cores"]
+
+#: Paths per task handed to a worker process: large enough that sending them costs little, small enough to share the work evenly.
+CHUNK = 256
 
 
 @dataclass(frozen=True)
@@ -61,7 +71,47 @@ def check_file(path: str, validator: Validator) -> FileResult:
     return FileResult(path, tuple(validator.check_document(document, filename=Path(path).as_posix())))
 
 
-def check_paths(paths: Iterable[str], validator: Validator) -> Iterator[FileResult]:
-    """Check every JSON file found under `paths`, lazily, one result per file."""
-    for path in find_json_files(paths):
-        yield check_file(path, validator)
+def available_cores() -> int:
+    """How many CPUs this process may run on (its affinity, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not offered on every platform
+        return max(1, os.cpu_count() or 1)
+
+
+# Each worker process's own validator, built once by `_start_worker`: compiling the
+# schemas costs more than checking hundreds of files, and a validator cannot be
+# sent between processes. Set only inside worker processes, never in the parent.
+_worker_validator: Validator | None = None
+
+
+def _start_worker(skeleton: Skeleton) -> None:
+    global _worker_validator
+    _worker_validator = Validator(skeleton)
+
+
+def _check_chunk(paths: list[str]) -> list[FileResult]:
+    assert _worker_validator is not None, "worker processes are started by check_paths"
+    return [check_file(path, _worker_validator) for path in paths]
+
+
+def _chunks(paths: Iterator[str], size: int) -> Iterator[list[str]]:
+    while chunk := list(itertools.islice(paths, size)):
+        yield chunk
+
+
+def check_paths(paths: Iterable[str], validator: Validator, *, jobs: int = 1) -> Iterator[FileResult]:
+    """Check every JSON file found under `paths`, one result per file, in the order found.
+
+    With `jobs` 1 (or too few files to share) the files are checked here, lazily;
+    otherwise in `jobs` worker processes, each with a validator for the same skeleton.
+    """
+    found = find_json_files(paths)
+    first = list(itertools.islice(found, CHUNK))
+    if jobs <= 1 or len(first) < CHUNK:
+        for path in itertools.chain(first, found):
+            yield check_file(path, validator)
+        return
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(validator.skeleton,)) as pool:
+        for results in pool.map(_check_chunk, _chunks(itertools.chain(first, found), CHUNK)):
+            yield from results

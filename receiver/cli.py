@@ -22,7 +22,7 @@ Command = Callable[[argparse.Namespace, Mapping[str, str], TextIO, TextIO], int]
 
 
 def _validate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
-    from receiver.checking import check_paths
+    from receiver.checking import available_cores, check_paths
     from receiver.reporting import GithubReporter, JsonReporter, Reporter, TextReporter
     from receiver.schemas import SkeletonError, load_skeleton
     from receiver.validation import Validator
@@ -57,7 +57,8 @@ def _validate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO,
             reporter = GithubReporter(summary)
         else:
             reporter = TextReporter(verbose=args.verbose)
-        checked, failed = reporter.report(check_paths(paths, validator), out)
+        jobs = args.jobs or available_cores()
+        checked, failed = reporter.report(check_paths(paths, validator, jobs=jobs), out)
     if checked == 0 and args.files_from is None:
         err.write("receiver validate: no *.json files found under the given paths\n")
     return EXIT_FAILED if failed else EXIT_OK
@@ -207,6 +208,12 @@ def _init(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err
     return EXIT_OK
 
 
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number, 1 or more, not {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="receiver",
@@ -237,6 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("--skeleton", type=Path, help="skeleton file to check keypoints against (default: the project's)")
     validate.add_argument("-v", "--verbose", action="store_true", help="also list the files that pass (text format)")
+    validate.add_argument(
+        "--jobs",
+        type=_positive_int,
+        metavar="N",
+        help="check in N processes (default: one per available CPU; 1 checks in this process); the output is the same",
+    )
     validate.set_defaults(run=_validate)
 
     from receiver.settings import SETTING_HELP

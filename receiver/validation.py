@@ -116,6 +116,10 @@ def refused_character(text: str, *, whitespace: bool = False) -> str | None:
 
     With `whitespace`, spaces of every kind are refused too (for URLs and ids).
     """
+    if text.isascii() and text.isprintable() and not (whitespace and " " in text):
+        # The common case, without a lookup per character: printable ASCII holds
+        # no control, format or separator character but the space.
+        return None
     refused = _NOT_IN_TOKEN if whitespace else _NOT_TEXT
     for character in text:
         if unicodedata.category(character) in refused:
@@ -393,6 +397,7 @@ def _label_rules(
     size = {"pixel_x": document.get("frame_width"), "pixel_y": document.get("frame_height")}
     dimension = {"pixel_x": "width", "pixel_y": "height"}
     names = {k.id: k.name for k in skeleton.keypoints}
+    known = skeleton.ids
     seen: dict[str, int] = {}
     placed_any = False
     for index, label in enumerate(labels):
@@ -405,7 +410,7 @@ def _label_rules(
                 yield Problem(pointer([*at, "id"]), f"repeats keypoint '{key}' already given at {pointer([*prefix, 'labels', seen[key]])}; send each keypoint once")
             else:
                 seen[key] = index
-            if key not in skeleton.ids:
+            if key not in known:
                 yield Problem(pointer([*at, "id"]), f"'{key[:40]}' is not a keypoint of the {skeleton.name} skeleton; expected one of {', '.join(k.id for k in skeleton.keypoints)}")
             yield from _name_rules(label, names.get(key), skeleton, at, stored=bool(prefix))
         placed = label.get("placed")
