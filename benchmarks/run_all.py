@@ -32,7 +32,7 @@ BENCHMARKS = [
     ("github_delivery", "GitHub delivery modes, submissions/hour under GitHub's limits",
      ["benchmarks/github_delivery.py", "--records", "200"], ["benchmarks/github_delivery.py"], r"^\| (pull|batch|direct|mode)"),
     ("validate", "`receiver validate`, files/s",
-     ["benchmarks/validate.py", "--records", "2000"], ["benchmarks/validate.py", "--records", "100000"], r"^\| (records|\d)"),
+     ["benchmarks/validate.py", "--records", "2000"], ["benchmarks/validate.py", "--records", "100000"], r"^\| (jobs|\d)"),
     ("export", "export, records/s per format",
      ["benchmarks/export.py", "--records", "2000"], ["benchmarks/export.py", "--records", "100000"], r"^(mode|submissions|consensus)"),
     ("next_frame", "next-frame answers/s and p50/p99 ms over a large frame tally",

@@ -42,17 +42,42 @@ class UsageError(ValueError):
     """A command line that names something that is not there."""
 
 
+def _json_files_below(folder: str) -> Iterator[str]:
+    """`*.json` files below `folder`, as `os.walk` would order them (a folder's files by name, then its folders by name).
+
+    Symbolic links to folders are not followed and a folder that cannot be read
+    is skipped, as `os.walk` does; one `scandir` per folder and no `lstat` per
+    entry keeps this quick on trees of a hundred thousand files.
+    """
+    try:
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+    except OSError:
+        return
+    files, folders = [], []
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if is_dir:
+            if entry.name != ".git" and not entry.is_symlink():
+                folders.append(entry.name)
+        elif entry.name.endswith(".json"):
+            files.append(entry.name)
+    for name in sorted(files):
+        yield os.path.join(folder, name)
+    for name in sorted(folders):
+        yield from _json_files_below(os.path.join(folder, name))
+
+
 def find_json_files(paths: Iterable[str]) -> Iterator[str]:
     """Each named file, and every `*.json` below each named folder, in a stable order."""
     for given in paths:
         if os.path.isfile(given):
             yield given
         elif os.path.isdir(given):
-            for folder, dirs, files in os.walk(given):
-                dirs[:] = sorted(d for d in dirs if d != ".git")
-                for name in sorted(files):
-                    if name.endswith(".json"):
-                        yield os.path.join(folder, name)
+            yield from _json_files_below(given)
         else:
             raise UsageError(f"{given}: no such file or folder")
 

@@ -355,6 +355,8 @@ def _character_rules(document: Mapping[str, Any], prefix: Prefix) -> Iterator[Pr
     if isinstance(metadata, dict):
         places += [(("metadata", key), value) for key, value in metadata.items()]
     for where, value in places:
+        if isinstance(value, str) and value.isascii() and value.isprintable() and " " not in value:
+            continue  # nothing any kind of text refuses: skip the per-kind sentence
         if sentence := _character_sentence(where, value):
             yield Problem(pointer([*prefix, *where]), sentence)
 
@@ -395,6 +397,8 @@ def _label_rules(
     labels: Sequence[Any], document: Mapping[str, Any], skeleton: Skeleton, prefix: Prefix
 ) -> Iterator[Problem]:
     size = {"pixel_x": document.get("frame_width"), "pixel_y": document.get("frame_height")}
+    # The frame's size is checked once, not once per label and axis.
+    limits: dict[str, int | float] = {axis: limit for axis, limit in size.items() if _number(limit)}
     dimension = {"pixel_x": "width", "pixel_y": "height"}
     names = {k.id: k.name for k in skeleton.keypoints}
     known = skeleton.ids
@@ -420,7 +424,7 @@ def _label_rules(
                 yield Problem(pointer([*at, axis]), "is null but the keypoint is marked placed; click it on the frame or mark it not placed")
             elif placed is False and value is not None:
                 yield Problem(pointer([*at, axis]), "must be null when the keypoint is not placed")
-            elif _number(value) and _number(limit := size[axis]) and not 0 <= value <= limit:
+            elif value is not None and (limit := limits.get(axis)) is not None and _number(value) and not 0 <= value <= limit:
                 yield Problem(pointer([*at, axis]), f"{value} is outside the frame ({dimension[axis]} {limit})")
         if placed is False and "visible" in label:
             # Hidden or seen only means something for a point that was placed;
