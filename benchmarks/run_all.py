@@ -31,7 +31,7 @@ BENCHMARKS = [
      ["benchmarks/local_store.py", "--records", "200"], ["benchmarks/local_store.py"], r"^(\| )?(batch|\d+|1 \()"),
     ("github_delivery", "GitHub delivery modes, submissions/hour under GitHub's limits",
      ["benchmarks/github_delivery.py", "--records", "200"], ["benchmarks/github_delivery.py"], r"^\| (pull|batch|direct|mode)"),
-    ("validate", "`receiver validate`, files/s",
+    ("validate", "`receiver validate`, files/s, one job and every core",
      ["benchmarks/validate.py", "--records", "2000"], ["benchmarks/validate.py", "--records", "100000"], r"^\| (jobs|\d)"),
     ("export", "export, records/s per format",
      ["benchmarks/export.py", "--records", "2000"], ["benchmarks/export.py", "--records", "100000"], r"^(mode|submissions|consensus)"),
