@@ -135,7 +135,9 @@ class DelivererSupervisor:
         with self._lock:
             if self._stop.is_set():
                 return
-            self._process = subprocess.Popen(self.command, env=self.environ, cwd=self.cwd)
+            # Its own session: a terminal's Ctrl-C reaches serve alone, which then stops the
+            # deliverer itself, rather than seeing it exit and starting it again mid-shutdown.
+            self._process = subprocess.Popen(self.command, env=self.environ, cwd=self.cwd, start_new_session=True)
         log.info("started the deliver process (pid %d)", self._process.pid)
 
     def _watch(self) -> None:
