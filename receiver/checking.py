@@ -12,9 +12,12 @@ the paths were found, so every reporter prints the same as with one job.
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.context import BaseContext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,6 +128,13 @@ def _chunks(paths: Iterator[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
+def _start_method() -> BaseContext:
+    """Fork when this process runs no other thread: workers start at once. Forking beside other threads can deadlock them, so then spawn."""
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
 def check_paths(paths: Iterable[str], validator: Validator, *, jobs: int = 1) -> Iterator[FileResult]:
     """Check every JSON file found under `paths`, one result per file, in the order found.
 
@@ -137,6 +147,6 @@ def check_paths(paths: Iterable[str], validator: Validator, *, jobs: int = 1) ->
         for path in itertools.chain(first, found):
             yield check_file(path, validator)
         return
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(validator.skeleton,)) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=_start_method(), initializer=_start_worker, initargs=(validator.skeleton,)) as pool:
         for results in pool.map(_check_chunk, _chunks(itertools.chain(first, found), CHUNK)):
             yield from results
