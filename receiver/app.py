@@ -39,7 +39,7 @@ from receiver.frames import FrameLedger
 from receiver.dashboard import DashboardFacts, keypoint_agreement, render_dashboard
 from receiver.health import DeliveryFacts, assess
 from receiver.journal import Journal, JournalUnavailable
-from receiver.journal.engines import delivery_lease, open_journal
+from receiver.journal.engines import open_journal
 from receiver.labeling import routes as page_routes
 from receiver.metrics import Metrics
 from receiver.openapi import openapi_document
@@ -47,6 +47,7 @@ from receiver.parsing import ParseError, parse_json
 from receiver.limitstate import Refusal, SharedLimits
 from receiver.ratelimit import client_key, retry_after_header
 from receiver.records import ANONYMOUS, Record, format_time
+from receiver.roles import build_worker
 from receiver.settings import Settings
 from receiver.stores import Store, build_store
 from receiver.tokens import TokenError, TokenWatch
@@ -230,20 +231,24 @@ async def health(request: Request) -> Response:
 
 
 def _health_report(receiver: Receiver) -> dict[str, Any]:
-    """What /health answers (the dashboard shows the same); JournalUnavailable when the journal cannot be read."""
-    assert receiver.journal is not None and receiver.worker is not None
+    """What /health answers (the dashboard shows the same); JournalUnavailable when the journal cannot be read.
+
+    An intake process has no worker of its own: it reports what the deliverer published.
+    """
+    assert receiver.journal is not None
     worker, journal = receiver.worker, receiver.journal
-    worker.ensure_running()
+    if worker is not None:
+        worker.ensure_running()
     counts = journal.counts()
     published = journal.delivery_status()
-    if published is None:
+    if published is None and worker is not None:
         # Nothing published yet (no delivery attempt so far): say what this process knows.
         worker.publish(every=0.0)
         published = journal.delivery_status()
+    # An intake process before any deliverer reported: nothing is known of the store.
+    status, age = published or ({"state": "unknown", "store": {}}, None)
     oldest = journal.oldest_queued()
     failed, last_failure = journal.failures()
-    assert published is not None
-    status, age = published
     verdict = assess(
         DeliveryFacts(
             now=receiver.now().timestamp(),
@@ -253,16 +258,18 @@ def _health_report(receiver: Receiver) -> dict[str, Any]:
             store_state=status["state"],
             last_error=status.get("last_error"),
             heartbeat_age=age,
-            worker_alive=worker.alive,
+            worker_alive=None if worker is None else worker.alive,
             stall_seconds=receiver.settings.stall_seconds,
         )
     )
     store: dict[str, Any] = {**status["store"], "state": status["state"]}
     if status.get("last_error"):
         store["last_error"] = status["last_error"]
-    if status.get("retry_in_seconds") is not None:
+    if status.get("retry_in_seconds") is not None and age is not None:
         store["retry_in_seconds"] = round(max(0.0, status["retry_in_seconds"] - age), 1)
     delivery: dict[str, Any] = {"state": verdict.state}
+    if status.get("deliverer"):
+        delivery["deliverer"] = status["deliverer"]
     if verdict.reason:
         delivery["reason"] = verdict.reason
     if verdict.since is not None:
@@ -396,15 +403,22 @@ def create_app(
         )
         journal = open_journal(settings, on_admit=tally.admitted if tally is not None else None)
         receiver.limits.open()
-        chosen = store or build_store(settings)
         receiver.tally = tally.open() if tally is not None else None
-        linger = settings.batch_seconds if settings.store == "github" and settings.delivery_mode == "batch" else 0.0
-        lease = delivery_lease(settings)
-        worker = DeliveryWorker(
-            journal, chosen, batch_size=settings.batch_size, max_refusals=settings.max_attempts, linger=linger, lease=lease, sleep=delivery_sleep,
-            observer=metrics,
-        )
-        receiver.journal, receiver.store, receiver.worker = journal, chosen, worker
+        receiver.journal = journal
+        if settings.role == "intake":
+            # Another process delivers (see receiver.roles); /health reads what it publishes.
+            log.info("receiving; delivery is another process's")
+            try:
+                yield
+            finally:
+                journal.close()
+                if tally is not None:
+                    tally.close()
+                receiver.limits.close()
+            return
+        chosen = store or build_store(settings)
+        worker = build_worker(settings, journal, chosen, sleep=delivery_sleep, observer=metrics)
+        receiver.store, receiver.worker = chosen, worker
         worker.start()
         watchdog = asyncio.create_task(_watch(worker))
         log.info("receiving; %s store", chosen.name)

@@ -22,7 +22,7 @@ Command = Callable[[argparse.Namespace, Mapping[str, str], TextIO, TextIO], int]
 
 
 def _validate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
-    from receiver.checking import check_paths
+    from receiver.checking import available_cores, check_paths
     from receiver.reporting import GithubReporter, JsonReporter, Reporter, TextReporter
     from receiver.schemas import SkeletonError, load_skeleton
     from receiver.validation import Validator
@@ -57,21 +57,25 @@ def _validate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO,
             reporter = GithubReporter(summary)
         else:
             reporter = TextReporter(verbose=args.verbose)
-        checked, failed = reporter.report(check_paths(paths, validator), out)
+        jobs = args.jobs or available_cores()
+        checked, failed = reporter.report(check_paths(paths, validator, jobs=jobs), out)
     if checked == 0 and args.files_from is None:
         err.write("receiver validate: no *.json files found under the given paths\n")
     return EXIT_FAILED if failed else EXIT_OK
 
 
 def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    import logging.config
+
     import uvicorn
 
     from receiver.app import create_app
     from receiver.journal.engines import journal_problem
     from receiver.logs import logging_config
+    from receiver.roles import DelivererSupervisor, run_deliverer
     from receiver.settings import SettingsError, load_settings
 
-    overrides = {"host": args.host, "port": args.port}
+    overrides = {"host": args.host, "port": args.port, "role": args.role}
     try:
         settings = load_settings(environ, config_file=args.config, overrides=overrides)
     except SettingsError as exc:
@@ -81,6 +85,10 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
     if problem is not None:
         err.write(f"receiver serve: {problem}\n")
         return EXIT_FAILED
+    if settings.role == "deliver":
+        # No HTTP: intake processes' /health reports this process from the status it publishes in the journal.
+        logging.config.dictConfig(logging_config(format=settings.log_format))
+        return run_deliverer(settings, parent=args.parent_pid)
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
@@ -91,18 +99,27 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
         "limit_concurrency": 1000,
         "backlog": 2048,
     }
-    if settings.workers > 1:
-        # Worker processes build their own app from the environment: pass the settings file along.
-        if args.config is not None:
-            os.environ["RECEIVER_CONFIG"] = str(args.config.resolve())
-        # Each worker counts in its own files there and /metrics sums them; prometheus_client reads the variable
-        # when a worker imports it, so it is set (and the folder emptied of a previous run's counts) first.
-        from receiver.metrics import prepare_multiprocess_dir
-
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prepare_multiprocess_dir(settings.metrics_dir))
-        uvicorn.run("receiver.app:app_from_environment", factory=True, workers=settings.workers, **options)
-    else:
+    if settings.workers == 1:
         uvicorn.run(create_app(settings), **options)
+        return EXIT_OK
+    # Worker processes build their own app from the environment: pass the settings file and their role along.
+    if args.config is not None:
+        os.environ["RECEIVER_CONFIG"] = str(args.config.resolve())
+    # Each process counts in its own files there and /metrics sums them; prometheus_client reads the variable
+    # when a process imports it, so it is set (and the folder emptied of a previous run's counts) first.
+    from receiver.metrics import prepare_multiprocess_dir
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prepare_multiprocess_dir(settings.metrics_dir))
+    supervisor = None
+    if settings.role == "all":
+        # Several intake processes and one deliverer beside them, so delivery never waits on intake's GIL.
+        supervisor = DelivererSupervisor.for_serve(args.config, environ).start()
+    os.environ["RECEIVER_ROLE"] = "intake"
+    try:
+        uvicorn.run("receiver.app:app_from_environment", factory=True, workers=settings.workers, **options)
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
     return EXIT_OK
 
 
@@ -220,6 +237,12 @@ def _init(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err
     return EXIT_OK
 
 
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number, 1 or more, not {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="receiver",
@@ -250,6 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("--skeleton", type=Path, help="skeleton file to check keypoints against (default: the project's)")
     validate.add_argument("-v", "--verbose", action="store_true", help="also list the files that pass (text format)")
+    validate.add_argument(
+        "--jobs",
+        type=_positive_int,
+        metavar="N",
+        help="check in N processes (default: one per available CPU; 1 checks in this process); the output is the same",
+    )
     validate.set_defaults(run=_validate)
 
     from receiver.settings import SETTING_HELP
@@ -273,6 +302,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (RECEIVER_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (RECEIVER_PORT, default 8000)")
     serve.add_argument("--config", type=Path, help="settings file (default: ./receiver.toml if present)")
+    serve.add_argument(
+        "--role",
+        choices=("all", "intake", "deliver"),
+        help=(
+            "all: take submissions in and deliver (default); intake: take in and answer only; deliver: drain the journal "
+            "into the store, without HTTP (intake processes' /health reports it) (RECEIVER_ROLE)"
+        ),
+    )
+    # Set by serve on the deliver process it supervises, which stops when serve is gone.
+    serve.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     serve.set_defaults(run=_serve)
 
     tokens = commands.add_parser(

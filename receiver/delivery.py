@@ -14,7 +14,9 @@ and retried, and a worker thread that dies anyway is restarted by
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -27,7 +29,7 @@ from receiver.lease import DeliveryLease, Lease
 from receiver.records import Record
 from receiver.stores import Delivered, Refused, Store, StoreConflict, StoreError, StoreRefused, StoreUnavailable
 
-__all__ = ["DeliveryWorker", "DeliveryLease", "DeliveryObserver", "Outcome", "backoff_delay", "StoreStatus"]
+__all__ = ["DeliveryWorker", "DeliveryLease", "DeliveryObserver", "Outcome", "backoff_delay", "StoreStatus", "process_name"]
 
 log = logging.getLogger("receiver.delivery")
 
@@ -37,6 +39,11 @@ HEARTBEAT = 5.0
 PULL_REFRESH = 60.0
 #: How many of the latest deliveries are checked against the store when delivery starts.
 VERIFY_LATEST = 200
+
+
+def process_name() -> str:
+    """`host:pid`: how /health names the process that delivers."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def backoff_delay(attempt: int, retry_after: float | None, *, base: float = 0.5, cap: float = 300.0, jitter: float = 0.0) -> float:
@@ -275,7 +282,7 @@ class DeliveryWorker:
                 "retry_in_seconds": retry_in,
                 "last_delivered_at": self.status.last_delivered_at,
                 "store": {"name": self.store.name, **self.store.describe()},
-                "deliverer": self.lease.holder if self.lease is not None and self.lease.held else None,
+                "deliverer": self.lease.holder if self.lease is not None else process_name(),
             }
         )
         self._published = (key, now)

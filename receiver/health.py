@@ -2,8 +2,9 @@
 
 `/health` must never say `ok` while delivery is stalled or its worker is dead:
 records waiting with nothing delivered for `stall_seconds`, a delivering
-process that stopped reporting, or this process's worker thread gone are
-each `degraded`, with the reason and since when.
+process that stopped reporting (or, seen from an intake process, never
+reported), or this process's worker thread gone are each `degraded`, with the
+reason and since when.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ class DeliveryFacts:
     store_state: str
     last_error: str | None
     heartbeat_age: float | None
-    worker_alive: bool
+    #: This process's delivery thread; None in an intake process, which has none and relies on the heartbeat.
+    worker_alive: bool | None
     stall_seconds: float
 
 
@@ -44,8 +46,10 @@ class Assessment:
 
 def assess(facts: DeliveryFacts) -> Assessment:
     """The worst true thing about delivery, first the worker, then progress, then the store."""
-    if not facts.worker_alive:
+    if facts.worker_alive is False:
         return Assessment("dead", "this process's delivery worker is not running; it is being restarted")
+    if facts.worker_alive is None and facts.heartbeat_age is None:
+        return Assessment("dead", "no delivering process has reported yet; start one with `receiver serve --role deliver`")
     if facts.heartbeat_age is not None and facts.heartbeat_age > HEARTBEAT_STALE:
         return Assessment("dead", f"the delivering process has not reported for {facts.heartbeat_age:.0f} s", facts.now - facts.heartbeat_age)
     if facts.backlog > 0:

@@ -54,8 +54,8 @@ class JsonReporter:
             for r in results
         ]
         failed = sum(1 for f in files if not f["ok"])
-        json.dump({"checked": len(files), "failed": failed, "files": files}, out, indent=2)
-        out.write("\n")
+        # One write: json.dump with an indent writes every token on its own, a million writes for 100,000 files.
+        out.write(json.dumps({"checked": len(files), "failed": failed, "files": files}, indent=2) + "\n")
         return len(files), failed
 
 

@@ -53,6 +53,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    role: str = "all"
     store: str = "local"
     local_repo: Path = Path("receiver-data/annotations.git")
     local_mode: str = "direct"
@@ -114,7 +115,8 @@ class Settings:
 SETTING_HELP: dict[str, str] = {
     "host": "address to listen on",
     "port": "port to listen on",
-    "workers": "receiver processes sharing the port (one of them delivers; the others only take submissions in)",
+    "workers": "intake processes sharing the port; above 1, serve also runs and supervises one deliver process",
+    "role": "all (take submissions in and deliver), intake (take in and answer only) or deliver (drain the journal into the store; no HTTP)",
     "store": "where records go: local (a bare git repository) or github",
     "local_repo": "the bare git repository of the local store (created if missing)",
     "local_mode": "local store mode: direct (commit to the branch) or branch (a branch per record, merged after validation)",
@@ -206,6 +208,7 @@ def _convert(name: str, raw: Any) -> Any:
 _POSTGRES_URL = re.compile(r"\s*postgres(ql)?://", re.IGNORECASE)
 
 _CHOICES = {
+    "role": ("all", "intake", "deliver"),
     "store": ("local", "github"),
     "local_mode": ("direct", "branch"),
     "delivery_mode": ("pull-request", "direct", "batch"),

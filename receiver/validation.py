@@ -116,6 +116,10 @@ def refused_character(text: str, *, whitespace: bool = False) -> str | None:
 
     With `whitespace`, spaces of every kind are refused too (for URLs and ids).
     """
+    if text.isascii() and text.isprintable() and not (whitespace and " " in text):
+        # The common case, without a lookup per character: printable ASCII holds
+        # no control, format or separator character but the space.
+        return None
     refused = _NOT_IN_TOKEN if whitespace else _NOT_TEXT
     for character in text:
         if unicodedata.category(character) in refused:
@@ -351,6 +355,8 @@ def _character_rules(document: Mapping[str, Any], prefix: Prefix) -> Iterator[Pr
     if isinstance(metadata, dict):
         places += [(("metadata", key), value) for key, value in metadata.items()]
     for where, value in places:
+        if isinstance(value, str) and value.isascii() and value.isprintable() and " " not in value:
+            continue  # nothing any kind of text refuses: skip the per-kind sentence
         if sentence := _character_sentence(where, value):
             yield Problem(pointer([*prefix, *where]), sentence)
 
@@ -391,8 +397,11 @@ def _label_rules(
     labels: Sequence[Any], document: Mapping[str, Any], skeleton: Skeleton, prefix: Prefix
 ) -> Iterator[Problem]:
     size = {"pixel_x": document.get("frame_width"), "pixel_y": document.get("frame_height")}
+    # The frame's size is checked once, not once per label and axis.
+    limits: dict[str, int | float] = {axis: limit for axis, limit in size.items() if _number(limit)}
     dimension = {"pixel_x": "width", "pixel_y": "height"}
     names = {k.id: k.name for k in skeleton.keypoints}
+    known = skeleton.ids
     seen: dict[str, int] = {}
     placed_any = False
     for index, label in enumerate(labels):
@@ -405,7 +414,7 @@ def _label_rules(
                 yield Problem(pointer([*at, "id"]), f"repeats keypoint '{key}' already given at {pointer([*prefix, 'labels', seen[key]])}; send each keypoint once")
             else:
                 seen[key] = index
-            if key not in skeleton.ids:
+            if key not in known:
                 yield Problem(pointer([*at, "id"]), f"'{key[:40]}' is not a keypoint of the {skeleton.name} skeleton; expected one of {', '.join(k.id for k in skeleton.keypoints)}")
             yield from _name_rules(label, names.get(key), skeleton, at, stored=bool(prefix))
         placed = label.get("placed")
@@ -415,7 +424,7 @@ def _label_rules(
                 yield Problem(pointer([*at, axis]), "is null but the keypoint is marked placed; click it on the frame or mark it not placed")
             elif placed is False and value is not None:
                 yield Problem(pointer([*at, axis]), "must be null when the keypoint is not placed")
-            elif _number(value) and _number(limit := size[axis]) and not 0 <= value <= limit:
+            elif value is not None and (limit := limits.get(axis)) is not None and _number(value) and not 0 <= value <= limit:
                 yield Problem(pointer([*at, axis]), f"{value} is outside the frame ({dimension[axis]} {limit})")
         if placed is False and "visible" in label:
             # Hidden or seen only means something for a point that was placed;

@@ -53,3 +53,21 @@ def test_a_fresh_backlog_is_not_stalled() -> None:
 def test_a_retrying_store_is_degraded_before_it_stalls() -> None:
     verdict = assess(facts(backlog=1, oldest_queued_at=9_999.0, store_state="retrying", last_error="GitHub answered 502"))
     assert verdict.state == "retrying" and verdict.reason == "GitHub answered 502"
+
+
+class TestIntakeProcess:
+    """An intake process has no delivery thread: the deliverer's heartbeat is all it knows."""
+
+    def test_no_deliverer_ever_reported_is_dead(self) -> None:
+        """Nothing published in the journal: no process delivers."""
+        verdict = assess(facts(worker_alive=None, heartbeat_age=None, store_state="unknown"))
+        assert verdict.state == "dead" and "no delivering process" in (verdict.reason or "")
+
+    def test_a_deliverer_silent_past_the_stale_time_is_dead(self) -> None:
+        """The deliver process was killed and nothing restarted it."""
+        verdict = assess(facts(worker_alive=None, heartbeat_age=HEARTBEAT_STALE + 5))
+        assert verdict.state == "dead" and not verdict.healthy
+
+    def test_a_deliverer_reporting_in_time_is_ok(self) -> None:
+        """A fresh heartbeat from another process is as good as a live thread here."""
+        assert assess(facts(worker_alive=None, heartbeat_age=2.0)).healthy

@@ -51,3 +51,13 @@ class TestJournalSetting:
         """RECEIVER_JOURNAL takes the URL; RECEIVER_JOURNAL_URL is refused like any unknown setting."""
         with pytest.raises(SettingsError, match="RECEIVER_JOURNAL_URL is not a setting"):
             load_settings({"RECEIVER_JOURNAL_URL": "postgresql://db/journal"})
+
+
+def test_the_role_is_a_setting() -> None:
+    """RECEIVER_ROLE picks what a process does; the default does everything."""
+    assert (load_settings({}).role, load_settings({"RECEIVER_ROLE": "deliver"}).role) == ("all", "deliver")
+
+
+def test_an_unknown_role_is_refused() -> None:
+    with pytest.raises(SettingsError, match="RECEIVER_ROLE='ship'.*expected one of all, intake, deliver"):
+        load_settings({"RECEIVER_ROLE": "ship"})

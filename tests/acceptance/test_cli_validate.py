@@ -154,3 +154,33 @@ def test_workflow_script_is_the_same_command(repo: Path) -> None:
 def test_python_dash_m_receiver_runs(repo: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "receiver", "validate", str(repo)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture
+def large_repo(tmp_path: Path) -> Path:
+    """600 stored records, enough for several chunks per process, with broken files spread among them."""
+    for n in range(600):
+        body = captured_body()
+        body["frame_index"] = n % 100
+        body["labels"][0]["pixel_x"] = n
+        path = store(tmp_path, record_of(**body))
+        if n % 97 == 0:
+            path.write_bytes(b'{"receipt": ')
+        elif n % 89 == 0:
+            edited = json.loads(path.read_bytes())
+            edited["submission"]["labels"][0]["pixel_x"] = 5000
+            path.write_text(json.dumps(edited))
+    return tmp_path
+
+
+@pytest.mark.parametrize("output", ["text", "json", "github"])
+def test_two_jobs_print_exactly_what_one_job_prints(run_cli: RunCLI, large_repo: Path, output: str) -> None:
+    """--jobs 2 checks in worker processes, yet its output and exit code are --jobs 1's, byte for byte."""
+    one = run_cli("validate", "--format", output, "--jobs", "1", str(large_repo))
+    two = run_cli("validate", "--format", output, "--jobs", "2", str(large_repo))
+    assert one.code == 1
+    assert (two.code, two.out, two.err) == (one.code, one.out, one.err)
+
+
+def test_jobs_must_be_a_positive_number(run_cli: RunCLI, repo: Path) -> None:
+    assert run_cli("validate", "--jobs", "0", str(repo)).code == 2

@@ -1,0 +1,193 @@
+"""Which part of the receiver a process plays, and the deliverer that `receiver serve` keeps running.
+
+Roles (the `role` setting, `receiver serve --role`):
+
+- `all`: one process admits, answers and delivers (a worker thread); the embedded default.
+- `intake`: admits and answers over HTTP; no delivery thread. Its /health reads the
+  status the delivering process publishes in the journal, so it says `dead` when that
+  status is missing or older than HEARTBEAT_STALE, and names the deliverer.
+- `deliver`: drains the journal into the store, and nothing else. It has no HTTP
+  listener: its health is what it publishes in the journal (state, heartbeat, and its
+  name `host:pid`), which every intake process's /health shows. Among several
+  deliverers, the one holding the delivery lease delivers; the others wait to take over.
+
+With `RECEIVER_WORKERS=N` above 1, `receiver serve` runs N intake processes (uvicorn's
+workers) and spawns one deliver process that it supervises: restarted whenever it
+exits, until serve itself stops. Delivery thus never shares a GIL with intake.
+
+This module does not decide anything about delivery itself (that is `delivery`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from types import FrameType
+
+from receiver.delivery import DeliveryObserver, DeliveryWorker, process_name
+from receiver.journal import Journal
+from receiver.journal.engines import delivery_lease, open_journal
+from receiver.metrics import Metrics
+from receiver.settings import Settings
+from receiver.stores import Store, build_store
+
+__all__ = ["ROLES", "build_worker", "run_deliverer", "DelivererSupervisor"]
+
+log = logging.getLogger("receiver.roles")
+
+ROLES = ("all", "intake", "deliver")
+
+#: How often a deliver process checks on its worker thread and on the serve process that spawned it.
+_WATCH_EVERY = 2.0
+#: Longest pause between two restarts of a deliver process that keeps exiting.
+_MOST_RESTART_WAIT = 30.0
+
+
+def build_worker(
+    settings: Settings,
+    journal: Journal,
+    store: Store,
+    *,
+    sleep: Callable[[float], object] | None = None,
+    observer: DeliveryObserver | None = None,
+) -> DeliveryWorker:
+    """The delivery worker for these settings, holding the journal's delivery lease while it delivers."""
+    linger = settings.batch_seconds if settings.store == "github" and settings.delivery_mode == "batch" else 0.0
+    return DeliveryWorker(
+        journal,
+        store,
+        batch_size=settings.batch_size,
+        max_refusals=settings.max_attempts,
+        linger=linger,
+        lease=delivery_lease(settings),
+        sleep=sleep,
+        observer=observer,
+    )
+
+
+def _parent_gone(parent: int | None) -> bool:
+    return parent is not None and os.getppid() != parent
+
+
+def run_deliverer(settings: Settings, *, stop: threading.Event | None = None, parent: int | None = None) -> int:
+    """Deliver until SIGINT or SIGTERM (or `stop`), or until the serve process `parent` is gone; return an exit code.
+
+    The worker thread is restarted whenever it dies, as in the app's lifespan.
+    """
+    stop = stop or threading.Event()
+
+    def stopping(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, stopping)
+    if not settings.journal_url:
+        settings.journal_path.parent.mkdir(parents=True, exist_ok=True)
+    journal = open_journal(settings)
+    store = build_store(settings)
+    # Beside intake processes, what this process delivers is counted in the files /metrics sums.
+    shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    metrics = Metrics(access="off", token="", journal=lambda: journal, now=lambda: datetime.now(timezone.utc), multiprocess_dir=Path(shared)) if shared else None
+    worker = build_worker(settings, journal, store, observer=metrics)
+    worker.start()
+    log.info("delivering to the %s store as %s", store.name, process_name())
+    try:
+        while not stop.wait(_WATCH_EVERY):
+            if _parent_gone(parent):
+                log.warning("the serve process that started this deliverer is gone; stopping")
+                break
+            worker.ensure_running()
+    finally:
+        worker.stop()
+        journal.close()
+        store.close()
+    return 0
+
+
+class DelivererSupervisor:
+    """Keep one `receiver serve --role deliver` child running beside serve's intake processes.
+
+    A child that exits for any reason (a crash, kill -9) is started again; one that
+    keeps exiting is restarted with a growing pause, so a broken setup does not spin.
+    """
+
+    def __init__(self, command: Sequence[str], environ: Mapping[str, str], *, cwd: Path | None = None) -> None:
+        self.command = list(command)
+        self.environ = dict(environ)
+        self.cwd = cwd
+        self.restarts = 0
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def for_serve(cls, config: Path | None, environ: Mapping[str, str]) -> DelivererSupervisor:
+        """The deliverer of this serve process: same settings, role deliver, watching this process."""
+        command = [sys.executable, "-m", "receiver", "serve", "--role", "deliver", "--parent-pid", str(os.getpid())]
+        if config is not None:
+            command += ["--config", str(config.resolve())]
+        child_environ = {k: v for k, v in environ.items() if k not in ("RECEIVER_ROLE", "RECEIVER_WORKERS")}
+        return cls(command, child_environ)
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    def start(self) -> DelivererSupervisor:
+        self._stop.clear()
+        self._spawn()
+        self._thread = threading.Thread(target=self._watch, name="deliverer-supervisor", daemon=True)
+        self._thread.start()
+        return self
+
+    def _spawn(self) -> None:
+        with self._lock:
+            if self._stop.is_set():
+                return
+            # Its own session: a terminal's Ctrl-C reaches serve alone, which then stops the
+            # deliverer itself, rather than seeing it exit and starting it again mid-shutdown.
+            self._process = subprocess.Popen(self.command, env=self.environ, cwd=self.cwd, start_new_session=True)
+        log.info("started the deliver process (pid %d)", self._process.pid)
+
+    def _watch(self) -> None:
+        wait = 0.5
+        while not self._stop.is_set():
+            process = self._process
+            assert process is not None
+            started = time.monotonic()
+            code = process.wait()
+            if self._stop.is_set():
+                return
+            # A deliverer that ran for a while before it died is restarted at once; one that keeps dying waits longer each time.
+            wait = 0.5 if time.monotonic() - started > _MOST_RESTART_WAIT else wait
+            self.restarts += 1
+            log.error("the deliver process (pid %d) exited with %d; starting it again in %.1f s", process.pid, code, wait)
+            if self._stop.wait(wait):
+                return
+            wait = min(_MOST_RESTART_WAIT, wait * 2)
+            self._spawn()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        with self._lock:
+            self._stop.set()
+            process = self._process
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
