@@ -4,46 +4,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from receiver.delivery import DeliveryWorker, backoff_delay
 from receiver.journal import Journal
-from receiver.records import Record
-from receiver.stores import Delivered, Outcome
 from tests.captured import numbered_record as record
-
-
-class FlakyStore:
-    """Raises what it is told to (an unexpected body, a bug) until told to stop, then delivers."""
-
-    name = "flaky"
-
-    def __init__(self, error: BaseException | None) -> None:
-        self.error = error
-        self.calls = 0
-        self.called = threading.Event()
-
-    def deliver(self, records: Sequence[Record]) -> list[Outcome]:
-        self.calls += 1
-        self.called.set()
-        if self.error is not None:
-            raise self.error
-        return [Delivered(r.id, r.path, "c" * 40, True) for r in records]
-
-    def describe(self) -> dict[str, object]:
-        return {}
-
-    def pull_states(self, numbers: Sequence[int]) -> dict[int, str]:
-        return {}
-
-    def missing(self, records: Sequence[Record]) -> list[str]:
-        return []
-
-    def close(self) -> None:
-        pass
+from tests.stores.scripted import ScriptedStore
 
 
 @pytest.fixture
@@ -67,7 +36,7 @@ class TestSupervision:
         """A KeyError from a store does not end the thread; the record is named in the log and delivered later."""
         rec = record(1)
         journal.admit_async(rec).result(timeout=10)
-        store = FlakyStore(KeyError("content"))
+        store = ScriptedStore(error=KeyError("content"))
         worker = DeliveryWorker(journal, store, jitter=lambda: 0.0, sleep=lambda _s: None)
         with caplog.at_level(logging.ERROR, logger="receiver.delivery"):
             worker.start()
@@ -88,7 +57,7 @@ class TestSupervision:
         class Fatal(BaseException):
             pass
 
-        store = FlakyStore(Fatal())
+        store = ScriptedStore(error=Fatal())
         journal.admit_async(record(2)).result(timeout=10)
         worker = DeliveryWorker(journal, store, jitter=lambda: 0.0, sleep=lambda _s: None)
         worker.start()
@@ -103,7 +72,7 @@ class TestSupervision:
 
     def test_a_stopped_worker_is_not_restarted(self, journal: Journal) -> None:
         """Stopping on purpose is not a death."""
-        worker = DeliveryWorker(journal, FlakyStore(None), sleep=lambda _s: None)
+        worker = DeliveryWorker(journal, ScriptedStore(), sleep=lambda _s: None)
         worker.start()
         worker.stop()
         assert worker.ensure_running() is False and not worker.alive
@@ -114,11 +83,11 @@ class TestOneByOne:
         """One step hands the queue to the store and marks what it delivered."""
         for n in range(3):
             journal.admit_async(record(n)).result(timeout=10)
-        outcome = DeliveryWorker(journal, FlakyStore(None)).run_once()
+        outcome = DeliveryWorker(journal, ScriptedStore()).run_once()
         assert outcome.delivered == 3 and journal.counts()["delivered"] == 3
 
     def test_run_once_with_an_empty_queue_waits_idle(self, journal: Journal) -> None:
-        outcome = DeliveryWorker(journal, FlakyStore(None), idle_wait=1.5).run_once()
+        outcome = DeliveryWorker(journal, ScriptedStore(), idle_wait=1.5).run_once()
         assert outcome.delivered == 0 and outcome.wait == 1.5
 
 

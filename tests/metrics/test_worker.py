@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -11,38 +11,11 @@ import pytest
 from receiver.delivery import DeliveryWorker
 from receiver.journal import Journal
 from receiver.metrics import Metrics
-from receiver.records import Record
-from receiver.stores import Delivered, Outcome, Refused
 from tests.captured import numbered_record
 from tests.metrics.conftest import value
+from tests.stores.scripted import ScriptedStore
 
 RECEIVED = datetime(2026, 11, 25, tzinfo=timezone.utc)
-
-
-class AnsweringStore:
-    """Delivers every record, or refuses every record, as told."""
-
-    name = "answering"
-
-    def __init__(self, *, refuse: bool) -> None:
-        self.refuse = refuse
-
-    def deliver(self, records: Sequence[Record]) -> list[Outcome]:
-        if self.refuse:
-            return [Refused(r.id, "the repository said no") for r in records]
-        return [Delivered(r.id, r.path, "c" * 40, True) for r in records]
-
-    def describe(self) -> dict[str, object]:
-        return {}
-
-    def pull_states(self, numbers: Sequence[int]) -> dict[int, str]:
-        return {}
-
-    def missing(self, records: Sequence[Record]) -> list[str]:
-        return []
-
-    def close(self) -> None:
-        pass
 
 
 @pytest.fixture
@@ -57,7 +30,7 @@ def step(journal: Journal, *, refuse: bool) -> str:
     """One worker step 90 s after the records' receipt; the scrape after it."""
     metrics = Metrics(access="public", token="", journal=lambda: journal, now=lambda: RECEIVED)
     worker = DeliveryWorker(
-        journal, AnsweringStore(refuse=refuse), max_refusals=1, wall_clock=lambda: RECEIVED + timedelta(seconds=90), observer=metrics
+        journal, ScriptedStore(refuse=refuse), max_refusals=1, wall_clock=lambda: RECEIVED + timedelta(seconds=90), observer=metrics
     )
     worker.run_once()
     return metrics.render().decode()
