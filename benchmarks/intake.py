@@ -586,14 +586,14 @@ def report(results: list[Measured], profile: Profile, skipped: dict[str, str]) -
             "",
             "Backlog after each run (GET /health journal.backlog until 0):",
             "",
-            "| setup | clients | accepted | backlog at end of load | drained in s | commits/s over load and drain |",
-            "|---|---:|---:|---:|---:|---:|",
+            "| backlog | setup | clients | accepted | backlog at end of load | drained in s | commits/s over load and drain |",
+            "|---|---|---:|---:|---:|---:|---:|",
         ]
         for m in drains:
             assert m.drain is not None
             d = m.drain
             drained = f"{d.seconds:,.1f}" if d.drained else f"not drained after {d.seconds:,.0f}"
-            out.append(f"| {m.server} | {m.load.clients} | {d.accepted:,} | {d.backlog_at_end:,} | {drained} | {d.commit_rate:,.0f} |")
+            out.append(f"| backlog | {m.server} | {m.load.clients} | {d.accepted:,} | {d.backlog_at_end:,} | {drained} | {d.commit_rate:,.0f} |")
     out += [
         "",
         "CPU during each run (100% = one core; the load generator is this process):",

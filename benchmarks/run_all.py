@@ -91,11 +91,14 @@ def main(argv: list[str] | None = None) -> int:
             figures = ", ".join(f"{k}: {v}" for k, v in counts.items()) or _cell(output, 2)
             command = f"ADVERSARIAL_PROFILE={args.adversarial_profile} python " + " ".join(script)
             rows.append(("adversarial", "fuzz counts, faults survived, losses, duplicates, 5xx, secrets found", command, figures, seconds))
-    table = ["| benchmark | measures | command | figures (last lines printed) | took |", "| --- | --- | --- | --- | --- |"]
-    table += [f"| {n} | {w} | `{c}` | {f} | {s:.0f} s |" for n, w, c, f, s in rows]
     text = README.read_text(encoding="utf-8")
     head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
+    current, _, tail = rest.partition(END)
+    # --only reruns some rows: the others keep their last figures, in their place.
+    fresh = {n: f"| {n} | {w} | `{c}` | {f} | {s:.0f} s |" for n, w, c, f, s in rows}
+    kept = [line for line in current.strip().splitlines()[2:] if line.startswith("| ")]
+    body = [fresh.pop(line.split(" | ", 1)[0][2:], line) for line in kept] + list(fresh.values())
+    table = ["| benchmark | measures | command | figures (last lines printed) | took |", "| --- | --- | --- | --- | --- |", *body]
     README.write_text(f"{head}{BEGIN}\n{chr(10).join(table)}\n{END}{tail}", encoding="utf-8")
     print("\n".join(table))
     return 1 if failed else 0
