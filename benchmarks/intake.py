@@ -1,29 +1,36 @@
-"""How many submissions a second the receiver takes in, beside the prototype it replaces and a bare ceiling.
+"""How many submissions a second the receiver takes in, alone and behind nginx, beside a bare ceiling.
 
-    python benchmarks/intake.py [--clients 1,8,64] [--seconds 10] [--quick]
+    python benchmarks/intake.py [--quick] [--clients 1,8,64] [--seconds 10] [--repeat 3] [--servers NAME,...]
 
-Three servers on this machine, one after another in the same run, fed the same
-kind of traffic by the same load generator (benchmarks/loadgen.py):
+Setups, one after another in the same run, fed the same kind of traffic by the
+same load generator (benchmarks/loadgen.py):
 
-- the prototype (shared/seeds/backend.py beside this checkout, or the file
-  PROTOTYPE_BACKEND names; Flask and flask-restx, which
-  commits and pushes every submission before answering), run from a temporary
-  copy against a clone of a local bare repository, in its own virtualenv made
-  the first time under ~/.cache (never in this repository);
-- the receiver, `python -m receiver serve` with its embedded default (a local
-  bare git repository, the journal beside it) and the per-client limit off;
-- the ceiling, a Starlette endpoint on uvicorn with the receiver's uvicorn
+- `ceiling`: a Starlette endpoint on uvicorn with the receiver's uvicorn
   settings that only parses the JSON body and answers 201: what this Python,
-  uvicorn and machine allow before the receiver does any work.
+  uvicorn and machine allow before the receiver does any work;
+- `sqlite-1`, `sqlite-2`: `python -m receiver serve` with its embedded default
+  (a local bare git repository, the SQLite journal beside it), one intake
+  process, then two (RECEIVER_WORKERS=2);
+- `pg-1`, `pg-2`, `pg-3`: one, two and three `receiver serve` processes on one
+  PostgreSQL journal and one bare repository, behind nginx, exactly as
+  deploy/README.md describes; the load goes to nginx. PostgreSQL is a
+  throwaway cluster made the way the tests make it (tests/pgcluster.py) but
+  with fsync on, as SQLite's journal fsyncs too; nginx runs from
+  deploy/nginx.conf the way the tests run it (tests/nginx.py);
+- `prototype`, only when named in --servers: the Flask prototype it replaces
+  (shared/seeds/backend.py beside this checkout, or the file PROTOTYPE_BACKEND
+  names), in its own virtualenv made the first time under ~/.cache.
 
 Every request is a distinct valid submission made from the captured labeling
-page post (tests/captured/post_six_placed.json), so none is a duplicate. For
-each server and client count it prints accepted answers (2xx) a second, p50
-and p99 latency of the answered requests, and errors; then the receiver's
-share of the ceiling, how long its backlog took to drain after each run (the
-local store's commit rate under that load), and the CPU each side used.
+page post (tests/captured/post_six_placed.json), so none is a duplicate; the
+per-client limit is off. Each setup and client count runs --repeat times; the
+table shows the median accepted answers (2xx) a second, the median p50 and p99
+latency, all errors, and the share of the single-process ceiling at the same
+client count. Then each setup's CPU per accepted submission, split between the
+receivers (intake and delivery), PostgreSQL and nginx: PostgreSQL's cost
+beside SQLite's. The machine may be shared: compare ratios and medians.
 
-Target: the receiver takes >= 3,000 submissions/s from 64 clients with p99 < 50 ms.
+Target: `sqlite-1` at 64 clients takes >= 50% of the ceiling's accepted/s, with p99 < 50 ms.
 
 All traffic goes to 127.0.0.1; every run is bounded in time and count; the
 servers are stopped and the temporary folders removed on the way out, also on
@@ -41,6 +48,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,19 +60,28 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The tests' throwaway PostgreSQL cluster and nginx runner, and deploy/'s renderer, are reused as they are.
+sys.path.insert(0, str(ROOT))
 
 from loadgen import LoadResult, Submissions, build_request, run_load
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.nginx import NginxProcess, find_nginx
+from tests.pgcluster import Cluster, find_binaries
+
 CAPTURE = ROOT / "tests" / "captured" / "post_six_placed.json"
 PROTOTYPE = Path(os.environ.get("PROTOTYPE_BACKEND") or ROOT.parent / "shared" / "seeds" / "backend.py")
 HOST = "127.0.0.1"
 SECRET = "benchmark-secret"
 
-TARGET_RATE = 3000.0
+TARGET_SHARE = 0.5
 TARGET_P99_MS = 50.0
 TARGET_CLIENTS = 64
+TARGET_SETUP = "sqlite-1"
+
+SETUPS = ("prototype", "ceiling", "sqlite-1", "sqlite-2", "pg-1", "pg-2", "pg-3")
+DEFAULT_SETUPS = ("ceiling", "sqlite-1", "sqlite-2", "pg-1", "pg-2", "pg-3")
 
 # The uvicorn settings `receiver serve` passes (receiver/cli.py), given to the
 # ceiling too so the two differ only in what the endpoint does.
@@ -125,32 +142,65 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 class Profile:
     clients: tuple[int, ...]
     seconds: float
+    repeat: int
     prototype_clients: tuple[int, ...]
     prototype_seconds: float
     # Upper bounds on requests per run: the pool is pre-serialised, and a
     # run ends early if it empties, so these also bound every run's count.
     pool_rate: int = 12000
     prototype_pool: int = 2000
-    #: RECEIVER_RATE_LIMIT of the receiver: "0" measures intake alone; a limit never reached
+    #: RECEIVER_RATE_LIMIT of the receivers: "0" measures intake alone; a limit never reached
     #: (like 1000000000/hour) measures intake with the shared limiter's check on every post.
     rate_limit: str = "0"
 
 
+# -- processes and their CPU ----------------------------------------------------
+
+
+def _process_table() -> dict[int, tuple[int, float]]:
+    """Every process's parent and CPU seconds (its own, plus its reaped children's: a server's git calls)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    table: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited while we looked
+        table[int(entry.name)] = (int(fields[1]), sum(int(v) for v in fields[11:15]) / tick)
+    return table
+
+
+def _tree_cpu(roots: Sequence[int], table: dict[int, tuple[int, float]]) -> float:
+    """CPU seconds of `roots` and every live descendant (uvicorn's workers, nginx's, PostgreSQL's backends)."""
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    total, stack = 0.0, list(roots)
+    while stack:
+        pid = stack.pop()
+        if pid in table:
+            total += table[pid][1]
+            stack.extend(children.get(pid, ()))
+    return total
+
+
 @dataclass
-class Server:
+class Target:
+    """One setup under load: where the load goes, and which process trees count as whose CPU."""
+
     name: str
     port: int
     path: str
-    process: subprocess.Popen[bytes]
-    log: Path
+    roles: dict[str, list[int]]
     headers: dict[str, str] = field(default_factory=dict)
     origin: Path | None = None
+    journal: bool = True
 
-    def cpu_seconds(self) -> float:
-        """User and system time of the server and its reaped children (the prototype's git calls)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = sum(int(v) for v in fields[11:15])
-        return ticks / os.sysconf("SC_CLK_TCK")
+    def cpu_seconds(self) -> dict[str, float]:
+        table = _process_table()
+        return {role: _tree_cpu(pids, table) for role, pids in self.roles.items()}
 
 
 @dataclass
@@ -167,12 +217,9 @@ class Drain:
 class Measured:
     server: str
     load: LoadResult
-    server_cpu: float
+    cpu: dict[str, float]
     drain: Drain | None = None
     pushed: int | None = None
-
-
-# -- processes and folders ------------------------------------------------------
 
 
 def _free_port() -> int:
@@ -187,19 +234,6 @@ def _get_json(port: int, path: str, timeout: float = 5.0) -> Any:
         return json.load(answer)
 
 
-def _wait_ready(server: Server, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"{server.name} exited with {server.process.returncode}:\n{_tail(server.log)}")
-        try:
-            _get_json(server.port, "/health", timeout=1.0)
-            return
-        except (OSError, ValueError):
-            time.sleep(0.1)
-    raise RuntimeError(f"{server.name} did not answer /health within {timeout:.0f} s:\n{_tail(server.log)}")
-
-
 def _tail(log: Path, lines: int = 20) -> str:
     try:
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
@@ -207,17 +241,29 @@ def _tail(log: Path, lines: int = 20) -> str:
         return "(no log)"
 
 
+def _wait_ready(name: str, process: subprocess.Popen[bytes], port: int, log: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}:\n{_tail(log)}")
+        try:
+            _get_json(port, "/health", timeout=1.0)
+            return
+        except (OSError, ValueError):
+            time.sleep(0.1)
+    raise RuntimeError(f"{name} did not answer /health within {timeout:.0f} s:\n{_tail(log)}")
+
+
 @contextlib.contextmanager
-def _started(name: str, argv: Sequence[str], *, cwd: Path, env: dict[str, str], port: int, path: str, headers: dict[str, str] | None = None) -> Iterator[Server]:
+def _started(name: str, argv: Sequence[str], *, cwd: Path, env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
     log = cwd / f"{name}.log"
     with open(log, "wb") as sink:
         # A session of its own, so stopping the server also stops whatever it
-        # spawned (the prototype's git processes) and nothing else.
+        # spawned (workers, the prototype's git processes) and nothing else.
         process = subprocess.Popen(list(argv), cwd=cwd, env=env, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-    server = Server(name, port, path, process, log, headers or {})
     try:
-        _wait_ready(server)
-        yield server
+        _wait_ready(name, process, port, log)
+        yield process
     finally:
         _stop(process)
 
@@ -274,7 +320,7 @@ def _prototype_home(base: Path) -> Path:
     return home
 
 
-def start_prototype(stack: contextlib.ExitStack, base: Path, python: Path) -> Server:
+def start_prototype(stack: contextlib.ExitStack, base: Path, python: Path) -> Target:
     base.mkdir()
     shutil.copy(PROTOTYPE, base / "backend.py")
     (base / "run_prototype.py").write_text(PROTOTYPE_RUNNER)
@@ -282,14 +328,14 @@ def start_prototype(stack: contextlib.ExitStack, base: Path, python: Path) -> Se
     env = _clean_environ() | {"HOME": str(home), "API_SECRET": SECRET, "GITHUB_BRANCH": "main"}
     port = _free_port()
     argv = [str(python), str(base / "run_prototype.py"), str(base), HOST, str(port)]
-    server = stack.enter_context(
-        _started("prototype", argv, cwd=base, env=env, port=port, path="/api/annotations", headers={"Authorization": f"Bearer {SECRET}"})
+    process = stack.enter_context(_started("prototype", argv, cwd=base, env=env, port=port))
+    return Target(
+        "prototype", port, "/api/annotations", {"server": [process.pid]},
+        headers={"Authorization": f"Bearer {SECRET}"}, origin=base / "remote.git", journal=False,
     )
-    server.origin = base / "remote.git"
-    return server
 
 
-def pushed(server: Server) -> int:
+def pushed(server: Target) -> int:
     """Annotation files on the prototype's origin: what it really stored, whatever it answered."""
     assert server.origin is not None
     listing = subprocess.run(
@@ -301,56 +347,110 @@ def pushed(server: Server) -> int:
     return sum(1 for name in listing.splitlines() if name.endswith(".json"))
 
 
-def start_receiver(stack: contextlib.ExitStack, base: Path, rate_limit: str = "0") -> Server:
-    base.mkdir()
-    env = _clean_environ() | {"RECEIVER_RATE_LIMIT": rate_limit}
-    port = _free_port()
-    argv = [sys.executable, "-m", "receiver", "serve", "--port", str(port)]
-    return stack.enter_context(_started("receiver", argv, cwd=base, env=env, port=port, path="/api/labels"))
-
-
-def start_ceiling(stack: contextlib.ExitStack, base: Path) -> Server:
+def start_ceiling(stack: contextlib.ExitStack, base: Path) -> Target:
     base.mkdir()
     (base / "ceiling.py").write_text(CEILING_APP)
     port = _free_port()
     argv = [sys.executable, "-m", "uvicorn", "ceiling:app", "--app-dir", str(base), "--host", HOST, "--port", str(port), *UVICORN_FLAGS]
-    return stack.enter_context(_started("ceiling", argv, cwd=base, env=_clean_environ(), port=port, path="/api/labels"))
+    process = stack.enter_context(_started("ceiling", argv, cwd=base, env=_clean_environ(), port=port))
+    return Target("ceiling", port, "/api/labels", {"server": [process.pid]}, journal=False)
+
+
+def _receiver(stack: contextlib.ExitStack, name: str, cwd: Path, settings: dict[str, str]) -> tuple[int, int]:
+    """One `receiver serve` in `cwd`; its port and pid."""
+    cwd.mkdir(parents=True)
+    port = _free_port()
+    # PYTHONPATH: the receiver is this checkout's, installed or not.
+    env = _clean_environ() | {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))} | settings
+    argv = [sys.executable, "-m", "receiver", "serve", "--port", str(port)]
+    process = stack.enter_context(_started(name, argv, cwd=cwd, env=env, port=port))
+    return port, process.pid
+
+
+def start_sqlite(stack: contextlib.ExitStack, base: Path, workers: int, rate_limit: str) -> Target:
+    """The embedded default: one `receiver serve`, its SQLite journal beside a local bare repository."""
+    port, pid = _receiver(stack, f"sqlite-{workers}", base, {"RECEIVER_RATE_LIMIT": rate_limit, "RECEIVER_WORKERS": str(workers)})
+    return Target(f"sqlite-{workers}", port, "/api/labels", {"receivers": [pid]})
+
+
+@dataclass
+class Shared:
+    """What the PostgreSQL setups share for the whole run: one cluster (made on first use) and nginx's binary."""
+
+    home: Path
+    cluster: Cluster | None = None
+
+    def postgres(self) -> Cluster:
+        if self.cluster is None:
+            binaries = find_binaries()
+            if binaries is None:
+                raise Missing("PostgreSQL is not installed (apt-get install postgresql)")
+            self.cluster = Cluster(binaries, durable=True).create()
+        return self.cluster
+
+    def close(self) -> None:
+        if self.cluster is not None:
+            self.cluster.destroy()
+
+
+class Missing(Exception):
+    """A setup needs software this machine lacks; the setup is skipped and the report says so."""
+
+
+def start_postgres(stack: contextlib.ExitStack, base: Path, shared: Shared, count: int, rate_limit: str) -> Target:
+    """`count` receivers on one fresh PostgreSQL database and one bare repository, nginx in front (deploy/README.md)."""
+    binary = find_nginx()
+    if binary is None:
+        raise Missing("nginx is not installed (apt-get install nginx)")
+    cluster = shared.postgres()
+    settings = {
+        "RECEIVER_JOURNAL": cluster.database(),
+        "RECEIVER_LOCAL_REPO": str(base / "shared" / "annotations.git"),
+        "RECEIVER_RATE_LIMIT": rate_limit,
+        "RECEIVER_FORWARDED_ALLOW_IPS": "127.0.0.1",
+    }
+    started = [_receiver(stack, f"pg-{count}-receiver-{n}", base / f"receiver-{n}", settings) for n in range(count)]
+    nginx = stack.enter_context(NginxProcess(binary, base / "nginx", [f"{HOST}:{port}" for port, _ in started]))
+    assert nginx.process is not None
+    roles = {"receivers": [pid for _, pid in started], "postgres": [cluster.postmaster_pid()], "nginx": [nginx.process.pid]}
+    return Target(f"pg-{count}", nginx.port, "/api/labels", roles)
 
 
 # -- measuring ------------------------------------------------------------------
 
 
-def _requests(server: Server, submissions: Submissions, count: int) -> list[bytes]:
-    return [build_request(HOST, server.port, server.path, body, server.headers) for body in submissions.take(count)]
+def _requests(target: Target, submissions: Submissions, count: int) -> list[bytes]:
+    return [build_request(HOST, target.port, target.path, body, target.headers) for body in submissions.take(count)]
 
 
-def measure(server: Server, submissions: Submissions, clients: int, seconds: float, pool: int, grace: float) -> Measured:
-    requests = _requests(server, submissions, pool)
-    before = server.cpu_seconds()
-    load = run_load(HOST, server.port, requests, clients=clients, seconds=seconds, grace=grace)
-    return Measured(server.name, load, server.cpu_seconds() - before)
+def measure(target: Target, submissions: Submissions, clients: int, seconds: float, pool: int, grace: float) -> Measured:
+    requests = _requests(target, submissions, pool)
+    before = target.cpu_seconds()
+    load = run_load(HOST, target.port, requests, clients=clients, seconds=seconds, grace=grace)
+    after = target.cpu_seconds()
+    return Measured(target.name, load, {role: after[role] - before.get(role, 0.0) for role in after})
 
 
-def warm_up(server: Server, submissions: Submissions, count: int) -> None:
-    """A few requests first, so imports, caches and the first git call are not measured."""
-    run_load(HOST, server.port, _requests(server, submissions, count), clients=min(4, count), seconds=30.0, grace=30.0)
+def warm_up(target: Target, submissions: Submissions, count: int) -> None:
+    """A few requests first, so imports, caches, connections and the first git call are not measured."""
+    run_load(HOST, target.port, _requests(target, submissions, count), clients=min(4, count), seconds=30.0, grace=30.0)
 
 
-def _journal(server: Server) -> tuple[int, int]:
-    journal = _get_json(server.port, "/health")["journal"]
+def _journal(target: Target) -> tuple[int, int]:
+    journal = _get_json(target.port, "/health")["journal"]
     return int(journal["backlog"]), int(journal["delivered"])
 
 
-def wait_drained(server: Server, accepted: int, delivered_before: int, load_seconds: float, timeout: float) -> Drain:
+def wait_drained(target: Target, accepted: int, delivered_before: int, load_seconds: float, timeout: float) -> Drain:
     """Poll /health until the journal's backlog is empty; the commit rate counts the load and the drain."""
-    backlog, _ = _journal(server)
+    backlog, _ = _journal(target)
     started = time.monotonic()
     at_end = backlog
     while backlog > 0 and time.monotonic() - started < timeout:
         time.sleep(0.2)
-        backlog, _ = _journal(server)
+        backlog, _ = _journal(target)
     seconds = time.monotonic() - started
-    _, delivered = _journal(server)
+    _, delivered = _journal(target)
     delivered -= delivered_before
     return Drain(accepted, at_end, seconds, delivered, delivered / (load_seconds + seconds), backlog == 0)
 
@@ -362,32 +462,63 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:,.1f}"
 
 
-def _errors(load: LoadResult) -> str:
-    if not load.errors:
+def _errors(loads: Sequence[LoadResult]) -> str:
+    total = sum(load.errors for load in loads)
+    if not total:
         return "0"
     parts = []
-    if load.server_errors:
-        parts.append(f"{load.server_errors} 5xx")
-    other = sum(n for s, n in load.statuses.items() if not 200 <= s < 300 and s < 500)
+    server = sum(load.server_errors for load in loads)
+    if server:
+        parts.append(f"{server} 5xx")
+    other = sum(n for load in loads for s, n in load.statuses.items() if not 200 <= s < 300 and s < 500)
     if other:
         parts.append(f"{other} 4xx")
-    if load.transport_errors:
-        parts.append(", ".join(f"{n} {name}" for name, n in sorted(load.transport_errors.items())))
-    if load.unfinished:
-        parts.append(f"{load.unfinished} unanswered")
-    return f"{load.errors} ({'; '.join(parts)})"
+    transport = sum(sum(load.transport_errors.values()) for load in loads)
+    if transport:
+        parts.append(f"{transport} transport")
+    unfinished = sum(load.unfinished for load in loads)
+    if unfinished:
+        parts.append(f"{unfinished} unanswered")
+    return f"{total} ({'; '.join(parts)})"
 
 
-def _verdict(m: Measured) -> str:
-    if m.server != "receiver" or m.load.clients != TARGET_CLIENTS:
+@dataclass(frozen=True)
+class Row:
+    """One setup at one client count: medians over its repeated runs."""
+
+    server: str
+    clients: int
+    runs: list[Measured]
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(m.load.accepted_per_second for m in self.runs)
+
+    def percentile_ms(self, fraction: float) -> float | None:
+        values = [v for m in self.runs if (v := m.load.percentile_ms(fraction)) is not None]
+        return statistics.median(values) if values else None
+
+    def cpu_ms_per_submission(self, role: str) -> float | None:
+        accepted = sum(m.load.accepted for m in self.runs)
+        spent = sum(m.cpu.get(role, 0.0) for m in self.runs)
+        return spent * 1000 / accepted if accepted and any(role in m.cpu for m in self.runs) else None
+
+
+def rows(results: Sequence[Measured]) -> list[Row]:
+    grouped: dict[tuple[str, int], list[Measured]] = {}
+    for m in results:
+        grouped.setdefault((m.server, m.load.clients), []).append(m)
+    order = {name: n for n, name in enumerate(SETUPS)}
+    return [Row(s, c, runs) for (s, c), runs in sorted(grouped.items(), key=lambda kv: (kv[0][1], order[kv[0][0]]))]
+
+
+def _verdict(row: Row, ceiling: float | None) -> str:
+    if row.server != TARGET_SETUP or row.clients != TARGET_CLIENTS or not ceiling:
         return ""
-    rate_ok = m.load.accepted_per_second >= TARGET_RATE
-    p99 = m.load.percentile_ms(0.99)
+    share_ok = row.rate >= TARGET_SHARE * ceiling
+    p99 = row.percentile_ms(0.99)
     p99_ok = p99 is not None and p99 < TARGET_P99_MS
-    return (
-        f"≥ {TARGET_RATE:,.0f}/s: {'met' if rate_ok else 'missed'}; "
-        f"p99 < {TARGET_P99_MS:.0f} ms: {'met' if p99_ok else 'missed'}"
-    )
+    return f"≥ {TARGET_SHARE:.0%} of ceiling: {'met' if share_ok else 'missed'}; p99 < {TARGET_P99_MS:.0f} ms: {'met' if p99_ok else 'missed'}"
 
 
 def _uvicorn_version() -> str:
@@ -399,30 +530,45 @@ def _http_parser() -> str:
     return "httptools" if importlib.util.find_spec("httptools") else "h11"
 
 
-def report(results: list[Measured], profile: Profile) -> str:
-    ceiling = {m.load.clients: m.load.accepted_per_second for m in results if m.server == "ceiling"}
+def report(results: list[Measured], profile: Profile, skipped: dict[str, str]) -> str:
+    table = rows(results)
+    ceiling = {r.clients: r.rate for r in table if r.server == "ceiling"}
     out = [
         (
-            f"Intake, {os.cpu_count()} cores, {profile.seconds:g} s a run ({profile.prototype_seconds:g} s for the prototype); "
-            f"target: receiver ≥ {TARGET_RATE:,.0f} accepted/s at {TARGET_CLIENTS} clients with p99 < {TARGET_P99_MS:.0f} ms."
+            f"Intake, {os.cpu_count()} cores, {profile.seconds:g} s a run, median of {profile.repeat} run(s); "
+            f"target: {TARGET_SETUP} ≥ {TARGET_SHARE:.0%} of the ceiling's accepted/s at {TARGET_CLIENTS} clients with p99 < {TARGET_P99_MS:.0f} ms."
         ),
         (
-            f"uvicorn {_uvicorn_version()} with the {_http_parser()} HTTP parser for the receiver and the ceiling; "
-            "latencies are of every answered request, errors included."
+            f"uvicorn {_uvicorn_version()} with the {_http_parser()} HTTP parser; pg-N is N receivers on one PostgreSQL "
+            "journal (fsync on) behind nginx; latencies are of every answered request, errors included."
         ),
         "",
-        "| server | clients | accepted/s | p50 ms | p99 ms | errors | share of ceiling | target |",
+        "| setup | clients | accepted/s | p50 ms | p99 ms | errors | share of ceiling | target |",
         "|---|---:|---:|---:|---:|---|---:|---|",
     ]
-    order = {"prototype": 0, "receiver": 1, "ceiling": 2}
-    for m in sorted(results, key=lambda m: (m.load.clients, order[m.server])):
-        share = ""
-        if m.server == "receiver" and ceiling.get(m.load.clients):
-            share = f"{m.load.accepted_per_second / ceiling[m.load.clients]:.0%}"
+    for r in table:
+        share = f"{r.rate / ceiling[r.clients]:.0%}" if r.server not in ("ceiling", "prototype") and ceiling.get(r.clients) else ""
         out.append(
-            f"| {m.server} | {m.load.clients} | {m.load.accepted_per_second:,.1f} | {_ms(m.load.percentile_ms(0.5))} "
-            f"| {_ms(m.load.percentile_ms(0.99))} | {_errors(m.load)} | {share} | {_verdict(m)} |"
+            f"| {r.server} | {r.clients} | {r.rate:,.1f} | {_ms(r.percentile_ms(0.5))} | {_ms(r.percentile_ms(0.99))} "
+            f"| {_errors([m.load for m in r.runs])} | {share} | {_verdict(r, ceiling.get(r.clients))} |"
         )
+    for name, why in skipped.items():
+        out.append(f"| {name} | - | skipped: {why} | | | | | |")
+    costed = [r for r in table if r.server not in ("ceiling", "prototype")]
+    if costed:
+        out += [
+            "",
+            "CPU ms per accepted submission (all runs of the row; receivers count intake and delivery to the local repository):",
+            "",
+            "| cost | setup | clients | receivers | PostgreSQL | nginx | all servers |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for r in sorted(costed, key=lambda r: (r.clients, SETUPS.index(r.server))):
+            parts = {role: r.cpu_ms_per_submission(role) for role in ("receivers", "postgres", "nginx")}
+            total = sum(v for v in parts.values() if v is not None)
+            out.append(
+                f"| cost | {r.server} | {r.clients} | {_ms2(parts['receivers'])} | {_ms2(parts['postgres'])} | {_ms2(parts['nginx'])} | {total:.2f} |"
+            )
     stored = [m for m in results if m.pushed is not None]
     if stored:
         out += [
@@ -438,27 +584,33 @@ def report(results: list[Measured], profile: Profile) -> str:
     if drains:
         out += [
             "",
-            "Receiver backlog after each run (GET /health journal.backlog until 0):",
+            "Backlog after each run (GET /health journal.backlog until 0):",
             "",
-            "| clients | accepted | backlog at end of load | drained in s | commits/s over load and drain |",
-            "|---:|---:|---:|---:|---:|",
+            "| backlog | setup | clients | accepted | backlog at end of load | drained in s | commits/s over load and drain |",
+            "|---|---|---:|---:|---:|---:|---:|",
         ]
         for m in drains:
             assert m.drain is not None
             d = m.drain
             drained = f"{d.seconds:,.1f}" if d.drained else f"not drained after {d.seconds:,.0f}"
-            out.append(f"| {m.load.clients} | {d.accepted:,} | {d.backlog_at_end:,} | {drained} | {d.commit_rate:,.0f} |")
+            out.append(f"| backlog | {m.server} | {m.load.clients} | {d.accepted:,} | {d.backlog_at_end:,} | {drained} | {d.commit_rate:,.0f} |")
     out += [
         "",
         "CPU during each run (100% = one core; the load generator is this process):",
         "",
-        "| server | clients | server CPU | load generator CPU |",
+        "| setup | clients | server CPU | load generator CPU |",
         "|---|---:|---:|---:|",
     ]
-    for m in sorted(results, key=lambda m: (order[m.server], m.load.clients)):
-        elapsed = max(m.load.elapsed, 1e-9)
-        out.append(f"| {m.server} | {m.load.clients} | {m.server_cpu / elapsed:.0%} | {m.load.generator_cpu / elapsed:.0%} |")
+    for r in sorted(table, key=lambda r: (SETUPS.index(r.server), r.clients)):
+        elapsed = max(sum(m.load.elapsed for m in r.runs), 1e-9)
+        server = sum(sum(m.cpu.values()) for m in r.runs)
+        generator = sum(m.load.generator_cpu for m in r.runs)
+        out.append(f"| {r.server} | {r.clients} | {server / elapsed:.0%} | {generator / elapsed:.0%} |")
     return "\n".join(out)
+
+
+def _ms2(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 # -- the command ----------------------------------------------------------------
@@ -475,70 +627,88 @@ def _counts(text: str) -> tuple[int, ...]:
 
 
 def build_profile(args: argparse.Namespace) -> Profile:
-    if args.quick:
-        clients = args.clients or (1, 8, 64)
-        seconds = args.seconds or 3.0
-        return Profile(clients, seconds, tuple(c for c in clients if c <= 8), args.prototype_seconds or 3.0, rate_limit=args.rate_limit)
     clients = args.clients or (1, 8, 64)
-    seconds = args.seconds or 10.0
-    return Profile(clients, seconds, clients, args.prototype_seconds or min(seconds, 5.0), rate_limit=args.rate_limit)
+    if args.quick:
+        return Profile(clients, args.seconds or 2.0, args.repeat or 1, tuple(c for c in clients if c <= 8), args.prototype_seconds or 3.0,
+                       rate_limit=args.rate_limit)
+    return Profile(clients, args.seconds or 10.0, args.repeat or 3, clients, args.prototype_seconds or min(args.seconds or 10.0, 5.0),
+                   rate_limit=args.rate_limit)
 
 
-def run(profile: Profile, venv: Path, servers: Sequence[str]) -> list[Measured]:
+def _start(name: str, stack: contextlib.ExitStack, base: Path, shared: Shared, profile: Profile, venv: Path) -> Target:
+    if name == "prototype":
+        return start_prototype(stack, base, prototype_python(venv))
+    if name == "ceiling":
+        return start_ceiling(stack, base)
+    kind, _, count = name.partition("-")
+    if kind == "sqlite":
+        return start_sqlite(stack, base, int(count), profile.rate_limit)
+    return start_postgres(stack, base, shared, int(count), profile.rate_limit)
+
+
+def run(profile: Profile, venv: Path, servers: Sequence[str], skipped: dict[str, str]) -> list[Measured]:
     template = json.loads(CAPTURE.read_text(encoding="utf-8"))["body_json"]
     submissions = Submissions(template)
     results: list[Measured] = []
     with contextlib.ExitStack() as stack:
         base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="intake-bench-")))
-        if "prototype" in servers and profile.prototype_clients:
-            python = prototype_python(venv)
+        shared = Shared(base / "postgres")
+        stack.callback(shared.close)
+        for name in servers:
             with contextlib.ExitStack() as scope:
-                server = start_prototype(scope, base / "prototype", python)
-                warm_up(server, submissions, 3)
-                for clients in profile.prototype_clients:
-                    print(f"prototype, {clients} client(s) ...", file=sys.stderr)
-                    before = pushed(server)
-                    # The prototype answers in tens of milliseconds to
-                    # seconds; the grace lets its in-flight commits finish.
-                    m = measure(server, submissions, clients, profile.prototype_seconds, profile.prototype_pool, grace=60.0)
-                    m.pushed = pushed(server) - before
-                    results.append(m)
-        if "receiver" in servers:
-            with contextlib.ExitStack() as scope:
-                server = start_receiver(scope, base / "receiver", profile.rate_limit)
-                warm_up(server, submissions, 200)
-                wait_drained(server, 0, 0, 1.0, timeout=120.0)
-                for clients in profile.clients:
-                    print(f"receiver, {clients} client(s) ...", file=sys.stderr)
-                    _, delivered_before = _journal(server)
-                    m = measure(server, submissions, clients, profile.seconds, int(profile.pool_rate * profile.seconds), grace=10.0)
-                    m.drain = wait_drained(server, m.load.accepted, delivered_before, m.load.elapsed, timeout=600.0)
-                    results.append(m)
-        if "ceiling" in servers:
-            with contextlib.ExitStack() as scope:
-                server = start_ceiling(scope, base / "ceiling")
-                warm_up(server, submissions, 200)
-                for clients in profile.clients:
-                    print(f"ceiling, {clients} client(s) ...", file=sys.stderr)
-                    results.append(measure(server, submissions, clients, profile.seconds, int(profile.pool_rate * profile.seconds), grace=10.0))
+                try:
+                    target = _start(name, scope, base / name, shared, profile, venv)
+                except Missing as exc:
+                    print(f"{name}: skipped, {exc}", file=sys.stderr)
+                    skipped[name] = str(exc)
+                    continue
+                results += _measure_setup(target, submissions, profile)
+    return results
+
+
+def _measure_setup(target: Target, submissions: Submissions, profile: Profile) -> list[Measured]:
+    results: list[Measured] = []
+    if target.name == "prototype":
+        warm_up(target, submissions, 3)
+        for clients in profile.prototype_clients:
+            print(f"prototype, {clients} client(s) ...", file=sys.stderr)
+            before = pushed(target)
+            # The prototype answers in tens of milliseconds to seconds; the grace lets its in-flight commits finish.
+            m = measure(target, submissions, clients, profile.prototype_seconds, profile.prototype_pool, grace=60.0)
+            m.pushed = pushed(target) - before
+            results.append(m)
+        return results
+    warm_up(target, submissions, 200)
+    if target.journal:
+        wait_drained(target, 0, 0, 1.0, timeout=120.0)
+    for clients in profile.clients:
+        for attempt in range(profile.repeat):
+            print(f"{target.name}, {clients} client(s), run {attempt + 1} of {profile.repeat} ...", file=sys.stderr)
+            delivered_before = _journal(target)[1] if target.journal else 0
+            m = measure(target, submissions, clients, profile.seconds, int(profile.pool_rate * profile.seconds), grace=10.0)
+            if target.journal:
+                # Each run starts with an empty backlog, so one run's delivery does not slow the next one's intake.
+                m.drain = wait_drained(target, m.load.accepted, delivered_before, m.load.elapsed, timeout=600.0)
+            results.append(m)
     return results
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--clients", type=_counts, help="concurrent keep-alive clients, comma-separated (default 1,8,64)")
-    parser.add_argument("--seconds", type=float, help="duration of each receiver and ceiling run (default 10; 3 with --quick)")
+    parser.add_argument("--seconds", type=float, help="duration of each run (default 10; 2 with --quick)")
+    parser.add_argument("--repeat", type=int, help="runs per setup and client count, whose median is shown (default 3; 1 with --quick)")
     parser.add_argument("--prototype-seconds", type=float, help="duration of each prototype run (default 5; 3 with --quick)")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: a few seconds each, the prototype only at 1 and 8 clients")
+    parser.add_argument("--quick", action="store_true", help="a short run: 2 s each, once (what benchmarks/run_all.py runs)")
     parser.add_argument(
         "--servers",
-        default="prototype,receiver,ceiling",
-        help="which servers to measure, comma-separated (default all three)",
+        default=",".join(DEFAULT_SETUPS),
+        help=f"setups to measure, comma-separated, in order (default {','.join(DEFAULT_SETUPS)}; also: prototype)",
     )
     parser.add_argument(
         "--rate-limit",
         default="0",
-        help="the receiver's RECEIVER_RATE_LIMIT (default 0, off); 1000000000/hour checks the shared limiter on every post without refusing",
+        help="the receivers' RECEIVER_RATE_LIMIT (default 0, off); 1000000000/hour checks the shared limiter on every post without refusing",
     )
     parser.add_argument(
         "--venv",
@@ -552,21 +722,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
-    unknown = set(servers) - {"prototype", "receiver", "ceiling"}
+    unknown = set(servers) - set(SETUPS)
     if unknown:
-        print(f"intake: unknown server(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+        print(f"intake: unknown setup(s): {', '.join(sorted(unknown))}; known: {', '.join(SETUPS)}", file=sys.stderr)
         return 2
     profile = build_profile(args)
     signal.signal(signal.SIGTERM, _on_sigterm)
+    skipped: dict[str, str] = {}
     try:
-        results = run(profile, args.venv, servers)
+        results = run(profile, args.venv, servers, skipped)
     except KeyboardInterrupt:
         print("intake: interrupted; servers stopped, temporary folders removed", file=sys.stderr)
         return 130
     except Interrupted:
         print("intake: terminated; servers stopped, temporary folders removed", file=sys.stderr)
         return 143
-    print(report(results, profile))
+    print(report(results, profile, skipped))
     return 0
 
 

@@ -4,6 +4,8 @@ It runs as the `postgres` user when the tests run as root (PostgreSQL
 refuses root), trusts every local connection, skips fsync (the tests
 measure behaviour, not the disk), and can be stopped and started again
 to play a database that goes away. Each test gets a database of its own.
+A benchmark asks for a durable one (fsync on), to compare with SQLite's
+fsynced journal on equal terms.
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ def _free_port() -> int:
 class Cluster:
     """One PostgreSQL server for a test session."""
 
-    def __init__(self, binaries: Path) -> None:
+    def __init__(self, binaries: Path, *, durable: bool = False) -> None:
         self.binaries = binaries
+        self.durable = durable
         self.home = Path(tempfile.mkdtemp(prefix="receiver-pg-"))
         self.data = self.home / "data"
         self.port = _free_port()
@@ -63,12 +66,17 @@ class Cluster:
         return self
 
     def start(self) -> None:
-        options = f"-k {self.home} -p {self.port} -c listen_addresses='' -c fsync=off -c max_connections=200"
+        fsync = "on" if self.durable else "off"
+        options = f"-k {self.home} -p {self.port} -c listen_addresses='' -c fsync={fsync} -c max_connections=200"
         self._ctl("-l", str(self.home / "log"), "-o", options, "-w", "start")
 
     def stop(self) -> None:
         """Stop at once, as a database that goes away does: sessions are cut."""
         self._ctl("-m", "immediate", "-w", "stop")
+
+    def postmaster_pid(self) -> int:
+        """The server's main process (its first line of postmaster.pid); every backend is its child."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://receiver@/{database}?host={self.home}&port={self.port}"

@@ -1,0 +1,1 @@
+"""Tests of the deployment in deploy/: receivers behind nginx."""
