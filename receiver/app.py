@@ -31,8 +31,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from receiver import __version__
-from receiver.answers import JSONAnswer
-from receiver.answers import error as _error
+from receiver.responses import JSONAnswer
+from receiver.responses import error as _error
 from receiver.delivery import DeliveryWorker
 from receiver.frame_api import frame_routes
 from receiver.frames import FrameLedger

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from receiver.answers import JSONAnswer, error
+from receiver.responses import JSONAnswer, error
 from receiver.frames import VOLUNTEER, FrameLedger, Pick
 from receiver.retirement import judge_frame
 from receiver.videos import Video
