@@ -1,4 +1,4 @@
-"""Maintainers' verdicts on the receiver's pull requests: approve merges one, reject closes it and deletes its branch.
+"""Maintainers' verdicts on the receiver's pull requests: approve merges one, reject closes it; either deletes its branch.
 
 `receiver moderate approve|reject PR...` acts only on pull requests the
 receiver opened and a maintainer is asked to look at: head branch under
@@ -156,13 +156,23 @@ class Moderator:
         status = self._call(lambda: pull.merge(sha=facts.head_sha, merge_method="merge"), write=True)
         if not status.merged:
             return Outcome(facts.number, False, f"not merged: {status.message[:120]}")
-        return Outcome(facts.number, True, f"merged as {status.sha[:12]}")
+        self._delete_branch(facts.head_ref)
+        return Outcome(facts.number, True, f"merged as {status.sha[:12]}, branch {facts.head_ref} deleted")
+
+    def _delete_branch(self, branch: str) -> None:
+        """Delete a merged or rejected PR's branch, unless GitHub already did (delete_branch_on_merge)."""
+        try:
+            ref = self._call(lambda: self._repository().get_git_ref(f"heads/{branch}"), write=False)
+        except StoreError as exc:
+            if exc.answer is not None and exc.answer.status == 404:
+                return
+            raise
+        self._call(ref.delete, write=True)
 
     def _reject(self, pull: PullRequest, facts: PullFacts) -> Outcome:
         self._call(lambda: pull.create_issue_comment(REJECTION_COMMENT), write=True)
         self._call(lambda: pull.edit(state="closed"), write=True)
-        ref = self._call(lambda: self._repository().get_git_ref(f"heads/{facts.head_ref}"), write=False)
-        self._call(ref.delete, write=True)
+        self._delete_branch(facts.head_ref)
         return Outcome(facts.number, True, f"rejected: closed with a comment, branch {facts.head_ref} deleted")
 
     def _repository(self) -> Repository:

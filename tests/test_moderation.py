@@ -72,22 +72,23 @@ def writes(fake: FakeGitHub) -> list[str]:
 
 class TestApprove:
     def test_approve_merges_a_needs_review_pull(self, fake: FakeGitHub, moderator: Moderator) -> None:
-        """The PR is merged and its file is on main."""
+        """The PR is merged, its file is on main, and its branch is gone."""
         number = open_pull(fake)
         outcome = moderator.moderate("approve", number)
         assert outcome.done and outcome.line().startswith(f"#{number}: merged as ")
         [pull] = fake.pulls(REPO, "closed")
         assert pull.merged
         assert "annotations/00/0123456789abcdef.json" in fake.files(REPO)
+        assert f"refs/heads/{pull.head_ref}" not in fake.refs(REPO)
 
     def test_approve_refuses_a_branch_pushed_to_after_it_was_read(self, fake: FakeGitHub, moderator: Moderator, sleeps: Sleeps) -> None:
         """A push between reading the second PR and merging it (during the pacing sleep): not merged, exit-1 line."""
         first, second = open_pull(fake), open_pull(fake, "annotations/11/fedcba9876543210")
         state = fake.state
+        assert moderator.moderate("approve", first).done
         sleeps.during = lambda: state.put_file(
             state.repository(REPO), state.user("pose-receiver"), "annotations/11/other.json", b"{}", "late push", "annotations/11/fedcba9876543210", None
         )
-        assert moderator.moderate("approve", first).done
         outcome = moderator.moderate("approve", second)
         assert not outcome.done and "Head branch was modified" in outcome.text
         assert [p.number for p in fake.pulls(REPO)] == [second]
