@@ -185,8 +185,15 @@ class DeliveryWorker:
     def _refused(self, refused: list[Refused], now: float) -> None:
         if not refused:
             return
-        retry_at = now + backoff_delay(1, None, jitter=self.jitter())
-        failed = set(self.journal.mark_refused(refused, max_refusals=self.max_refusals, retry_at=retry_at))
+        # Each record backs off by its own count of refusals: a refusal that lasts (a ruleset) waits longer each time.
+        by_count: dict[int, list[Refused]] = {}
+        for refusal in refused:
+            entry = self.journal.get(refusal.record_id)
+            by_count.setdefault(entry.refusals if entry is not None else 0, []).append(refusal)
+        failed: set[str] = set()
+        for count, group in by_count.items():
+            retry_at = now + backoff_delay(count + 1, None, jitter=self.jitter())
+            failed.update(self.journal.mark_refused(group, max_refusals=self.max_refusals, retry_at=retry_at))
         if failed and self.observer is not None:
             self.observer.records_failed(len(failed))
         for refusal in refused:

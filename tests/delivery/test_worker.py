@@ -103,3 +103,21 @@ class TestBackoff:
 
     def test_jitter_spreads_over_the_upper_half(self) -> None:
         assert backoff_delay(3, None, jitter=0.0) == 1.0 and backoff_delay(3, None, jitter=0.5) == 1.5
+
+
+class TestRefusals:
+    def test_each_refusal_of_a_record_waits_longer(self, journal: Journal) -> None:
+        """A record refused again and again backs off by its own count: 0.25 s, then 0.5 s, then 1 s (no jitter)."""
+        from datetime import datetime, timedelta, timezone
+
+        journal.admit_async(record(7)).result(timeout=10)
+        clock = [datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)]
+        worker = DeliveryWorker(journal, ScriptedStore(refuse=True), max_refusals=5, jitter=lambda: 0.0, wall_clock=lambda: clock[0])
+        waits = []
+        for _ in range(3):
+            worker.run_once()
+            due = journal.next_due()
+            assert due is not None
+            waits.append(round(due - clock[0].timestamp(), 3))
+            clock[0] = datetime.fromtimestamp(due, timezone.utc) + timedelta(milliseconds=1)
+        assert waits == [0.25, 0.5, 1.0]
