@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Protocol
 
-from receiver.journal import Journal
+from receiver.journal import Journal, JournalError
 from receiver.lease import DeliveryLease, Lease
 from receiver.records import Record
 from receiver.stores import Delivered, Refused, Store, StoreConflict, StoreError, StoreRefused, StoreUnavailable
@@ -308,6 +308,8 @@ class DeliveryWorker:
         while not self._stop.is_set():
             try:
                 outcome = self._step()
+            except JournalError as exc:
+                outcome = self._journal_down(exc)
             except Exception as exc:  # noqa: BLE001 - the outermost loop: nothing may end delivery unseen
                 outcome = self._crashed(exc)
             if outcome.wait <= 0:
@@ -329,6 +331,16 @@ class DeliveryWorker:
                     self.publish()
                 except Exception:  # noqa: BLE001 - a heartbeat that cannot be written is retried at the next slice
                     log.error("delivery state could not be published")
+
+    def _journal_down(self, exc: JournalError) -> Outcome:
+        """The journal cannot be read or written (a database away, a full disk): an expected outage, retried with backoff."""
+        self.status.failures += 1
+        self._current = []
+        wait = backoff_delay(self.status.failures, None, jitter=self.jitter())
+        self.status.state, self.status.last_error = "retrying", f"the journal is unavailable: {exc}"
+        self.status.retry_at = self.clock() + wait
+        log.warning("the journal is unavailable to the delivery worker (%s); next try in %.1f s", exc, wait)
+        return Outcome(0, wait)
 
     def _crashed(self, exc: Exception) -> Outcome:
         """Log an unforeseen failure once, with the records it concerned, and back off."""

@@ -121,3 +121,26 @@ class TestRefusals:
             waits.append(round(due - clock[0].timestamp(), 3))
             clock[0] = datetime.fromtimestamp(due, timezone.utc) + timedelta(milliseconds=1)
         assert waits == [0.25, 0.5, 1.0]
+
+
+class TestJournalOutage:
+    def test_a_journal_outage_is_retried_as_such_not_as_a_crash(self, journal: Journal, caplog: pytest.LogCaptureFixture) -> None:
+        """JournalUnavailable from a step: a warning naming the journal, no crash counted, and the thread goes on."""
+        from receiver.journal import JournalUnavailable
+
+        worker = DeliveryWorker(journal, ScriptedStore(), jitter=lambda: 0.0, sleep=lambda _s: None)
+        calls = []
+
+        def failing_step() -> object:
+            calls.append(1)
+            if len(calls) < 3:
+                raise JournalUnavailable("the journal's database cannot be reached")
+            worker._stop.set()
+            raise JournalUnavailable("still away")
+
+        worker._step = failing_step  # type: ignore[method-assign,assignment]
+        with caplog.at_level(logging.WARNING, logger="receiver.delivery"):
+            worker._loop()
+        assert len(calls) == 3 and worker.status.crashes == 0
+        assert worker.status.last_error == "the journal is unavailable: still away"
+        assert any("journal is unavailable" in m for m in caplog.messages)
