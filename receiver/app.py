@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
@@ -46,7 +45,7 @@ from receiver.openapi import openapi_document
 from receiver.parsing import ParseError, parse_json
 from receiver.limitstate import Refusal, SharedLimits
 from receiver.ratelimit import client_key, retry_after_header
-from receiver.records import ANONYMOUS, Record, format_time
+from receiver.records import ANONYMOUS, Record, format_time, is_record_id
 from receiver.roles import build_worker
 from receiver.settings import Settings
 from receiver.stores import Store, build_store
@@ -57,7 +56,6 @@ __all__ = ["create_app", "app_from_environment", "Receiver"]
 
 log = logging.getLogger("receiver.app")
 
-_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 @dataclass
@@ -207,7 +205,7 @@ async def submission(request: Request) -> Response:
     receiver = _receiver(request)
     assert receiver.journal is not None
     identifier = request.path_params["id"]
-    entry = receiver.journal.get(identifier) if _ID.match(identifier) else None
+    entry = receiver.journal.get(identifier) if is_record_id(identifier) else None
     if entry is None:
         return _error(404, "No submission has this id; check the status_url you were given.")
     # Read from the journal only: a public request never spends the store's request budget

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from receiver.records import is_record_id
 from receiver.responses import JSONAnswer, error
 from receiver.frames import VOLUNTEER, FrameLedger, Pick
 from receiver.retirement import judge_frame
@@ -34,7 +34,6 @@ log = logging.getLogger("receiver.frames")
 #: Most frames one next-frame request hands out (the page keeps a few ahead).
 MOST_FRAMES = 10
 
-_ID = re.compile(r"^[0-9a-f]{32}$")
 
 NO_VIDEOS = "This receiver has no videos configured, so it hands out no frames; its operator sets RECEIVER_VIDEOS."
 BAD_VOLUNTEER = "The volunteer id must be 8 to 64 letters, digits, '-' or '_': send the random id the labeling page keeps."
@@ -153,7 +152,7 @@ async def review(request: Request) -> Response:
     receiver = _receiver(request)
     assert receiver.journal is not None
     identifier = request.path_params["id"]
-    record = receiver.journal.record(identifier) if _ID.match(identifier) else None
+    record = receiver.journal.record(identifier) if is_record_id(identifier) else None
     if record is None:
         return error(404, "No submission has this id; check the link you followed.")
     submission = record.submission

@@ -27,6 +27,7 @@ __all__ = [
     "canonical",
     "canonical_json",
     "record_id",
+    "is_record_id",
     "record_path",
     "branch_name",
     "batch_branch_name",
@@ -55,6 +56,11 @@ def canonical_json(value: Any) -> bytes:
     """Compact, key-sorted UTF-8 JSON: the same bytes for the same value on any run or Python."""
     text = json.dumps(canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     return text.encode("utf-8")
+
+
+def is_record_id(text: str) -> bool:
+    """Whether `text` has the shape of a record id (so a lookup is worth making)."""
+    return len(text) == 32 and all(c in "0123456789abcdef" for c in text)
 
 
 def record_id(submission: Any, submitter: str) -> str:
