@@ -399,7 +399,8 @@ def create_app(
         tally = None if settings.journal_url else FrameLedger(
             settings.journal_path, settings.videos, retire_after=settings.retire_after, keypoints=keypoints, symmetry=receiver.validator.skeleton.symmetry
         )
-        journal = open_journal(settings, on_admit=tally.admitted if tally is not None else None)
+        # With no videos there is no frame to re-judge: admissions then skip the hook and its transaction.
+        journal = open_journal(settings, on_admit=tally.admitted if tally is not None and settings.videos else None)
         receiver.limits.open()
         receiver.tally = tally.open() if tally is not None else None
         receiver.journal = journal

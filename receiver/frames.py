@@ -205,10 +205,14 @@ class FrameLedger:
 
     def admitted(self, connection: sqlite3.Connection, records: Sequence[Record]) -> None:
         """Re-judge the frames these newly kept records label (inside the journal's transaction)."""
+        # One lookup per video, not per record: a group commit holds many labels of few videos.
+        videos: dict[str, Sequence[Any] | None] = {}
         for record in records:
             submission = record.submission
             url = submission["video_url"]
-            row = connection.execute("SELECT id, frames, fps, width, height FROM videos WHERE url = ?", (url,)).fetchone()
+            if url not in videos:
+                videos[url] = connection.execute("SELECT id, frames, fps, width, height FROM videos WHERE url = ?", (url,)).fetchone()
+            row = videos[url]
             if row is None or not _describes(submission, row):
                 continue
             self._retally(connection, url, row, submission["frame_index"])

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from receiver.records import Record
 
-__all__ = ["Connector", "JournalError", "JournalUnavailable", "Row", "Parameters", "QUERY_NAMES"]
+__all__ = ["Connector", "JournalError", "JournalUnavailable", "Row", "Parameters", "QUERY_NAMES", "NEW_COLUMNS", "new_values", "fresh_row", "admissions"]
 
 #: One row as the engine returns it (a tuple of column values).
 Row = Sequence[Any]
@@ -79,3 +79,44 @@ class Connector(Protocol):
     def announce(self) -> None:
         """Tell other processes' deliverers that records wait (after a retry or requeue)."""
         ...
+
+
+#: The columns an admission writes; the others start at the tables' defaults.
+NEW_COLUMNS = "id, video_url, frame_index, submitter, received_at, document, path"
+
+
+def new_values(record: Record) -> tuple[Any, ...]:
+    """The values of `NEW_COLUMNS` for a record being admitted."""
+    return (record.id, record.submission["video_url"], record.submission["frame_index"], record.submitter,
+            record.received_at, record.to_bytes(), record.path)
+
+
+def fresh_row(record: Record) -> Row:
+    """The row of a record admitted just now, in `schema.COLUMNS` order: queued, never tried.
+
+    Built from the record rather than read back, so admitting a group costs one
+    statement, not one per record; the tables' defaults say the same.
+    """
+    return (record.id, record.submission["video_url"], record.submission["frame_index"], record.submitter,
+            record.received_at, "queued", record.path, None, None, None, None, None, 0, None, 0)
+
+
+def admissions(records: Sequence[Record], created: set[str], kept: Mapping[str, Row]) -> list[tuple[Row, bool]]:
+    """Per record, its row and whether this group created it.
+
+    `created` holds the ids this group inserted, `kept` the rows of the others
+    as the engine holds them. A record posted twice in one group is created
+    once: the second sees the first's row.
+    """
+    rows: dict[str, Row] = dict(kept)
+    outcomes: list[tuple[Row, bool]] = []
+    for record in records:
+        known = rows.get(record.id)
+        if known is not None:
+            outcomes.append((known, False))
+        elif record.id in created:
+            rows[record.id] = fresh_row(record)
+            outcomes.append((rows[record.id], True))
+        else:
+            raise JournalError(f"record {record.id} was admitted and then not found")
+    return outcomes

@@ -2,9 +2,9 @@
 
 Every accepted record is written here durably (fsynced by SQLite, or
 committed by PostgreSQL) before the receiver answers; the delivery worker
-drains it into the store and writes back each record's state. Writes go
-through one writer thread that commits whatever has queued up in a single
-transaction (group commit), so 64 waiting requests cost one commit, not 64.
+drains it into the store and writes back each record's state. Admissions
+are written in groups (`receiver.journal.grouping`), so 64 waiting requests
+cost one commit, not 64.
 
 This module is the journal's behaviour, once, for every engine; the SQL is
 in each engine's module (`receiver.journal.sqlite`, `receiver.journal.postgres`)
@@ -18,10 +18,8 @@ JournalError
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import queue
 import threading
 import time
 from collections.abc import Sequence
@@ -32,6 +30,7 @@ from typing import Any
 
 from receiver.journal import schema
 from receiver.journal.connector import Connector, JournalError, JournalUnavailable, Row
+from receiver.journal.grouping import GroupCommit
 from receiver.journal.sqlite import AdmitHook, SqliteConnector
 from receiver.records import Record
 from receiver.stores.outcomes import Delivered, Refused
@@ -103,38 +102,6 @@ def _document(rows: list[Row]) -> list[Record]:
     return [Record.from_stored(bytes(row[0])) for row in rows]
 
 
-_STOP = object()
-
-_Waiter = Future[Admission] | asyncio.Future[Admission]
-
-
-def _resolve(pairs: list[tuple[_Waiter, Admission | JournalError]]) -> None:
-    for waiter, outcome in pairs:
-        if waiter.done():
-            continue  # the request was cancelled (client gone); its record is kept all the same
-        if isinstance(outcome, JournalError):
-            waiter.set_exception(outcome)
-        else:
-            waiter.set_result(outcome)
-
-
-def _settle(pairs: list[tuple[_Waiter, Admission | JournalError]]) -> None:
-    """Resolve waiters from the writer thread: thread futures directly, loop futures in one call per loop."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Waiter, Admission | JournalError]]] = {}
-    plain: list[tuple[_Waiter, Admission | JournalError]] = []
-    for waiter, outcome in pairs:
-        if isinstance(waiter, asyncio.Future):
-            by_loop.setdefault(waiter.get_loop(), []).append((waiter, outcome))
-        else:
-            plain.append((waiter, outcome))
-    _resolve(plain)
-    for loop, group in by_loop.items():
-        try:
-            loop.call_soon_threadsafe(_resolve, group)
-        except RuntimeError:
-            pass  # the loop has closed: nobody is waiting any more
-
-
 class Journal:
     """The outbox. `open()` starts its writer thread; `close()` stops it after the queue drains.
 
@@ -150,9 +117,7 @@ class Journal:
         else:
             self.connector = where
         self.path = where if isinstance(where, Path) else None
-        self.max_group = max_group
-        self._queue: queue.Queue[Any] = queue.Queue()
-        self._writer: threading.Thread | None = None
+        self._group_commit: GroupCommit[Admission] = GroupCommit(self._admit_group, max_group=max_group, on_written=self._admitted)
         self._listener: threading.Thread | None = None
         self._stop_listening = threading.Event()
         self._open = False
@@ -162,18 +127,14 @@ class Journal:
     def open(self) -> Journal:
         self.connector.open()
         self._open = True
-        self._writer = threading.Thread(target=self._write_loop, name="journal-writer", daemon=True)
-        self._writer.start()
+        self._group_commit.start()
         self._stop_listening.clear()
         self._listener = threading.Thread(target=self.connector.listen, args=(self.wake, self._stop_listening), name="journal-listener", daemon=True)
         self._listener.start()
         return self
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._queue.put(_STOP)
-            self._writer.join()
-            self._writer = None
+        self._group_commit.stop()
         if self._listener is not None:
             self._stop_listening.set()
             self._listener.join()
@@ -193,47 +154,18 @@ class Journal:
 
     def admit_async(self, record: Record) -> Future[Admission]:
         """Queue a record for the next group commit; the future resolves once it is kept."""
-        future: Future[Admission] = Future()
-        self._queue.put((record, future))
-        return future
+        return self._group_commit.submit(record)
 
     async def admit(self, record: Record) -> Admission:
         """Like `admit_async`, for the event loop: one wake-up of the loop per group commit, not per record."""
-        future: asyncio.Future[Admission] = asyncio.get_running_loop().create_future()
-        self._queue.put((record, future))
-        return await future
+        return await self._group_commit.admit(record)
 
-    def _write_loop(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            batch = [first]
-            while len(batch) < self.max_group:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    self._commit(batch)
-                    return
-                batch.append(item)
-            self._commit(batch)
+    def _admit_group(self, records: Sequence[Record]) -> list[Admission]:
+        return [Admission(_entry(row), created=created) for row, created in self.connector.admit(records)]
 
-    def _commit(self, batch: list[tuple[Record, _Waiter]]) -> None:
-        try:
-            admitted = self.connector.admit([record for record, _ in batch])
-        except JournalError as exc:
-            log.error("journal write failed: %s", exc)
-            error = JournalUnavailable("the journal cannot keep new submissions right now")
-            _settle([(future, error) for _, future in batch])
-            return
-        outcomes: list[tuple[_Waiter, Admission | JournalError]] = [
-            (future, Admission(_entry(row), created=created)) for (_, future), (row, created) in zip(batch, admitted, strict=True)
-        ]
-        if any(created for _, created in admitted):
+    def _admitted(self, admissions: list[Admission]) -> None:
+        if any(admission.created for admission in admissions):
             self.wake()
-        _settle(outcomes)
 
     # -- reading --------------------------------------------------------------
 

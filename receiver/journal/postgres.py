@@ -27,7 +27,7 @@ import psycopg
 from psycopg import conninfo, sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from receiver.journal.connector import JournalError, JournalUnavailable, Parameters, Row
+from receiver.journal.connector import NEW_COLUMNS, JournalUnavailable, Parameters, Row, admissions, new_values
 from receiver.journal.schema import COLUMNS
 from receiver.records import Record
 
@@ -143,10 +143,16 @@ QUERIES: dict[str, str] = {
     ),
 }
 
-_INSERT = (
-    "INSERT INTO records (id, video_url, frame_index, submitter, received_at, document, path)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
-)
+_KEPT = f"{_ENTRY} WHERE id = ANY(%s)"
+
+
+def _insert(count: int) -> str:
+    rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * count)
+    return (
+        f"INSERT INTO records ({NEW_COLUMNS}) VALUES {rows}"
+        " ON CONFLICT (id) DO NOTHING RETURNING id"
+    )
+
 
 
 def describe(url: str) -> str:
@@ -213,26 +219,21 @@ class PostgresConnector:
         self._pool.close()
 
     def admit(self, records: Sequence[Record]) -> list[tuple[Row, bool]]:
-        admitted: list[tuple[Row, bool]] = []
+        # Two statements per group: insert what is new (another receiver may be
+        # inserting the same id: the unique key decides), then read the rows of the rest.
+        fresh = list({record.id: record for record in records}.values())
         try:
             with self._pool.connection() as connection, connection.transaction():
-                for record in records:
-                    cursor = connection.execute(
-                        _INSERT,
-                        (record.id, record.submission["video_url"], record.submission["frame_index"], record.submitter,
-                         record.received_at, record.to_bytes(), record.path),
-                    )
-                    created = cursor.rowcount == 1
-                    row = connection.execute(QUERIES["get"], {"id": record.id}).fetchone()
-                    if row is None:
-                        raise JournalError(f"record {record.id} was admitted and then not found")
-                    admitted.append((row, created))
-                if any(created for _, created in admitted):
+                values = [value for record in fresh for value in new_values(record)]
+                created = {row[0] for row in connection.execute(_insert(len(fresh)), values).fetchall()}
+                others = [record.id for record in fresh if record.id not in created]
+                kept = {row[0]: row for row in connection.execute(_KEPT, (others,)).fetchall()} if others else {}
+                if created:
                     # Delivered to listeners when this transaction commits, and only if it does.
                     connection.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
         except (psycopg.Error, PoolTimeout) as exc:
             raise _unavailable("keep new submissions", exc) from exc
-        return admitted
+        return admissions(records, created, kept)
 
     def fetch(self, query: str, parameters: Parameters) -> list[Row]:
         try:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from receiver.journal import schema
-from receiver.journal.connector import JournalError, JournalUnavailable, Parameters, Row
+from receiver.journal.connector import NEW_COLUMNS, JournalError, JournalUnavailable, Parameters, Row, admissions, new_values
 from receiver.records import Record
 
 __all__ = ["SqliteConnector", "AdmitHook", "QUERIES"]
@@ -86,10 +86,41 @@ QUERIES: dict[str, str] = {
     ),
 }
 
-_INSERT = (
-    "INSERT INTO records (id, video_url, frame_index, submitter, received_at, document, path)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING"
-)
+
+#: Rows per INSERT statement: 7 parameters each stays under the 999 that any SQLite build takes.
+_ROWS_PER_INSERT = 128
+
+
+def _insert(connection: sqlite3.Connection, records: Sequence[Record]) -> tuple[set[str], dict[str, Row]]:
+    """Insert records with distinct ids, skipping ids already kept: the ids created, and the rows of the others."""
+    created: set[str] = set()
+    kept: dict[str, Row] = {}
+    for start in range(0, len(records), _ROWS_PER_INSERT):
+        chunk = records[start : start + _ROWS_PER_INSERT]
+        before = connection.total_changes
+        connection.execute(_insert_sql(len(chunk)), [value for record in chunk for value in new_values(record)])
+        inserted = connection.total_changes - before
+        if inserted == len(chunk):
+            created.update(record.id for record in chunk)
+            continue
+        # Some ids were kept already. Every row kept before this statement has a
+        # lower sequence number than any it inserted (AUTOINCREMENT never reuses one).
+        rows = sorted(connection.execute(_rows_sql(len(chunk)), [record.id for record in chunk]), key=lambda row: row[-1])
+        for position, (*row, _seq) in enumerate(rows):
+            if position >= len(rows) - inserted:
+                created.add(row[0])
+            else:
+                kept[row[0]] = tuple(row)
+    return created, kept
+
+
+def _insert_sql(count: int) -> str:
+    rows = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * count)
+    return f"INSERT INTO records ({NEW_COLUMNS}) VALUES {rows} ON CONFLICT(id) DO NOTHING"
+
+
+def _rows_sql(count: int) -> str:
+    return f"SELECT {schema.COLUMNS}, seq FROM records WHERE id IN ({', '.join('?' * count)})"
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -134,28 +165,23 @@ class SqliteConnector:
         connection = self._writer
         if connection is None:
             raise JournalError("the journal is closed")
-        admitted: list[tuple[Row, bool]] = []
-        created: list[Record] = []
+        fresh = list({record.id: record for record in records}.values())
         try:
-            connection.execute("BEGIN IMMEDIATE")
-            for record in records:
-                cursor = connection.execute(
-                    _INSERT,
-                    (record.id, record.submission["video_url"], record.submission["frame_index"], record.submitter,
-                     record.received_at, record.to_bytes(), record.path),
-                )
-                row = connection.execute(QUERIES["get"], {"id": record.id}).fetchone()
-                admitted.append((row, cursor.rowcount == 1))
-                if cursor.rowcount == 1:
-                    created.append(record)
-            if created and self.on_admit is not None:
-                self.on_admit(connection, created)
-            connection.execute("COMMIT")
+            if self.on_admit is None:
+                # Each INSERT is its own transaction, fsynced: one statement per
+                # group, so the writer takes the GIL back once, not per record.
+                created, kept = _insert(connection, fresh)
+            else:
+                connection.execute("BEGIN IMMEDIATE")
+                created, kept = _insert(connection, fresh)
+                if created:
+                    self.on_admit(connection, [record for record in fresh if record.id in created])
+                connection.execute("COMMIT")
         except sqlite3.Error as exc:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise JournalUnavailable(f"the journal cannot keep new submissions right now ({exc.__class__.__name__})") from exc
-        return admitted
+        return admissions(records, created, kept)
 
     def fetch(self, query: str, parameters: Parameters) -> list[Row]:
         if self._reader is None:

@@ -40,6 +40,16 @@ class TestAdmission:
         futures = [journal.admit_async(record(1)) for _ in range(2)]
         assert [f.result(timeout=30).created for f in futures] == [True, False]
 
+    def test_a_group_mixing_kept_and_new_records_reports_each(self, journal: Journal) -> None:
+        """In one group commit, records kept before are found, new ones created, in the order posted."""
+        admit(journal, 2, 4)
+        futures = [journal.admit_async(record(n)) for n in (1, 2, 3, 4, 3)]
+        outcomes = [f.result(timeout=30) for f in futures]
+        assert [a.created for a in outcomes] == [True, False, True, False, False]
+        assert [a.entry.id for a in outcomes] == [record(n).id for n in (1, 2, 3, 4, 3)]
+        assert all(journal.get(a.entry.id) == a.entry for a in outcomes)
+        assert journal.counts()["queued"] == 4
+
     def test_the_same_record_through_two_journals_is_kept_once(self, opener: Opener) -> None:
         """Two receivers on one store admitting the same record keep one copy."""
         one, two = opener(), opener()
