@@ -54,8 +54,22 @@ def canonical(value: Any) -> Any:
 
 def canonical_json(value: Any) -> bytes:
     """Compact, key-sorted UTF-8 JSON: the same bytes for the same value on any run or Python."""
-    text = json.dumps(canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return text.encode("utf-8")
+    return _sorted_json(canonical(value))
+
+
+def _sorted_json(value: Any) -> bytes:
+    # The definition is the standard library's encoding; orjson writes the same
+    # bytes (tests/test_records.py compares them) except for floats under 1e-4,
+    # which it may write without an exponent, and integers past 64 bits, which
+    # it refuses. Its output shows either: then the standard library decides.
+    try:
+        encoded = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        encoded = b"e-"
+    if b"e-" in encoded or b"0.0000" in encoded:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return text.encode("utf-8")
+    return encoded
 
 
 def is_record_id(text: str) -> bool:
@@ -65,8 +79,11 @@ def is_record_id(text: str) -> bool:
 
 def record_id(submission: Any, submitter: str) -> str:
     """128 bits of SHA-256 over the canonical submission and submitter."""
-    digest = hashlib.sha256(canonical_json({"submission": submission, "submitter": submitter}))
-    return digest.hexdigest()[:32]
+    return _canonical_id(canonical(submission), submitter)
+
+
+def _canonical_id(body: Any, submitter: str) -> str:
+    return hashlib.sha256(_sorted_json({"submission": body, "submitter": submitter})).hexdigest()[:32]
 
 
 def video_key(video_url: str) -> str:
@@ -111,7 +128,7 @@ class Record:
         """Build the record of a submission that already passed validation."""
         body = canonical(submission)
         return cls(
-            id=record_id(body, submitter),
+            id=_canonical_id(body, submitter),
             submission=body,
             submitter=submitter,
             received_at=format_time(received_at),
@@ -137,7 +154,7 @@ class Record:
             receiver_version=receipt["receiver_version"],
         )
 
-    @property
+    @cached_property
     def path(self) -> str:
         return record_path(self.id, self.submission["video_url"])
 

@@ -8,7 +8,10 @@ import sys
 from collections import Counter
 from datetime import datetime, timezone
 
-from receiver.records import Record, branch_name, canonical_json, record_id, record_path
+from hypothesis import given
+from hypothesis import strategies as st
+
+from receiver.records import Record, branch_name, canonical, canonical_json, record_id, record_path
 from tests.captured import captured_body
 
 WHEN = datetime(2026, 11, 25, 8, 24, 17, 520000, tzinfo=timezone.utc)
@@ -43,6 +46,34 @@ def test_key_order_and_integral_floats_do_not_change_the_id() -> None:
 
 def test_canonical_json_is_compact_and_sorted() -> None:
     assert canonical_json({"b": 1.0, "a": [True, None, "é"]}) == '{"a":[true,null,"é"],"b":1}'.encode()
+
+
+def _stdlib_canonical_json(value: object) -> bytes:
+    """The definition of a record's canonical bytes: what every earlier release hashed."""
+    text = json.dumps(canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.encode("utf-8")
+
+
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.floats(min_value=-1e-3, max_value=1e-3)
+    | st.text(st.characters(exclude_categories=["Cs"]))
+)
+_json = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(st.characters(exclude_categories=["Cs"]), max_size=6), inner, max_size=4), max_leaves=20)
+
+
+@given(_json)
+def test_canonical_json_is_the_standard_librarys_encoding_byte_for_byte(value: object) -> None:
+    """Ids stay what they were: the fast encoder never changes a byte of the canonical form."""
+    assert canonical_json(value) == _stdlib_canonical_json(value)
+
+
+def test_small_floats_and_huge_integers_keep_the_standard_librarys_form() -> None:
+    for value in ({"x": 3.007433972161988e-05}, {"x": 1e-7}, {"x": 2**65}, [0.0001, -1.5e-5]):
+        assert canonical_json(value) == _stdlib_canonical_json(value)
 
 
 def test_id_path_and_branch_are_identical_in_another_process() -> None:

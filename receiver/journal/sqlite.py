@@ -87,6 +87,9 @@ QUERIES: dict[str, str] = {
 }
 
 
+#: Rows per transaction of a change (delivery marks, retries).
+_ROWS_PER_CHANGE = 64
+
 #: Rows per INSERT statement: 7 parameters each stays under the 999 that any SQLite build takes.
 _ROWS_PER_INSERT = 128
 
@@ -143,6 +146,9 @@ class SqliteConnector:
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        # Held for every write transaction of this process: its admissions and its
+        # delivery marks take turns here rather than in SQLite's busy handler, which sleeps.
+        self._write_lock = threading.Lock()
 
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -166,21 +172,22 @@ class SqliteConnector:
         if connection is None:
             raise JournalError("the journal is closed")
         fresh = list({record.id: record for record in records}.values())
-        try:
-            if self.on_admit is None:
-                # Each INSERT is its own transaction, fsynced: one statement per
-                # group, so the writer takes the GIL back once, not per record.
-                created, kept = _insert(connection, fresh)
-            else:
-                connection.execute("BEGIN IMMEDIATE")
-                created, kept = _insert(connection, fresh)
-                if created:
-                    self.on_admit(connection, [record for record in fresh if record.id in created])
-                connection.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise JournalUnavailable(f"the journal cannot keep new submissions right now ({exc.__class__.__name__})") from exc
+        with self._write_lock:
+            try:
+                if self.on_admit is None:
+                    # Each INSERT is its own transaction, fsynced: one statement per
+                    # group, so the writer takes the GIL back once, not per record.
+                    created, kept = _insert(connection, fresh)
+                else:
+                    connection.execute("BEGIN IMMEDIATE")
+                    created, kept = _insert(connection, fresh)
+                    if created:
+                        self.on_admit(connection, [record for record in fresh if record.id in created])
+                    connection.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise JournalUnavailable(f"the journal cannot keep new submissions right now ({exc.__class__.__name__})") from exc
         return admissions(records, created, kept)
 
     def fetch(self, query: str, parameters: Parameters) -> list[Row]:
@@ -195,16 +202,21 @@ class SqliteConnector:
     def change(self, query: str, rows: Sequence[Parameters]) -> int:
         if self._reader is None:
             raise JournalError("the journal is closed")
-        with self._lock:
-            try:
-                self._reader.execute("BEGIN IMMEDIATE")
-                changed = self._reader.executemany(QUERIES[query], [dict(r) for r in rows]).rowcount
-                self._reader.execute("COMMIT")
-                return max(0, changed)
-            except sqlite3.Error as exc:
-                if self._reader.in_transaction:
-                    self._reader.execute("ROLLBACK")
-                raise JournalUnavailable(f"the journal cannot record delivery ({exc.__class__.__name__})") from exc
+        changed = 0
+        # Every row's change stands alone, so a long list commits in slices:
+        # admissions wait for one slice, not for a whole batch of delivery marks.
+        for start in range(0, len(rows), _ROWS_PER_CHANGE):
+            with self._lock, self._write_lock:
+                try:
+                    self._reader.execute("BEGIN IMMEDIATE")
+                    cursor = self._reader.executemany(QUERIES[query], [dict(r) for r in rows[start : start + _ROWS_PER_CHANGE]])
+                    self._reader.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    if self._reader.in_transaction:
+                        self._reader.execute("ROLLBACK")
+                    raise JournalUnavailable(f"the journal cannot record delivery ({exc.__class__.__name__})") from exc
+            changed += max(0, cursor.rowcount)
+        return changed
 
     def listen(self, wake: Callable[[], None], stop: threading.Event) -> None:
         """Nothing to listen to: the delivering process is woken by its own admissions, and others poll."""
