@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +62,14 @@ class Skeleton:
     edges: tuple[tuple[str, str], ...] = ()
     symmetry: tuple[tuple[str, str], ...] = ()
 
-    @property
+    @cached_property
     def ids(self) -> frozenset[str]:
         return frozenset(k.id for k in self.keypoints)
+
+    @cached_property
+    def names(self) -> dict[str, str]:
+        """Each keypoint's name by its id."""
+        return {k.id: k.name for k in self.keypoints}
 
 
 class SkeletonError(ValueError):

@@ -249,6 +249,8 @@ class Validator:
     def check_submission(self, document: Any) -> list[Problem]:
         """Every problem with a posted submission, empty when it is acceptable."""
         if self._fast_submission.is_valid(document):
+            if _plainly_acceptable(document, self.skeleton):
+                return []
             schema: list[Problem] = []
         else:
             schema = self._structure(self._submission, document)
@@ -301,6 +303,69 @@ class Validator:
             yield from _label_rules(labels, document, self.skeleton, prefix)
 
 
+def _plainly_acceptable(document: Any, skeleton: Skeleton) -> bool:
+    """Whether a schema-valid submission is the common, clean case no rule objects to, in one pass.
+
+    The receiver's hot path: a True skips the rules, which name problems and
+    so walk the document once per rule. It may say False to a good document
+    (odd but fine text, floats where ints are usual); then the rules decide.
+    It must never say True where a rule has something to say:
+    tests/test_validation_properties.py holds it to that.
+    """
+    if type(document) is not dict:
+        return False
+    for value in document.values():
+        if type(value) is float and not math.isfinite(value):
+            return False
+    url, stamp = document.get("video_url"), document.get("timestamp")
+    if not (type(url) is str and type(stamp) is str and _plain(url) and _plain(stamp)):
+        return False
+    if not _web_address(url):
+        return False
+    try:
+        if datetime.fromisoformat(stamp).tzinfo is None:
+            return False
+    except ValueError:
+        return False
+    index, total = document.get("frame_index"), document.get("total_frames")
+    width, height = document.get("frame_width"), document.get("frame_height")
+    if type(index) is not int or type(total) is not int or index > total or type(width) is not int or type(height) is not int:
+        return False
+    metadata = document.get("metadata")
+    if metadata is not None:
+        if type(metadata) is not dict:
+            return False
+        for value in metadata.values():
+            if not _plain(value) or (type(value) is float and not math.isfinite(value)):
+                return False
+    labels = document.get("labels")
+    names = skeleton.names
+    if type(labels) is not list or len(labels) != len(names):
+        return False
+    seen: set[str] = set()
+    placed_any = False
+    for label in labels:
+        if type(label) is not dict:
+            return False
+        key, placed = label.get("id"), label.get("placed")
+        if type(key) is not str or key not in names or key in seen or not _plain(key):
+            return False
+        seen.add(key)
+        if "name" in label and (label["name"] != names[key] or refused_character(names[key]) is not None):
+            return False
+        if placed is True:
+            x, y = label.get("pixel_x"), label.get("pixel_y")
+            if type(x) not in (int, float) or type(y) not in (int, float) or not (0 <= x <= width and 0 <= y <= height):
+                return False
+            placed_any = True
+        elif placed is False:
+            if label.get("pixel_x") is not None or label.get("pixel_y") is not None or "visible" in label:
+                return False
+        else:
+            return False
+    return placed_any
+
+
 def is_record(document: Any) -> bool:
     """A stored record carries a receipt; a raw submission does not."""
     return isinstance(document, dict) and "receipt" in document
@@ -331,16 +396,23 @@ def _finite_rules(document: Mapping[str, Any], prefix: Prefix) -> Iterator[Probl
     # The parser refuses NaN, but a Python caller can still hand it in, and
     # every comparison with NaN is false, so the schema's bounds let it through.
     # Numbers live only at these places in a well-formed submission.
-    places: list[tuple[Prefix, Any]] = [((key,), value) for key, value in document.items()]
+    for key, value in document.items():
+        if type(value) is float and not math.isfinite(value):
+            yield Problem(pointer([*prefix, key]), f"{value} is not a number; send a finite number")
     labels = document.get("labels")
     if isinstance(labels, list):
-        places += [(("labels", i, axis), label.get(axis)) for i, label in enumerate(labels) if isinstance(label, dict) for axis in ("pixel_x", "pixel_y")]
+        for i, label in enumerate(labels):
+            if not isinstance(label, dict):
+                continue
+            for axis in ("pixel_x", "pixel_y"):
+                value = label.get(axis)
+                if isinstance(value, float) and not math.isfinite(value):
+                    yield Problem(pointer([*prefix, "labels", i, axis]), f"{value} is not a number; send a finite number")
     metadata = document.get("metadata")
     if isinstance(metadata, dict):
-        places += [(("metadata", key), value) for key, value in metadata.items()]
-    for where, value in places:
-        if isinstance(value, float) and not math.isfinite(value):
-            yield Problem(pointer([*prefix, *where]), f"{value} is not a number; send a finite number")
+        for key, value in metadata.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                yield Problem(pointer([*prefix, "metadata", key]), f"{value} is not a number; send a finite number")
 
 
 def _character_rules(document: Mapping[str, Any], prefix: Prefix) -> Iterator[Problem]:
@@ -355,18 +427,29 @@ def _character_rules(document: Mapping[str, Any], prefix: Prefix) -> Iterator[Pr
     if isinstance(metadata, dict):
         places += [(("metadata", key), value) for key, value in metadata.items()]
     for where, value in places:
-        if isinstance(value, str) and value.isascii() and value.isprintable() and " " not in value:
+        if _plain(value):
             continue  # nothing any kind of text refuses: skip the per-kind sentence
         if sentence := _character_sentence(where, value):
             yield Problem(pointer([*prefix, *where]), sentence)
 
 
+def _plain(value: Any) -> bool:
+    """Text no rule refuses a character of (printable ASCII without spaces), or no text at all."""
+    return not isinstance(value, str) or (value.isascii() and value.isprintable() and " " not in value)
+
+
 def _url_rules(document: Mapping[str, Any], prefix: Prefix) -> Iterator[Problem]:
     url = document.get("video_url")
-    if isinstance(url, str) and refused_character(url, whitespace=True) is None:
+    if isinstance(url, str) and refused_character(url, whitespace=True) is None and not _web_address(url):
+        yield Problem(pointer([*prefix, "video_url"]), "must be an http or https URL, like https://example.org/mouse.mp4")
+
+
+def _web_address(url: str) -> bool:
+    try:
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            yield Problem(pointer([*prefix, "video_url"]), "must be an http or https URL, like https://example.org/mouse.mp4")
+    except ValueError:  # e.g. an unclosed [ in the host: not a URL at all
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def _time_rules(document: Mapping[str, Any], prefix: Prefix) -> Iterator[Problem]:
@@ -400,7 +483,7 @@ def _label_rules(
     # The frame's size is checked once, not once per label and axis.
     limits: dict[str, int | float] = {axis: limit for axis, limit in size.items() if _number(limit)}
     dimension = {"pixel_x": "width", "pixel_y": "height"}
-    names = {k.id: k.name for k in skeleton.keypoints}
+    names = skeleton.names
     known = skeleton.ids
     seen: dict[str, int] = {}
     placed_any = False
@@ -457,7 +540,7 @@ def fill_names(submission: Mapping[str, Any], skeleton: Skeleton) -> dict[str, A
     record: the record (and so its id) holds the names, whether the page sent
     them or not.
     """
-    names = {k.id: k.name for k in skeleton.keypoints}
+    names = skeleton.names
     filled = dict(submission)
     filled["labels"] = [
         label if "name" in label else {**label, "name": names[label["id"]]}

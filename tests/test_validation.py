@@ -53,6 +53,13 @@ class TestPrototypeRules:
         body["video_url"] = "file:///etc/passwd"
         assert only_pointer(validator.check_submission(body)) == "/video_url"
 
+    @pytest.mark.parametrize("url", ["https://[x/a.mp4", "http://[::1/x.mp4"])
+    def test_an_address_no_url_parser_reads_is_refused_not_a_crash(self, validator: Validator, body: dict[str, Any], url: str) -> None:
+        """An unclosed bracket in the host made the URL parser raise; it is a problem like any other."""
+        body["video_url"] = url
+        problems = validator.check_submission(body)
+        assert only_pointer(problems) == "/video_url" and "http or https URL" in problems[0].message
+
     def test_negative_frame_index_is_refused(self, validator: Validator, body: dict[str, Any]) -> None:
         body["frame_index"] = -1
         assert only_pointer(validator.check_submission(body)) == "/frame_index"

@@ -116,3 +116,88 @@ def test_fast_path_agrees_with_jsonschema(document: Any) -> None:
     """The compiled schema accepts and rejects exactly what jsonschema does."""
     document = json.loads(json.dumps(document))
     assert _FAST.is_valid(document) == _REFERENCE.is_valid(document)
+
+
+# The fast path: `_plainly_acceptable` may send a good submission on to the rules,
+# but may never wave through one the rules would refuse.
+
+from receiver.validation import _plainly_acceptable  # noqa: E402
+from tests.captured import captured_body  # noqa: E402
+from tests.hostile import HOSTILE, HOSTILE_URLS  # noqa: E402
+
+
+def _rules_say_nothing(document: Any) -> bool:
+    return list(VALIDATOR._rules(document, ())) == []
+
+
+def _fast_path_is_sound(document: Any) -> None:
+    if _FAST.is_valid(document) and _plainly_acceptable(document, VALIDATOR.skeleton):
+        assert _rules_say_nothing(document), document
+
+
+@_SLOW
+@given(schema_documents())
+def test_the_fast_path_never_accepts_what_the_rules_refuse(document: Any) -> None:
+    _fast_path_is_sound(document)
+
+
+_EDITS: list[tuple[str, Any]] = [
+    ("frame_index", 10**6), ("frame_width", 1.5), ("fps", float("nan")), ("timestamp", "2024-02-30T00:00:00Z"),
+    ("timestamp", "2024-01-15T12:34:56"), ("video_url", "ftp://example.org/v.mp4"), ("video_url", "https:///v.mp4"),
+    ("video_url", "https://[::1/v.mp4"), ("metadata", {"note": float("inf")}), ("metadata", {"note": "a\u202eb"}),
+]
+
+
+@_SLOW
+@given(valid_submissions(), st.data())
+def test_the_fast_path_never_accepts_a_broken_label_or_field(submission: dict[str, Any], data: st.DataObject) -> None:
+    """One edit that a rule refuses, anywhere in a good submission: the fast path sends it on to the rules."""
+    labels = submission["labels"]
+    i = data.draw(st.integers(0, len(labels) - 1))
+    edit = data.draw(st.sampled_from([
+        "swap id", "repeat id", "drop label", "rename", "unplace with coordinates", "visible on unplaced",
+        "outside frame", "nan coordinate", "unplace all", "field",
+    ]))
+    if edit == "swap id":
+        labels[i]["id"] = "tail_tip"
+    elif edit == "repeat id":
+        labels[i]["id"] = labels[(i + 1) % len(labels)]["id"]
+    elif edit == "drop label":
+        del labels[i]
+    elif edit == "rename":
+        labels[i]["name"] = data.draw(st.sampled_from(["Nose ", "nose", "Left\u200bFront", "Tail"]))
+    elif edit == "unplace with coordinates":
+        labels[i].update(placed=False, pixel_x=1, pixel_y=1)
+    elif edit == "visible on unplaced":
+        labels[i].update(placed=False, pixel_x=None, pixel_y=None, visible=True)
+    elif edit == "outside frame":
+        labels[i].update(placed=True, pixel_x=submission["frame_width"] + 1, pixel_y=0)
+    elif edit == "nan coordinate":
+        labels[i].update(placed=True, pixel_x=float("nan"), pixel_y=0)
+    elif edit == "unplace all":
+        for label in labels:
+            label.update(placed=False, pixel_x=None, pixel_y=None)
+            label.pop("visible", None)
+    else:
+        field, value = data.draw(st.sampled_from(_EDITS))
+        submission[field] = value
+    _fast_path_is_sound(submission)
+
+
+def test_the_fast_path_never_accepts_hostile_text() -> None:
+    for text in HOSTILE + HOSTILE_URLS:
+        for field in ("video_url", "timestamp", "name", "id", "metadata"):
+            body = captured_body()
+            if field in ("name", "id"):
+                body["labels"][0][field] = text
+            elif field == "metadata":
+                body["metadata"] = {"note": text}
+            else:
+                body[field] = text
+            _fast_path_is_sound(body)
+
+
+def test_the_captured_submissions_take_the_fast_path() -> None:
+    """The labeling page's own posts are the common case the fast path is for."""
+    for name in ("post_six_placed", "post_fps_25", "post_fps_29_97", "post_only_one_placed", "post_one_unplaced"):
+        assert _plainly_acceptable(captured_body(name), VALIDATOR.skeleton), name

@@ -239,3 +239,12 @@ def test_hostile_url_is_refused_at_its_pointer(client: TestClient) -> None:
     assert response.status_code == 422
     [problem] = response.json()["problems"]
     assert problem["pointer"] == "/video_url" and "U+000A" in problem["message"]
+
+
+def test_an_unparseable_host_in_the_url_is_a_422_not_a_500(client: TestClient) -> None:
+    """An unclosed IPv6 bracket made the URL parser raise inside validation."""
+    body = captured_body()
+    body["video_url"] = "https://[::1/video.mp4"
+    response = post(client, body)
+    assert response.status_code == 422
+    assert [p["pointer"] for p in response.json()["problems"]] == ["/video_url"]
