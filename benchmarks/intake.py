@@ -30,6 +30,10 @@ client count. Then each setup's CPU per accepted submission, split between the
 receivers (intake and delivery), PostgreSQL and nginx: PostgreSQL's cost
 beside SQLite's. The machine may be shared: compare ratios and medians.
 
+Last, where a request's time goes: each step of the hot path (parse,
+validate, record, journal, answer) timed alone in this process, as
+benchmarks/hot_path.py prints it.
+
 Target: `sqlite-1` at 64 clients takes >= 50% of the ceiling's accepted/s, with p99 < 50 ms.
 
 All traffic goes to 127.0.0.1; every run is bounded in time and count; the
@@ -65,6 +69,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # The tests' throwaway PostgreSQL cluster and nginx runner, and deploy/'s renderer, are reused as they are.
 sys.path.insert(0, str(ROOT))
 
+import hot_path
 from loadgen import LoadResult, Submissions, build_request, run_load
 
 from tests.nginx import NginxProcess, find_nginx
@@ -738,6 +743,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("intake: terminated; servers stopped, temporary folders removed", file=sys.stderr)
         return 143
     print(report(results, profile, skipped))
+    requests = 5000 if args.quick else 20000
+    print()
+    print(
+        f"Where a request's time goes, each step of the hot path timed alone in this process ({requests:,} submissions; "
+        "benchmarks/hot_path.py). Under load the same steps cost more, and the HTTP server, the framework and the "
+        "kernel's sockets come on top: compare with the CPU per accepted submission above."
+    )
+    print()
+    print(hot_path.table(hot_path.stages(requests)))
     return 0
 
 

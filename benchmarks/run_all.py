@@ -46,8 +46,8 @@ BENCHMARKS = [
 ]
 
 
-#: Rows whose figures take more than the usual 12 lines (intake: 6 setups x 3 client counts, and the cost at 64).
-LINES = {"intake": 24}
+#: Rows whose figures take more than the usual 12 lines (intake: 6 setups x 3 client counts, the cost at 64, and the hot path's steps).
+LINES = {"intake": 32}
 
 
 def _run(command: list[str], env: dict[str, str] | None = None) -> tuple[int, str, float]:
