@@ -138,11 +138,15 @@ class GroupCommit(Generic[T]):
         outcomes: list[T] | JournalError
         try:
             outcomes = self._write(records)
+            self._on_written(outcomes)
         except JournalError as exc:
             log.error("journal write failed: %s", exc)
             outcomes = JournalUnavailable("the journal cannot keep new submissions right now")
-        else:
-            self._on_written(outcomes)
+        except Exception as exc:
+            # A bug must not end the only thread that writes: this group is answered 503
+            # (a retry finds whatever was kept), and the next group is tried.
+            log.error("journal write failed unexpectedly (%s)", exc.__class__.__name__)
+            outcomes = JournalUnavailable("the journal cannot keep new submissions right now")
         position = 0
         for item in batch:
             count = _size(item)

@@ -140,3 +140,22 @@ def test_stopping_writes_what_was_queued_first() -> None:
     writer.release.set()
     commit.stop()
     assert all(f.done() and f.result() == f"kept {record(n).id}" for n, f in enumerate(futures))
+
+
+def test_an_unexpected_error_in_a_write_answers_its_group_and_keeps_the_writer_alive() -> None:
+    calls: list[int] = []
+
+    def flaky(records: Sequence[Record]) -> list[str]:
+        calls.append(len(records))
+        if len(calls) == 1:
+            raise KeyError("a bug")
+        return [f"kept {r.id}" for r in records]
+
+    commit: GroupCommit[str] = GroupCommit(flaky, max_group=8, on_written=lambda outcomes: None)
+    commit.start()
+    try:
+        with pytest.raises(JournalUnavailable):
+            commit.submit(record(1)).result(timeout=10)
+        assert commit.submit(record(2)).result(timeout=10) == f"kept {record(2).id}"
+    finally:
+        commit.stop()
