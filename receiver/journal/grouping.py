@@ -3,10 +3,11 @@
 A commit costs the same for one record as for sixty-four (an fsync, or a
 round trip), so admissions are gathered and written together by one writer
 thread. Requests on an event loop hand their records over as one group per
-loop turn, and while the writer is busy with a group the loop gathers the
-next: the groups grow with the load, and the writer takes the GIL a few
-times per group instead of a few times per record. Threads without a loop
-(tests, the CLI) hand records over one by one and get a concurrent future.
+loop turn; the writer takes every group queued while it was busy into its
+next commit, without waiting for the loop to hand them over again. The
+groups grow with the load, and the writer takes the GIL a few times per
+commit instead of a few times per record. Threads without a loop (tests,
+the CLI) hand records over one by one and get a concurrent future.
 
 The writer knows nothing of SQL: it calls `write(records)`, which returns
 one outcome per record in order or raises `JournalError`.
@@ -38,18 +39,16 @@ _STOP = object()
 
 @dataclass
 class _Gathering(Generic[T]):
-    """What one event loop has admitted since it last handed a group to the writer."""
+    """What one event loop has admitted this loop turn."""
 
     loop: asyncio.AbstractEventLoop
     waiting: list[tuple[Record, asyncio.Future[T]]] = field(default_factory=list)
-    #: A group of this loop is with the writer: gather until it comes back.
-    in_flight: bool = False
     scheduled: bool = False
 
 
 @dataclass
 class _Group(Generic[T]):
-    gathering: _Gathering[T]
+    loop: asyncio.AbstractEventLoop
     items: list[tuple[Record, asyncio.Future[T]]]
 
 
@@ -89,7 +88,7 @@ class GroupCommit(Generic[T]):
             gathering = self._gatherings[loop] = _Gathering(loop)
         future: asyncio.Future[T] = loop.create_future()
         gathering.waiting.append((record, future))
-        if not gathering.in_flight and not gathering.scheduled:
+        if not gathering.scheduled:
             # After the callbacks already due: every request this turn parsed joins the group.
             gathering.scheduled = True
             loop.call_soon(self._hand_over, gathering)
@@ -97,17 +96,9 @@ class GroupCommit(Generic[T]):
 
     def _hand_over(self, gathering: _Gathering[T]) -> None:
         gathering.scheduled = False
-        if gathering.in_flight or not gathering.waiting:
-            return
-        items, gathering.waiting = gathering.waiting[: self.max_group], gathering.waiting[self.max_group :]
-        gathering.in_flight = True
-        self._queue.put(_Group(gathering, items))
-
-    def _written(self, gathering: _Gathering[T], settle: Callable[[], None]) -> None:
-        # On the gathering's loop: answer this group, then hand over what gathered meanwhile.
-        settle()
-        gathering.in_flight = False
-        self._hand_over(gathering)
+        waiting, gathering.waiting = gathering.waiting, []
+        for start in range(0, len(waiting), self.max_group):
+            self._queue.put(_Group(gathering.loop, waiting[start : start + self.max_group]))
 
     def _run(self) -> None:
         while True:
@@ -147,20 +138,25 @@ class GroupCommit(Generic[T]):
             # (a retry finds whatever was kept), and the next group is tried.
             log.error("journal write failed unexpectedly (%s)", exc.__class__.__name__)
             outcomes = JournalUnavailable("the journal cannot keep new submissions right now")
+        # One wake-up per loop for the whole commit, however many of its turns it took in.
+        answers: dict[asyncio.AbstractEventLoop, tuple[list[asyncio.Future[T]], list[T]]] = {}
         position = 0
         for item in batch:
             count = _size(item)
             mine = outcomes if isinstance(outcomes, JournalError) else outcomes[position : position + count]
             position += count
             if isinstance(item, _Group):
-                gathering = item.gathering
-                settle = _settler([future for _, future in item.items], mine)
-                try:
-                    gathering.loop.call_soon_threadsafe(self._written, gathering, settle)
-                except RuntimeError:
-                    pass  # the loop has closed: nobody is waiting any more
+                futures, results = answers.setdefault(item.loop, ([], []))
+                futures += [future for _, future in item.items]
+                if not isinstance(mine, JournalError):
+                    results += mine
             else:
                 _settler([item[1]], mine)()  # type: ignore[index]
+        for loop, (futures, results) in answers.items():
+            try:
+                loop.call_soon_threadsafe(_settler(futures, outcomes if isinstance(outcomes, JournalError) else results))
+            except RuntimeError:
+                pass  # the loop has closed: nobody is waiting any more
 
 
 def _size(item: object) -> int:
