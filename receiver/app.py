@@ -24,8 +24,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -40,17 +40,16 @@ from receiver.health import DeliveryFacts, assess
 from receiver.journal import Journal, JournalUnavailable
 from receiver.journal.engines import open_journal
 from receiver.labeling import routes as page_routes
+from receiver.submissions import SubmissionEndpoint
 from receiver.metrics import Metrics
 from receiver.openapi import openapi_document
-from receiver.parsing import ParseError, parse_json
-from receiver.limitstate import Refusal, SharedLimits
-from receiver.ratelimit import client_key, retry_after_header
-from receiver.records import ANONYMOUS, Record, format_time, is_record_id
+from receiver.limitstate import SharedLimits
+from receiver.records import format_time, is_record_id
 from receiver.roles import build_worker
 from receiver.settings import Settings
 from receiver.stores import Store, build_store
-from receiver.tokens import TokenError, TokenWatch
-from receiver.validation import Validator, fill_names
+from receiver.tokens import TokenWatch
+from receiver.validation import Validator
 
 __all__ = ["create_app", "app_from_environment", "Receiver"]
 
@@ -78,99 +77,6 @@ class Receiver:
 def _receiver(request: Request) -> Receiver:
     receiver: Receiver = request.app.state.receiver
     return receiver
-
-
-def _submitter(request: Request, receiver: Receiver) -> str | JSONResponse:
-    """The token's owner, `anonymous` in public mode, or the answer refusing the request."""
-    header = request.headers.get("authorization")
-    if header is None:
-        if receiver.settings.public:
-            return ANONYMOUS
-        return _error(401, "This receiver accepts labels only with a token: send Authorization: Bearer <token>.", headers={"WWW-Authenticate": "Bearer"})
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return _error(401, "The Authorization header must read 'Bearer <token>'.", headers={"WWW-Authenticate": "Bearer"})
-    try:
-        owner = receiver.tokens.lookup(token.strip())
-    except TokenError as exc:
-        log.error("tokens cannot be checked: %s", exc)
-        return _error(503, "The receiver cannot check tokens right now; nothing was saved. Submit again in a minute.", headers={"Retry-After": "60"})
-    if owner is None:
-        return _error(403, "This token is not known to the receiver; ask its maintainers for a valid one.")
-    return owner
-
-
-def _too_many(refusal: Refusal) -> JSONResponse:
-    seconds = retry_after_header(refusal.wait)
-    if refusal.reason == "ceiling":
-        sentence = f"The receiver has taken all the labels it can this hour; wait {seconds} s and submit again."
-    else:
-        sentence = f"Too many submissions from your address; wait {seconds} s and submit again."
-    return _error(429, sentence, headers={"Retry-After": seconds})
-
-
-async def _body(request: Request, limit: int) -> bytes | JSONResponse:
-    too_large = _error(413, f"The submission is larger than {limit} bytes; send one frame's labels at a time.")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        return too_large
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def submit(request: Request) -> Response:
-    receiver = _receiver(request)
-    submitter = _submitter(request, receiver)
-    if isinstance(submitter, JSONResponse):
-        return submitter
-    if submitter == ANONYMOUS and receiver.limits.active:
-        # request.client is the peer, or the X-Forwarded-For address when uvicorn trusts the proxy.
-        client = client_key(request.client.host if request.client else "unknown", receiver.settings)
-        refusal = receiver.limits.admit(client, receiver.clock())
-        if refusal is not None:
-            return _too_many(refusal)
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/json":
-        return _error(415, "Send the labels as JSON with the header Content-Type: application/json.")
-    try:
-        body = await _body(request, receiver.settings.max_body_bytes)
-    except ClientDisconnect:
-        return _error(400, "The connection closed before the whole submission arrived; submit again.")
-    if isinstance(body, JSONResponse):
-        return body
-    try:
-        document = parse_json(body, max_bytes=receiver.settings.max_body_bytes)
-    except ParseError as exc:
-        return _error(400, f"Not saved: {exc}.")
-    problems = receiver.validator.check_submission(document)
-    if problems:
-        details = [str(p) for p in problems]
-        count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
-        return _error(
-            422,
-            f"Not saved, {count} to fix: {'; '.join(details)}",
-            details=details,
-            problems=[{"pointer": p.pointer, "message": p.message} for p in problems],
-        )
-    record = Record.create(fill_names(document, receiver.validator.skeleton), submitter=submitter, received_at=receiver.now(), receiver_version=__version__)
-    assert receiver.journal is not None
-    try:
-        admission = await receiver.journal.admit(record)
-    except JournalUnavailable:
-        return _error(503, "The receiver cannot keep submissions right now; nothing was saved. Submit again in a minute.", headers={"Retry-After": "30"})
-    entry = admission.entry
-    status_url = f"{request.scope.get('root_path', '')}/api/submissions/{entry.id}"
-    frame = record.submission["frame_index"]
-    if admission.created:
-        message = f"Thank you! Your labels for frame {frame} were received and will be saved to the repository."
-        return JSONAnswer({"message": message, "id": entry.id, "status": entry.state, "status_url": status_url, "path": entry.path}, status_code=202)
-    message = f"Already received: these labels for frame {frame} were submitted before; nothing new was saved."
-    return JSONAnswer({"message": message, "id": entry.id, "status": entry.state, "status_url": status_url, "path": entry.path, "commit": entry.commit}, status_code=200)
 
 
 def _positive(request: Request, name: str, default: int, maximum: int) -> int:
@@ -432,10 +338,11 @@ def create_app(
             chosen.close()
             receiver.limits.close()
 
+    submissions = SubmissionEndpoint(metrics.count_submission)
     routes = [
         Route("/", root),
-        Route("/api/labels", metrics.counting(submit), methods=["POST"]),
-        Route("/api/annotations", metrics.counting(submit), methods=["POST"]),
+        Route("/api/labels", submissions, methods=["POST"]),
+        Route("/api/annotations", submissions, methods=["POST"]),
         Route("/api/annotations", list_annotations, methods=["GET"]),
         Route("/api/submissions/{id}", submission, methods=["GET"], name="submission"),
         Route("/health", health, methods=["GET"]),

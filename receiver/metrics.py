@@ -26,7 +26,7 @@ from __future__ import annotations
 import hmac
 import logging
 import shutil
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -44,7 +44,6 @@ __all__ = ["Metrics", "JournalCollector", "LATENCY_BUCKETS", "prepare_multiproce
 
 log = logging.getLogger("receiver.metrics")
 
-Endpoint = Callable[[Request], Awaitable[Response]]
 
 #: Seconds from receipt to delivery: a local store takes well under a second, paced GitHub pull requests minutes to hours.
 LATENCY_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 21600.0, 86400.0)
@@ -163,20 +162,6 @@ class Metrics:
             self.duplicates.inc()
         elif status >= 400:
             self.refused.labels(status=str(status)).inc()
-
-    def counting(self, endpoint: Endpoint) -> Endpoint:
-        """`endpoint` (the submit handler) with each of its answers counted."""
-
-        async def counted(request: Request) -> Response:
-            try:
-                response = await endpoint(request)
-            except Exception:
-                self.count_submission(500)  # the error handler answers 500; counted, then let through
-                raise
-            self.count_submission(response.status_code)
-            return response
-
-        return counted
 
     def records_delivered(self, latencies: Sequence[float]) -> None:
         """The worker marked records delivered; `latencies` are their seconds since receipt."""

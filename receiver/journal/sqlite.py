@@ -11,7 +11,9 @@ upgrades are in `receiver.journal.schema`; the frame tally's admit hook
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -170,6 +172,43 @@ class _Checkpoints:
         self._connection.close()
 
 
+class _WriteTurns:
+    """Whose turn it is to write the journal file, among this process's threads and every other process's.
+
+    SQLite's own lock would order them too, but a writer that finds it taken
+    sleeps in the busy handler (1 ms, then longer) however soon it frees; a
+    `flock` on a file beside the journal wakes the next writer the moment the
+    last one is done. Taken before `BEGIN` and never while a write is open.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+
+    def open(self) -> None:
+        self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        if self._fd is not None:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            except BaseException:
+                self._threads.release()
+                raise
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._threads.release()
+
+
 class SqliteConnector:
     """The journal's file: a writer connection for admissions, a locked one for everything else."""
 
@@ -182,9 +221,9 @@ class SqliteConnector:
         self._reader: sqlite3.Connection | None = None
         self._checkpoints: _Checkpoints | None = None
         self._lock = threading.Lock()
-        # Held for every write transaction of this process: its admissions and its
-        # delivery marks take turns here rather than in SQLite's busy handler, which sleeps.
-        self._write_lock = threading.Lock()
+        # Held for every write transaction: admissions and delivery marks, of this
+        # process and of the others on this file, take turns here rather than in SQLite's busy handler.
+        self._write_lock = _WriteTurns(path.with_name(path.name + ".write.lock"))
 
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -199,6 +238,9 @@ class SqliteConnector:
             for connection in (self._writer, self._reader):
                 connection.execute("PRAGMA wal_autocheckpoint=0")
             self._checkpoints = _Checkpoints(connect(self.path))
+            self._write_lock.open()
+        except OSError as exc:
+            raise JournalUnavailable(f"the journal's lock file beside {self.path} cannot be opened ({exc.strerror})") from exc
         except sqlite3.Error as exc:
             raise JournalUnavailable(f"the journal cannot be opened ({exc.__class__.__name__})") from exc
 
@@ -210,6 +252,7 @@ class SqliteConnector:
             if connection is not None:
                 connection.close()
         self._writer = self._reader = None
+        self._write_lock.close()
 
     def admit(self, records: Sequence[Record]) -> list[tuple[Row, bool]]:
         connection = self._writer
