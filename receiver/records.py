@@ -10,6 +10,7 @@ list. This module decides names; it does no I/O.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -86,8 +87,9 @@ def _canonical_id(body: Any, submitter: str) -> str:
     return hashlib.sha256(_sorted_json({"submission": body, "submitter": submitter})).hexdigest()[:32]
 
 
+@functools.lru_cache(maxsize=4096)
 def video_key(video_url: str) -> str:
-    """A short, path-safe stand-in for a video URL."""
+    """A short, path-safe stand-in for a video URL (a campaign has few videos and many records of each)."""
     return hashlib.sha256(video_url.encode("utf-8")).hexdigest()[:16]
 
 

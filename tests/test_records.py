@@ -71,6 +71,32 @@ def test_canonical_json_is_the_standard_librarys_encoding_byte_for_byte(value: o
     assert canonical_json(value) == _stdlib_canonical_json(value)
 
 
+def _integral_floats_as_ints(value: object) -> object:
+    """The definition of canonical values, walked in full."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _integral_floats_as_ints(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(item) for item in value]
+    return value
+
+
+_with_integral_floats = st.recursive(
+    _scalars | st.integers(min_value=-(2**60), max_value=2**60).map(float) | st.sampled_from([-0.0, 1e16, 1e300, 2.5e20]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(_with_integral_floats)
+def test_canonical_turns_every_integral_float_into_an_integer_and_nothing_else(value: object) -> None:
+    """The shortcut that skips the walk for documents without integral floats never skips one that has them."""
+    expected = _integral_floats_as_ints(value)
+    # repr tells 30 from 30.0, which == does not.
+    assert repr(canonical(value)) == repr(expected)
+
+
 def test_small_floats_and_huge_integers_keep_the_standard_librarys_form() -> None:
     for value in ({"x": 3.007433972161988e-05}, {"x": 1e-7}, {"x": 2**65}, [0.0001, -1.5e-5]):
         assert canonical_json(value) == _stdlib_canonical_json(value)
