@@ -43,7 +43,7 @@ from receiver.labeling import routes as page_routes
 from receiver.submissions import SubmissionEndpoint
 from receiver.metrics import Metrics
 from receiver.openapi import openapi_document
-from receiver.limitstate import SharedLimits
+from receiver.limitstate import Limits, SharedLimits
 from receiver.records import format_time, is_record_id
 from receiver.roles import build_worker
 from receiver.settings import Settings
@@ -64,7 +64,7 @@ class Receiver:
     settings: Settings
     validator: Validator
     tokens: TokenWatch
-    limits: SharedLimits
+    limits: Limits
     clock: Callable[[], float]
     now: Callable[[], datetime]
     journal: Journal | None = None
@@ -267,6 +267,15 @@ async def _watch(worker: DeliveryWorker, every: float = 2.0) -> None:
         worker.ensure_running()
 
 
+def _limits(settings: Settings) -> Limits:
+    """Limits shared by every process on this machine, or with a PostgreSQL journal by every receiver on it."""
+    if settings.journal_url:
+        from receiver.postgres_limits import PostgresLimits
+
+        return PostgresLimits(settings.journal_url, per_client=settings.rate_limit, per_hour=settings.anonymous_per_hour)
+    return SharedLimits(settings.limits_path, per_client=settings.rate_limit, per_hour=settings.anonymous_per_hour)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -288,7 +297,7 @@ def create_app(
         settings=settings,
         validator=validator or Validator(),
         tokens=TokenWatch(settings.tokens_file),
-        limits=SharedLimits(settings.limits_path, per_client=settings.rate_limit, per_hour=settings.anonymous_per_hour),
+        limits=_limits(settings),
         clock=clock,
         now=now,
     )

@@ -1,5 +1,8 @@
 """The limits' state, shared by every process of one receiver: an SQLite file beside the journal.
 
+(With a PostgreSQL journal, receiver.postgres_limits keeps the same state in
+the database instead, for receivers on several machines; both run `check`.)
+
 `receiver serve --workers N` runs N processes on one port; limits kept in
 each process's memory would let a client through N times. The buckets and the
 ceiling's window therefore live in one small SQLite database
@@ -27,14 +30,15 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 from receiver.ratelimit import HOUR, Bucket, ceiling_wait, take
 from receiver.settings import RateLimit
 
-__all__ = ["Refusal", "SharedLimits"]
+__all__ = ["Limits", "Refusal", "SharedLimits", "check", "Run"]
 
 log = logging.getLogger("receiver.limits")
 
@@ -51,6 +55,10 @@ _CLOCK_SLACK = 60.0
 _BUSY_SECONDS = 2.0
 
 
+#: Runs one statement (`?` placeholders) in the transaction of a check and returns its rows.
+Run = Callable[[str, Sequence[object]], list[tuple[Any, ...]]]
+
+
 @dataclass(frozen=True)
 class Refusal:
     """Why a tokenless submission is refused now, and how many seconds until it would not be."""
@@ -59,8 +67,66 @@ class Refusal:
     wait: float
 
 
+class Limits(Protocol):
+    """Where the limits' state lives: this file for one machine, PostgreSQL (receiver.postgres_limits) for several."""
+
+    #: Whether a check is quick enough for the event loop (a local file) or wants a thread (a round trip).
+    local: bool
+
+    @property
+    def active(self) -> bool: ...
+
+    def open(self) -> object: ...
+
+    def close(self) -> None: ...
+
+    def admit(self, key: str, now: float) -> Refusal | None: ...
+
+
+def check(run: Run, key: str, now: float, per_client: RateLimit | None, per_hour: int, *, prune: bool) -> Refusal | None:
+    """Count one tokenless submission from `key` at `now` against the stored state, inside the caller's transaction.
+
+    The caller makes the transaction exclusive (no two checks interleave), so
+    two processes can never both spend a client's last token or the hour's last slot.
+    """
+    if per_client is not None:
+        rows = run("SELECT tokens, updated FROM buckets WHERE key = ?", (key,))
+        bucket, wait = take(Bucket(*rows[0]) if rows else None, now, per_client)
+        run(
+            "INSERT INTO buckets (key, tokens, updated) VALUES (?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, updated = excluded.updated",
+            (key, bucket.tokens, bucket.updated),
+        )
+        if prune:
+            # Buckets untouched for a whole refill are full again, as a client never seen.
+            run("DELETE FROM buckets WHERE updated < ?", (now - per_client.seconds,))
+        if wait is not None:
+            return Refusal("client", wait)
+    if per_hour > 0:
+        run("DELETE FROM admitted WHERE at <= ?", (now - HOUR,))
+        run("DELETE FROM admitted WHERE at > ?", (now + _CLOCK_SLACK,))
+        ((count,),) = run("SELECT count(*) FROM admitted", ())
+        freeing_at = None
+        if count >= per_hour:
+            ((freeing_at,),) = run("SELECT at FROM admitted ORDER BY at LIMIT 1 OFFSET ?", (count - per_hour,))
+        wait = ceiling_wait(count, freeing_at, now, per_hour)
+        if wait is not None:
+            return Refusal("ceiling", wait)
+        run("INSERT INTO admitted (at) VALUES (?)", (now,))
+    return None
+
+
+def _sqlite_run(connection: sqlite3.Connection) -> Run:
+    def run(statement: str, parameters: Sequence[object]) -> list[tuple[Any, ...]]:
+        return connection.execute(statement, parameters).fetchall()
+
+    return run
+
+
 class SharedLimits:
     """The per-client buckets and the hourly ceiling of one receiver, checked in one transaction per request."""
+
+    local = True
 
     def __init__(
         self,
@@ -116,7 +182,7 @@ class SharedLimits:
             try:
                 connection.execute("BEGIN IMMEDIATE")
                 try:
-                    refusal = self._decide(connection, key, now)
+                    refusal = check(_sqlite_run(connection), key, now, self.per_client, self.per_hour, prune=self._prune_due(now))
                 except BaseException:
                     connection.execute("ROLLBACK")
                     raise
@@ -126,37 +192,11 @@ class SharedLimits:
                 return None
         return refusal
 
-    def _decide(self, connection: sqlite3.Connection, key: str, now: float) -> Refusal | None:
-        if self.per_client is not None:
-            row = connection.execute("SELECT tokens, updated FROM buckets WHERE key = ?", (key,)).fetchone()
-            bucket, wait = take(Bucket(*row) if row else None, now, self.per_client)
-            connection.execute(
-                "INSERT INTO buckets (key, tokens, updated) VALUES (?, ?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, updated = excluded.updated",
-                (key, bucket.tokens, bucket.updated),
-            )
-            self._prune(connection, now, self.per_client)
-            if wait is not None:
-                return Refusal("client", wait)
-        if self.per_hour > 0:
-            connection.execute("DELETE FROM admitted WHERE at <= ?", (now - HOUR,))
-            connection.execute("DELETE FROM admitted WHERE at > ?", (now + _CLOCK_SLACK,))
-            (count,) = connection.execute("SELECT count(*) FROM admitted").fetchone()
-            freeing_at = None
-            if count >= self.per_hour:
-                (freeing_at,) = connection.execute("SELECT at FROM admitted ORDER BY at LIMIT 1 OFFSET ?", (count - self.per_hour,)).fetchone()
-            wait = ceiling_wait(count, freeing_at, now, self.per_hour)
-            if wait is not None:
-                return Refusal("ceiling", wait)
-            connection.execute("INSERT INTO admitted (at) VALUES (?)", (now,))
-        return None
-
-    def _prune(self, connection: sqlite3.Connection, now: float, limit: RateLimit) -> None:
-        """Forget buckets untouched for a whole refill: they are full again, as a client never seen."""
+    def _prune_due(self, now: float) -> bool:
         if self._pruned_at is not None and 0.0 <= now - self._pruned_at < self.prune_every:
-            return
+            return False
         self._pruned_at = now
-        connection.execute("DELETE FROM buckets WHERE updated < ?", (now - limit.seconds,))
+        return True
 
     def _warn(self, now: float, exc: sqlite3.Error) -> None:
         if self._warned_at is None or not 0.0 <= now - self._warned_at < 60.0:

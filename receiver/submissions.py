@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -64,7 +65,11 @@ async def answer(receiver: Receiver, scope: Scope, receive: Receive) -> Response
     if submitter == ANONYMOUS and receiver.limits.active:
         # The peer, or the X-Forwarded-For address when uvicorn trusts the proxy.
         client = scope.get("client")
-        refusal = receiver.limits.admit(client_key(client[0] if client else "unknown", receiver.settings), receiver.clock())
+        key = client_key(client[0] if client else "unknown", receiver.settings)
+        if receiver.limits.local:
+            refusal = receiver.limits.admit(key, receiver.clock())
+        else:
+            refusal = await run_in_threadpool(receiver.limits.admit, key, receiver.clock())
         if refusal is not None:
             return _too_many(refusal)
     media_type = headers.get("content-type", "").split(";")[0].strip().lower()
