@@ -267,6 +267,15 @@ async def _watch(worker: DeliveryWorker, every: float = 2.0) -> None:
         worker.ensure_running()
 
 
+def _tokens(settings: Settings) -> TokenWatch:
+    """This machine's tokens file, and with a PostgreSQL journal the revocations made on any machine."""
+    if settings.journal_url:
+        from receiver.revocations import SharedRevocations
+
+        return TokenWatch(settings.tokens_file, revocations=SharedRevocations(settings.journal_url))
+    return TokenWatch(settings.tokens_file)
+
+
 def _limits(settings: Settings) -> Limits:
     """Limits shared by every process on this machine, or with a PostgreSQL journal by every receiver on it."""
     if settings.journal_url:
@@ -296,7 +305,7 @@ def create_app(
     receiver = Receiver(
         settings=settings,
         validator=validator or Validator(),
-        tokens=TokenWatch(settings.tokens_file),
+        tokens=_tokens(settings),
         limits=_limits(settings),
         clock=clock,
         now=now,

@@ -126,7 +126,8 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
 
 
 def _tokens(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
-    from receiver.tokens import TokenError, add_token, describe, remove_token, revoke_token
+    from receiver.settings import SettingsError, load_settings
+    from receiver.tokens import TokenError, add_token, describe, in_force, remove_token, revoke_token
 
     path = args.file or Path(environ.get("RECEIVER_TOKENS_FILE", "receiver-data/tokens.json"))
     try:
@@ -139,13 +140,23 @@ def _tokens(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
                 return EXIT_FAILED
             out.write(f"Removed the token of {args.name}.\n")
         elif args.action == "revoke":
-            if not revoke_token(path, args.name):
+            journal_url = load_settings(environ).journal_url
+            revoked = in_force(path, args.name)
+            if not revoked:
                 err.write(f"receiver tokens: no token in force named {args.name!r}\n")
                 return EXIT_FAILED
-            out.write(f"Revoked the token of {args.name}: every running receiver refuses it from its next request.\n")
+            reach = "every running receiver refuses it from its next request"
+            if journal_url:
+                from receiver.revocations import REFRESH_SECONDS, SharedRevocations
+
+                # The database first: if it cannot be written, the file still holds the token in force and this can be run again.
+                SharedRevocations(journal_url).revoke(revoked)
+                reach = f"every receiver on the PostgreSQL journal refuses it within {REFRESH_SECONDS:.0f} s"
+            revoke_token(path, args.name)
+            out.write(f"Revoked the token of {args.name}: {reach}.\n")
         else:
             out.write("".join(f"{line}\n" for line in describe(path)) or "no tokens\n")
-    except TokenError as exc:
+    except (TokenError, SettingsError) as exc:
         err.write(f"receiver tokens: {exc}\n")
         return EXIT_USAGE
     return EXIT_OK

@@ -16,8 +16,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Protocol
 
-__all__ = ["TokenBook", "TokenError", "TokenWatch", "NAME_PATTERN", "add_token", "remove_token", "revoke_token"]
+__all__ = ["TokenBook", "TokenError", "TokenWatch", "NAME_PATTERN", "add_token", "in_force", "remove_token", "revoke_token"]
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _PREFIX = "rcv_"
@@ -75,6 +76,11 @@ def add_token(path: Path, name: str, *, now: datetime | None = None) -> str:
     return token
 
 
+def in_force(path: Path, name: str) -> list[tuple[str, str]]:
+    """The (name, sha256) of `name`'s tokens that are not revoked."""
+    return [(t["name"], t["sha256"]) for t in _read(path)["tokens"] if t["name"] == name and not t.get("revoked_at")]
+
+
 def revoke_token(path: Path, name: str, *, now: datetime | None = None) -> bool:
     """Refuse `name`'s token from now on (every process, no restart); False if it has no token in force."""
     document = _read(path)
@@ -104,11 +110,21 @@ def remove_token(path: Path, name: str) -> bool:
     return True
 
 
-class TokenWatch:
-    """The tokens file as it is on disk now: one `stat` per lookup, read again only when the file changed."""
+class Revocations(Protocol):
+    """Token hashes revoked beyond this machine's file (receiver.revocations, with a PostgreSQL journal)."""
 
-    def __init__(self, path: Path | None) -> None:
+    def revoked(self) -> frozenset[str]: ...
+
+
+class TokenWatch:
+    """The tokens file as it is on disk now: one `stat` per lookup, read again only when the file changed.
+
+    With `revocations`, a token revoked on another machine is refused here too.
+    """
+
+    def __init__(self, path: Path | None, *, revocations: Revocations | None = None) -> None:
         self.path = path
+        self.revocations = revocations
         self._seen: tuple[int, int, int, int] | None = None
         self._book = TokenBook()
         self.current()
@@ -131,7 +147,11 @@ class TokenWatch:
         return self._book
 
     def lookup(self, token: str) -> str | None:
-        return self.current().lookup(token)
+        """The owner of a token in force; TokenError if that cannot be told right now."""
+        owner = self.current().lookup(token)
+        if owner is not None and self.revocations is not None and _digest(token) in self.revocations.revoked():
+            return None
+        return owner
 
 
 def _read(path: Path) -> dict[str, list[dict[str, str]]]:
