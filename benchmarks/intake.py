@@ -10,7 +10,8 @@ same load generator (benchmarks/loadgen.py):
   uvicorn and machine allow before the receiver does any work;
 - `sqlite-1`, `sqlite-2`: `python -m receiver serve` with its embedded default
   (a local bare git repository, the SQLite journal beside it), one intake
-  process, then two (RECEIVER_WORKERS=2);
+  process, then two (RECEIVER_WORKERS=2), each time with the deliver process
+  serve runs beside them;
 - `pg-1`, `pg-2`, `pg-3`: one, two and three `receiver serve` processes on one
   PostgreSQL journal and one bare repository, behind nginx, exactly as
   deploy/README.md describes; the load goes to nginx. PostgreSQL is a

@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -69,10 +70,8 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
 
     import uvicorn
 
-    from receiver.app import create_app
     from receiver.journal.engines import journal_problem
     from receiver.logs import logging_config
-    from receiver.roles import DelivererSupervisor, run_deliverer
     from receiver.settings import SettingsError, load_settings
 
     overrides = {"host": args.host, "port": args.port, "role": args.role}
@@ -86,6 +85,8 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
         err.write(f"receiver serve: {problem}\n")
         return EXIT_FAILED
     if settings.role == "deliver":
+        from receiver.roles import run_deliverer
+
         # No HTTP: intake processes' /health reports this process from the status it publishes in the journal.
         logging.config.dictConfig(logging_config(format=settings.log_format))
         return run_deliverer(settings, parent=args.parent_pid)
@@ -101,24 +102,39 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
         "limit_concurrency": 1000,
         "backlog": 2048,
     }
-    if settings.workers == 1:
+    # With SQLite, delivery is always a process of its own beside the intake process(es), so it
+    # never waits on intake's GIL nor intake on its. With PostgreSQL one process is a whole
+    # receiver, one of the candidate deliverers the advisory lock chooses among.
+    deliverer_beside = settings.role == "all" and (settings.workers > 1 or not settings.journal_url)
+    if not deliverer_beside and settings.workers == 1:
+        from receiver.app import create_app
+        from receiver.roles import intake_switch_interval
+
+        if settings.role == "intake":
+            intake_switch_interval()
         uvicorn.run(create_app(settings), **options)
         return EXIT_OK
     # Worker processes build their own app from the environment: pass the settings file and their role along.
     if args.config is not None:
         os.environ["RECEIVER_CONFIG"] = str(args.config.resolve())
-    # Each process counts in its own files there and /metrics sums them; prometheus_client reads the variable
-    # when a process imports it, so it is set (and the folder emptied of a previous run's counts) first.
+    # Each process counts in its own files there and /metrics sums them. prometheus_client reads the
+    # variable when a process imports it, so it is set before anything here imports it; the folder
+    # is emptied of a previous run's counts before any process counts.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(settings.metrics_dir.resolve())
     from receiver.metrics import prepare_multiprocess_dir
+    from receiver.roles import DelivererSupervisor, intake_switch_interval
 
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prepare_multiprocess_dir(settings.metrics_dir))
-    supervisor = None
-    if settings.role == "all":
-        # Several intake processes and one deliverer beside them, so delivery never waits on intake's GIL.
-        supervisor = DelivererSupervisor.for_serve(args.config, environ).start()
+    prepare_multiprocess_dir(settings.metrics_dir)
+    supervisor = DelivererSupervisor.for_serve(args.config, environ).start() if deliverer_beside else None
     os.environ["RECEIVER_ROLE"] = "intake"
     try:
-        uvicorn.run("receiver.app:app_from_environment", factory=True, workers=settings.workers, **options)
+        if settings.workers == 1:
+            from receiver.app import create_app
+
+            intake_switch_interval()
+            uvicorn.run(create_app(replace(settings, role="intake"), metrics_dir=settings.metrics_dir.resolve()), **options)
+        else:
+            uvicorn.run("receiver.app:app_from_environment", factory=True, workers=settings.workers, **options)
     finally:
         if supervisor is not None:
             supervisor.stop()

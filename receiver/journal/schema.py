@@ -85,10 +85,27 @@ COLUMNS = (
 
 
 def create(connection: sqlite3.Connection) -> None:
-    """Create the tables, or add what an older journal lacks."""
-    connection.executescript(_TABLES)
-    present = {row[1] for row in connection.execute("PRAGMA table_info(records)")}
-    for name, declaration in _ADDED:
-        if name not in present:
-            connection.execute(f"ALTER TABLE records ADD COLUMN {name} {declaration}")
-    connection.executescript(_INDEXES)
+    """Create the tables, or add what an older journal lacks.
+
+    One write transaction: processes starting together (intake and deliverer)
+    take turns, and the second finds the first one's columns instead of adding them again.
+    """
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _statements(_TABLES):
+            connection.execute(statement)
+        present = {row[1] for row in connection.execute("PRAGMA table_info(records)")}
+        for name, declaration in _ADDED:
+            if name not in present:
+                connection.execute(f"ALTER TABLE records ADD COLUMN {name} {declaration}")
+        for statement in _statements(_INDEXES):
+            connection.execute(statement)
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def _statements(script: str) -> list[str]:
+    # The scripts hold no ';' inside a statement or a comment.
+    return [statement for statement in (part.strip() for part in script.split(";")) if statement and not all(line.strip().startswith("--") for line in statement.splitlines())]
