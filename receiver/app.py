@@ -149,8 +149,8 @@ def _health_report(receiver: Receiver) -> dict[str, Any]:
         # Nothing published yet (no delivery attempt so far): say what this process knows.
         worker.publish(every=0.0)
         published = journal.delivery_status()
-    # An intake process before any deliverer reported: nothing is known of the store.
-    status, age = published or ({"state": "unknown", "store": {}}, None)
+    # An intake process before any deliverer reported: only the store's kind is known.
+    status, age = published or ({"state": "unknown", "store": {"name": receiver.settings.store}}, None)
     oldest = journal.oldest_queued()
     failed, last_failure = journal.failures()
     verdict = assess(
