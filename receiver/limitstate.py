@@ -38,7 +38,7 @@ from typing import Any, Literal, Protocol
 from receiver.ratelimit import HOUR, Bucket, ceiling_wait, take
 from receiver.settings import RateLimit
 
-__all__ = ["Limits", "Refusal", "SharedLimits", "check", "Run"]
+__all__ = ["Limiter", "Limits", "Refusal", "SharedLimits", "check", "Run"]
 
 log = logging.getLogger("receiver.limits")
 
@@ -123,7 +123,27 @@ def _sqlite_run(connection: sqlite3.Connection) -> Run:
     return run
 
 
-class SharedLimits:
+class Limiter:
+    """What every store of the limits' state decides alike: whether any limit is on, and when to forget idle buckets."""
+
+    def __init__(self, *, per_client: RateLimit | None, per_hour: int, prune_every: float) -> None:
+        self.per_client = per_client
+        self.per_hour = per_hour
+        self.prune_every = prune_every
+        self._pruned_at: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.per_client is not None or self.per_hour > 0
+
+    def _prune_due(self, now: float) -> bool:
+        if self._pruned_at is not None and 0.0 <= now - self._pruned_at < self.prune_every:
+            return False
+        self._pruned_at = now
+        return True
+
+
+class SharedLimits(Limiter):
     """The per-client buckets and the hourly ceiling of one receiver, checked in one transaction per request."""
 
     local = True
@@ -137,19 +157,12 @@ class SharedLimits:
         prune_every: float = 60.0,
         busy_seconds: float = _BUSY_SECONDS,
     ) -> None:
+        super().__init__(per_client=per_client, per_hour=per_hour, prune_every=prune_every)
         self.path = path
         self.busy_seconds = busy_seconds
-        self.per_client = per_client
-        self.per_hour = per_hour
-        self.prune_every = prune_every
         self._connection: sqlite3.Connection | None = None
         self._lock = threading.Lock()
-        self._pruned_at: float | None = None
         self._warned_at: float | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.per_client is not None or self.per_hour > 0
 
     def open(self) -> SharedLimits:
         """Create or join the file; a receiver with no limits leaves no file behind."""
@@ -191,12 +204,6 @@ class SharedLimits:
                 self._warn(now, exc)
                 return None
         return refusal
-
-    def _prune_due(self, now: float) -> bool:
-        if self._pruned_at is not None and 0.0 <= now - self._pruned_at < self.prune_every:
-            return False
-        self._pruned_at = now
-        return True
 
     def _warn(self, now: float, exc: sqlite3.Error) -> None:
         if self._warned_at is None or not 0.0 <= now - self._warned_at < 60.0:

@@ -23,7 +23,7 @@ from typing import Any
 
 import psycopg
 
-from receiver.limitstate import Refusal, check
+from receiver.limitstate import Limiter, Refusal, check
 from receiver.settings import RateLimit
 
 __all__ = ["PostgresLimits"]
@@ -44,7 +44,7 @@ _SCHEMA_LOCK = 0x6C696D6974730002
 _RETRY_AFTER = 5.0
 
 
-class PostgresLimits:
+class PostgresLimits(Limiter):
     """The per-client buckets and the hourly ceiling of every receiver on one PostgreSQL journal."""
 
     #: A check is a round trip to the database: the submit handler runs it off the event loop.
@@ -60,20 +60,13 @@ class PostgresLimits:
         busy_seconds: float = 2.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(per_client=per_client, per_hour=per_hour, prune_every=prune_every)
         self.url = url
-        self.per_client = per_client
-        self.per_hour = per_hour
-        self.prune_every = prune_every
         self.busy_seconds = busy_seconds
         self._monotonic = monotonic
         self._connection: psycopg.Connection[tuple[Any, ...]] | None = None
         self._lock = threading.Lock()
-        self._pruned_at: float | None = None
         self._failed_at: float | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.per_client is not None or self.per_hour > 0
 
     def open(self) -> PostgresLimits:
         """Create the tables if no receiver has yet; a database that cannot be reached now is tried again at the next check."""
@@ -139,12 +132,6 @@ class PostgresLimits:
             raise
         self._connection = connection
         return connection
-
-    def _prune_due(self, now: float) -> bool:
-        if self._pruned_at is not None and 0.0 <= now - self._pruned_at < self.prune_every:
-            return False
-        self._pruned_at = now
-        return True
 
     def _failed(self, exc: psycopg.Error) -> None:
         if self._connection is not None:
