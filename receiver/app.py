@@ -34,7 +34,7 @@ from receiver.responses import JSONAnswer
 from receiver.responses import error as _error
 from receiver.delivery import DeliveryWorker
 from receiver.frame_api import frame_routes
-from receiver.frames import FrameLedger
+from receiver.frames import FrameLedger, SqliteTally, TallyDatabase
 from receiver.dashboard import DashboardFacts, keypoint_agreement, render_dashboard
 from receiver.health import DeliveryFacts, assess
 from receiver.journal import Journal, JournalUnavailable
@@ -276,6 +276,15 @@ def _tokens(settings: Settings) -> TokenWatch:
     return TokenWatch(settings.tokens_file)
 
 
+def _tally_database(settings: Settings) -> TallyDatabase:
+    """Where the frame tally lives: beside the records, in the journal's own database."""
+    if settings.journal_url:
+        from receiver.postgres_frames import PostgresTally
+
+        return PostgresTally(settings.journal_url)
+    return SqliteTally(settings.journal_path)
+
+
 def _limits(settings: Settings) -> Limits:
     """Limits shared by every process on this machine, or with a PostgreSQL journal by every receiver on it."""
     if settings.journal_url:
@@ -316,17 +325,21 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        # Always hooked, even with no videos: the tally then drops what an earlier
+        # Always synced, even with no videos: the tally then drops what an earlier
         # configuration left, and is rebuilt from the records if videos come back.
-        # A PostgreSQL journal has no frame tally (it lives in SQLite's transactions; settings refuse videos there).
         keypoints = [k.id for k in receiver.validator.skeleton.keypoints]
-        tally = None if settings.journal_url else FrameLedger(
-            settings.journal_path, settings.videos, retire_after=settings.retire_after, keypoints=keypoints, symmetry=receiver.validator.skeleton.symmetry
+        tally = FrameLedger(
+            _tally_database(settings), settings.videos, retire_after=settings.retire_after, keypoints=keypoints, symmetry=receiver.validator.skeleton.symmetry
         )
         # With no videos there is no frame to re-judge: admissions then skip the hook and its transaction.
-        journal = open_journal(settings, on_admit=tally.admitted if tally is not None and settings.videos else None)
+        journal = open_journal(settings, on_admit=tally.admitted if settings.videos else None)
         receiver.limits.open()
-        receiver.tally = tally.open() if tally is not None else None
+        try:
+            receiver.tally = tally.open()
+        except BaseException:
+            journal.close()
+            receiver.limits.close()
+            raise
         receiver.journal = journal
         if settings.role == "intake":
             # Another process delivers (see receiver.roles); /health reads what it publishes.
@@ -335,8 +348,7 @@ def create_app(
                 yield
             finally:
                 journal.close()
-                if tally is not None:
-                    tally.close()
+                tally.close()
                 receiver.limits.close()
             return
         chosen = store or build_store(settings)
@@ -351,8 +363,7 @@ def create_app(
             watchdog.cancel()
             worker.stop()
             journal.close()
-            if tally is not None:
-                tally.close()
+            tally.close()
             chosen.close()
             receiver.limits.close()
 

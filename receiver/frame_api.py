@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import random
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from receiver.journal import JournalUnavailable
 from receiver.records import is_record_id
 from receiver.responses import JSONAnswer, error
 from receiver.frames import VOLUNTEER, FrameLedger, Pick
@@ -40,6 +41,7 @@ BAD_VOLUNTEER = "The volunteer id must be 8 to 64 letters, digits, '-' or '_': s
 NO_VOLUNTEER = "Say who is asking: add ?volunteer=<id>, the random id (8 to 64 letters, digits, '-' or '_') the labeling page keeps."
 UNKNOWN_VIDEO = "No video with this URL is configured on this receiver; GET /api/progress lists the ones that are."
 BUSY = "The receiver cannot read its frame tally right now; try again in a minute."
+UNREADABLE = "The receiver cannot read its submissions right now; try again in a minute."
 
 
 def _receiver(request: Request) -> Receiver:
@@ -99,11 +101,16 @@ async def next_frame(request: Request) -> Response:
         return video
     # Seeded per volunteer and per request: twenty volunteers asking at once spread over the equally needed frames.
     rng = random.Random(f"{volunteer}/{receiver.entropy()}")
-    try:
+
+    def read() -> tuple[list[Pick], int]:
         picks = tally.next_frames(volunteer, count=count, rng=rng, video=video)
-        remaining = tally.remaining() if video is None else tally.progress(video=video).frames_left
-    except sqlite3.Error as exc:
-        log.error("frame tally unreadable: %s", exc.__class__.__name__)
+        return picks, tally.remaining() if video is None else tally.progress(video=video).frames_left
+
+    # The tally's database may be another machine's (PostgreSQL): never wait on it in the event loop.
+    try:
+        picks, remaining = await run_in_threadpool(read)
+    except JournalUnavailable as exc:
+        log.error("frame tally unreadable: %s", exc)
         return error(503, BUSY, headers={"Retry-After": "60"})
     answer: dict[str, Any] = {"retire_after": tally.retire_after, "remaining": remaining, "frames": [_item(p) for p in picks]}
     if not picks:
@@ -129,9 +136,9 @@ async def progress(request: Request) -> Response:
     if isinstance(video, JSONResponse):
         return video
     try:
-        state = tally.progress(volunteer, video=video)
-    except sqlite3.Error as exc:
-        log.error("frame tally unreadable: %s", exc.__class__.__name__)
+        state = await run_in_threadpool(tally.progress, volunteer, video=video)
+    except JournalUnavailable as exc:
+        log.error("frame tally unreadable: %s", exc)
         return error(503, BUSY, headers={"Retry-After": "60"})
     left = state.frames_left
     message = "Every frame is labelled: thank you!" if left == 0 else f"{left} frame{'s' if left != 1 else ''} still need{'s' if left == 1 else ''} labels."
@@ -151,13 +158,18 @@ async def progress(request: Request) -> Response:
 async def review(request: Request) -> Response:
     receiver = _receiver(request)
     assert receiver.journal is not None
+    journal = receiver.journal
     identifier = request.path_params["id"]
-    record = receiver.journal.record(identifier) if is_record_id(identifier) else None
-    if record is None:
-        return error(404, "No submission has this id; check the link you followed.")
-    submission = record.submission
+    try:
+        record = await run_in_threadpool(journal.record, identifier) if is_record_id(identifier) else None
+        if record is None:
+            return error(404, "No submission has this id; check the link you followed.")
+        submission = record.submission
+        frame = await run_in_threadpool(journal.frame_records, submission["video_url"], submission["frame_index"])
+    except JournalUnavailable as exc:
+        log.error("journal unreadable: %s", exc)
+        return error(503, UNREADABLE, headers={"Retry-After": "60"})
     video = receiver.tally.video(submission["video_url"]) if receiver.tally is not None else None
-    frame = receiver.journal.frame_records(submission["video_url"], submission["frame_index"])
     others = [r for r in frame if r.id != record.id]
     # Only labels of the same frame size are comparable point for point.
     comparable = [r for r in frame if (r.submission["frame_width"], r.submission["frame_height"]) == (submission["frame_width"], submission["frame_height"])]

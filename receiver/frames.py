@@ -1,7 +1,8 @@
 """The frame tally: which frames of the configured videos still need labels, and which one a volunteer gets next.
 
-State lives in the journal's SQLite file (tables in `receiver.journal.schema`),
-so it survives restarts and every worker process of one receiver shares it:
+State lives in the journal's database (tables in `receiver.journal.schema`,
+and in `receiver.journal.postgres` for PostgreSQL), so it survives restarts
+and every process of one receiver, or every receiver on one PostgreSQL, shares it:
 
 - `videos`: one row per configured video, numbered, with how many of its
   frames were touched (labelled at least once) and retired;
@@ -9,7 +10,7 @@ so it survives restarts and every worker process of one receiver shares it:
 - `volunteer_frames`: which frames each volunteer id has labelled.
 
 `FrameLedger.admitted` is the journal's admit hook: it runs inside the
-transaction that keeps new records and re-judges only the frames they label
+transaction that keeps new records, on either engine, and re-judges only the frames they label
 (through `receiver.retirement`, the one place agreement is decided), so the
 tally commits with the records or not at all. `FrameLedger.open` brings the
 tables in line with the configured videos: a video seen for the first time
@@ -27,17 +28,19 @@ the volunteer has not labelled. Handed-out frames are not reserved.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import random
 import re
 import sqlite3
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from receiver.journal.connector import JournalUnavailable
 from receiver.records import Record
 from receiver.retirement import judge_frame
 from receiver.videos import Video
@@ -97,22 +100,158 @@ def _describes(submission: dict[str, Any], row: Sequence[Any]) -> bool:
     )
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA busy_timeout=30000")
-    return connection
+#: The tally's SQL by name, with `:name` parameters; an engine runs them in its own parameter style.
+STATEMENTS: dict[str, str] = {
+    "videos": "SELECT id, url, fps, frames, width, height FROM videos",
+    "video": "SELECT id, url, fps, frames, width, height FROM videos WHERE url = :url",
+    "geometry": "SELECT id, frames, fps, width, height FROM videos WHERE url = :url",
+    "drop_frames": "DELETE FROM frames WHERE video = :video",
+    "drop_volunteer_frames": "DELETE FROM volunteer_frames WHERE video = :video",
+    "drop_video": "DELETE FROM videos WHERE id = :video",
+    "add_video": "INSERT INTO videos (url, fps, frames, width, height) VALUES (:url, :fps, :frames, :width, :height) RETURNING id",
+    "add_frames": (
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < :frames)"
+        " INSERT INTO frames (video, frame) SELECT :video, i FROM n"
+    ),
+    "labelled_frames": "SELECT DISTINCT frame_index FROM records WHERE video_url = :url",
+    "retire_reached": "UPDATE frames SET retired = 1 WHERE retired = 0 AND agreeing >= :retire_after",
+    "unretire": "UPDATE frames SET retired = 0 WHERE retired = 1 AND agreeing < :retire_after",
+    "recount_retired": "UPDATE videos SET retired = (SELECT count(*) FROM frames WHERE frames.video = videos.id AND frames.retired = 1)",
+    "stored_retire_after": "SELECT value FROM status WHERE name = :name",
+    "store_retire_after": (
+        "INSERT INTO status (name, value, written_at) VALUES (:name, :value, 0) ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+    ),
+    # Read before the frame's labels: an engine where machines admit side by side locks the row here (see `FrameLedger._retally`).
+    "frame": "SELECT labels, retired FROM frames WHERE video = :video AND frame = :frame",
+    "frame_documents": "SELECT document FROM records WHERE video_url = :url AND frame_index = :frame",
+    "add_volunteer_frame": "INSERT INTO volunteer_frames (volunteer, video, frame) VALUES (:volunteer, :video, :frame) ON CONFLICT DO NOTHING",
+    "set_frame": "UPDATE frames SET labels = :labels, agreeing = :agreeing, retired = :retired WHERE video = :video AND frame = :frame",
+    "count_video": "UPDATE videos SET touched = touched + :touched, retired = retired + :retired WHERE id = :video",
+    "pick_in_video": (
+        "SELECT video, frame FROM frames AS f WHERE retired = 0 AND agreeing = :level AND video = :video AND frame {bound} :frame"
+        " AND NOT EXISTS (SELECT 1 FROM volunteer_frames AS mine WHERE mine.volunteer = :volunteer AND mine.video = f.video AND mine.frame = f.frame)"
+        " ORDER BY video, frame LIMIT :limit"
+    ),
+    "pick_in_videos": (
+        "SELECT video, frame FROM frames AS f WHERE retired = 0 AND agreeing = :level AND (video, frame) {bound} (:video, :frame)"
+        " AND NOT EXISTS (SELECT 1 FROM volunteer_frames AS mine WHERE mine.volunteer = :volunteer AND mine.video = f.video AND mine.frame = f.frame)"
+        " ORDER BY video, frame LIMIT :limit"
+    ),
+    "remaining": "SELECT coalesce(sum(frames - retired), 0) FROM videos",
+    "coverage": (
+        "SELECT f.frame * :cells / v.frames AS cell, count(*), sum(CASE WHEN f.labels > 0 THEN 1 ELSE 0 END), sum(f.retired)"
+        " FROM frames f JOIN videos v ON v.id = f.video WHERE v.url = :url GROUP BY cell ORDER BY cell"
+    ),
+    "progress": "SELECT url, frames, touched, retired FROM videos",
+    "volunteer_done": "SELECT count(*) FROM volunteer_frames WHERE volunteer = :volunteer",
+}
+# The two bounds of a pick, from a random point to the end, then from the start back round to it.
+for _name in ("pick_in_video", "pick_in_videos"):
+    STATEMENTS[_name + "_after"] = STATEMENTS[_name].replace("{bound}", ">=")
+    STATEMENTS[_name + "_before"] = STATEMENTS[_name].replace("{bound}", "<")
+    del STATEMENTS[_name]
+
+
+class Cursor(Protocol):
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+class Connection(Protocol):
+    """What the tally needs of a connection: sqlite3's and psycopg's both fit."""
+
+    def execute(self, sql: Any, parameters: Any = ..., /) -> Any: ...
+
+
+class TallyDatabase(Protocol):
+    """Where the tally lives: the journal's SQLite file, or its PostgreSQL database."""
+
+    def open(self) -> None:
+        """Connect; raises `JournalUnavailable` when the engine cannot be reached."""
+        ...
+
+    def statement(self, name: str) -> str:
+        """The named statement in this engine's SQL and parameter style."""
+        ...
+
+    def read(self, name: str, parameters: Mapping[str, Any]) -> list[Any]:
+        """Rows of a named read; raises `JournalUnavailable` when the engine cannot answer."""
+        ...
+
+    def transaction(self) -> contextlib.AbstractContextManager[Connection]:
+        """A write transaction that receivers starting together take one at a time."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SqliteTally:
+    """The tally in the journal's SQLite file: a connection of its own, reads behind a lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+
+    def open(self) -> None:
+        try:
+            connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA busy_timeout=30000")
+        except sqlite3.Error as exc:
+            raise JournalUnavailable(f"the frame tally in {self.path} cannot be opened ({exc.__class__.__name__})") from exc
+        self._connection = connection
+
+    def statement(self, name: str) -> str:
+        return STATEMENTS[name]
+
+    def _opened(self) -> sqlite3.Connection:
+        if self._connection is None:
+            raise RuntimeError("the frame tally is closed")
+        return self._connection
+
+    def read(self, name: str, parameters: Mapping[str, Any]) -> list[Any]:
+        connection = self._opened()
+        try:
+            with self._lock:
+                return connection.execute(STATEMENTS[name], dict(parameters)).fetchall()
+        except sqlite3.Error as exc:
+            raise JournalUnavailable(f"the frame tally cannot be read right now ({exc.__class__.__name__})") from exc
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        connection = self._opened()
+        with self._lock:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 class FrameLedger:
-    """The tally over one journal file; `open()` syncs it with the configured videos."""
+    """The tally over one journal's database; `open()` syncs it with the configured videos."""
 
     def __init__(
-        self, path: Path, videos: Sequence[Video], *, retire_after: int, keypoints: Sequence[str], symmetry: Sequence[tuple[str, str]] = ()
+        self,
+        database: TallyDatabase,
+        videos: Sequence[Video],
+        *,
+        retire_after: int,
+        keypoints: Sequence[str],
+        symmetry: Sequence[tuple[str, str]] = (),
     ) -> None:
         if retire_after < 1:
             raise ValueError("retire_after must be 1 or more")
-        self.path = path
+        self.database = database
         self.videos = tuple(videos)
         self.retire_after = retire_after
         self.keypoints = tuple(keypoints)
@@ -120,133 +259,135 @@ class FrameLedger:
         self._by_url = {video.url: video for video in self.videos}
         self._ids: dict[str, int] = {}
         self._by_id: dict[int, Video] = {}
-        self._lock = threading.Lock()
-        self._connection: sqlite3.Connection | None = None
 
     # -- lifecycle ------------------------------------------------------------
 
     def open(self) -> FrameLedger:
         """Connect and sync the tables with the configured videos (the journal has created them)."""
-        self._connection = _connect(self.path)
-        self._sync(self._connection)
-        rows = self._connection.execute("SELECT id, url FROM videos").fetchall()
-        self._ids = {url: ident for ident, url in rows if url in self._by_url}
+        self.database.open()
+        self._sync()
+        rows = self.database.read("videos", {})
+        self._ids = {url: int(ident) for ident, url, *_ in rows if url in self._by_url}
         self._by_id = {ident: self._by_url[url] for url, ident in self._ids.items()}
         return self
 
     def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        self.database.close()
 
     def video(self, url: str) -> Video | None:
         return self._by_url.get(url)
 
-    def _sync(self, connection: sqlite3.Connection) -> None:
-        stored = {row[1]: row for row in connection.execute("SELECT id, url, fps, frames, width, height FROM videos")}
+    def _sync(self) -> None:
+        stored = {row[1]: row for row in self.database.read("videos", {})}
         for url, row in stored.items():
             if url not in self._by_url:
-                with _transaction(connection):
+                with self.database.transaction() as connection:
                     self._drop(connection, int(row[0]))
                 log.info("frame tally: dropped a video no longer configured")
         for video in self.videos:
             if _same(stored.get(video.url), video):
                 continue
-            with _transaction(connection):
-                # Another process of this receiver may have done it meanwhile.
-                row = connection.execute("SELECT id, url, fps, frames, width, height FROM videos WHERE url = ?", (video.url,)).fetchone()
+            with self.database.transaction() as connection:
+                # Another process or receiver may have done it meanwhile.
+                row = connection.execute(self._sql("video"), {"url": video.url}).fetchone()
                 if _same(row, video):
                     continue
                 if row is not None:
                     self._drop(connection, int(row[0]))
                 self._add(connection, video)
-        if _stored_retire_after(connection) == self.retire_after:
-            return  # the usual start: nothing to write, so worker processes starting together do not queue on the lock
-        with _transaction(connection):
-            if _stored_retire_after(connection) != self.retire_after:
+        if self._stored_retire_after() == self.retire_after:
+            return  # the usual start: nothing to write, so processes starting together do not queue on the lock
+        with self.database.transaction() as connection:
+            row = connection.execute(self._sql("stored_retire_after"), {"name": _STATUS_KEY}).fetchone()
+            if row is None or int(row[0]) != self.retire_after:
                 self._reretire(connection)
 
-    def _drop(self, connection: sqlite3.Connection, ident: int) -> None:
-        connection.execute("DELETE FROM frames WHERE video = ?", (ident,))
-        connection.execute("DELETE FROM volunteer_frames WHERE video = ?", (ident,))
-        connection.execute("DELETE FROM videos WHERE id = ?", (ident,))
+    def _sql(self, name: str) -> str:
+        return self.database.statement(name)
 
-    def _add(self, connection: sqlite3.Connection, video: Video) -> None:
-        cursor = connection.execute(
-            "INSERT INTO videos (url, fps, frames, width, height) VALUES (?, ?, ?, ?, ?)",
-            (video.url, video.fps, video.frames, video.width, video.height),
-        )
-        ident = cursor.lastrowid
-        assert ident is not None
-        connection.execute(
-            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < :frames)"
-            " INSERT INTO frames (video, frame) SELECT :video, i FROM n",
-            {"frames": video.frames, "video": ident},
-        )
+    def _stored_retire_after(self) -> int | None:
+        rows = self.database.read("stored_retire_after", {"name": _STATUS_KEY})
+        return int(rows[0][0]) if rows else None
+
+    def _drop(self, connection: Connection, ident: int) -> None:
+        for name in ("drop_frames", "drop_volunteer_frames", "drop_video"):
+            connection.execute(self._sql(name), {"video": ident})
+
+    def _add(self, connection: Connection, video: Video) -> None:
+        geometry = {"url": video.url, "fps": video.fps, "frames": video.frames, "width": video.width, "height": video.height}
+        ident = int(connection.execute(self._sql("add_video"), geometry).fetchone()[0])
+        connection.execute(self._sql("add_frames"), {"frames": video.frames, "video": ident})
         # Rebuild from the records already kept: the video may have been labelled before it was configured.
         row = (ident, video.frames, video.fps, video.width, video.height)
-        indices = [i for (i,) in connection.execute("SELECT DISTINCT frame_index FROM records WHERE video_url = ?", (video.url,))]
-        for index in indices:
-            if isinstance(index, int) and 0 <= index < video.frames:
-                self._retally(connection, video.url, row, index)
+        indices = [i for (i,) in connection.execute(self._sql("labelled_frames"), {"url": video.url}).fetchall()]
+        for index in sorted(i for i in indices if isinstance(i, int) and 0 <= i < video.frames):
+            touched, retired = self._retally(connection, video.url, row, index)
+            if touched or retired:
+                connection.execute(self._sql("count_video"), {"touched": touched, "retired": retired, "video": ident})
 
-    def _reretire(self, connection: sqlite3.Connection) -> None:
+    def _reretire(self, connection: Connection) -> None:
         """Apply a changed RECEIVER_RETIRE_AFTER to every frame (both directions walk the need index)."""
-        connection.execute("UPDATE frames SET retired = 1 WHERE retired = 0 AND agreeing >= ?", (self.retire_after,))
-        connection.execute("UPDATE frames SET retired = 0 WHERE retired = 1 AND agreeing < ?", (self.retire_after,))
-        connection.execute("UPDATE videos SET retired = (SELECT count(*) FROM frames WHERE frames.video = videos.id AND frames.retired = 1)")
-        connection.execute(
-            "INSERT INTO status (name, value, written_at) VALUES (?, ?, 0)"
-            " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-            (_STATUS_KEY, str(self.retire_after)),
-        )
+        connection.execute(self._sql("retire_reached"), {"retire_after": self.retire_after})
+        connection.execute(self._sql("unretire"), {"retire_after": self.retire_after})
+        connection.execute(self._sql("recount_retired"), {})
+        connection.execute(self._sql("store_retire_after"), {"name": _STATUS_KEY, "value": str(self.retire_after)})
 
     # -- the journal's admit hook -----------------------------------------------
 
-    def admitted(self, connection: sqlite3.Connection, records: Sequence[Record]) -> None:
-        """Re-judge the frames these newly kept records label (inside the journal's transaction)."""
+    def admitted(self, connection: Connection, records: Sequence[Record]) -> None:
+        """Re-judge the frames these newly kept records label (inside the journal's transaction).
+
+        Frames are taken in one order and the per-video counts written last, so
+        receivers admitting side by side on PostgreSQL lock rows in the same
+        order and never wait on each other in a circle.
+        """
         # One lookup per video, not per record: a group commit holds many labels of few videos.
         videos: dict[str, Sequence[Any] | None] = {}
+        frames: set[tuple[str, int]] = set()
         for record in records:
             submission = record.submission
             url = submission["video_url"]
             if url not in videos:
-                videos[url] = connection.execute("SELECT id, frames, fps, width, height FROM videos WHERE url = ?", (url,)).fetchone()
+                videos[url] = connection.execute(self._sql("geometry"), {"url": url}).fetchone()
             row = videos[url]
-            if row is None or not _describes(submission, row):
-                continue
-            self._retally(connection, url, row, submission["frame_index"])
+            if row is not None and _describes(submission, row):
+                frames.add((url, submission["frame_index"]))
+        counts: dict[int, list[int]] = {}
+        for url, index in sorted(frames):
+            row = videos[url]
+            assert row is not None
+            touched, retired = self._retally(connection, url, row, index)
+            tally = counts.setdefault(int(row[0]), [0, 0])
+            tally[0] += touched
+            tally[1] += retired
+        for ident, (touched, retired) in sorted(counts.items()):
+            if touched or retired:
+                connection.execute(self._sql("count_video"), {"touched": touched, "retired": retired, "video": ident})
 
-    def _retally(self, connection: sqlite3.Connection, url: str, row: Sequence[Any], index: int) -> None:
+    def _retally(self, connection: Connection, url: str, row: Sequence[Any], index: int) -> tuple[int, int]:
+        """Re-judge one frame from every label kept of it; how many frames it newly touched and newly retired (0 or 1 each)."""
         ident = int(row[0])
-        documents = connection.execute("SELECT document FROM records WHERE video_url = ? AND frame_index = ?", (url, index)).fetchall()
+        # First the frame's row: on PostgreSQL this locks it, so a receiver admitting a label
+        # of the same frame waits for this transaction and then reads this label too.
+        before = connection.execute(self._sql("frame"), {"video": ident, "frame": index}).fetchone()
+        if before is None:
+            return 0, 0
+        documents = connection.execute(self._sql("frame_documents"), {"url": url, "frame": index}).fetchall()
         records = [Record.from_stored(bytes(document)) for (document,) in documents]
         counted = [record for record in records if _describes(record.submission, row)]
         agreement = judge_frame(counted, self.keypoints, self.symmetry)
-        before = connection.execute("SELECT labels, retired FROM frames WHERE video = ? AND frame = ?", (ident, index)).fetchone()
-        if before is None:
-            return
         was_touched, was_retired = before[0] > 0, bool(before[1])
         # Retirement sticks: a later label that moves the consensus does not bring a frame back.
         retired = was_retired or agreement.retired(self.retire_after)
-        for volunteer in filter(None, (volunteer_of(record) for record in counted)):
-            connection.execute("INSERT OR IGNORE INTO volunteer_frames (volunteer, video, frame) VALUES (?, ?, ?)", (volunteer, ident, index))
+        for volunteer in sorted(set(filter(None, (volunteer_of(record) for record in counted)))):
+            connection.execute(self._sql("add_volunteer_frame"), {"volunteer": volunteer, "video": ident, "frame": index})
         connection.execute(
-            "UPDATE frames SET labels = ?, agreeing = ?, retired = ? WHERE video = ? AND frame = ?",
-            (agreement.labels, agreement.agreeing, int(retired), ident, index),
+            self._sql("set_frame"),
+            {"labels": agreement.labels, "agreeing": agreement.agreeing, "retired": int(retired), "video": ident, "frame": index},
         )
-        touched = int(agreement.labels > 0 and not was_touched)
-        newly_retired = int(retired and not was_retired)
-        if touched or newly_retired:
-            connection.execute("UPDATE videos SET touched = touched + ?, retired = retired + ? WHERE id = ?", (touched, newly_retired, ident))
+        return int(agreement.labels > 0 and not was_touched), int(retired and not was_retired)
 
     # -- reading ----------------------------------------------------------------
-
-    def _read(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
-        if self._connection is None:
-            raise RuntimeError("the frame tally is closed")
-        with self._lock:
-            return self._connection.execute(sql, parameters).fetchall()
 
     def next_frames(self, volunteer: str, *, count: int, rng: random.Random, video: Video | None = None) -> list[Pick]:
         """Up to `count` frames for this volunteer: not retired, not labelled by them, fewest agreeing labels first."""
@@ -272,18 +413,10 @@ class FrameLedger:
             return None
         start_video = rng.choice(candidates)
         start = (start_video, rng.randrange(self._by_id[start_video].frames))
-        if len(candidates) == 1:
-            bounds = ("video = :video AND frame >= :frame", "video = :video AND frame < :frame")
-        else:
-            bounds = ("(video, frame) >= (:video, :frame)", "(video, frame) < (:video, :frame)")
-        fresh = (
-            " AND NOT EXISTS (SELECT 1 FROM volunteer_frames AS mine"
-            " WHERE mine.volunteer = :volunteer AND mine.video = f.video AND mine.frame = f.frame)"
-        )
-        for bound in bounds:
-            rows = self._read(
-                f"SELECT video, frame FROM frames AS f WHERE retired = 0 AND agreeing = :level AND {bound}{fresh}"
-                " ORDER BY video, frame LIMIT :limit",
+        scope = "pick_in_video" if len(candidates) == 1 else "pick_in_videos"
+        for bound in ("after", "before"):
+            rows = self.database.read(
+                f"{scope}_{bound}",
                 {"level": level, "video": start[0], "frame": start[1], "volunteer": volunteer, "limit": len(taken) + 1},
             )
             for video, frame in rows:
@@ -293,29 +426,24 @@ class FrameLedger:
 
     def remaining(self) -> int:
         """Frames not retired, over every configured video."""
-        rows = self._read("SELECT coalesce(sum(frames - retired), 0) FROM videos")
-        return int(rows[0][0])
+        return int(self.database.read("remaining", {})[0][0])
 
     def coverage(self, video: Video, *, cells: int = 100) -> list[tuple[int, int, int]]:
         """The video cut into `cells` runs of frames: (frames, labelled, retired) in each, for a picture of coverage."""
         width = _cells(video.frames, cells)
-        rows = self._read(
-            "SELECT f.frame * ? / v.frames AS cell, count(*), sum(f.labels > 0), sum(f.retired)"
-            " FROM frames f JOIN videos v ON v.id = f.video WHERE v.url = ? GROUP BY cell ORDER BY cell",
-            (width, video.url),
-        )
+        rows = self.database.read("coverage", {"cells": width, "url": video.url})
         found = {int(cell): (int(n), int(labelled), int(retired)) for cell, n, labelled, retired in rows}
         return [found.get(cell, (0, 0, 0)) for cell in range(width)]
 
     def progress(self, volunteer: str | None = None, *, video: Video | None = None) -> Progress:
-        rows = {url: (frames, touched, retired) for url, frames, touched, retired in self._read("SELECT url, frames, touched, retired FROM videos")}
+        rows = {url: (frames, touched, retired) for url, frames, touched, retired in self.database.read("progress", {})}
         shown = []
         for configured in self.videos if video is None else (video,):
             frames, touched, retired = rows.get(configured.url, (configured.frames, 0, 0))
             shown.append(VideoProgress(configured.url, frames, retired, touched - retired, frames - touched))
         done = None
         if volunteer is not None:
-            done = int(self._read("SELECT count(*) FROM volunteer_frames WHERE volunteer = ?", (volunteer,))[0][0])
+            done = int(self.database.read("volunteer_done", {"volunteer": volunteer})[0][0])
         return Progress(tuple(shown), sum(v.frames - v.retired for v in shown), done)
 
 
@@ -323,28 +451,6 @@ def _cells(frames: int, cells: int) -> int:
     return max(1, min(cells, frames))
 
 
-def _stored_retire_after(connection: sqlite3.Connection) -> int | None:
-    row = connection.execute("SELECT value FROM status WHERE name = ?", (_STATUS_KEY,)).fetchone()
-    return None if row is None else int(row[0])
-
-
 def _same(row: Sequence[Any] | None, video: Video) -> bool:
     """Whether a stored videos row (id, url, fps, frames, width, height) has this video's geometry."""
     return row is not None and tuple(row[2:]) == (video.fps, video.frames, video.width, video.height)
-
-
-class _transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error (and the error re-raised)."""
-
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self.connection = connection
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.connection.execute("BEGIN IMMEDIATE")
-        return self.connection
-
-    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
-        if kind is None:
-            self.connection.execute("COMMIT")
-        elif self.connection.in_transaction:
-            self.connection.execute("ROLLBACK")

@@ -279,11 +279,6 @@ def load_settings(
             raise SettingsError(f"RECEIVER_{name.upper()}={values[name]}: expected a prefix length from 0 to {most}")
     if values.get("retire_after", 1) < 1:
         raise SettingsError(f"RECEIVER_RETIRE_AFTER={values['retire_after']}: expected 1 or more agreeing labels")
-    if values.get("journal_url") and values.get("videos"):
-        raise SettingsError(
-            "RECEIVER_VIDEOS needs the SQLite journal for now: the frame tally is kept inside SQLite's transactions;"
-            " unset RECEIVER_VIDEOS or use a journal file"
-        )
     token = environ.get("GITHUB_TOKEN", "")
     settings = replace(Settings(), **values, github_token=token)
     app = settings.github_app_id or settings.github_app_installation_id or settings.github_app_private_key_file

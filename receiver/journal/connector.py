@@ -20,12 +20,16 @@ from typing import Any, Protocol
 
 from receiver.records import Record
 
-__all__ = ["Connector", "JournalError", "JournalUnavailable", "Row", "Parameters", "QUERY_NAMES", "NEW_COLUMNS", "new_values", "fresh_row", "admissions"]
+__all__ = ["AdmitHook", "Connector", "JournalError", "JournalUnavailable", "Row", "Parameters", "QUERY_NAMES", "NEW_COLUMNS", "new_values", "fresh_row", "admissions"]
 
 #: One row as the engine returns it (a tuple of column values).
 Row = Sequence[Any]
 #: Named parameters of a query (`:name` in SQLite, `%(name)s` in PostgreSQL).
 Parameters = Mapping[str, Any]
+
+#: Called inside each group commit's transaction, on the engine's connection, with the records it
+#: newly admits: state derived from them (the frame tally) commits, or fails, with them.
+AdmitHook = Callable[[Any, Sequence[Record]], None]
 
 #: Every query the journal asks for by name; each engine's module defines all of them.
 QUERY_NAMES = frozenset(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from receiver.journal.connector import JournalUnavailable
 from receiver.journal.outbox import Journal
-from receiver.journal.sqlite import AdmitHook
+from receiver.journal.connector import AdmitHook
 from receiver.lease import DeliveryLease, Lease, PostgresLease
 from receiver.settings import Settings
 
@@ -38,14 +38,14 @@ def journal_problem(settings: Settings) -> str | None:
 
 
 def open_journal(settings: Settings, *, on_admit: AdmitHook | None = None) -> Journal:
-    """The journal the settings name, opened. `on_admit` (the frame tally) goes with SQLite only."""
+    """The journal the settings name, opened, with `on_admit` (the frame tally) inside each admitting transaction."""
     if not settings.journal_url:
         return Journal(settings.journal_path, on_admit=on_admit).open()
     try:
         from receiver.journal.postgres import PostgresConnector
     except ImportError as exc:
         raise JournalUnavailable(MISSING_DRIVER) from exc
-    return Journal(PostgresConnector(settings.journal_url)).open()
+    return Journal(PostgresConnector(settings.journal_url, on_admit=on_admit)).open()
 
 
 def delivery_lease(settings: Settings) -> Lease:

@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from receiver.journal import schema
-from receiver.journal.connector import Connector, JournalError, JournalUnavailable, Row
+from receiver.journal.connector import AdmitHook, Connector, JournalError, JournalUnavailable, Row
 from receiver.journal.grouping import GroupCommit
-from receiver.journal.sqlite import AdmitHook, SqliteConnector
+from receiver.journal.sqlite import SqliteConnector
 from receiver.records import Record
 from receiver.stores.outcomes import Delivered, Refused
 
@@ -106,14 +106,15 @@ class Journal:
     """The outbox. `open()` starts its writer thread; `close()` stops it after the queue drains.
 
     Built on a path, it keeps an SQLite file (with `on_admit` run inside each
-    admitting transaction); built on a `Connector`, it keeps whatever that engine keeps.
+    admitting transaction); built on a `Connector`, it keeps whatever that engine
+    keeps, and the connector was given its hook when it was made.
     """
 
     def __init__(self, where: Path | Connector, *, max_group: int = 512, on_admit: AdmitHook | None = None) -> None:
         if isinstance(where, Path):
             self.connector: Connector = SqliteConnector(where, on_admit=on_admit)
         elif on_admit is not None:
-            raise JournalError("an admit hook runs inside SQLite's transaction: only an SQLite journal takes one")
+            raise JournalError("give the admit hook to the connector (it runs inside the connector's transaction), not to the journal")
         else:
             self.connector = where
         self.path = where if isinstance(where, Path) else None

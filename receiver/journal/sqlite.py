@@ -20,16 +20,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from receiver.journal import schema
-from receiver.journal.connector import NEW_COLUMNS, JournalError, JournalUnavailable, Parameters, Row, admissions, new_values
+from receiver.journal.connector import NEW_COLUMNS, AdmitHook, JournalError, JournalUnavailable, Parameters, Row, admissions, new_values
 from receiver.records import Record
 
 __all__ = ["SqliteConnector", "AdmitHook", "QUERIES"]
 
 log = logging.getLogger("receiver.journal")
-
-#: Called inside each group commit's transaction with the records it newly admits,
-#: so state derived from them (the frame tally) commits, or fails, with them.
-AdmitHook = Callable[[sqlite3.Connection, Sequence[Record]], None]
 
 _ENTRY = f"SELECT {schema.COLUMNS} FROM records"
 
@@ -91,6 +87,9 @@ QUERIES: dict[str, str] = {
     ),
 }
 
+
+#: How often the listener looks whether another process committed (see `SqliteConnector.listen`).
+_LOOK_EVERY = 0.05
 
 #: Rows per transaction of a change (delivery marks, retries).
 _ROWS_PER_CHANGE = 64
@@ -172,6 +171,32 @@ class _Checkpoints:
         self._connection.close()
 
 
+class _CommitWatch:
+    """Whether another connection has committed to the file since the last look.
+
+    SQLite changes `PRAGMA data_version` on a connection whenever another one
+    has committed; reading it touches only the shared WAL index, so looking
+    every 50 ms costs next to nothing. The first reading is taken when the
+    journal opens, so nothing committed after that is missed.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._seen = self._version()
+
+    def _version(self) -> int:
+        return int(self._connection.execute("PRAGMA data_version").fetchone()[0])
+
+    def changed(self) -> bool:
+        version = self._version()
+        changed, self._seen = version != self._seen, version
+        return changed
+
+    def close(self) -> None:
+        self._connection.close()
+
+
 class _WriteTurns:
     """Whose turn it is to write the journal file, among this process's threads and every other process's.
 
@@ -220,6 +245,7 @@ class SqliteConnector:
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
         self._checkpoints: _Checkpoints | None = None
+        self._commits: _CommitWatch | None = None
         self._lock = threading.Lock()
         # Held for every write transaction: admissions and delivery marks, of this
         # process and of the others on this file, take turns here rather than in SQLite's busy handler.
@@ -238,6 +264,7 @@ class SqliteConnector:
             for connection in (self._writer, self._reader):
                 connection.execute("PRAGMA wal_autocheckpoint=0")
             self._checkpoints = _Checkpoints(connect(self.path))
+            self._commits = _CommitWatch(self.path)
             self._write_lock.open()
         except OSError as exc:
             raise JournalUnavailable(f"the journal's lock file beside {self.path} cannot be opened ({exc.strerror})") from exc
@@ -248,6 +275,9 @@ class SqliteConnector:
         if self._checkpoints is not None:
             self._checkpoints.stop()
             self._checkpoints = None
+        if self._commits is not None:
+            self._commits.close()
+            self._commits = None
         for connection in (self._writer, self._reader):
             if connection is not None:
                 connection.close()
@@ -306,7 +336,16 @@ class SqliteConnector:
         return changed
 
     def listen(self, wake: Callable[[], None], stop: threading.Event) -> None:
-        """Nothing to listen to: the delivering process is woken by its own admissions, and others poll."""
+        """Wake the deliverer when another process commits to the file, as a PostgreSQL NOTIFY would."""
+        watch = self._commits
+        while watch is not None and not stop.wait(_LOOK_EVERY):
+            try:
+                if watch.changed():
+                    wake()
+            except sqlite3.Error as exc:
+                log.warning("the journal's listener cannot read %s (%s); looking again in a second", self.path.name, exc.__class__.__name__)
+                wake()  # it may have missed news meanwhile
+                stop.wait(1.0)
 
     def announce(self) -> None:
-        """Nothing to announce: the deliverer polls the file at least every heartbeat."""
+        """Nothing to announce: every commit to the file is seen by the deliverer's listener."""

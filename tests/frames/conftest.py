@@ -1,4 +1,8 @@
-"""The volunteer loop in-process: an app with configured videos, honest volunteers, and seeded choices."""
+"""The volunteer loop in-process: an app with configured videos, honest volunteers, and seeded choices.
+
+Every test runs twice: on the SQLite journal, and on PostgreSQL, where the
+apps a test starts share one database as receivers on several machines do.
+"""
 
 from __future__ import annotations
 
@@ -53,13 +57,15 @@ def journal_path(tmp_path: Path) -> Path:
 class Apps:
     """Apps started on one journal, each with settings overridden by keywords (default: VIDEO, retire after 3, no rate limit)."""
 
-    def __init__(self, tmp_path: Path, journal_path: Path) -> None:
-        self.tmp_path, self.journal_path = tmp_path, journal_path
+    def __init__(self, tmp_path: Path, journal_path: Path, journal_url: str | None = None) -> None:
+        self.tmp_path, self.journal_path, self.journal_url = tmp_path, journal_path, journal_url
         self.running: list[TestClient] = []
         self.entropy = itertools.count(1)
 
     def start(self, **overrides: Any) -> TestClient:
-        base = Settings(local_repo=self.tmp_path / "data" / "annotations.git", journal=self.journal_path, rate_limit=None, videos=(VIDEO,))
+        base = Settings(
+            local_repo=self.tmp_path / "data" / "annotations.git", journal=self.journal_path, journal_url=self.journal_url or "", rate_limit=None, videos=(VIDEO,)
+        )
         client = TestClient(create_app(replace(base, **overrides), entropy=lambda: next(self.entropy)))
         client.__enter__()
         self.running.append(client)
@@ -71,9 +77,16 @@ class Apps:
         client.__exit__(None, None, None)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
 @pytest.fixture
-def apps(tmp_path: Path, journal_path: Path) -> Iterator[Apps]:
-    started = Apps(tmp_path, journal_path)
+def apps(tmp_path: Path, journal_path: Path, engine: str, request: pytest.FixtureRequest) -> Iterator[Apps]:
+    url = request.getfixturevalue("postgres_cluster").database() if engine == "postgresql" else None
+    started = Apps(tmp_path, journal_path, url)
     yield started
     for client in list(started.running):
         started.stop(client)

@@ -182,6 +182,13 @@ class TestRetry:
         assert journal.retry([held, delivered]) == 1
         assert [r.id for r in journal.pending(10)] == [held]
 
+    def test_an_admission_in_another_process_wakes_the_worker(self, opener: Opener) -> None:
+        """The deliver process learns of a record an intake process kept without polling the queue for it."""
+        deliverer, intake = opener(), opener()
+        generation = deliverer.wait_for_work(0, 0.0)
+        admit(intake, 1)
+        assert deliverer.wait_for_work(generation, 30.0) > generation
+
     def test_retry_wakes_the_worker(self, journal: Journal) -> None:
         generation = journal.wait_for_work(0, 0.0)
         journal.retry(failed=True)
