@@ -59,26 +59,22 @@ class SubmissionEndpoint:
 async def answer(receiver: Receiver, scope: Scope, receive: Receive) -> Response:
     """The answer to one submission: 202 kept now, 200 kept before, or the error that says what to change."""
     headers = Headers(scope=scope)
-    submitter = _submitter(headers.get("authorization"), receiver)
-    if isinstance(submitter, Response):
-        return submitter
-    if submitter == ANONYMOUS and receiver.limits.active:
-        # The peer, or the X-Forwarded-For address when uvicorn trusts the proxy.
-        client = scope.get("client")
-        key = client_key(client[0] if client else "unknown", receiver.settings)
-        if receiver.limits.local:
-            refusal = receiver.limits.admit(key, receiver.clock())
-        else:
-            refusal = await run_in_threadpool(receiver.limits.admit, key, receiver.clock())
-        if refusal is not None:
-            return _too_many(refusal)
-    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/json":
-        return error(415, "Send the labels as JSON with the header Content-Type: application/json.")
     limit = receiver.settings.max_body_bytes
     declared = headers.get("content-length")
+    too_large = declared is not None and declared.isdigit() and int(declared) > limit
+    submitter = await _sender(receiver, scope, headers)
+    if isinstance(submitter, Response):
+        if not too_large:
+            # Read what was sent before answering: a server that closes a connection with
+            # request bytes still arriving makes the kernel reset it, and the client may
+            # lose the answer to "connection reset" before reading it.
+            try:
+                await _body(receive, limit)
+            except _Disconnected:
+                pass
+        return submitter
     try:
-        body = None if declared is not None and declared.isdigit() and int(declared) > limit else await _body(receive, limit)
+        body = None if too_large else await _body(receive, limit)
     except _Disconnected:
         return error(400, "The connection closed before the whole submission arrived; submit again.")
     if body is None:
@@ -118,6 +114,27 @@ async def answer(receiver: Receiver, scope: Scope, receive: Receive) -> Response
     content["message"] = f"Already received: these labels for frame {frame} were submitted before; nothing new was saved."
     content["commit"] = entry.commit
     return JSONAnswer(content, status_code=200)
+
+
+async def _sender(receiver: Receiver, scope: Scope, headers: Headers) -> str | Response:
+    """Who sent the submission, or the answer refusing them (401, 403, 429, 503) or what they send (415)."""
+    submitter = _submitter(headers.get("authorization"), receiver)
+    if isinstance(submitter, Response):
+        return submitter
+    if submitter == ANONYMOUS and receiver.limits.active:
+        # The peer, or the X-Forwarded-For address when uvicorn trusts the proxy.
+        client = scope.get("client")
+        key = client_key(client[0] if client else "unknown", receiver.settings)
+        if receiver.limits.local:
+            refusal = receiver.limits.admit(key, receiver.clock())
+        else:
+            refusal = await run_in_threadpool(receiver.limits.admit, key, receiver.clock())
+        if refusal is not None:
+            return _too_many(refusal)
+    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        return error(415, "Send the labels as JSON with the header Content-Type: application/json.")
+    return submitter
 
 
 def _submitter(header: str | None, receiver: Receiver) -> str | Response:

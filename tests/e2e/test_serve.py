@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import select
 import socket
 import subprocess
 import threading
@@ -170,6 +171,27 @@ def test_several_worker_processes_share_one_journal_and_one_deliverer(tmp_path: 
     stored = ids_in(tmp_path / REPO)
     assert set(stored) == set(outcome["accepted"]) and max(stored.values()) == 1
     assert health["store"]["name"] == "local" and health["store"]["state"] == "ok"
+
+
+def test_a_refusal_is_sent_after_the_body_so_closing_never_resets_the_connection(tmp_path: Path) -> None:
+    """A 429 sent before the body arrived, then a close with request bytes still coming in, makes the
+    kernel reset the connection: the client may read "connection reset" instead of the 429."""
+    with ReceiverProcess(tmp_path, {"RECEIVER_RATE_LIMIT": "1/hour"}) as server:
+        assert httpx.post(f"{server.url}/api/labels", json=captured_body()).status_code == 202
+        body = json.dumps({**captured_body(), "frame_index": 1}).encode()
+        head = (
+            f"POST /api/labels HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(head)
+            answered_early, _, _ = select.select([sock], [], [], 0.5)
+            sock.sendall(body)
+            answer = b""
+            while chunk := sock.recv(65536):  # to the server's close: a reset raises here
+                answer += chunk
+    assert not answered_early, "the receiver answered before the body arrived"
+    assert answer.startswith(b"HTTP/1.1 429 ")
 
 
 def test_two_worker_processes_allow_the_limit_once(tmp_path: Path) -> None:
