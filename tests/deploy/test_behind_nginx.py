@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import threading
 import time
@@ -19,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
-from tests.captured import numbered_submission
+from tests.captured import captured_body, numbered_submission
 from tests.e2e.conftest import ids_in, wait_delivered
 from tests.nginx import NginxProcess
 from tests.pgcluster import Cluster
@@ -155,6 +157,27 @@ def test_killing_the_deliverer_under_load_through_nginx_loses_nothing_and_anothe
     assert load.refused == [] and load.transport_errors == []
     assert set(load.accepted) <= set(landed) and set(landed.values()) == {1}
     assert len({v["deliverer"] for v in views}) == 1 and views[0]["deliverer"] in {holder(r) for r in three.receivers}
+
+
+def test_three_receivers_under_load_keep_one_frame_tally_that_counts_every_label_once(
+    tmp_path: Path, postgres_cluster: Cluster, nginx_binary: Path
+) -> None:
+    """64 connections labelling 300 frames through three receivers: each frame's count is the labels kept of it."""
+    body = captured_body()
+    videos = tmp_path / "videos.json"
+    geometry = {"url": body["video_url"], "fps": body["fps"], "frames": 300, "width": body["frame_width"], "height": body["frame_height"]}
+    videos.write_text(json.dumps([geometry]))
+    url = postgres_cluster.database()
+    settings = {"RECEIVER_JOURNAL": url, "RECEIVER_RATE_LIMIT": "0", "RECEIVER_VIDEOS": str(videos)}
+    with deployment(tmp_path, postgres_cluster, nginx_binary, 3, settings) as three, loaded(three.nginx.url) as load:
+        # About five labels a frame, many of them admitted at once on different receivers.
+        wait_until(lambda: len(load.accepted) >= 1500, timeout=120, interval=0.1, what="1,500 submissions accepted through nginx")
+    assert load.refused == [] and load.transport_errors == []
+    with psycopg.connect(url) as connection:
+        tally = {frame: labels for frame, labels in connection.execute("SELECT frame, labels FROM frames WHERE labels > 0").fetchall()}
+        kept = dict(connection.execute("SELECT frame_index, count(*) FROM records GROUP BY frame_index").fetchall())
+        touched = connection.execute("SELECT touched FROM videos").fetchone()
+    assert tally == kept and touched == (len(kept),)
 
 
 LIMITED = {"RECEIVER_RATE_LIMIT": "3/minute"}
