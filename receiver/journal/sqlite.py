@@ -144,12 +144,20 @@ class _Checkpoints:
 
     SQLite would otherwise do it inside whichever commit crosses a thousand
     pages: a 10-40 ms stall for the requests waiting on that commit. A passive
-    checkpoint never blocks writers or readers; a log still in use is finished later.
+    checkpoint never blocks writers or readers, but under steady admissions it
+    never catches the last commit either, and SQLite starts the log over only
+    once everything in it is folded back: the log would grow without end, and
+    every commit would pay for the file growing. So once the log passes
+    `restart_after` pages, the thread takes a write turn and folds back the
+    little a passive pass left (a restart checkpoint), and the next commit
+    writes the log from its start again.
     """
 
-    def __init__(self, connection: sqlite3.Connection, every: float = 0.25) -> None:
+    def __init__(self, connection: sqlite3.Connection, turns: _WriteTurns, every: float = 0.25, restart_after: int = 1000) -> None:
         self._connection = connection
+        self._turns = turns
         self._every = every
+        self._restart_after = restart_after
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="journal-checkpoints", daemon=True)
         self._thread.start()
@@ -157,7 +165,10 @@ class _Checkpoints:
     def _run(self) -> None:
         while not self._stop.wait(self._every):
             try:
-                self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                _, logged, _ = self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if logged >= self._restart_after:
+                    with self._turns:
+                        self._connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
             except sqlite3.Error as exc:
                 log.warning("the journal's log could not be folded back into its file this time: %s", exc)
 
@@ -263,9 +274,9 @@ class SqliteConnector:
             # thread of its own, so no commit an answer waits on ever does it.
             for connection in (self._writer, self._reader):
                 connection.execute("PRAGMA wal_autocheckpoint=0")
-            self._checkpoints = _Checkpoints(connect(self.path))
-            self._commits = _CommitWatch(self.path)
             self._write_lock.open()
+            self._checkpoints = _Checkpoints(connect(self.path), self._write_lock)
+            self._commits = _CommitWatch(self.path)
         except OSError as exc:
             raise JournalUnavailable(f"the journal's lock file beside {self.path} cannot be opened ({exc.strerror})") from exc
         except sqlite3.Error as exc:
