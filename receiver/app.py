@@ -402,11 +402,11 @@ def app_from_environment() -> Starlette:
 
     from receiver.settings import load_settings
 
-    from receiver.roles import intake_switch_interval
+    from receiver.roles import prepare_process
 
     settings = load_settings(os.environ)
-    if settings.role == "intake":
-        intake_switch_interval()  # once per worker process: this factory is what each one runs first
     # Set by `receiver serve` before the workers start: prometheus_client keeps counts in files there.
     shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    return create_app(settings, metrics_dir=Path(shared) if shared else None)
+    app = create_app(settings, metrics_dir=Path(shared) if shared else None)
+    prepare_process(settings.role)  # once per worker process: this factory is what each one runs first
+    return app

@@ -85,10 +85,11 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
         err.write(f"receiver serve: {problem}\n")
         return EXIT_FAILED
     if settings.role == "deliver":
-        from receiver.roles import run_deliverer
+        from receiver.roles import prepare_process, run_deliverer
 
         # No HTTP: intake processes' /health reports this process from the status it publishes in the journal.
         logging.config.dictConfig(logging_config(format=settings.log_format))
+        prepare_process("deliver")
         return run_deliverer(settings, parent=args.parent_pid)
     options: dict[str, Any] = {
         "host": settings.host,
@@ -108,11 +109,11 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
     deliverer_beside = settings.role == "all" and (settings.workers > 1 or not settings.journal_url)
     if not deliverer_beside and settings.workers == 1:
         from receiver.app import create_app
-        from receiver.roles import intake_switch_interval
+        from receiver.roles import prepare_process
 
-        if settings.role == "intake":
-            intake_switch_interval()
-        uvicorn.run(create_app(settings), **options)
+        app = create_app(settings)
+        prepare_process(settings.role)
+        uvicorn.run(app, **options)
         return EXIT_OK
     # Worker processes build their own app from the environment: pass the settings file and their role along.
     if args.config is not None:
@@ -122,7 +123,7 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
     # is emptied of a previous run's counts before any process counts.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(settings.metrics_dir.resolve())
     from receiver.metrics import prepare_multiprocess_dir
-    from receiver.roles import DelivererSupervisor, intake_switch_interval
+    from receiver.roles import DelivererSupervisor, prepare_process
 
     prepare_multiprocess_dir(settings.metrics_dir)
     supervisor = DelivererSupervisor.for_serve(args.config, environ).start() if deliverer_beside else None
@@ -131,8 +132,9 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
         if settings.workers == 1:
             from receiver.app import create_app
 
-            intake_switch_interval()
-            uvicorn.run(create_app(replace(settings, role="intake"), metrics_dir=settings.metrics_dir.resolve()), **options)
+            app = create_app(replace(settings, role="intake"), metrics_dir=settings.metrics_dir.resolve())
+            prepare_process("intake")
+            uvicorn.run(app, **options)
         else:
             uvicorn.run("receiver.app:app_from_environment", factory=True, workers=settings.workers, **options)
     finally:

@@ -22,6 +22,7 @@ This module does not decide anything about delivery itself (that is `delivery`).
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -41,7 +42,7 @@ from receiver.metrics import Metrics
 from receiver.settings import Settings
 from receiver.stores import Store, build_store
 
-__all__ = ["ROLES", "build_worker", "run_deliverer", "DelivererSupervisor", "intake_switch_interval"]
+__all__ = ["ROLES", "build_worker", "run_deliverer", "DelivererSupervisor", "prepare_process"]
 
 log = logging.getLogger("receiver.roles")
 
@@ -55,17 +56,32 @@ _MOST_RESTART_WAIT = 30.0
 
 #: How long a thread of an intake process waits for the GIL before the running one hands it over (CPython's default is 5 ms).
 INTAKE_SWITCH_INTERVAL = 0.0005
+#: Allocations between two collections of the youngest generation (CPython's default is 700).
+YOUNG_COLLECTION_EVERY = 10_000
 
 
-def intake_switch_interval() -> None:
-    """Hand the GIL over within half a millisecond in a process that only takes submissions in.
+def prepare_process(role: str) -> None:
+    """Tune a `receiver serve` process of this role, once what it serves with is built.
 
-    Its other threads only wait on I/O (the journal's commits). One back from an
-    fsync waits for the GIL while the event loop runs, and every answer of its
-    group waits with it: at CPython's 5 ms that wait was most of a request's
-    latency under load. No CPU-bound thread here pays for the shorter turns.
+    The garbage collector: everything built at start (modules, schemas, the app)
+    lives as long as the process, so it is frozen out of every later collection,
+    and the youngest generation is collected every 10,000 allocations rather than
+    700 (a submission allocates a few hundred containers). Under 64 clients the
+    collections re-scanning that heap were the receiver's p99: 54 ms before, 29 ms after.
+
+    In a process that only takes submissions in (`role` intake), the GIL is also
+    handed over within half a millisecond. Its other threads only wait on I/O
+    (the journal's commits): one back from an fsync waited for the GIL while the
+    event loop ran, and every answer of its group waited with it, at CPython's
+    5 ms most of a request's latency under load. No CPU-bound thread here pays
+    for the shorter turns.
     """
-    sys.setswitchinterval(INTAKE_SWITCH_INTERVAL)
+    if role == "intake":
+        sys.setswitchinterval(INTAKE_SWITCH_INTERVAL)
+    gc.collect()
+    gc.freeze()
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_EVERY, max(middle, 20), max(oldest, 20))
 
 
 def build_worker(

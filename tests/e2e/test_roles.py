@@ -135,3 +135,17 @@ def test_a_killed_deliverer_is_restarted_and_delivery_resumes(tmp_path: Path) ->
         alive = children(serve_pid)
     assert second in alive and "--role deliver" in alive[second]
     assert stored(tmp_path) == {identifier: 1 for identifier in before + after}
+
+
+def test_each_worker_process_freezes_what_it_built_and_collects_young_objects_less_often(tmp_path: Path) -> None:
+    """The factory uvicorn runs in every worker of `serve --workers N` tunes that process before it serves."""
+    probe = (
+        "import gc, sys\n"
+        "from receiver.app import app_from_environment\n"
+        "app_from_environment()\n"
+        "print(gc.get_freeze_count(), gc.get_threshold()[0], sys.getswitchinterval())\n"
+    )
+    environ = {**os.environ, "RECEIVER_ROLE": "intake", "RECEIVER_LOCAL_REPO": str(tmp_path / "annotations.git")}
+    result = subprocess.run([sys.executable, "-c", probe], env=environ, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True)
+    frozen, young, switch = result.stdout.split()
+    assert int(frozen) > 10_000 and int(young) == 10_000 and float(switch) == 0.0005
