@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from starlette.testclient import TestClient  # noqa: E402
 
 from receiver.app import create_app  # noqa: E402
-from receiver.frames import FrameLedger  # noqa: E402
+from receiver.frames import FrameLedger, SqliteTally  # noqa: E402
 from receiver.journal import Journal  # noqa: E402
 from receiver.schemas import load_skeleton  # noqa: E402
 from receiver.settings import Settings  # noqa: E402
@@ -45,7 +45,7 @@ def build(journal: Path, videos: tuple[Video, ...], volunteers: list[str], label
     Journal(journal).open().close()
     keypoints = [k.id for k in load_skeleton().keypoints]
     started = time.perf_counter()
-    FrameLedger(journal, videos, retire_after=RETIRE_AFTER, keypoints=keypoints).open().close()
+    FrameLedger(SqliteTally(journal), videos, retire_after=RETIRE_AFTER, keypoints=keypoints).open().close()
     print(f"tally built: {len(videos):,} videos x {videos[0].frames:,} frames in {time.perf_counter() - started:.1f} s")
     rng = random.Random(seed)
     connection = sqlite3.connect(journal, isolation_level=None)
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"journal: {journal.stat().st_size / 1e6:,.0f} MB")
 
     keypoints = [k.id for k in load_skeleton().keypoints]
-    tally = FrameLedger(journal, videos, retire_after=RETIRE_AFTER, keypoints=keypoints).open()
+    tally = FrameLedger(SqliteTally(journal), videos, retire_after=RETIRE_AFTER, keypoints=keypoints).open()
     rng = random.Random(11)
     picks: list[float] = []
     started = time.perf_counter()
