@@ -1,7 +1,7 @@
 """The frame tally: which frames of the configured videos still need labels, and which one a volunteer gets next.
 
 State lives in the journal's database (tables in `receiver.journal.schema`,
-and in `receiver.journal.postgres` for PostgreSQL), so it survives restarts
+for both engines), so it survives restarts
 and every process of one receiver, or every receiver on one PostgreSQL, shares it:
 
 - `videos`: one row per configured video, numbered, with how many of its
