@@ -240,9 +240,10 @@ def _page(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err
 
 
 def _doctor(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
-    from receiver.doctor import run_doctor
+    from receiver.doctor import app_identity, run_doctor
     from receiver.moderation import ModerationSetupError, build_moderator
     from receiver.settings import SettingsError, load_settings
+    from receiver.stores.github.client import AppCredentials
 
     try:
         settings = load_settings(environ, config_file=args.config)
@@ -251,8 +252,16 @@ def _doctor(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
     except (SettingsError, ModerationSetupError) as exc:
         err.write(f"receiver doctor: {exc}\n")
         return EXIT_USAGE
-    credentials = "app" if settings.github_app_private_key_file is not None else "token"
-    return run_doctor(github, settings.github_repository, out, output=args.format, credentials=credentials)
+    if settings.github_app_private_key_file is None:
+        return run_doctor(github, settings.github_repository, out, output=args.format)
+    try:
+        app = AppCredentials.from_key_file(settings.github_app_id, settings.github_app_private_key_file, settings.github_app_installation_id)
+    except OSError as exc:
+        err.write(f"receiver doctor: the GitHub App's private key file cannot be read ({exc.strerror})\n")
+        return EXIT_USAGE
+    # Who the app's pull requests are by: the gate must name that login.
+    identity = app_identity(settings.github_api_url, app)
+    return run_doctor(github, settings.github_repository, out, output=args.format, credentials="app", identity=identity)
 
 
 def _init(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:

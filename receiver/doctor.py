@@ -33,6 +33,7 @@ from github.Repository import Repository
 
 from receiver.datarepo import WORKFLOWS, WORKFLOWS_DIR, accepted_workflow
 from receiver.stores.github.answers import answer_from
+from receiver.stores.github.client import AppCredentials, app_login
 
 __all__ = [
     "CHECK_CONTEXT",
@@ -205,11 +206,11 @@ def _rate(github: Github) -> RateFacts:
     return RateFacts(int(core["limit"]), int(core["remaining"]), int(core["reset"]))
 
 
-def gather(github: Github, full_name: str, *, credentials: str = "token", identity: str | None = None) -> Facts:
+def gather(github: Github, full_name: str, *, credentials: str = "token", identity: str | Unread | None = None) -> Facts:
     """Read every fact `checks` needs; a read GitHub refuses becomes `Unread`, never an exception.
 
     `identity` names the login when the caller knows it (a GitHub App's
-    `NAME[bot]`); otherwise it is the login `GET /user` answers.
+    `NAME[bot]`, from `app_identity`); otherwise it is the login `GET /user` answers.
     """
     who: str | Unread = identity if identity is not None else _read(lambda: github.get_user().login)
     rate = _read(lambda: _rate(github))
@@ -412,7 +413,14 @@ def report_json(found: Sequence[Check], out: TextIO, repository: str) -> bool:
     return ok
 
 
-def run_doctor(github: Github, full_name: str, out: TextIO, *, output: str = "text", credentials: str = "token", identity: str | None = None) -> int:
+def app_identity(api_url: str, app: AppCredentials) -> str | Unread:
+    """A GitHub App's bot login (`<slug>[bot]`), asked with the app's own JWT; or what GitHub answered instead."""
+    return _read(lambda: app_login(api_url, app))
+
+
+def run_doctor(
+    github: Github, full_name: str, out: TextIO, *, output: str = "text", credentials: str = "token", identity: str | Unread | None = None
+) -> int:
     """Gather, judge against this version's files, report; 0 when every check passes, else 1."""
     from receiver.datarepo import schema_files, shipped_workflows
 

@@ -215,7 +215,7 @@ def build_moderator(
     app = None
     if key_file is not None:
         try:
-            app = AppCredentials(settings.github_app_id, key_file.read_text(encoding="utf-8"), settings.github_app_installation_id)
+            app = AppCredentials.from_key_file(settings.github_app_id, key_file, settings.github_app_installation_id)
         except OSError as exc:
             raise ModerationSetupError(f"the GitHub App's private key file cannot be read ({exc.strerror})") from exc
     budget = Budget(settings.github_writes_per_minute, settings.github_writes_per_hour, settings.github_write_interval)

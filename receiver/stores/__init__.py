@@ -84,10 +84,9 @@ def build_store(settings: Settings) -> Store:
     app = None
     if settings.github_app_private_key_file is not None:
         try:
-            key = settings.github_app_private_key_file.read_text(encoding="utf-8")
+            app = AppCredentials.from_key_file(settings.github_app_id, settings.github_app_private_key_file, settings.github_app_installation_id)
         except OSError as exc:
             raise StoreError(f"the GitHub App's private key file cannot be read ({exc.strerror})") from exc
-        app = AppCredentials(settings.github_app_id, key, settings.github_app_installation_id)
     return GitHubStore(
         settings.github_repository,
         api_url=settings.github_api_url,

@@ -183,7 +183,7 @@ class FakeGitHub:
         if header is None:
             raise Unauthorized("Requires authentication")
         scheme, _, token = header.partition(" ")
-        if request.path.startswith("/app/"):
+        if request.path == "/app" or request.path.startswith("/app/"):
             # App endpoints take the app's JWT, never a user or installation token.
             app_id = self.state.app_for_jwt(token.strip()) if scheme.lower() == "bearer" else None
             if app_id is None:

@@ -24,6 +24,7 @@ _NUM = r"(?P<number>[0-9]+)"
 def api_routes() -> list[Route]:
     """A fresh route table (built per fake, never shared at module level)."""
     return [
+        Route("GET", r"/app", api_apps.get_authenticated_app),
         Route("POST", r"/app/installations/(?P<installation>[0-9]+)/access_tokens", api_apps.create_installation_token),
         Route("GET", r"/user", api_settings.get_authenticated_user),
         Route("GET", r"/rate_limit", api_settings.get_rate_limit, counted=False),

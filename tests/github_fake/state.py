@@ -261,6 +261,7 @@ class GitHubState:
         self._users: dict[str, User] = {}
         self._tokens: dict[str, str] = {}
         self._apps: dict[int, bytes] = {}
+        self._app_slugs: dict[int, str] = {}
         self._installations: dict[int, tuple[int, str]] = {}
         #: Logins that act for an app installation (what `GET /user` refuses).
         self._bots: set[str] = set()
@@ -297,6 +298,7 @@ class GitHubState:
     def add_app(self, app_id: int, public_key_pem: bytes, installation_id: int, login: str) -> None:
         """A GitHub App whose installation `installation_id` acts as `login` (e.g. "my-app[bot]")."""
         self._apps[app_id] = public_key_pem
+        self._app_slugs[app_id] = login.removesuffix("[bot]")
         self._installations[installation_id] = (app_id, login)
         self._bots.add(login)
         self.add_user(login)
@@ -319,6 +321,10 @@ class GitHubState:
         except (jwt.PyJWTError, KeyError, ValueError, TypeError):
             return None
         return app_id
+
+    def app_slug(self, app_id: int) -> str:
+        """The app's slug: its installations act as `<slug>[bot]`."""
+        return self._app_slugs[app_id]
 
     def is_installation(self, user: User) -> bool:
         """Whether ``user`` is an app installation's bot rather than a person."""

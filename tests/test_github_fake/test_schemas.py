@@ -87,6 +87,7 @@ CASES: list[tuple[str, str, Any, int, str]] = [
     ("PATCH", f"{R}/actions/variables/GATE", {"value": "pose-receiver,app[bot]"}, 204, ""),
     ("GET", f"{R}/pulls/9", None, 404, "BasicError"),
     ("POST", "/app/installations/1/access_tokens", None, 401, "BasicError"),
+    ("GET", "/app", None, 401, "BasicError"),
     ("PUT", f"{R}/contents/docs/hello.txt", {"message": "m", "content": "eA==", "branch": "topic"}, 422, "BasicError"),
 ]
 
@@ -131,3 +132,21 @@ def test_schema_check_rejects_a_wrong_shape(schema: ModelCheck) -> None:
 
     with pytest.raises(ValidationError):
         schema("GitRef", {"ref": "refs/heads/main", "node_id": "x", "url": "u"})
+
+
+def test_the_authenticated_app_validates_against_openapi_model(fake: FakeGitHub, api: Api, schema: ModelCheck) -> None:
+    """GET /app with the app's own JWT: the app, its slug the login of its installations without "[bot]"."""
+    import time
+
+    import jwt
+
+    from tests.stores.test_github_app import pem_pair
+
+    private, public = pem_pair()
+    fake.add_app(7, public, 70, "my-app[bot]")
+    now = int(time.time())
+    token = jwt.encode({"iat": now - 60, "exp": now + 540, "iss": "7"}, private, algorithm="RS256")
+    response = api.session.get(f"{api.base_url}/app", headers={"authorization": f"Bearer {token}", "accept": "application/vnd.github+json"})
+    assert response.status_code == 200, response.text
+    assert response.json()["slug"] == "my-app"
+    schema("Integration", response.json())

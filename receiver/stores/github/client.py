@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from github import Auth, Github
+from github import Auth, Github, GithubIntegration
 
-__all__ = ["AppCredentials", "github_client"]
+__all__ = ["AppCredentials", "app_login", "github_client"]
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,11 @@ class AppCredentials:
     app_id: int
     private_key: str = field(repr=False)
     installation_id: int
+
+    @classmethod
+    def from_key_file(cls, app_id: int, key_file: Path, installation_id: int) -> AppCredentials:
+        """The credentials with the key read from its file; raises `OSError` when it cannot be read."""
+        return cls(app_id, key_file.read_text(encoding="utf-8"), installation_id)
 
 
 def github_client(api_url: str, *, token: str = "", app: AppCredentials | None = None, timeout: int = 30) -> Github:
@@ -30,3 +36,12 @@ def github_client(api_url: str, *, token: str = "", app: AppCredentials | None =
     else:
         auth = Auth.Token(token) if token else None
     return Github(auth=auth, base_url=api_url.rstrip("/"), retry=None, seconds_between_requests=None, seconds_between_writes=None, timeout=timeout)
+
+
+def app_login(api_url: str, app: AppCredentials, *, timeout: int = 30) -> str:
+    """The login the app's installation acts as, `<slug>[bot]`: the author of its pull requests.
+
+    An installation's token cannot ask `GET /user`; the app's own JWT asks `GET /app` for its slug.
+    """
+    integration = GithubIntegration(auth=Auth.AppAuth(app.app_id, app.private_key), base_url=api_url.rstrip("/"), timeout=timeout)
+    return f"{integration.get_app().slug}[bot]"
