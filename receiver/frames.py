@@ -104,6 +104,9 @@ def _describes(submission: dict[str, Any], row: Sequence[Any]) -> bool:
 STATEMENTS: dict[str, str] = {
     "videos": "SELECT id, url, fps, frames, width, height FROM videos",
     "video": "SELECT id, url, fps, frames, width, height FROM videos WHERE url = :url",
+    # Run first by each admitting transaction where receivers may sync the videos while others admit (PostgreSQL
+    # fills it in); none here: SQLite's write lock already puts a sync and an admission one after the other.
+    "admitting": "",
     "geometry": "SELECT id, frames, fps, width, height FROM videos WHERE url = :url",
     "drop_frames": "DELETE FROM frames WHERE video = :video",
     "drop_volunteer_frames": "DELETE FROM volunteer_frames WHERE video = :video",
@@ -341,6 +344,8 @@ class FrameLedger:
         receivers admitting side by side on PostgreSQL lock rows in the same
         order and never wait on each other in a circle.
         """
+        if turn := self._sql("admitting"):
+            connection.execute(turn, {})
         # One lookup per video, not per record: a group commit holds many labels of few videos.
         videos: dict[str, Sequence[Any] | None] = {}
         frames: set[tuple[str, int]] = set()

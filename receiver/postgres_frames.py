@@ -6,7 +6,10 @@ locks the row (`FOR UPDATE`). Two receivers admitting labels of one frame at
 once then take turns, and the second re-judges the frame with the first's
 label in view, where without the lock each would count only its own.
 Syncing the tables with the configured videos holds an advisory lock, so
-receivers starting together do it one after another.
+receivers starting together do it one after another; each admitting
+transaction holds the same lock shared, so a label of a video being added is
+admitted either before the sync (which then counts it from the records) or
+after it (and counts itself), never unseen by both.
 
 psycopg is imported when this module is: only a receiver configured with a
 `postgresql://` journal imports it.
@@ -26,10 +29,10 @@ from receiver.frames import STATEMENTS
 from receiver.journal.connector import JournalUnavailable
 from receiver.journal.postgres import describe
 
-__all__ = ["PostgresTally"]
+__all__ = ["PostgresTally", "SYNC_LOCK"]
 
-#: Serialises syncing the tally with the configured videos (an advisory lock key of its own).
-_SYNC_LOCK = 0x6672616D65730000
+#: Serialises syncing the tally with the configured videos (an advisory lock key of its own); admissions hold it shared.
+SYNC_LOCK = 0x6672616D65730000
 
 _PARAMETER = re.compile(r"(?<![:\w]):([a-z_]+)\b")
 
@@ -40,6 +43,7 @@ def _in_psycopg_style(sql: str) -> str:
 
 _STATEMENTS = {name: _in_psycopg_style(sql) for name, sql in STATEMENTS.items()}
 _STATEMENTS["frame"] += " FOR UPDATE"
+_STATEMENTS["admitting"] = f"SELECT pg_advisory_xact_lock_shared({SYNC_LOCK})"
 
 
 class PostgresTally:
@@ -79,7 +83,7 @@ class PostgresTally:
     def transaction(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
         try:
             with self._pool.connection() as connection, connection.transaction():
-                connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SYNC_LOCK,))
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (SYNC_LOCK,))
                 yield connection
         except (psycopg.Error, PoolTimeout) as exc:
             raise JournalUnavailable(f"the frame tally cannot be brought up to date right now ({exc.__class__.__name__})") from exc

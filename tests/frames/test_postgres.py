@@ -19,7 +19,8 @@ from pathlib import Path
 import psycopg
 from starlette.testclient import TestClient
 
-from tests.frames.conftest import VIDEO, Apps, honest_label
+from receiver.postgres_frames import SYNC_LOCK
+from tests.frames.conftest import OTHER, VIDEO, Apps, honest_label
 from tests.pgcluster import Cluster
 
 FRAME = 7
@@ -69,6 +70,35 @@ def test_labels_of_one_frame_admitted_at_once_on_two_receivers_are_both_counted(
         assert frame == (2, 2) and touched == (1,)
         progress = second.get("/api/progress").json()["videos"][0]
         assert (progress["in_progress"], progress["untouched"]) == (1, VIDEO.frames - 1)
+    finally:
+        for client in list(apps.running):
+            apps.stop(client)
+
+
+def test_a_label_admitted_while_another_receiver_adds_its_video_is_counted(tmp_path: Path, postgres_cluster: Cluster) -> None:
+    """A receiver syncing a newly configured video holds the sync lock while it writes the video's rows and
+    counts the labels already kept. A label admitted meanwhile elsewhere waits for that, then counts itself:
+    admitted unseen beside the sync, neither would count it."""
+    url = postgres_cluster.database()
+    apps = Apps(tmp_path, tmp_path / "unused.sqlite3", url)
+    try:
+        first = apps.start()
+        codes: list[int] = []
+        with psycopg.connect(url) as syncing:
+            # What a sync writes for a video added to another receiver's RECEIVER_VIDEOS, under its lock.
+            syncing.execute("SELECT pg_advisory_xact_lock(%s)", (SYNC_LOCK,))
+            (ident,) = syncing.execute(
+                "INSERT INTO videos (url, fps, frames, width, height) VALUES (%s, %s, %s, %s, %s) RETURNING id",
+                (OTHER.url, OTHER.fps, OTHER.frames, OTHER.width, OTHER.height),
+            ).fetchone()
+            syncing.execute("INSERT INTO frames (video, frame) SELECT %s, i FROM generate_series(0, %s - 1) AS i", (ident, OTHER.frames))
+            posting = _post_in_thread(first, honest_label(OTHER, FRAME, "alice-0001"), codes)
+            _until(lambda: _waiting_on_locks(url) == 1 or not posting.is_alive(), "the admission waits for the sync, or is done")
+        posting.join(10)
+        assert codes == [202]
+        with psycopg.connect(url) as connection:
+            frame = connection.execute("SELECT labels FROM frames WHERE video = %s AND frame = %s", (ident, FRAME)).fetchone()
+        assert frame == (1,)
     finally:
         for client in list(apps.running):
             apps.stop(client)
