@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
+
 from receiver.delivery import DeliveryWorker
 from receiver.journal import Journal
 from receiver.stores.local import Git, LocalGitStore
@@ -22,6 +24,14 @@ def test_git_is_told_to_sync_objects_and_refs(tmp_path: Path) -> None:
     assert b"fsync" not in (tmp_path / "data.git" / "config").read_bytes()
     assert isinstance(store._git, Git)
 
+
+
+def test_git_keeps_freed_memory_and_the_hosts_own_allocator_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """git runs with glibc's trim threshold raised (fast-import's page faults), after any tunables the host set."""
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2")
+    store = LocalGitStore(tmp_path / "data.git")
+    seen = store._run(["-c", 'alias.tunables=!printf %s "$GLIBC_TUNABLES"', "tunables"]).stdout.decode()
+    assert seen == "glibc.malloc.arena_max=2:glibc.malloc.trim_threshold=67108864"
 
 def test_delivered_records_missing_from_the_store_are_delivered_again_at_start(tmp_path: Path) -> None:
     """A commit the disk lost (the branch rolled back) is found by the next worker and committed again."""
