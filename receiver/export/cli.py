@@ -10,12 +10,12 @@ Heavy packages are imported only once a command runs.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from receiver.export.sources import Collection
+    from receiver.export.sources import Collection, Skipped, Source
 
 __all__ = ["add_commands"]
 
@@ -80,15 +80,11 @@ def add_commands(commands: Any) -> None:
     consensus.set_defaults(run=_consensus)
 
 
-def _read(
-    name: str, args: argparse.Namespace, environ: Mapping[str, str], err: TextIO
-) -> tuple[Collection, Any] | int:
-    """The valid records of the source and the skeleton, or an exit code after saying what went wrong."""
-    from receiver.export.progress import progress_bar
-    from receiver.export.sources import SourceError, collect, open_source
+def _open(name: str, args: argparse.Namespace, environ: Mapping[str, str], err: TextIO) -> tuple[Source, Any] | int:
+    """The source to read and the skeleton, or an exit code after saying what went wrong."""
+    from receiver.export.sources import SourceError, open_source
     from receiver.schemas import SkeletonError, load_skeleton
     from receiver.settings import SettingsError, load_settings
-    from receiver.validation import Validator
 
     source_path = args.source
     if source_path is None:
@@ -99,10 +95,24 @@ def _read(
             return EXIT_USAGE
     try:
         skeleton = load_skeleton(args.skeleton) if args.skeleton else load_skeleton()
-        source = open_source(source_path)
+        return open_source(source_path), skeleton
     except (SkeletonError, SourceError) as exc:
         err.write(f"receiver {name}: {exc}\n")
         return EXIT_USAGE
+
+
+def _read(
+    name: str, args: argparse.Namespace, environ: Mapping[str, str], err: TextIO
+) -> tuple[Collection, Any] | int:
+    """The valid records of the source and the skeleton, or an exit code after saying what went wrong."""
+    from receiver.export.progress import progress_bar
+    from receiver.export.sources import SourceError, collect
+    from receiver.validation import Validator
+
+    opened = _open(name, args, environ, err)
+    if isinstance(opened, int):
+        return opened
+    source, skeleton = opened
     try:
         with progress_bar(err, f"reading {source.describe()}") as step:
             collection = collect(source, Validator(skeleton), step)
@@ -110,11 +120,15 @@ def _read(
         err.write(f"receiver {name}: {exc}\n")
         return EXIT_USAGE
     if not collection.records:
-        reason = f"; {len(collection.skipped)} file(s) failed validation" if collection.skipped else ""
-        err.write(f"receiver {name}: no valid records in {source.describe()}{reason}\n")
-        err.writelines(f"  {skipped.path}: {skipped.reason}\n" for skipped in collection.skipped[:10])
-        return EXIT_FAILED
+        return _nothing_valid(name, source, collection.skipped, err)
     return collection, skeleton
+
+
+def _nothing_valid(name: str, source: Source, skipped: Sequence[Skipped], err: TextIO) -> int:
+    reason = f"; {len(skipped)} file(s) failed validation" if skipped else ""
+    err.write(f"receiver {name}: no valid records in {source.describe()}{reason}\n")
+    err.writelines(f"  {item.path}: {item.reason}\n" for item in skipped[:10])
+    return EXIT_FAILED
 
 
 def _rule(name: str, settle: int, err: TextIO) -> Any:
@@ -133,7 +147,7 @@ def _export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
     from receiver.export.formats import FORMATS
     from receiver.export.labels import consensus_labels, submission_labels, video_infos
     from receiver.export.progress import progress_bar
-    from receiver.export.summary import render, summarize
+    from receiver.export.summary import RecordCounts, render, summarize
 
     rule = _rule("export", args.settle, err)
     if rule is None:
@@ -169,16 +183,21 @@ def _export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
     except OSError as exc:
         err.write(f"receiver export: cannot write {args.out}: {exc.strerror or exc}; check the folder exists and is writable\n")
         return EXIT_FAILED
-    out.write(render(summarize(records, collection.skipped, results), written=[f"{args.out} ({fmt.name})"]))
+    out.write(render(summarize(RecordCounts.of(records), collection.skipped, results), written=[f"{args.out} ({fmt.name})"]))
     return EXIT_OK
 
 
 def _consensus(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
-    from receiver.consensus import consensus
+    """Stream the source into the click table: only the table and the counts are held, never the records."""
+    from receiver.consensus import consensus_of_table, records_table
     from receiver.consensus.gold import GoldError, gold_points, read_gold
     from receiver.consensus.report import write_report
-    from receiver.export.summary import render, summarize
+    from receiver.export.progress import progress_bar
+    from receiver.export.sources import SourceError, stream
+    from receiver.export.summary import RecordCounts, render, summarize
     from receiver.export.tables import consensus_csv, consensus_json, consensus_text, volunteers_csv, volunteers_text
+    from receiver.records import Record
+    from receiver.validation import Validator
 
     rule = _rule("consensus", args.settle, err)
     if rule is None:
@@ -187,25 +206,42 @@ def _consensus(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     if suffix not in (None, ".json", ".csv"):
         err.write(f"receiver consensus: --out {args.out}: name a .json or .csv file\n")
         return EXIT_USAGE
-    read = _read("consensus", args, environ, err)
-    if isinstance(read, int):
-        return read
-    collection, skeleton = read
+    opened = _open("consensus", args, environ, err)
+    if isinstance(opened, int):
+        return opened
+    source, skeleton = opened
     keypoints = [k.id for k in skeleton.keypoints]
-    records = collection.records
-    expert = []
+    validator = Validator(skeleton)
+    gold: list[Record] = []
     try:
         if args.gold is not None:
-            from receiver.validation import Validator
-
-            expert += read_gold(args.gold, Validator(skeleton))
-        if args.gold_from:
-            expert += [r for r in records if r.submitter == args.gold_from]
-            records = [r for r in records if r.submitter != args.gold_from]
+            gold += read_gold(args.gold, validator)
     except GoldError as exc:
         err.write(f"receiver consensus: --gold: {exc}\n")
         return EXIT_USAGE
-    result = consensus(records, keypoints, rule, symmetry=skeleton.symmetry, gold=gold_points(expert, keypoints) or None)
+    counts = RecordCounts()
+    skipped: list[Skipped] = []
+    expert: list[Record] = []
+
+    def crowd(items: Iterator[Record | Skipped]) -> Iterator[Record]:
+        for item in items:
+            if isinstance(item, Record) and args.gold_from and item.submitter == args.gold_from:
+                expert.append(item)  # the expert's own labels: the gold, not the crowd
+            elif isinstance(item, Record):
+                counts.add(item)
+                yield item
+            else:
+                skipped.append(item)
+
+    try:
+        with progress_bar(err, f"reading {source.describe()}") as step:
+            table = records_table(crowd(stream(source, validator, step)), keypoints)
+    except SourceError as exc:
+        err.write(f"receiver consensus: {exc}\n")
+        return EXIT_USAGE
+    if not counts.labels and not expert:
+        return _nothing_valid("consensus", source, skipped, err)
+    result = consensus_of_table(table, rule, symmetry=skeleton.symmetry, gold=gold_points(gold + expert, keypoints) or None)
     out.write(consensus_text(result.frames))
     out.write(volunteers_text(result.volunteers))
     written = []
@@ -225,7 +261,7 @@ def _consensus(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     except OSError as exc:
         err.write(f"receiver consensus: cannot write {exc.filename or args.out}: {exc.strerror or exc}\n")
         return EXIT_FAILED
-    out.write(render(summarize(records, collection.skipped, result.frames), written=written, exported=False))
+    out.write(render(summarize(counts, skipped, result.frames), written=written, exported=False))
     if result.review:
         out.write(f"{len(result.review)} frame(s) for expert review (listed in the JSON table and the report)\n")
     return EXIT_OK

@@ -7,14 +7,14 @@ can be found and fixed. It decides no exit code and writes to no stream.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 from receiver.consensus import FrameConsensus
 from receiver.export.sources import Skipped
 from receiver.records import Record
 
-__all__ = ["Summary", "render", "summarize"]
+__all__ = ["RecordCounts", "Summary", "render", "summarize"]
 
 _SHOWN = 10
 
@@ -31,17 +31,40 @@ class Summary:
     outliers: int | None = None
 
 
+@dataclass
+class RecordCounts:
+    """Frames, videos and labelers seen so far: what a summary needs of records that are not kept."""
+
+    labels: int = 0
+    frames: set[tuple[str, int]] = field(default_factory=set)
+    videos: set[str] = field(default_factory=set)
+    labelers: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, records: Iterable[Record]) -> RecordCounts:
+        counts = cls()
+        for record in records:
+            counts.add(record)
+        return counts
+
+    def add(self, record: Record) -> None:
+        video = record.submission["video_url"]
+        self.labels += 1
+        self.frames.add((video, record.submission["frame_index"]))
+        self.videos.add(video)
+        self.labelers.add(record.submitter)
+
+
 def summarize(
-    records: Sequence[Record], skipped: Sequence[Skipped], consensus: Sequence[FrameConsensus] | None = None
+    counts: RecordCounts, skipped: Sequence[Skipped], consensus: Sequence[FrameConsensus] | None = None
 ) -> Summary:
-    """Count frames, videos, labels and labelers; with a consensus, instances are frames."""
-    frames = {(r.submission["video_url"], r.submission["frame_index"]) for r in records}
+    """The summary of a run; with a consensus, instances are frames."""
     return Summary(
-        frames=len(frames),
-        videos=len({r.submission["video_url"] for r in records}),
-        labels=len(records),
-        labelers=len({r.submitter for r in records}),
-        instances=len(consensus) if consensus is not None else len(records),
+        frames=len(counts.frames),
+        videos=len(counts.videos),
+        labels=counts.labels,
+        labelers=len(counts.labelers),
+        instances=len(consensus) if consensus is not None else counts.labels,
         skipped=tuple(skipped),
         settled=None if consensus is None else sum(1 for c in consensus if c.settled),
         outliers=None if consensus is None else sum(len(c.outliers) for c in consensus),

@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import json
 import random
+import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import sleap_io as sio
 
 from receiver.records import Record
@@ -125,3 +128,76 @@ class TestConsensusCommand:
         """--out must name a .json or .csv file."""
         result = run_cli("consensus", str(tmp_path), "--out", str(tmp_path / "c.txt"))
         assert result.code == 2 and ".json or .csv" in result.err
+
+
+class TestConsensusReading:
+    def test_gold_from_takes_the_experts_labels_out_of_the_crowd(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """--gold-from NAME: NAME's labels are the gold, neither counted as labels nor scored as a volunteer."""
+        folder = write_folder(tmp_path, [*_records(), record(TRUTH, submitter="expert")])
+        result = run_cli("consensus", str(folder), "--gold-from", "expert", "--out", str(tmp_path / "c.json"))
+        assert result.code == 0, result.err
+        assert "5 labels by 5 labeler(s) on 2 frame(s)" in result.out
+        volunteers = {v["volunteer"] for v in json.loads((tmp_path / "c.json").read_text())["volunteers"]}
+        assert "expert" not in volunteers and "volunteer-0" in volunteers
+
+    def test_gold_from_alone_is_still_something_to_read(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """A source holding only the expert's labels is not "no valid records": the run ends with an empty crowd."""
+        folder = write_folder(tmp_path, [record(TRUTH, submitter="expert")])
+        result = run_cli("consensus", str(folder), "--gold-from", "expert")
+        assert result.code == 0, result.err
+        assert "0 labels by 0 labeler(s)" in result.out
+
+    def test_an_unreadable_gold_file_is_a_usage_error(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """--gold naming a file that is not JSON: exit 2 and the file named."""
+        folder = write_folder(tmp_path, _records())
+        (tmp_path / "gold.json").write_text("{not json")
+        result = run_cli("consensus", str(folder), "--gold", str(tmp_path / "gold.json"))
+        assert result.code == 2
+        assert "--gold: cannot read gold.json" in result.err
+
+    def test_a_source_with_no_valid_file_says_which_failed(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """Only broken files: exit 1, the count, and each file with its reason."""
+        folder = tmp_path / "annotations"
+        folder.mkdir()
+        (folder / "broken.json").write_text('{"receipt": 1}')
+        result = run_cli("consensus", str(folder))
+        assert result.code == 1
+        assert "no valid records in the folder" in result.err and "1 file(s) failed validation" in result.err
+        assert "broken.json" in result.err
+
+    def test_skipped_files_are_listed_beside_the_consensus(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """A broken file among good ones is reported in the summary; the good ones are counted."""
+        folder = write_folder(tmp_path, _records())
+        (folder / "broken.json").write_text("[]")
+        result = run_cli("consensus", str(folder))
+        assert result.code == 0
+        assert "5 labels by 5 labeler(s)" in result.out
+        assert "skipped 1 file(s) that failed validation:" in result.out and "broken.json" in result.out
+
+    def test_records_are_streamed_not_held(self, tmp_path: Path, run_cli: RunCLI, monkeypatch: pytest.MonkeyPatch) -> None:
+        """However many files the source holds, only a few records are alive at once while the table is built."""
+        from receiver.export import sources
+
+        rng = random.Random(5)
+        many = [record({k: (x + rng.uniform(-2, 2), y) for k, (x, y) in TRUTH.items()}, submitter=f"v{n % 7}", frame_index=n % 40) for n in range(300)]
+        folder = write_folder(tmp_path, many)
+        alive = {"now": 0, "most": 0}
+
+        def gone() -> None:
+            alive["now"] -= 1
+
+        original = sources.stream
+
+        def watched(*args: object, **kwargs: object) -> Iterator[object]:
+            for item in original(*args, **kwargs):  # type: ignore[arg-type]
+                if isinstance(item, Record):
+                    weakref.finalize(item, gone)
+                    alive["now"] += 1
+                    alive["most"] = max(alive["most"], alive["now"])
+                yield item
+
+        monkeypatch.setattr(sources, "stream", watched)
+        result = run_cli("consensus", str(folder))
+        assert result.code == 0, result.err
+        assert "300 labels by 7 labeler(s) on 40 frame(s)" in result.out
+        assert alive["most"] <= 3
