@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 import jsonschema
 import jsonschema_rs
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from receiver.records import Record
 from receiver.schemas import SUBMISSION, load_schema
 from receiver.validation import Validator
 from tests.strategies import schema_documents, valid_submissions
@@ -126,13 +129,16 @@ from tests.captured import captured_body  # noqa: E402
 from tests.hostile import HOSTILE, HOSTILE_URLS  # noqa: E402
 
 
-def _rules_say_nothing(document: Any) -> bool:
-    return list(VALIDATOR._rules(document, ())) == []
+def _rules_say_nothing(document: Any, prefix: tuple[str, ...] = ()) -> bool:
+    return list(VALIDATOR._rules(document, prefix)) == []
 
 
 def _fast_path_is_sound(document: Any) -> None:
+    """Both shortcuts: a posted submission's, and a stored record's submission's (names required there)."""
     if _FAST.is_valid(document) and _plainly_acceptable(document, VALIDATOR.skeleton):
         assert _rules_say_nothing(document), document
+    if _FAST.is_valid(document) and _plainly_acceptable(document, VALIDATOR.skeleton, stored=True):
+        assert _rules_say_nothing(document, ("submission",)), document
 
 
 @_SLOW
@@ -201,3 +207,21 @@ def test_the_captured_submissions_take_the_fast_path() -> None:
     """The labeling page's own posts are the common case the fast path is for."""
     for name in ("post_six_placed", "post_fps_25", "post_fps_29_97", "post_only_one_placed", "post_one_unplaced"):
         assert _plainly_acceptable(captured_body(name), VALIDATOR.skeleton), name
+
+
+@pytest.mark.parametrize(("field", "value"), _EDITS, ids=[f"{f}={v!r}" for f, v in _EDITS])
+def test_a_stored_record_takes_no_shortcut_past_a_broken_field(field: str, value: Any) -> None:
+    """A record whose id matches its broken submission (as if committed by hand): the rules still name the field."""
+    body = captured_body()
+    body[field] = value
+    document = Record.create(body, submitter="anonymous", received_at=datetime(2026, 1, 1, tzinfo=timezone.utc), receiver_version="0.1.0").document()
+    pointers = [p.pointer for p in VALIDATOR.check_record(document)]
+    assert any(p.startswith(f"/submission/{field}") for p in pointers), pointers
+
+
+def test_the_captured_submissions_pass_as_stored_records() -> None:
+    """The common case of `receiver validate`: a clean record is clean, at its own path or with no path."""
+    for name in ("post_six_placed", "post_fps_25", "post_fps_29_97", "post_only_one_placed", "post_one_unplaced"):
+        record = Record.create(captured_body(name), submitter="anonymous", received_at=datetime(2026, 1, 1, tzinfo=timezone.utc), receiver_version="0.1.0")
+        assert VALIDATOR.check_record(record.document(), filename=record.path) == [], name
+        assert VALIDATOR.check_record(record.document()) == [], name
