@@ -36,6 +36,10 @@ validate, record, journal, answer) timed alone in this process, as
 benchmarks/hot_path.py prints it.
 
 Target: `sqlite-1` at 64 clients takes >= 50% of the ceiling's accepted/s, with p99 < 50 ms.
+The machine's speed drifts over a run of several minutes (ceilings measured
+minutes apart differ by a third here), so a second ceiling server is measured
+just before each of `sqlite-1`'s runs at 64 clients (the row "ceiling beside
+sqlite-1"), and the target's share is of those neighbouring runs.
 
 All traffic goes to 127.0.0.1; every run is bounded in time and count; the
 servers are stopped and the temporary folders removed on the way out, also on
@@ -60,7 +64,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -86,7 +90,10 @@ TARGET_P99_MS = 50.0
 TARGET_CLIENTS = 64
 TARGET_SETUP = "sqlite-1"
 
-SETUPS = ("prototype", "ceiling", "sqlite-1", "sqlite-2", "pg-1", "pg-2", "pg-3")
+#: The ceiling measured again just before each of the target setup's runs at the target's client count:
+#: the machine's speed drifts over a full run, so the target's share is read against these neighbours.
+PAIRED_CEILING = f"ceiling beside {TARGET_SETUP}"
+SETUPS = ("prototype", "ceiling", PAIRED_CEILING, "sqlite-1", "sqlite-2", "pg-1", "pg-2", "pg-3")
 DEFAULT_SETUPS = ("ceiling", "sqlite-1", "sqlite-2", "pg-1", "pg-2", "pg-3")
 
 # The uvicorn settings `receiver serve` passes (receiver/cli.py), given to the
@@ -539,6 +546,7 @@ def _http_parser() -> str:
 def report(results: list[Measured], profile: Profile, skipped: dict[str, str]) -> str:
     table = rows(results)
     ceiling = {r.clients: r.rate for r in table if r.server == "ceiling"}
+    beside = {r.clients: r.rate for r in table if r.server == PAIRED_CEILING}
     out = [
         (
             f"Intake, {os.cpu_count()} cores, {profile.seconds:g} s a run, median of {profile.repeat} run(s); "
@@ -548,19 +556,26 @@ def report(results: list[Measured], profile: Profile, skipped: dict[str, str]) -
             f"uvicorn {_uvicorn_version()} with the {_http_parser()} HTTP parser; pg-N is N receivers on one PostgreSQL "
             "journal (fsync on) behind nginx; latencies are of every answered request, errors included."
         ),
+        (
+            f"\"{PAIRED_CEILING}\" is a second ceiling server measured just before each {TARGET_SETUP} run at {TARGET_CLIENTS} clients; "
+            f"{TARGET_SETUP}'s share there is of those neighbouring runs, the other shares of the ceiling row."
+        ),
         "",
         "| setup | clients | accepted/s | p50 ms | p99 ms | errors | share of ceiling | target |",
         "|---|---:|---:|---:|---:|---|---:|---|",
     ]
     for r in table:
-        share = f"{r.rate / ceiling[r.clients]:.0%}" if r.server not in ("ceiling", "prototype") and ceiling.get(r.clients) else ""
+        reference = ceiling.get(r.clients)
+        if r.server == TARGET_SETUP and r.clients in beside:
+            reference = beside[r.clients]
+        share = f"{r.rate / reference:.0%}" if not r.server.startswith("ceiling") and r.server != "prototype" and reference else ""
         out.append(
             f"| {r.server} | {r.clients} | {r.rate:,.1f} | {_ms(r.percentile_ms(0.5))} | {_ms(r.percentile_ms(0.99))} "
-            f"| {_errors([m.load for m in r.runs])} | {share} | {_verdict(r, ceiling.get(r.clients))} |"
+            f"| {_errors([m.load for m in r.runs])} | {share} | {_verdict(r, reference)} |"
         )
     for name, why in skipped.items():
         out.append(f"| {name} | - | skipped: {why} | | | | | |")
-    costed = [r for r in table if r.server not in ("ceiling", "prototype")]
+    costed = [r for r in table if not r.server.startswith("ceiling") and r.server != "prototype"]
     if costed:
         out += [
             "",
@@ -660,6 +675,9 @@ def run(profile: Profile, venv: Path, servers: Sequence[str], skipped: dict[str,
         base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="intake-bench-")))
         shared = Shared(base / "postgres")
         stack.callback(shared.close)
+        paired = None
+        if "ceiling" in servers and TARGET_SETUP in servers and TARGET_CLIENTS in profile.clients:
+            paired = replace(start_ceiling(stack, base / "ceiling-paired"), name=PAIRED_CEILING)
         for name in servers:
             with contextlib.ExitStack() as scope:
                 try:
@@ -668,11 +686,11 @@ def run(profile: Profile, venv: Path, servers: Sequence[str], skipped: dict[str,
                     print(f"{name}: skipped, {exc}", file=sys.stderr)
                     skipped[name] = str(exc)
                     continue
-                results += _measure_setup(target, submissions, profile)
+                results += _measure_setup(target, submissions, profile, paired if name == TARGET_SETUP else None)
     return results
 
 
-def _measure_setup(target: Target, submissions: Submissions, profile: Profile) -> list[Measured]:
+def _measure_setup(target: Target, submissions: Submissions, profile: Profile, paired: Target | None = None) -> list[Measured]:
     results: list[Measured] = []
     if target.name == "prototype":
         warm_up(target, submissions, 3)
@@ -689,6 +707,9 @@ def _measure_setup(target: Target, submissions: Submissions, profile: Profile) -
         wait_drained(target, 0, 0, 1.0, timeout=120.0)
     for clients in profile.clients:
         for attempt in range(profile.repeat):
+            if paired is not None and clients == TARGET_CLIENTS:
+                print(f"{paired.name}, {clients} client(s), run {attempt + 1} of {profile.repeat} ...", file=sys.stderr)
+                results.append(measure(paired, submissions, clients, profile.seconds, int(profile.pool_rate * profile.seconds), grace=10.0))
             print(f"{target.name}, {clients} client(s), run {attempt + 1} of {profile.repeat} ...", file=sys.stderr)
             delivered_before = _journal(target)[1] if target.journal else 0
             m = measure(target, submissions, clients, profile.seconds, int(profile.pool_rate * profile.seconds), grace=10.0)
@@ -728,9 +749,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
-    unknown = set(servers) - set(SETUPS)
+    unknown = set(servers) - (set(SETUPS) - {PAIRED_CEILING})
     if unknown:
-        print(f"intake: unknown setup(s): {', '.join(sorted(unknown))}; known: {', '.join(SETUPS)}", file=sys.stderr)
+        print(f"intake: unknown setup(s): {', '.join(sorted(unknown))}; known: {', '.join(x for x in SETUPS if x != PAIRED_CEILING)}", file=sys.stderr)
         return 2
     profile = build_profile(args)
     signal.signal(signal.SIGTERM, _on_sigterm)
