@@ -286,7 +286,12 @@ class FrameLedger:
             if url not in self._by_url:
                 with self.database.transaction() as connection:
                     self._drop(connection, int(row[0]))
-                log.info("frame tally: dropped a video no longer configured")
+                # Normal when the operator took it out; a mistake when receivers sharing
+                # one database were given different videos: each start undoes the other's.
+                log.warning(
+                    "frame tally: dropped %s, which RECEIVER_VIDEOS no longer names (receivers sharing a journal must all be given the same videos)",
+                    url,
+                )
         for video in self.videos:
             if _same(stored.get(video.url), video):
                 continue

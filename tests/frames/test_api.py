@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 import pytest
@@ -163,6 +164,17 @@ class TestSharedState:
             "frames_left": 2,
             "volunteer": {"id": ALICE, "done": 1},
         }
+
+    def test_video_taken_out_of_the_configuration_is_dropped_with_a_warning(self, apps: Apps, caplog: pytest.LogCaptureFixture) -> None:
+        """Its frames leave the tally (a volunteer's count of it too), and the log names it and the rule for several receivers."""
+        first = apps.start(videos=(SMALL, OTHER), retire_after=1)
+        first.post("/api/labels", json=honest_label(OTHER, 0, ALICE))
+        apps.stop(first)
+        with caplog.at_level(logging.WARNING, logger="receiver.frames"):
+            second = apps.start(videos=(SMALL,), retire_after=1)
+        assert second.get("/api/progress", params={"volunteer": ALICE}).json()["volunteer"]["done"] == 0
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and OTHER.url in r.getMessage()]
+        assert len(warnings) == 1 and "must all be given the same videos" in warnings[0]
 
     def test_changed_retire_after_applies_at_restart(self, apps: Apps) -> None:
         """A frame retired at K=1 is handed out again when the receiver restarts with K=2."""
