@@ -14,7 +14,6 @@ branches than the default one (`HEAD`).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -25,6 +24,7 @@ from typing import IO, Literal
 from receiver.checking import find_json_files
 from receiver.parsing import MAX_DOCUMENT_BYTES, ParseError, parse_json
 from receiver.records import ANNOTATIONS_DIR, Record
+from receiver.stores.git import git_environment
 from receiver.validation import Validator
 
 __all__ = ["Collection", "Skipped", "Source", "SourceError", "collect", "open_source", "stream"]
@@ -139,14 +139,8 @@ def _git(repository: Path, *args: str) -> list[str]:
     return ["git", f"--git-dir={repository}", "-c", "core.quotePath=false", *args]
 
 
-def _git_environment() -> dict[str, str]:
-    # The user's and the system's git configuration must not change what is read.
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT")}
-    return {**keep, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_TERMINAL_PROMPT": "0"}
-
-
 def _git_files(repository: Path) -> Iterator[Entry]:
-    env = _git_environment()
+    env = git_environment()  # the user's and the system's git configuration must not change what is read
     try:
         listed = subprocess.run(
             _git(repository, "ls-tree", "-r", "-z", "--full-tree", "HEAD", "--", ANNOTATIONS_DIR),

@@ -39,7 +39,7 @@ import re
 import shutil
 import subprocess
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,10 +49,12 @@ from receiver.adoption import Observation, blob_id, next_step
 from receiver.pull_requests import commit_message
 from receiver.records import Record
 from receiver.stores.errors import StoreConflict, StoreUnavailable
+from receiver.stores.git import UNAVAILABLE as _UNAVAILABLE
+from receiver.stores.git import Git
 from receiver.stores.outcomes import Delivered, Outcome, Refused
 from receiver.validation import Validator
 
-__all__ = ["Git", "LocalGitStore", "Mode"]
+__all__ = ["LocalGitStore", "Mode"]
 
 Mode = Literal["direct", "branch"]
 
@@ -67,91 +69,6 @@ _SAFE_PATH = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
 # object lookups do not walk hundreds of pack indexes or crowded folders.
 _PACK_LIMIT = 24
 _LOOSE_LIMIT = 2048
-
-_TUNABLES = "GLIBC_TUNABLES"
-
-_UNAVAILABLE = "the local git repository could not be read or written; see the receiver's log"
-
-
-class Git:
-    """Runs the git command line against one repository, with a clean environment.
-
-    The one place this module touches processes: tests pass a subclass to
-    watch or interfere with commands (a ref moved by another writer).
-    """
-
-    def __init__(self, executable: str = "git", *, timeout: float = 300.0) -> None:
-        self.executable = executable
-        self.timeout = timeout
-
-    def run(
-        self,
-        repository: Path,
-        args: Sequence[str],
-        *,
-        input: bytes | None = None,
-        env: Mapping[str, str] | None = None,
-        ok: Iterable[int] = (0,),
-    ) -> subprocess.CompletedProcess[bytes]:
-        """Run `git --git-dir=<repository> <args>`; StoreUnavailable unless the exit code is in `ok`."""
-        command = [self.executable, f"--git-dir={repository}", *args]
-        try:
-            done = subprocess.run(
-                command,
-                input=input,
-                capture_output=True,
-                env=_environment(env or {}),
-                timeout=self.timeout,
-                check=False,
-            )
-        except FileNotFoundError as error:
-            _log.debug("git executable %r not found", self.executable)
-            raise StoreUnavailable("git is not installed or not on the receiver's PATH") from error
-        except subprocess.TimeoutExpired as error:
-            _log.debug("git %s timed out after %ss", args[0], self.timeout)
-            raise StoreUnavailable("the local git repository did not answer in time; retry later") from error
-        except OSError as error:
-            _log.debug("git %s could not start: %s", args[0], error)
-            raise StoreUnavailable(_UNAVAILABLE) from error
-        if done.returncode not in tuple(ok):
-            _log.debug(
-                "git %s exited %s: %s", args[0], done.returncode, done.stderr.decode("utf-8", "replace").strip()
-            )
-            raise StoreUnavailable(_UNAVAILABLE)
-        return done
-
-
-def _environment(extra: Mapping[str, str]) -> dict[str, str]:
-    """The inherited environment minus anything that would redirect git, plus `extra`."""
-    # GIT_DIR, GIT_INDEX_FILE, GIT_OBJECT_DIRECTORY, GIT_CONFIG_PARAMETERS and
-    # friends would point our plumbing at someone else's repository or settings.
-    env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
-    env.update(
-        {
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CONFIG_GLOBAL": os.devnull,
-            "GIT_TERMINAL_PROMPT": "0",
-            "LC_ALL": "C",
-            # Objects and refs reach the disk before git reports success, so
-            # "delivered" in the journal never outlives the commit it names
-            # (git fsyncs packs but not refs unless asked).
-            "GIT_CONFIG_COUNT": "2",
-            "GIT_CONFIG_KEY_0": "core.fsync",
-            "GIT_CONFIG_VALUE_0": "committed",
-            "GIT_CONFIG_KEY_1": "core.fsyncMethod",
-            "GIT_CONFIG_VALUE_1": "fsync",
-        }
-    )
-    # zlib sets up a fresh compressor for every object git writes; with glibc's
-    # default trim threshold each one's memory goes back to the kernel and
-    # comes back zeroed, page by page: most of fast-import's time. Keeping
-    # freed memory in the process cut a 200-record batch from 9,800 page
-    # faults to 650 and its time by half. Other C libraries ignore the setting.
-    tunables = [env[_TUNABLES]] if env.get(_TUNABLES) else []
-    env[_TUNABLES] = ":".join([*tunables, "glibc.malloc.trim_threshold=67108864"])
-    env.update(extra)
-    return env
-
 
 @dataclass(frozen=True)
 class _Found:

@@ -62,6 +62,17 @@ class TestCollect:
         assert sorted(r.id for r in collection.records) == sorted(r.id for r in records)
         assert collection.records[0] in records
 
+    def test_git_variables_of_the_host_do_not_redirect_the_read(
+        self, tmp_path: Path, validator: Validator, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """GIT_OBJECT_DIRECTORY naming another repository's objects is ignored: the source named is the one read."""
+        wanted, other = record(TRUTH, submitter="wanted"), record(TRUTH, submitter="other")
+        LocalGitStore(tmp_path / "wanted.git").deliver([wanted])
+        LocalGitStore(tmp_path / "other.git").deliver([other])
+        monkeypatch.setenv("GIT_OBJECT_DIRECTORY", str(tmp_path / "other.git" / "objects"))
+        collection = collect(open_source(tmp_path / "wanted.git"), validator)
+        assert [r.id for r in collection.records] == [wanted.id]
+
     def test_an_empty_repository_has_no_records(self, tmp_path: Path, validator: Validator) -> None:
         """A repository whose default branch has no commit yet gives no records and no error."""
         LocalGitStore(tmp_path / "data.git")

@@ -21,7 +21,8 @@ from receiver.journal import Journal
 from receiver.records import Record
 from receiver.stores import Store, StoreUnavailable
 from receiver.stores.github import GitHubStore
-from receiver.stores.local import Git, LocalGitStore
+from receiver.stores.git import Git
+from receiver.stores.local import LocalGitStore
 from tests.github_fake import FakeClock, FakeGitHub, Fault
 from tests.github_world import REPO, RULE_VIOLATION
 from tests.stores.gitread import refs

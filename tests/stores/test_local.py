@@ -13,7 +13,8 @@ import pytest
 
 from receiver.records import Record, video_key
 from receiver.stores import Delivered, Refused, Store, StoreConflict, StoreUnavailable
-from receiver.stores.local import Git, LocalGitStore, Mode
+from receiver.stores.git import Git
+from receiver.stores.local import LocalGitStore, Mode
 from receiver.validation import Validator
 from tests.stores.conftest import COMMITTED, MakeRecord
 from tests.stores.gitread import git, git_bytes, refs

@@ -9,7 +9,8 @@ import pytest
 
 from receiver.delivery import DeliveryWorker
 from receiver.journal import Journal
-from receiver.stores.local import Git, LocalGitStore
+from receiver.stores.git import Git
+from receiver.stores.local import LocalGitStore
 from tests.captured import numbered_record as record
 from tests.stores.gitread import git
 
