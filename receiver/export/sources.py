@@ -186,7 +186,10 @@ def _cat_blobs(repository: Path, blobs: list[tuple[str, str]], env: dict[str, st
         for oid, path in blobs:
             header = process.stdout.readline().decode("ascii", "replace").split()
             if len(header) != 3:
-                raise SourceError(f"{repository}: git cat-file answered {' '.join(header)[:80]!r} for {path}")
+                raise SourceError(
+                    f"{repository}: git cat-file answered {' '.join(header)[:80]!r} for {path}; "
+                    "the repository is damaged: run `git fsck` on it, or read from a good clone"
+                )
             size = int(header[2])
             data = process.stdout.read(size)
             process.stdout.read(1)

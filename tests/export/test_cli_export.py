@@ -201,3 +201,19 @@ class TestConsensusReading:
         assert result.code == 0, result.err
         assert "300 labels by 7 labeler(s) on 40 frame(s)" in result.out
         assert alive["most"] <= 3
+
+
+@pytest.mark.parametrize("command", [["consensus"], ["export", "--format", "csv", "--out", "out.csv"]], ids=["consensus", "export"])
+def test_a_repository_missing_an_object_is_a_clear_error(tmp_path: Path, run_cli: RunCLI, command: list[str]) -> None:
+    """A stored file whose object is gone (a damaged copy) stops the read with a sentence naming the file: exit 2, nothing written."""
+    from receiver.adoption import blob_id
+
+    gone = record(TRUTH, submitter="gone")
+    LocalGitStore(tmp_path / "data.git").deliver([gone])  # one record: git keeps its objects loose
+    oid = blob_id(gone.to_bytes())
+    (tmp_path / "data.git" / "objects" / oid[:2] / oid[2:]).unlink()
+    argv = [part if part != "out.csv" else str(tmp_path / "out.csv") for part in command]
+    result = run_cli(*argv, str(tmp_path / "data.git"))
+    assert result.code == 2, result.err
+    assert gone.path in result.err and "missing" in result.err and "git fsck" in result.err
+    assert not (tmp_path / "out.csv").exists()
