@@ -6,13 +6,15 @@ Seeds a bare repository with `--existing` record files in one fast-import,
 then, for each batch size (and for one-record commits), copies the seed and
 delivers `--records` new records into the copy in direct mode. Prints records
 per second: the median over batches, and overall (wall clock, including
-building the records and the occasional repack), plus the slowest batch.
+building the records and the occasional repack), plus the slowest batch and
+the CPU (user and system) that git's processes used per record.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import resource
 import shutil
 import statistics
 import subprocess
@@ -78,6 +80,7 @@ class Run:
     records: int
     seconds: float
     per_batch: list[float]
+    git_cpu: float
 
     @property
     def overall(self) -> float:
@@ -94,6 +97,7 @@ def measure(template: Path, workdir: Path, batch: int, total: int) -> Run:
     store = LocalGitStore(repository)
     numbers = list(range(total))
     per_batch: list[float] = []
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     for start in range(0, total, batch):
         records = [record(n) for n in numbers[start : start + batch]]
@@ -102,6 +106,8 @@ def measure(template: Path, workdir: Path, batch: int, total: int) -> Run:
         per_batch.append(time.perf_counter() - begun)
         assert all(r.created for r in results)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    git_cpu = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
     store.close()
     fsck = subprocess.run(
         ["git", f"--git-dir={repository}", "fsck", "--strict", "--no-dangling"], capture_output=True, text=True
@@ -109,7 +115,7 @@ def measure(template: Path, workdir: Path, batch: int, total: int) -> Run:
     if fsck.returncode != 0 or fsck.stdout.strip():
         sys.exit(f"fsck failed after batch size {batch}: {fsck.stdout}{fsck.stderr}")
     label = "1 (one commit each)" if batch == 1 else str(batch)
-    return Run(label, batch, total, seconds, per_batch)
+    return Run(label, batch, total, seconds, per_batch, git_cpu)
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -134,10 +140,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.single:
             runs.append(measure(template, workdir, 1, args.single))
     print()
-    print(f"{'batch':>20} {'records':>8} {'median rec/s':>13} {'overall rec/s':>14} {'median ms':>10} {'max ms':>8}")
+    print(f"{'batch':>20} {'records':>8} {'median rec/s':>13} {'overall rec/s':>14} {'median ms':>10} {'max ms':>8} {'git CPU us/rec':>15}")
     for run in runs:
         ms, worst = statistics.median(run.per_batch) * 1000, max(run.per_batch) * 1000
-        print(f"{run.label:>20} {run.records:>8} {run.median:>13.0f} {run.overall:>14.0f} {ms:>10.1f} {worst:>8.1f}")
+        git_us = run.git_cpu / run.records * 1e6
+        print(f"{run.label:>20} {run.records:>8} {run.median:>13.0f} {run.overall:>14.0f} {ms:>10.1f} {worst:>8.1f} {git_us:>15.0f}")
     return 0
 
 
