@@ -98,7 +98,7 @@ def git_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     )
     # zlib sets up a fresh compressor for every object git writes; with glibc's
     # default trim threshold each one's memory goes back to the kernel and
-    # comes back zeroed, page by page: most of fast-import's time. Keeping
+    # comes back zeroed, page by page: half of fast-import's time. Keeping
     # freed memory in the process cut a 200-record batch from 9,800 page
     # faults to 650 and its time by half. Other C libraries ignore the setting.
     tunables = [env[_TUNABLES]] if env.get(_TUNABLES) else []
