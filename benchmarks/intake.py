@@ -93,6 +93,8 @@ TARGET_SETUP = "sqlite-1"
 #: The ceiling measured again just before each of the target setup's runs at the target's client count:
 #: the machine's speed drifts over a full run, so the target's share is read against these neighbours.
 PAIRED_CEILING = f"ceiling beside {TARGET_SETUP}"
+#: The share of the receivers' CPU spent delivering: not a process of its own in the totals.
+DELIVERY = "delivery"
 SETUPS = ("prototype", "ceiling", PAIRED_CEILING, "sqlite-1", "sqlite-2", "pg-1", "pg-2", "pg-3")
 DEFAULT_SETUPS = ("ceiling", "sqlite-1", "sqlite-2", "pg-1", "pg-2", "pg-3")
 
@@ -185,6 +187,25 @@ def _process_table() -> dict[int, tuple[int, float]]:
     return table
 
 
+def _deliverers(roots: Sequence[int], table: dict[int, tuple[int, float]]) -> list[int]:
+    """The `receiver serve --role deliver` processes below `roots`."""
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    found, stack = [], [child for root in roots for child in children.get(root, ())]
+    while stack:
+        pid = stack.pop()
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # exited while we looked
+        if b"--role" in argv and argv[argv.index(b"--role") + 1 : argv.index(b"--role") + 2] == [b"deliver"]:
+            found.append(pid)
+        else:
+            stack.extend(children.get(pid, ()))
+    return found
+
+
 def _tree_cpu(roots: Sequence[int], table: dict[int, tuple[int, float]]) -> float:
     """CPU seconds of `roots` and every live descendant (uvicorn's workers, nginx's, PostgreSQL's backends)."""
     children: dict[int, list[int]] = {}
@@ -212,8 +233,13 @@ class Target:
     journal: bool = True
 
     def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds per role so far; "delivery" is the part of "receivers" spent in deliver processes and their git calls."""
         table = _process_table()
-        return {role: _tree_cpu(pids, table) for role, pids in self.roles.items()}
+        spent = {role: _tree_cpu(pids, table) for role, pids in self.roles.items()}
+        deliverers = _deliverers(self.roles.get("receivers", []), table)
+        if deliverers:  # a receiver on PostgreSQL delivers from a thread of its own process: not told apart
+            spent[DELIVERY] = _tree_cpu(deliverers, table)
+        return spent
 
 
 @dataclass
@@ -579,16 +605,18 @@ def report(results: list[Measured], profile: Profile, skipped: dict[str, str]) -
     if costed:
         out += [
             "",
-            "CPU ms per accepted submission (all runs of the row; receivers count intake and delivery to the local repository):",
+            "CPU ms per accepted submission (all runs of the row; receivers count intake and delivery to the local repository, "
+            "delivery being the deliver processes and their git calls):",
             "",
-            "| cost | setup | clients | receivers | PostgreSQL | nginx | all servers |",
-            "|---|---|---:|---:|---:|---:|---:|",
+            "| cost | setup | clients | receivers | of which delivery | PostgreSQL | nginx | all servers |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
         ]
         for r in sorted(costed, key=lambda r: (r.clients, SETUPS.index(r.server))):
             parts = {role: r.cpu_ms_per_submission(role) for role in ("receivers", "postgres", "nginx")}
             total = sum(v for v in parts.values() if v is not None)
             out.append(
-                f"| cost | {r.server} | {r.clients} | {_ms2(parts['receivers'])} | {_ms2(parts['postgres'])} | {_ms2(parts['nginx'])} | {total:.2f} |"
+                f"| cost | {r.server} | {r.clients} | {_ms2(parts['receivers'])} | {_ms2(r.cpu_ms_per_submission(DELIVERY))} "
+                f"| {_ms2(parts['postgres'])} | {_ms2(parts['nginx'])} | {total:.2f} |"
             )
     stored = [m for m in results if m.pushed is not None]
     if stored:
@@ -624,7 +652,7 @@ def report(results: list[Measured], profile: Profile, skipped: dict[str, str]) -
     ]
     for r in sorted(table, key=lambda r: (SETUPS.index(r.server), r.clients)):
         elapsed = max(sum(m.load.elapsed for m in r.runs), 1e-9)
-        server = sum(sum(m.cpu.values()) for m in r.runs)
+        server = sum(sum(v for role, v in m.cpu.items() if role != DELIVERY) for m in r.runs)
         generator = sum(m.load.generator_cpu for m in r.runs)
         out.append(f"| {r.server} | {r.clients} | {server / elapsed:.0%} | {generator / elapsed:.0%} |")
     return "\n".join(out)
