@@ -9,11 +9,11 @@ and can break the next delivery at a named point or in a named way, so
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from receiver.adoption import blob_id
 from receiver.delivery import DeliveryWorker, Outcome
@@ -75,18 +75,10 @@ class _BreakingGit(Git):
         self.crash_at: int | None = None
         self.broken = False
 
-    def run(
-        self,
-        repository: Path,
-        args: Sequence[str],
-        *,
-        input: bytes | None = None,
-        env: Mapping[str, str] | None = None,
-        ok: Iterable[int] = (0,),
-    ) -> subprocess.CompletedProcess[bytes]:
+    def run(self, repository: Path, args: Sequence[str], **options: Any) -> subprocess.CompletedProcess[bytes]:
         if self.broken and args[:1] == ["fast-import"]:
             raise StoreUnavailable("the local git repository could not be read or written; see the receiver's log")
-        done = super().run(repository, args, input=input, env=env, ok=ok)
+        done = super().run(repository, args, **options)
         if list(args[:2]) == ["update-ref", "--stdin"] and self.crash_at is not None:
             self.crash_at -= 1
             if self.crash_at == 0:

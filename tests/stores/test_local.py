@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import subprocess
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,20 +61,12 @@ class MovingGit(Git):
         self.interfere = interfere
         self.updates_left = at
 
-    def run(
-        self,
-        repository: Path,
-        args: Sequence[str],
-        *,
-        input: bytes | None = None,
-        env: Mapping[str, str] | None = None,
-        ok: Iterable[int] = (0,),
-    ) -> subprocess.CompletedProcess[bytes]:
+    def run(self, repository: Path, args: Sequence[str], **options: Any) -> subprocess.CompletedProcess[bytes]:
         if list(args[:2]) == ["update-ref", "--stdin"]:
             self.updates_left -= 1
             if self.updates_left == 0:
                 self.interfere()
-        return super().run(repository, args, input=input, env=env, ok=ok)
+        return super().run(repository, args, **options)
 
 
 class TestProtocol:
