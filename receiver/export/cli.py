@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from receiver.export.sources import Collection, Skipped, Source
+    from receiver.records import Record
 
 __all__ = ["add_commands"]
 
@@ -131,6 +132,55 @@ def _nothing_valid(name: str, source: Source, skipped: Sequence[Skipped], err: T
     return EXIT_FAILED
 
 
+def _read_table(name: str, source: Source, skeleton: Any, err: TextIO, *, aside: str | None = None) -> tuple[Any, Reading] | int:
+    """The source streamed into a click table, and what was seen on the way; or an exit code.
+
+    Only the table and the counts are held, never the records. Records by
+    `aside` (the expert of --gold-from) are kept apart, out of the table.
+    """
+    from receiver.consensus import records_table
+    from receiver.export.progress import progress_bar
+    from receiver.export.sources import SourceError, stream
+    from receiver.validation import Validator
+
+    reading = Reading()
+    try:
+        with progress_bar(err, f"reading {source.describe()}") as step:
+            table = records_table(reading.crowd(stream(source, Validator(skeleton), step), aside), [k.id for k in skeleton.keypoints])
+    except SourceError as exc:
+        err.write(f"receiver {name}: {exc}\n")
+        return EXIT_USAGE
+    if not reading.counts.labels and not reading.aside:
+        return _nothing_valid(name, source, reading.skipped, err)
+    return table, reading
+
+
+class Reading:
+    """What a streamed read saw besides the table: counts, video sizes, skipped files, the records set aside."""
+
+    def __init__(self) -> None:
+        from receiver.export.labels import VideoSizes
+        from receiver.export.summary import RecordCounts
+
+        self.counts = RecordCounts()
+        self.videos = VideoSizes()
+        self.skipped: list[Skipped] = []
+        self.aside: list[Record] = []
+
+    def crowd(self, items: Iterator[Record | Skipped], aside: str | None) -> Iterator[Record]:
+        from receiver.records import Record
+
+        for item in items:
+            if not isinstance(item, Record):
+                self.skipped.append(item)
+            elif aside and item.submitter == aside:
+                self.aside.append(item)
+            else:
+                self.counts.add(item)
+                self.videos.add(item)
+                yield item
+
+
 def _rule(name: str, settle: int, err: TextIO) -> Any:
     from receiver.consensus import ConsensusRule
 
@@ -142,10 +192,10 @@ def _rule(name: str, settle: int, err: TextIO) -> Any:
 
 
 def _export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
-    from receiver.consensus import consensus
+    from receiver.consensus import consensus_of_table
     from receiver.export.extra import MissingExtra, require
     from receiver.export.formats import FORMATS
-    from receiver.export.labels import consensus_labels, submission_labels, video_infos
+    from receiver.export.labels import consensus_labels, submission_labels
     from receiver.export.progress import progress_bar
     from receiver.export.summary import RecordCounts, render, summarize
 
@@ -160,21 +210,32 @@ def _export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
     except MissingExtra as exc:
         err.write(f"receiver export: {exc}\n")
         return EXIT_USAGE
-    read = _read("export", args, environ, err)
-    if isinstance(read, int):
-        return read
-    collection, skeleton = read
-    records = collection.records
     fmt = FORMATS[args.format]
     results = None
     if args.consensus:
-        results = consensus(records, [k.id for k in skeleton.keypoints], rule, symmetry=skeleton.symmetry).frames
-        labels = consensus_labels(results, video_infos(records), skeleton)
+        # One instance per frame: the records are streamed into the click table, never held.
+        opened = _open("export", args, environ, err)
+        if isinstance(opened, int):
+            return opened
+        source, skeleton = opened
+        streamed = _read_table("export", source, skeleton, err)
+        if isinstance(streamed, int):
+            return streamed
+        table, reading = streamed
+        results = consensus_of_table(table, rule, symmetry=skeleton.symmetry).frames
+        labels = consensus_labels(results, reading.videos.infos(), skeleton)
+        counts, skipped = reading.counts, reading.skipped
     else:
+        read = _read("export", args, environ, err)
+        if isinstance(read, int):
+            return read
+        collection, skeleton = read
+        records = collection.records
         # Several submissions of one frame in a one-per-image format would
         # overwrite each other; a track per slot keeps them side by side.
         crowded = fmt.one_per_image and len(records) > len({(r.submission["video_url"], r.submission["frame_index"]) for r in records})
         labels = submission_labels(records, skeleton, tracks="slot" if crowded else "none")
+        counts, skipped = RecordCounts.of(records), collection.skipped
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         with progress_bar(err, f"writing {args.out.name}") as step:
@@ -183,18 +244,16 @@ def _export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
     except OSError as exc:
         err.write(f"receiver export: cannot write {args.out}: {exc.strerror or exc}; check the folder exists and is writable\n")
         return EXIT_FAILED
-    out.write(render(summarize(RecordCounts.of(records), collection.skipped, results), written=[f"{args.out} ({fmt.name})"]))
+    out.write(render(summarize(counts, skipped, results), written=[f"{args.out} ({fmt.name})"]))
     return EXIT_OK
 
 
 def _consensus(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
-    """Stream the source into the click table: only the table and the counts are held, never the records."""
-    from receiver.consensus import consensus_of_table, records_table
+    """The consensus of the source, streamed (`_read_table`); --gold and --gold-from give the expert's labels."""
+    from receiver.consensus import consensus_of_table
     from receiver.consensus.gold import GoldError, gold_points, read_gold
     from receiver.consensus.report import write_report
-    from receiver.export.progress import progress_bar
-    from receiver.export.sources import SourceError, stream
-    from receiver.export.summary import RecordCounts, render, summarize
+    from receiver.export.summary import render, summarize
     from receiver.export.tables import consensus_csv, consensus_json, consensus_text, volunteers_csv, volunteers_text
     from receiver.records import Record
     from receiver.validation import Validator
@@ -210,37 +269,19 @@ def _consensus(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     if isinstance(opened, int):
         return opened
     source, skeleton = opened
-    keypoints = [k.id for k in skeleton.keypoints]
-    validator = Validator(skeleton)
     gold: list[Record] = []
     try:
         if args.gold is not None:
-            gold += read_gold(args.gold, validator)
+            gold += read_gold(args.gold, Validator(skeleton))
     except GoldError as exc:
         err.write(f"receiver consensus: --gold: {exc}\n")
         return EXIT_USAGE
-    counts = RecordCounts()
-    skipped: list[Skipped] = []
-    expert: list[Record] = []
-
-    def crowd(items: Iterator[Record | Skipped]) -> Iterator[Record]:
-        for item in items:
-            if isinstance(item, Record) and args.gold_from and item.submitter == args.gold_from:
-                expert.append(item)  # the expert's own labels: the gold, not the crowd
-            elif isinstance(item, Record):
-                counts.add(item)
-                yield item
-            else:
-                skipped.append(item)
-
-    try:
-        with progress_bar(err, f"reading {source.describe()}") as step:
-            table = records_table(crowd(stream(source, validator, step)), keypoints)
-    except SourceError as exc:
-        err.write(f"receiver consensus: {exc}\n")
-        return EXIT_USAGE
-    if not counts.labels and not expert:
-        return _nothing_valid("consensus", source, skipped, err)
+    streamed = _read_table("consensus", source, skeleton, err, aside=args.gold_from)
+    if isinstance(streamed, int):
+        return streamed
+    table, reading = streamed
+    keypoints = [k.id for k in skeleton.keypoints]
+    counts, skipped, expert = reading.counts, reading.skipped, reading.aside
     result = consensus_of_table(table, rule, symmetry=skeleton.symmetry, gold=gold_points(gold + expert, keypoints) or None)
     out.write(consensus_text(result.frames))
     out.write(volunteers_text(result.volunteers))

@@ -38,7 +38,7 @@ from receiver.schemas import Skeleton
 if TYPE_CHECKING:
     import sleap_io
 
-__all__ = ["GENERATOR", "VideoInfo", "consensus_labels", "submission_labels", "video_infos"]
+__all__ = ["GENERATOR", "VideoInfo", "VideoSizes", "consensus_labels", "submission_labels", "video_infos"]
 
 GENERATOR = "pose-receiver export"
 
@@ -56,17 +56,30 @@ class VideoInfo:
     fps: float
 
 
-def video_infos(records: Iterable[Record]) -> dict[str, VideoInfo]:
-    """Each video's size from its records; the largest total_frames seen wins (FPS edits change it)."""
-    videos: dict[str, VideoInfo] = {}
-    for record in records:
+class VideoSizes:
+    """Each video's size, gathered one record at a time; the largest total_frames seen wins (FPS edits change it)."""
+
+    def __init__(self) -> None:
+        self._videos: dict[str, VideoInfo] = {}
+
+    def add(self, record: Record) -> None:
         s = record.submission
-        known = videos.get(s["video_url"])
+        known = self._videos.get(s["video_url"])
         if known is None or s["total_frames"] > known.total_frames:
-            videos[s["video_url"]] = VideoInfo(
+            self._videos[s["video_url"]] = VideoInfo(
                 s["video_url"], int(s["frame_width"]), int(s["frame_height"]), int(s["total_frames"]), float(s["fps"])
             )
-    return dict(sorted(videos.items()))
+
+    def infos(self) -> dict[str, VideoInfo]:
+        return dict(sorted(self._videos.items()))
+
+
+def video_infos(records: Iterable[Record]) -> dict[str, VideoInfo]:
+    """Each video's size from its records (see `VideoSizes`)."""
+    sizes = VideoSizes()
+    for record in records:
+        sizes.add(record)
+    return sizes.infos()
 
 
 def submission_labels(records: Sequence[Record], skeleton: Skeleton, *, tracks: Tracks = "none") -> sleap_io.Labels:

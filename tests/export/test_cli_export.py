@@ -174,7 +174,10 @@ class TestConsensusReading:
         assert "5 labels by 5 labeler(s)" in result.out
         assert "skipped 1 file(s) that failed validation:" in result.out and "broken.json" in result.out
 
-    def test_records_are_streamed_not_held(self, tmp_path: Path, run_cli: RunCLI, monkeypatch: pytest.MonkeyPatch) -> None:
+    @pytest.mark.parametrize("command", [["consensus"], ["export", "--consensus", "--format", "csv", "--out", "out.csv"]], ids=["consensus", "export"])
+    def test_records_are_streamed_not_held(
+        self, tmp_path: Path, run_cli: RunCLI, monkeypatch: pytest.MonkeyPatch, command: list[str]
+    ) -> None:
         """However many files the source holds, only a few records are alive at once while the table is built."""
         from receiver.export import sources
 
@@ -197,7 +200,7 @@ class TestConsensusReading:
                 yield item
 
         monkeypatch.setattr(sources, "stream", watched)
-        result = run_cli("consensus", str(folder))
+        result = run_cli(*[part if part != "out.csv" else str(tmp_path / "out.csv") for part in command], str(folder))
         assert result.code == 0, result.err
         assert "300 labels by 7 labeler(s) on 40 frame(s)" in result.out
         assert alive["most"] <= 3
