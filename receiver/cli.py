@@ -73,6 +73,7 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
     from receiver.journal.engines import journal_problem
     from receiver.logs import logging_config
     from receiver.settings import SettingsError, load_settings
+    from receiver.stores import store_problem
 
     overrides = {"host": args.host, "port": args.port, "role": args.role}
     try:
@@ -81,6 +82,9 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
         err.write(f"receiver serve: {exc}\n")
         return EXIT_USAGE
     problem = journal_problem(settings)
+    if problem is None and settings.role != "intake" and args.parent_pid is None:
+        # A deliver process that serve started keeps trying instead: its reason is on /health.
+        problem = store_problem(settings)
     if problem is not None:
         err.write(f"receiver serve: {problem}\n")
         return EXIT_FAILED

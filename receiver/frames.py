@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from receiver.journal.connector import JournalUnavailable
+from receiver.journal.sqlite import connect
 from receiver.records import Record
 from receiver.retirement import judge_frame
 from receiver.videos import Video
@@ -198,9 +199,7 @@ class SqliteTally:
 
     def open(self) -> None:
         try:
-            connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA busy_timeout=30000")
+            connection = connect(self.path)
         except sqlite3.Error as exc:
             raise JournalUnavailable(f"the frame tally in {self.path} cannot be opened ({exc.__class__.__name__})") from exc
         self._connection = connection

@@ -37,6 +37,7 @@ from typing import Any, Literal, Protocol
 
 from receiver.ratelimit import HOUR, Bucket, ceiling_wait, take
 from receiver.settings import RateLimit
+from receiver.walmode import open_wal
 
 __all__ = ["Limiter", "Limits", "Refusal", "SharedLimits", "check", "Run"]
 
@@ -169,9 +170,7 @@ class SharedLimits(Limiter):
         if not self.active:
             return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=self.busy_seconds, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
+        connection = open_wal(self.path, busy_seconds=self.busy_seconds, synchronous="NORMAL")
         # Several processes start at once: create the tables under the write lock, one statement at a time.
         connection.execute("BEGIN IMMEDIATE")
         for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):

@@ -35,12 +35,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
 
-from receiver.delivery import DeliveryObserver, DeliveryWorker, process_name
+from receiver.delivery import HEARTBEAT, DeliveryObserver, DeliveryWorker, process_name
 from receiver.journal import Journal
 from receiver.journal.engines import delivery_lease, open_journal
 from receiver.metrics import Metrics
 from receiver.settings import Settings
-from receiver.stores import Store, build_store
+from receiver.stores import Store, StoreError, build_store
 
 __all__ = ["ROLES", "build_worker", "run_deliverer", "DelivererSupervisor", "prepare_process"]
 
@@ -126,7 +126,14 @@ def run_deliverer(settings: Settings, *, stop: threading.Event | None = None, pa
     if not settings.journal_url:
         settings.journal_path.parent.mkdir(parents=True, exist_ok=True)
     journal = open_journal(settings)
-    store = build_store(settings)
+    try:
+        store = _open_store(settings, journal, stop, parent)
+    except BaseException:
+        journal.close()
+        raise
+    if store is None:
+        journal.close()
+        return 0
     # Beside intake processes, what this process delivers is counted in the files /metrics sums.
     shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     metrics = Metrics(access="off", token="", journal=lambda: journal, now=lambda: datetime.now(timezone.utc), multiprocess_dir=Path(shared)) if shared else None
@@ -144,6 +151,43 @@ def run_deliverer(settings: Settings, *, stop: threading.Event | None = None, pa
         journal.close()
         store.close()
     return 0
+
+
+def _open_store(settings: Settings, journal: Journal, stop: threading.Event, parent: int | None) -> Store | None:
+    """The store once it opens, or None if told to stop first.
+
+    A store that cannot be opened (a folder that is not a repository, a key
+    file gone) is tried again with a growing pause rather than ending the
+    process, and the reason is published, while this process holds the
+    delivery lease, for every receiver's /health to show.
+    """
+    lease = delivery_lease(settings)
+    wait, said = 0.5, None
+    try:
+        while True:
+            try:
+                return build_store(settings)
+            except (StoreError, ValueError) as exc:
+                reason = f"the {settings.store} store cannot be opened: {exc}"
+                if reason != said:
+                    log.error("%s; trying again until it can", reason)
+                    said = reason
+                if lease.try_acquire():
+                    journal.set_delivery_status(
+                        {
+                            "state": "retrying",
+                            "last_error": reason,
+                            "retry_in_seconds": wait,
+                            "last_delivered_at": None,
+                            "store": {"name": settings.store},
+                            "deliverer": lease.holder,
+                        }
+                    )
+            if stop.wait(wait) or _parent_gone(parent):
+                return None
+            wait = min(HEARTBEAT, wait * 2)
+    finally:
+        lease.release()
 
 
 class DelivererSupervisor:

@@ -22,6 +22,7 @@ from pathlib import Path
 from receiver.journal import schema
 from receiver.journal.connector import NEW_COLUMNS, AdmitHook, JournalError, JournalUnavailable, Parameters, Row, admissions, new_values
 from receiver.records import Record
+from receiver.walmode import open_wal
 
 __all__ = ["SqliteConnector", "AdmitHook", "QUERIES"]
 
@@ -132,11 +133,7 @@ def _rows_sql(count: int) -> str:
 
 def connect(path: Path) -> sqlite3.Connection:
     """A connection to the journal file as every user of it needs one: WAL, fsync at each commit, patient when busy."""
-    connection = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=FULL")
-    connection.execute("PRAGMA busy_timeout=30000")
-    return connection
+    return open_wal(path, busy_seconds=30.0, synchronous="FULL")
 
 
 class _Checkpoints:

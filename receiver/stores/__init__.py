@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "build_store",
+    "store_problem",
     "Answer",
     "Delivered",
     "FieldError",
@@ -96,3 +97,17 @@ def build_store(settings: Settings) -> Store:
         review_url=f"{settings.public_url}/review" if settings.public_url else None,
         github=github_client(settings.github_api_url, token=settings.github_token, app=app),
     )
+
+
+def store_problem(settings: Settings) -> str | None:
+    """Why the configured store cannot be opened, as a sentence; None when it can.
+
+    Opening reaches no network: a GitHub store is only tried when it delivers.
+    A local repository is made here when its path is free, as delivery would.
+    """
+    try:
+        build_store(settings).close()
+    except StoreError as exc:
+        where = f" at {settings.local_repo}" if settings.store == "local" else ""
+        return f"the {settings.store} store{where} cannot be opened: {exc}"
+    return None

@@ -269,7 +269,7 @@ class LocalGitStore:
                 path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             _log.debug("cannot prepare repository folder: %s", error)
-            raise StoreUnavailable(_UNAVAILABLE) from error
+            raise StoreUnavailable(f"the repository's folder cannot be made or read ({error.strerror}); check its permissions") from error
         if fresh:
             scratch = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
             self._git.run(scratch, ["init", "--quiet", "--bare", f"--initial-branch={self.branch}"])
@@ -277,7 +277,16 @@ class LocalGitStore:
                 os.rename(scratch, path)  # atomic; replaces a missing path or an empty folder
             except OSError:
                 shutil.rmtree(scratch, ignore_errors=True)  # another process got there first
-        self._git.run(path, ["rev-parse", "--git-dir"])
+        try:
+            self._git.run(path, ["rev-parse", "--git-dir"])
+        except StoreUnavailable as error:
+            if not path.exists() or _git_shaped(path):
+                raise
+            what = "a file" if not path.is_dir() else "a folder that is not empty"
+            raise StoreUnavailable(
+                f"its path holds {what} and no git repository; move that away (a new repository is made in its place)"
+                " or set RECEIVER_LOCAL_REPO to a bare repository"
+            ) from error
 
     def _check_ref_name(self, ref: str) -> None:
         if self._git.run(self.repository, ["check-ref-format", ref], ok=(0, 1)).returncode != 0:
@@ -376,6 +385,11 @@ class LocalGitStore:
             # does not grow with the repository. Unreachable objects are kept,
             # so a commit not yet on any branch is never lost.
             self._run(["repack", "-d", "-q", "--geometric=2"])
+
+
+def _git_shaped(path: Path) -> bool:
+    """Whether `path` looks like a bare repository (git's own test), damaged or not, rather than some other file or folder."""
+    return path.is_dir() and (path / "HEAD").is_file() and (path / "objects").is_dir()
 
 
 def _oid(found: _Found | None) -> str | None:

@@ -137,6 +137,39 @@ def test_a_killed_deliverer_is_restarted_and_delivery_resumes(tmp_path: Path) ->
     assert stored(tmp_path) == {identifier: 1 for identifier in before + after}
 
 
+def test_a_deliverer_that_cannot_open_the_repository_says_why_on_health_and_resumes_once_it_can(tmp_path: Path) -> None:
+    """The repository moved away and a folder of something else in its place: the restarted deliverer keeps trying, /health
+    gives the reason (naming no path), intake keeps accepting, and putting the repository back delivers everything once."""
+    repository = tmp_path / REPO
+    with ReceiverProcess(tmp_path, NO_LIMIT) as server:
+        wait_until(lambda: deliverer_pid(server.url) is not None, timeout=30, what="the deliverer to report")
+        before = post(server.url, 3)
+        wait_delivered(server.url)
+        first = deliverer_pid(server.url)
+        assert first is not None
+        repository.rename(tmp_path / "elsewhere.git")
+        repository.mkdir()
+        (repository / "notes.txt").write_text("not a repository")
+        os.kill(first, signal.SIGKILL)
+        during = post(server.url, 2, first_frame=50)
+        wait_until(lambda: delivery(server.url)["state"] == "retrying", timeout=30, what="the new deliverer to report why it waits")
+        health = httpx.get(f"{server.url}/health", timeout=5).json()
+        (repository / "notes.txt").unlink()
+        repository.rmdir()
+        (tmp_path / "elsewhere.git").rename(repository)
+        wait_delivered(server.url, timeout=60)
+        after = delivery(server.url)
+        log = server.log()
+    assert health["status"] == "degraded" and health["journal"]["queued"] == 2
+    reason = health["delivery"]["reason"]
+    assert reason.startswith("the local store cannot be opened: its path holds a folder that is not empty and no git repository")
+    assert str(tmp_path) not in reason and "annotations.git" not in reason
+    assert health["delivery"]["deliverer"] not in (None, f"{socket.gethostname()}:{first}")
+    assert after["state"] == "ok"
+    assert stored(tmp_path) == {identifier: 1 for identifier in before + during}
+    assert "Traceback" not in log and "no git repository; move that away" in log
+
+
 def test_each_worker_process_freezes_what_it_built_and_collects_young_objects_less_often(tmp_path: Path) -> None:
     """The factory uvicorn runs in every worker of `serve --workers N` tunes that process before it serves."""
     probe = (

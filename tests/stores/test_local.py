@@ -429,6 +429,19 @@ class TestFailures:
         assert "secret-location" not in str(caught.value)
         assert "/" not in str(caught.value)
 
+    def test_a_folder_of_something_else_is_named_for_what_it_is_and_left_alone(self, tmp_path: Path) -> None:
+        """Not empty and not a repository: the error says so and what to do, naming no path, and touches nothing."""
+        path = tmp_path / "secret-location" / "data.git"
+        path.mkdir(parents=True)
+        (path / "notes.txt").write_text("someone else's folder")
+        with pytest.raises(StoreUnavailable) as caught:
+            LocalGitStore(path)
+        assert str(caught.value) == (
+            "its path holds a folder that is not empty and no git repository; move that away"
+            " (a new repository is made in its place) or set RECEIVER_LOCAL_REPO to a bare repository"
+        )
+        assert [p.name for p in path.iterdir()] == ["notes.txt"]
+
     def test_broken_repository_fails_delivery(
         self, open_store: Callable[..., LocalGitStore], repository: Path, make_record: MakeRecord
     ) -> None:
