@@ -8,8 +8,12 @@ used. psycopg is imported only when the settings name a PostgreSQL journal.
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 from receiver.journal.connector import JournalUnavailable
 from receiver.journal.outbox import Journal
+from receiver.journal.sqlite import connect
 from receiver.journal.connector import AdmitHook
 from receiver.lease import DeliveryLease, Lease, PostgresLease
 from receiver.settings import Settings
@@ -21,6 +25,20 @@ MISSING_DRIVER = (
 )
 
 
+def _sqlite_problem(path: Path) -> str | None:
+    # Opening makes the file, as the receiver would a moment later.
+    if path.parent.exists() and not path.parent.is_dir():
+        return f"the journal's folder {path.parent} is a file; set RECEIVER_JOURNAL to a file in a folder this user can write"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connect(path).close()
+    except OSError as exc:
+        return f"the journal's folder {path.parent} cannot be made ({exc.strerror}); set RECEIVER_JOURNAL to a file in a folder this user can write"
+    except sqlite3.Error as exc:
+        return f"the journal {path} cannot be opened ({exc}); set RECEIVER_JOURNAL to another file, or move this one away if it is not a journal"
+    return None
+
+
 def _store_name(settings: Settings) -> str:
     """The store the deliverer is elected for: one election per data repository."""
     return settings.github_repository if settings.store == "github" else str(settings.local_repo.resolve())
@@ -29,7 +47,7 @@ def _store_name(settings: Settings) -> str:
 def journal_problem(settings: Settings) -> str | None:
     """Why the configured journal cannot be used right now, as a sentence; None when it can."""
     if not settings.journal_url:
-        return None
+        return _sqlite_problem(settings.journal_path)
     try:
         from receiver.journal import postgres
     except ImportError:

@@ -16,6 +16,34 @@ def test_an_unreachable_postgresql_journal_stops_serve_at_start(run_cli: RunCLI)
     assert "check RECEIVER_JOURNAL" in result.err and "secret" not in result.err
 
 
+def test_a_journal_file_that_is_not_a_database_stops_serve_at_start(run_cli: RunCLI, tmp_path: Path) -> None:
+    """Exit 1, one line naming the file and the two ways out; the file is left as it was."""
+    path = tmp_path / "journal.sqlite3"
+    content = b"notes that someone saved under the journal's name, long enough for SQLite to read a header\n" * 2
+    path.write_bytes(content)
+    result = run_cli("serve", environ={"RECEIVER_JOURNAL": str(path), "RECEIVER_LOCAL_REPO": str(tmp_path / "annotations.git")})
+    assert result.code == 1
+    assert result.err == (
+        f"receiver serve: the journal {path} cannot be opened (file is not a database);"
+        " set RECEIVER_JOURNAL to another file, or move this one away if it is not a journal\n"
+    )
+    assert path.read_bytes() == content
+
+
+def test_a_journal_whose_folder_is_a_file_stops_serve_at_start(run_cli: RunCLI, tmp_path: Path) -> None:
+    (tmp_path / "data").write_text("a file")
+    result = run_cli("serve", environ={"RECEIVER_JOURNAL": str(tmp_path / "data" / "journal.sqlite3")})
+    assert result.code == 1
+    assert result.err == f"receiver serve: the journal's folder {tmp_path / 'data'} is a file; set RECEIVER_JOURNAL to a file in a folder this user can write\n"
+
+
+def test_a_journal_folder_that_cannot_be_made_stops_serve_at_start(run_cli: RunCLI) -> None:
+    """/proc takes no new folders, whoever runs the test (root included)."""
+    result = run_cli("serve", environ={"RECEIVER_JOURNAL": "/proc/no-such-receiver/journal.sqlite3"})
+    assert result.code == 1 and result.err.count("\n") == 1
+    assert result.err.startswith("receiver serve: the journal's folder /proc/no-such-receiver cannot be made (")
+
+
 def test_a_folder_that_is_not_a_repository_stops_serve_at_start(run_cli: RunCLI, tmp_path: Path) -> None:
     """Exit 1, one line naming the path, what is there, and the two ways out; nothing is made or moved."""
     repository = tmp_path / "data" / "annotations.git"
