@@ -36,7 +36,7 @@ from pathlib import Path
 from types import FrameType
 
 from receiver.delivery import HEARTBEAT, DeliveryObserver, DeliveryWorker, process_name
-from receiver.journal import Journal
+from receiver.journal import Journal, JournalError
 from receiver.journal.engines import delivery_lease, open_journal
 from receiver.metrics import Metrics
 from receiver.settings import Settings
@@ -173,21 +173,28 @@ def _open_store(settings: Settings, journal: Journal, stop: threading.Event, par
                     log.error("%s; trying again until it can", reason)
                     said = reason
                 if lease.try_acquire():
-                    journal.set_delivery_status(
-                        {
-                            "state": "retrying",
-                            "last_error": reason,
-                            "retry_in_seconds": wait,
-                            "last_delivered_at": None,
-                            "store": {"name": settings.store},
-                            "deliverer": lease.holder,
-                        }
-                    )
+                    _publish_unopened(journal, settings.store, reason, wait, lease.holder)
             if stop.wait(wait) or _parent_gone(parent):
                 return None
             wait = min(HEARTBEAT, wait * 2)
     finally:
         lease.release()
+
+
+def _publish_unopened(journal: Journal, store: str, reason: str, retry_in: float, holder: str) -> None:
+    try:
+        journal.set_delivery_status(
+            {
+                "state": "retrying",
+                "last_error": reason,
+                "retry_in_seconds": retry_in,
+                "last_delivered_at": journal.last_delivered_at(),
+                "store": {"name": store},
+                "deliverer": holder,
+            }
+        )
+    except JournalError as exc:
+        log.warning("why the store cannot be opened could not be published in the journal (%s)", exc)
 
 
 class DelivererSupervisor:

@@ -99,3 +99,14 @@ def test_a_deliverer_without_the_lease_logs_the_reason_and_publishes_nothing(
     assert journal.delivery_status() is None
     assert caplog.text.count("cannot be opened") == 1
     assert code == 0
+
+
+def test_a_journal_that_cannot_take_the_reason_does_not_end_the_deliverer(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    """Both away at once (a database gone too): the reason stays in the log and the process keeps trying."""
+    from receiver.roles import _publish_unopened
+
+    closed = Journal(settings.journal_path).open()
+    closed.close()
+    with caplog.at_level(logging.WARNING, logger="receiver.roles"):
+        _publish_unopened(closed, "local", "the local store cannot be opened: reasons", 0.5, "host:1")
+    assert "could not be published in the journal" in caplog.text
