@@ -39,7 +39,11 @@ Target: `sqlite-1` at 64 clients takes >= 50% of the ceiling's accepted/s, with 
 The machine's speed drifts over a run of several minutes (ceilings measured
 minutes apart differ by a third here), so a second ceiling server is measured
 just before each of `sqlite-1`'s runs at 64 clients (the row "ceiling beside
-sqlite-1"), and the target's share is of those neighbouring runs.
+sqlite-1"), and the target's share is of those neighbouring runs. Right after
+each of those runs, `sqlite-1` is measured once more with its deliver process
+stopped (SIGSTOP, resumed afterwards to drain): the row "sqlite-1, delivery
+paused" shows what the intake process takes in when delivery does not run
+beside it on the same cores.
 
 All traffic goes to 127.0.0.1; every run is bounded in time and count; the
 servers are stopped and the temporary folders removed on the way out, also on
@@ -50,6 +54,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import importlib.metadata
 import importlib.util
 import json
@@ -93,9 +98,11 @@ TARGET_SETUP = "sqlite-1"
 #: The ceiling measured again just before each of the target setup's runs at the target's client count:
 #: the machine's speed drifts over a full run, so the target's share is read against these neighbours.
 PAIRED_CEILING = f"ceiling beside {TARGET_SETUP}"
+#: The target setup again, its deliver process stopped during the load: what intake alone takes in beside nothing else of the receiver.
+PAUSED = f"{TARGET_SETUP}, delivery paused"
 #: The share of the receivers' CPU spent delivering: not a process of its own in the totals.
 DELIVERY = "delivery"
-SETUPS = ("prototype", "ceiling", PAIRED_CEILING, "sqlite-1", "sqlite-2", "pg-1", "pg-2", "pg-3")
+SETUPS = ("prototype", "ceiling", PAIRED_CEILING, "sqlite-1", PAUSED, "sqlite-2", "pg-1", "pg-2", "pg-3")
 DEFAULT_SETUPS = ("ceiling", "sqlite-1", "sqlite-2", "pg-1", "pg-2", "pg-3")
 
 # The uvicorn settings `receiver serve` passes (receiver/cli.py), given to the
@@ -231,6 +238,8 @@ class Target:
     headers: dict[str, str] = field(default_factory=dict)
     origin: Path | None = None
     journal: bool = True
+    #: The SQLite journal's write-turn lock, which a paused deliverer must not be holding.
+    write_lock: Path | None = None
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU seconds per role so far; "delivery" is the part of "receivers" spent in deliver processes and their git calls."""
@@ -409,7 +418,7 @@ def _receiver(stack: contextlib.ExitStack, name: str, cwd: Path, settings: dict[
 def start_sqlite(stack: contextlib.ExitStack, base: Path, workers: int, rate_limit: str) -> Target:
     """The embedded default: one `receiver serve`, its SQLite journal beside a local bare repository."""
     port, pid = _receiver(stack, f"sqlite-{workers}", base, {"RECEIVER_RATE_LIMIT": rate_limit, "RECEIVER_WORKERS": str(workers)})
-    return Target(f"sqlite-{workers}", port, "/api/labels", {"receivers": [pid]})
+    return Target(f"sqlite-{workers}", port, "/api/labels", {"receivers": [pid]}, write_lock=base / "receiver-data" / "journal.sqlite3.write.lock")
 
 
 @dataclass
@@ -468,6 +477,38 @@ def measure(target: Target, submissions: Submissions, clients: int, seconds: flo
     load = run_load(HOST, target.port, requests, clients=clients, seconds=seconds, grace=grace)
     after = target.cpu_seconds()
     return Measured(target.name, load, {role: after[role] - before.get(role, 0.0) for role in after})
+
+
+@contextlib.contextmanager
+def delivery_paused(target: Target) -> Iterator[None]:
+    """The target's deliver processes stopped (SIGSTOP) while the block runs, at a moment they hold no journal lock."""
+    assert target.write_lock is not None
+    pids = _deliverers(target.roles["receivers"], _process_table())
+    with open(target.write_lock, "a+b") as lock:
+        for _ in range(100):
+            for pid in pids:
+                os.kill(pid, signal.SIGSTOP)
+            try:
+                # Stopped between two writes, or intake would wait on it for the whole run.
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                _resume(pids)
+                time.sleep(0.01)
+                continue
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            break
+        else:
+            raise RuntimeError("the deliver process kept the journal's write lock; not pausing it")
+    try:
+        yield
+    finally:
+        _resume(pids)
+
+
+def _resume(pids: Sequence[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
 
 
 def warm_up(target: Target, submissions: Submissions, count: int) -> None:
@@ -584,7 +625,9 @@ def report(results: list[Measured], profile: Profile, skipped: dict[str, str]) -
         ),
         (
             f"\"{PAIRED_CEILING}\" is a second ceiling server measured just before each {TARGET_SETUP} run at {TARGET_CLIENTS} clients; "
-            f"{TARGET_SETUP}'s share there is of those neighbouring runs, the other shares of the ceiling row."
+            f"{TARGET_SETUP}'s share there is of those neighbouring runs, the other shares of the ceiling row. "
+            f"\"{PAUSED}\" is {TARGET_SETUP} measured right after, its deliver process stopped (SIGSTOP) for the run "
+            "and resumed to drain: what the intake process takes in with nothing else of the receiver running."
         ),
         "",
         "| setup | clients | accepted/s | p50 ms | p99 ms | errors | share of ceiling | target |",
@@ -592,7 +635,7 @@ def report(results: list[Measured], profile: Profile, skipped: dict[str, str]) -
     ]
     for r in table:
         reference = ceiling.get(r.clients)
-        if r.server == TARGET_SETUP and r.clients in beside:
+        if r.server in (TARGET_SETUP, PAUSED) and r.clients in beside:
             reference = beside[r.clients]
         share = f"{r.rate / reference:.0%}" if not r.server.startswith("ceiling") and r.server != "prototype" and reference else ""
         out.append(
@@ -745,6 +788,13 @@ def _measure_setup(target: Target, submissions: Submissions, profile: Profile, p
                 # Each run starts with an empty backlog, so one run's delivery does not slow the next one's intake.
                 m.drain = wait_drained(target, m.load.accepted, delivered_before, m.load.elapsed, timeout=600.0)
             results.append(m)
+            if paired is not None and clients == TARGET_CLIENTS and target.write_lock is not None:
+                print(f"{PAUSED}, {clients} client(s), run {attempt + 1} of {profile.repeat} ...", file=sys.stderr)
+                delivered_before = _journal(target)[1]
+                with delivery_paused(target):
+                    m = replace(measure(target, submissions, clients, profile.seconds, int(profile.pool_rate * profile.seconds), grace=10.0), server=PAUSED)
+                m.drain = wait_drained(target, m.load.accepted, delivered_before, m.load.elapsed, timeout=600.0)
+                results.append(m)
     return results
 
 
@@ -777,9 +827,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
-    unknown = set(servers) - (set(SETUPS) - {PAIRED_CEILING})
+    unknown = set(servers) - (set(SETUPS) - {PAIRED_CEILING, PAUSED})
     if unknown:
-        print(f"intake: unknown setup(s): {', '.join(sorted(unknown))}; known: {', '.join(x for x in SETUPS if x != PAIRED_CEILING)}", file=sys.stderr)
+        print(f"intake: unknown setup(s): {', '.join(sorted(unknown))}; known: {', '.join(x for x in SETUPS if x not in (PAIRED_CEILING, PAUSED))}", file=sys.stderr)
         return 2
     profile = build_profile(args)
     signal.signal(signal.SIGTERM, _on_sigterm)

@@ -27,7 +27,7 @@ BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
 BENCHMARKS = [
     ("intake", "HTTP intake, submissions/s: ceiling, receiver on SQLite (1, 2 processes), on PostgreSQL behind nginx (1-3 receivers)",
      ["benchmarks/intake.py", "--quick"], ["benchmarks/intake.py"],
-     r"^\| (prototype|ceiling|ceiling beside sqlite-1|sqlite-\d|pg-\d) \| \d+ \| [\d,.]+ \||^\| cost \| (sqlite|pg)-\d \| 64 \|"),
+     r"^\| (prototype|ceiling|ceiling beside sqlite-1|sqlite-1, delivery paused|sqlite-\d|pg-\d) \| \d+ \| [\d,.]+ \||^\| cost \| (sqlite|pg)-\d \| 64 \|"),
     ("local_store", "local git delivery, records/s",
      ["benchmarks/local_store.py", "--records", "200"], ["benchmarks/local_store.py"], r"^(\| )?(batch|\d+|1 \()"),
     ("github_delivery", "GitHub delivery modes, submissions/hour under GitHub's limits",
@@ -48,8 +48,8 @@ BENCHMARKS = [
 ]
 
 
-#: Rows whose figures take more than the usual 12 lines (intake: 6 setups x 3 client counts, the paired ceiling, the cost at 64, and the hot path's steps).
-LINES = {"intake": 33}
+#: Rows whose figures take more than the usual 12 lines (intake: 6 setups x 3 client counts, the paired ceiling, the paused deliverer, the cost at 64, and the hot path's steps).
+LINES = {"intake": 35}
 
 
 def _run(command: list[str], env: dict[str, str] | None = None) -> tuple[int, str, float]:
