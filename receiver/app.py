@@ -211,7 +211,7 @@ def _dashboard_facts(receiver: Receiver) -> DashboardFacts:
     day_ago = format_time(now - timedelta(hours=24))
     coverage = []
     if receiver.tally is not None:
-        coverage = [(video.url, video.frames, receiver.tally.coverage(video)) for video in receiver.settings.videos]
+        coverage = [(video.url, video.frames, receiver.tally.coverage(video)) for video in receiver.tally.held().values()]
     skeleton = receiver.validator.skeleton
     return DashboardFacts(
         now=now,
@@ -332,7 +332,9 @@ def create_app(
             _tally_database(settings), settings.videos, retire_after=settings.retire_after, keypoints=keypoints, symmetry=receiver.validator.skeleton.symmetry
         )
         # With no videos there is no frame to re-judge: admissions then skip the hook and its transaction.
-        journal = open_journal(settings, on_admit=tally.admitted if settings.videos else None)
+        # A shared journal's tally may hold another receiver's videos, so there the hook always runs.
+        counts_labels = bool(settings.videos or settings.journal_url)
+        journal = open_journal(settings, on_admit=tally.admitted if counts_labels else None)
         receiver.limits.open()
         try:
             receiver.tally = tally.open()

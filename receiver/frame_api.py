@@ -39,7 +39,7 @@ MOST_FRAMES = 10
 NO_VIDEOS = "This receiver has no videos configured, so it hands out no frames; its operator sets RECEIVER_VIDEOS."
 BAD_VOLUNTEER = "The volunteer id must be 8 to 64 letters, digits, '-' or '_': send the random id the labeling page keeps."
 NO_VOLUNTEER = "Say who is asking: add ?volunteer=<id>, the random id (8 to 64 letters, digits, '-' or '_') the labeling page keeps."
-UNKNOWN_VIDEO = "No video with this URL is configured on this receiver; GET /api/progress lists the ones that are."
+UNKNOWN_VIDEO = "No video with this URL is being labelled here; GET /api/progress lists the ones that are."
 BUSY = "The receiver cannot read its frame tally right now; try again in a minute."
 UNREADABLE = "The receiver cannot read its submissions right now; try again in a minute."
 

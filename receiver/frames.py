@@ -9,6 +9,11 @@ and every process of one receiver, or every receiver on one PostgreSQL, shares i
 - `frames`: one row per frame of those videos (labels, agreeing labels, retired);
 - `volunteer_frames`: which frames each volunteer id has labelled.
 
+Receivers sharing one journal hand out frames from this one tally: each start
+brings it in line with the videos that receiver was given (the last start
+decides, as in a rolling update), and every read takes the videos from the
+tables, never from a list kept since its own start.
+
 `FrameLedger.admitted` is the journal's admit hook: it runs inside the
 transaction that keeps new records, on either engine, and re-judges only the frames they label
 (through `receiver.retirement`, the one place agreement is decided), so the
@@ -103,7 +108,7 @@ def _describes(submission: dict[str, Any], row: Sequence[Any]) -> bool:
 
 #: The tally's SQL by name, with `:name` parameters; an engine runs them in its own parameter style.
 STATEMENTS: dict[str, str] = {
-    "videos": "SELECT id, url, fps, frames, width, height FROM videos",
+    "videos": "SELECT id, url, fps, frames, width, height FROM videos ORDER BY id",
     "video": "SELECT id, url, fps, frames, width, height FROM videos WHERE url = :url",
     # Run first by each admitting transaction where receivers may sync the videos while others admit (PostgreSQL
     # fills it in); none here: SQLite's write lock already puts a sync and an admission one after the other.
@@ -146,7 +151,7 @@ STATEMENTS: dict[str, str] = {
         "SELECT f.frame * :cells / v.frames AS cell, count(*), sum(CASE WHEN f.labels > 0 THEN 1 ELSE 0 END), sum(f.retired)"
         " FROM frames f JOIN videos v ON v.id = f.video WHERE v.url = :url GROUP BY cell ORDER BY cell"
     ),
-    "progress": "SELECT url, frames, touched, retired FROM videos",
+    "progress": "SELECT url, frames, touched, retired FROM videos ORDER BY id",
     "volunteer_done": "SELECT count(*) FROM volunteer_frames WHERE volunteer = :volunteer",
 }
 # The two bounds of a pick, from a random point to the end, then from the start back round to it.
@@ -259,8 +264,6 @@ class FrameLedger:
         self.keypoints = tuple(keypoints)
         self.symmetry = tuple(symmetry)
         self._by_url = {video.url: video for video in self.videos}
-        self._ids: dict[str, int] = {}
-        self._by_id: dict[int, Video] = {}
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -268,16 +271,21 @@ class FrameLedger:
         """Connect and sync the tables with the configured videos (the journal has created them)."""
         self.database.open()
         self._sync()
-        rows = self.database.read("videos", {})
-        self._ids = {url: int(ident) for ident, url, *_ in rows if url in self._by_url}
-        self._by_id = {ident: self._by_url[url] for url, ident in self._ids.items()}
         return self
 
     def close(self) -> None:
         self.database.close()
 
+    def held(self) -> dict[int, Video]:
+        """The videos the tally holds now, by their id in it; another receiver's start may have changed them."""
+        return {
+            int(ident): Video(url=url, fps=float(fps), frames=int(frames), width=int(width), height=int(height))
+            for ident, url, fps, frames, width, height in self.database.read("videos", {})
+        }
+
     def video(self, url: str) -> Video | None:
-        return self._by_url.get(url)
+        """The video with this URL as the tally holds it now, if it does."""
+        return next((video for video in self.held().values() if video.url == url), None)
 
     def _sync(self) -> None:
         stored = {row[1]: row for row in self.database.read("videos", {})}
@@ -302,6 +310,16 @@ class FrameLedger:
                 if row is not None:
                     self._drop(connection, int(row[0]))
                 self._add(connection, video)
+            if video.url in stored:
+                log.warning(
+                    "frame tally: %s now has %d frames of %dx%d at %g fps, as RECEIVER_VIDEOS gives it, and is counted again from the records"
+                    " (receivers sharing a journal must all be given the same videos)",
+                    video.url,
+                    video.frames,
+                    video.width,
+                    video.height,
+                    video.fps,
+                )
         if self._stored_retire_after() == self.retire_after:
             return  # the usual start: nothing to write, so processes starting together do not queue on the lock
         with self.database.transaction() as connection:
@@ -400,28 +418,26 @@ class FrameLedger:
 
     def next_frames(self, volunteer: str, *, count: int, rng: random.Random, video: Video | None = None) -> list[Pick]:
         """Up to `count` frames for this volunteer: not retired, not labelled by them, fewest agreeing labels first."""
-        if video is not None:
-            candidates = [self._ids[video.url]] if video.url in self._ids else []
-        else:
-            candidates = list(self._by_id)
+        held = self.held()
+        candidates = [ident for ident, known in held.items() if video is None or known.url == video.url]
         picks: list[tuple[int, int, int]] = []
         # A frame not retired has fewer than retire_after agreeing labels: few levels, each one or two index seeks.
         for level in range(self.retire_after):
             while len(picks) < count:
-                found = self._pick_at(level, volunteer, candidates, rng, {(v, f) for v, f, _ in picks})
+                found = self._pick_at(level, volunteer, candidates, held, rng, {(v, f) for v, f, _ in picks})
                 if found is None:
                     break
                 picks.append(found)
-        return [Pick(self._by_id[v], f, agreeing) for v, f, agreeing in picks]
+        return [Pick(held[v], f, agreeing) for v, f, agreeing in picks]
 
     def _pick_at(
-        self, level: int, volunteer: str, candidates: list[int], rng: random.Random, taken: set[tuple[int, int]]
+        self, level: int, volunteer: str, candidates: list[int], held: Mapping[int, Video], rng: random.Random, taken: set[tuple[int, int]]
     ) -> tuple[int, int, int] | None:
         """A frame at this level the volunteer has not labelled: the first after a random point, wrapping round."""
         if not candidates:
             return None
         start_video = rng.choice(candidates)
-        start = (start_video, rng.randrange(self._by_id[start_video].frames))
+        start = (start_video, rng.randrange(held[start_video].frames))
         scope = "pick_in_video" if len(candidates) == 1 else "pick_in_videos"
         for bound in ("after", "before"):
             rows = self.database.read(
@@ -429,7 +445,8 @@ class FrameLedger:
                 {"level": level, "video": start[0], "frame": start[1], "volunteer": volunteer, "limit": len(taken) + 1},
             )
             for video, frame in rows:
-                if (video, frame) not in taken:
+                # A video another receiver added since `held` was read waits for the next request.
+                if (video, frame) not in taken and int(video) in held:
                     return int(video), int(frame), level
         return None
 
@@ -445,11 +462,12 @@ class FrameLedger:
         return [found.get(cell, (0, 0, 0)) for cell in range(width)]
 
     def progress(self, volunteer: str | None = None, *, video: Video | None = None) -> Progress:
-        rows = {url: (frames, touched, retired) for url, frames, touched, retired in self.database.read("progress", {})}
-        shown = []
-        for configured in self.videos if video is None else (video,):
-            frames, touched, retired = rows.get(configured.url, (configured.frames, 0, 0))
-            shown.append(VideoProgress(configured.url, frames, retired, touched - retired, frames - touched))
+        """Every video the tally holds (or only `video`), frame counts by state, and how many frames the volunteer did."""
+        shown = [
+            VideoProgress(url, int(frames), int(retired), int(touched) - int(retired), int(frames) - int(touched))
+            for url, frames, touched, retired in self.database.read("progress", {})
+            if video is None or url == video.url
+        ]
         done = None
         if volunteer is not None:
             done = int(self.database.read("volunteer_done", {"volunteer": volunteer})[0][0])

@@ -185,6 +185,50 @@ class TestSharedState:
         assert second.get("/api/progress").json()["frames_left"] == 3
 
 
+class TestReceiversGivenDifferentVideos:
+    """Receivers on one journal hand out frames from one tally: the videos the last one started was given.
+
+    As in a rolling update, where receivers restart one by one with a new videos file.
+    """
+
+    def test_a_video_another_receiver_added_is_handed_out_by_every_receiver(self, apps: Apps) -> None:
+        old = apps.start(videos=(SMALL,), retire_after=1)
+        new = apps.start(videos=(SMALL, OTHER), retire_after=1)
+        for frame in range(3):
+            new.post("/api/labels", json=honest_label(SMALL, frame, ALICE))
+        body = old.get("/api/next-frame", params={"volunteer": BOB}).json()
+        assert (body["video"], body["remaining"]) == (OTHER.public(), 20)
+        assert old.get("/api/next-frame", params={"volunteer": BOB, "video": OTHER.url}).status_code == 200
+
+    def test_a_receiver_with_several_videos_never_fails_on_one_it_was_not_given(self, apps: Apps) -> None:
+        third = replace(OTHER, url="https://videos.example.org/mouse-3.mp4")
+        old = apps.start(videos=(SMALL, OTHER))
+        apps.start(videos=(SMALL, OTHER, third))
+        answers = [old.get("/api/next-frame", params={"volunteer": BOB, "count": "10"}) for _ in range(20)]
+        assert {a.status_code for a in answers} == {200}
+        handed = {item["video"]["url"] for a in answers for item in a.json()["frames"]}
+        assert handed == {SMALL.url, OTHER.url, third.url}
+
+    def test_a_video_another_receiver_dropped_is_no_longer_handed_out(self, apps: Apps) -> None:
+        old = apps.start(videos=(SMALL, OTHER))
+        apps.start(videos=(SMALL,))
+        answers = [old.get("/api/next-frame", params={"volunteer": BOB, "count": "10"}).json() for _ in range(5)]
+        assert {item["video"]["url"] for body in answers for item in body["frames"]} == {SMALL.url}
+        assert [v["url"] for v in old.get("/api/progress").json()["videos"]] == [SMALL.url]
+        assert old.get("/api/next-frame", params={"volunteer": BOB, "video": OTHER.url}).status_code == 404
+
+    def test_a_video_another_receiver_gave_other_geometry_is_handed_out_as_changed(self, apps: Apps, caplog: pytest.LogCaptureFixture) -> None:
+        longer = replace(SMALL, frames=5)
+        old = apps.start(videos=(SMALL,))
+        with caplog.at_level(logging.WARNING, logger="receiver.frames"):
+            apps.start(videos=(longer,))
+        body = old.get("/api/next-frame", params={"volunteer": BOB, "count": "5"}).json()
+        assert sorted(item["frame_index"] for item in body["frames"]) == [0, 1, 2, 3, 4]
+        assert {item["video"]["frames"] for item in body["frames"]} == {5}
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and SMALL.url in r.getMessage()]
+        assert len(warnings) == 1 and "must all be given the same videos" in warnings[0]
+
+
 class TestProgress:
     def test_counts_retired_in_progress_and_untouched_per_video(self, apps: Apps) -> None:
         """One frame retired, one in progress, the rest untouched; the volunteer's own count."""
@@ -253,9 +297,9 @@ class TestBadInput:
 
     @pytest.mark.parametrize("path", ["/api/next-frame", "/api/progress"])
     def test_unknown_video_is_404_with_a_sentence(self, apps: Apps, path: str) -> None:
-        """404 saying no such video is configured."""
+        """404 saying no such video is being labelled."""
         answer = apps.start().get(path, params={"volunteer": ALICE, "video": "https://videos.example.org/nope.mp4"})
-        assert answer.status_code == 404 and answer.json()["error"].startswith("No video with this URL is configured")
+        assert answer.status_code == 404 and answer.json()["error"].startswith("No video with this URL is being labelled")
 
     @pytest.mark.parametrize("path", ["/api/next-frame", "/api/progress"])
     def test_without_videos_configured_is_404_saying_so(self, apps: Apps, path: str) -> None:

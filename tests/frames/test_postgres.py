@@ -122,3 +122,16 @@ def test_next_frame_answers_503_while_postgresql_is_gone_and_recovers(tmp_path: 
     finally:
         for client in list(apps.running):
             apps.stop(client)
+
+
+def test_labels_taken_in_by_a_receiver_given_no_videos_count_in_the_shared_tally(tmp_path: Path, postgres_cluster: Cluster) -> None:
+    """A receiver without RECEIVER_VIDEOS hands out no frames, but the labels it keeps count for those that do."""
+    apps = Apps(tmp_path, tmp_path / "unused.sqlite3", postgres_cluster.database())
+    try:
+        bare = apps.start(videos=(), retire_after=1, local_repo=tmp_path / "a" / "annotations.git")
+        labelling = apps.start(retire_after=1, local_repo=tmp_path / "b" / "annotations.git")
+        assert bare.post("/api/labels", json=honest_label(VIDEO, FRAME, "alice-0001")).status_code == 202
+        assert labelling.get("/api/progress").json()["frames_left"] == VIDEO.frames - 1
+    finally:
+        for client in list(apps.running):
+            apps.stop(client)
