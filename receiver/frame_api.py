@@ -102,17 +102,18 @@ async def next_frame(request: Request) -> Response:
     # Seeded per volunteer and per request: twenty volunteers asking at once spread over the equally needed frames.
     rng = random.Random(f"{volunteer}/{receiver.entropy()}")
 
-    def read() -> tuple[list[Pick], int]:
+    def read() -> tuple[list[Pick], int, int]:
         picks = tally.next_frames(volunteer, count=count, rng=rng, video=video)
-        return picks, tally.remaining() if video is None else tally.progress(video=video).frames_left
+        remaining = tally.remaining() if video is None else tally.progress(video=video).frames_left
+        return picks, remaining, tally.retire_after_now()
 
     # The tally's database may be another machine's (PostgreSQL): never wait on it in the event loop.
     try:
-        picks, remaining = await run_in_threadpool(read)
+        picks, remaining, retire_after = await run_in_threadpool(read)
     except JournalUnavailable as exc:
         log.error("frame tally unreadable: %s", exc)
         return error(503, BUSY, headers={"Retry-After": "60"})
-    answer: dict[str, Any] = {"retire_after": tally.retire_after, "remaining": remaining, "frames": [_item(p) for p in picks]}
+    answer: dict[str, Any] = {"retire_after": retire_after, "remaining": remaining, "frames": [_item(p) for p in picks]}
     if not picks:
         if remaining == 0:
             message = "Every frame is labelled: thank you! Nothing is left to label."
@@ -120,7 +121,7 @@ async def next_frame(request: Request) -> Response:
             message = "You have labelled every frame that still needs labels: thank you! Others will finish the rest."
         return JSONAnswer({"message": message, "video": None, "frame_index": None, "labels": None, **answer})
     first = picks[0]
-    message = f"Please label frame {first.frame_index}: it has {first.labels} of {tally.retire_after} agreeing labels so far."
+    message = f"Please label frame {first.frame_index}: it has {first.labels} of {retire_after} agreeing labels so far."
     return JSONAnswer({"message": message, **_item(first), **answer})
 
 

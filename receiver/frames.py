@@ -324,8 +324,16 @@ class FrameLedger:
             return  # the usual start: nothing to write, so processes starting together do not queue on the lock
         with self.database.transaction() as connection:
             row = connection.execute(self._sql("stored_retire_after"), {"name": _STATUS_KEY}).fetchone()
-            if row is None or int(row[0]) != self.retire_after:
-                self._reretire(connection)
+            if row is not None and int(row[0]) == self.retire_after:
+                return
+            self._reretire(connection)
+        if row is not None:
+            log.warning(
+                "frame tally: frames now retire at %d agreeing labels, as RECEIVER_RETIRE_AFTER gives it, instead of %d"
+                " (receivers sharing a journal must all be given the same RECEIVER_RETIRE_AFTER)",
+                self.retire_after,
+                int(row[0]),
+            )
 
     def _sql(self, name: str) -> str:
         return self.database.statement(name)
@@ -333,6 +341,10 @@ class FrameLedger:
     def _stored_retire_after(self) -> int | None:
         rows = self.database.read("stored_retire_after", {"name": _STATUS_KEY})
         return int(rows[0][0]) if rows else None
+
+    def retire_after_now(self) -> int:
+        """How many agreeing labels retire a frame: what the last receiver started on this tally was given."""
+        return self._stored_retire_after() or self.retire_after
 
     def _drop(self, connection: Connection, ident: int) -> None:
         for name in ("drop_frames", "drop_volunteer_frames", "drop_video"):
@@ -346,7 +358,7 @@ class FrameLedger:
         row = (ident, video.frames, video.fps, video.width, video.height)
         indices = [i for (i,) in connection.execute(self._sql("labelled_frames"), {"url": video.url}).fetchall()]
         for index in sorted(i for i in indices if isinstance(i, int) and 0 <= i < video.frames):
-            touched, retired = self._retally(connection, video.url, row, index)
+            touched, retired = self._retally(connection, video.url, row, index, self.retire_after)
             if touched or retired:
                 connection.execute(self._sql("count_video"), {"touched": touched, "retired": retired, "video": ident})
 
@@ -368,6 +380,8 @@ class FrameLedger:
         """
         if turn := self._sql("admitting"):
             connection.execute(turn, {})
+        stored = connection.execute(self._sql("stored_retire_after"), {"name": _STATUS_KEY}).fetchone()
+        retire_after = int(stored[0]) if stored else self.retire_after
         # One lookup per video, not per record: a group commit holds many labels of few videos.
         videos: dict[str, Sequence[Any] | None] = {}
         frames: set[tuple[str, int]] = set()
@@ -383,7 +397,7 @@ class FrameLedger:
         for url, index in sorted(frames):
             row = videos[url]
             assert row is not None
-            touched, retired = self._retally(connection, url, row, index)
+            touched, retired = self._retally(connection, url, row, index, retire_after)
             tally = counts.setdefault(int(row[0]), [0, 0])
             tally[0] += touched
             tally[1] += retired
@@ -391,7 +405,7 @@ class FrameLedger:
             if touched or retired:
                 connection.execute(self._sql("count_video"), {"touched": touched, "retired": retired, "video": ident})
 
-    def _retally(self, connection: Connection, url: str, row: Sequence[Any], index: int) -> tuple[int, int]:
+    def _retally(self, connection: Connection, url: str, row: Sequence[Any], index: int, retire_after: int) -> tuple[int, int]:
         """Re-judge one frame from every label kept of it; how many frames it newly touched and newly retired (0 or 1 each)."""
         ident = int(row[0])
         # First the frame's row: on PostgreSQL this locks it, so a receiver admitting a label
@@ -405,7 +419,7 @@ class FrameLedger:
         agreement = judge_frame(counted, self.keypoints, self.symmetry)
         was_touched, was_retired = before[0] > 0, bool(before[1])
         # Retirement sticks: a later label that moves the consensus does not bring a frame back.
-        retired = was_retired or agreement.retired(self.retire_after)
+        retired = was_retired or agreement.retired(retire_after)
         for volunteer in sorted(set(filter(None, (volunteer_of(record) for record in counted)))):
             connection.execute(self._sql("add_volunteer_frame"), {"volunteer": volunteer, "video": ident, "frame": index})
         connection.execute(
@@ -422,7 +436,7 @@ class FrameLedger:
         candidates = [ident for ident, known in held.items() if video is None or known.url == video.url]
         picks: list[tuple[int, int, int]] = []
         # A frame not retired has fewer than retire_after agreeing labels: few levels, each one or two index seeks.
-        for level in range(self.retire_after):
+        for level in range(self.retire_after_now()):
             while len(picks) < count:
                 found = self._pick_at(level, volunteer, candidates, held, rng, {(v, f) for v, f, _ in picks})
                 if found is None:

@@ -229,6 +229,18 @@ class TestReceiversGivenDifferentVideos:
         assert len(warnings) == 1 and "must all be given the same videos" in warnings[0]
 
 
+    def test_retire_after_is_what_the_last_receiver_started_was_given(self, apps: Apps, caplog: pytest.LogCaptureFixture) -> None:
+        """A label taken in by the receiver still on K=2 retires its frame at the K=1 another receiver started with."""
+        old = apps.start(videos=(SMALL,), retire_after=2)
+        with caplog.at_level(logging.WARNING, logger="receiver.frames"):
+            apps.start(videos=(SMALL,), retire_after=1)
+        old.post("/api/labels", json=honest_label(SMALL, 0, ALICE))
+        body = old.get("/api/next-frame", params={"volunteer": BOB, "count": "3"}).json()
+        assert (body["retire_after"], body["remaining"]) == (1, 2)
+        assert sorted(item["frame_index"] for item in body["frames"]) == [1, 2]
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1 and "retire at 1 agreeing labels" in warnings[0] and "instead of 2" in warnings[0]
+
 class TestProgress:
     def test_counts_retired_in_progress_and_untouched_per_video(self, apps: Apps) -> None:
         """One frame retired, one in progress, the rest untouched; the volunteer's own count."""
