@@ -64,11 +64,21 @@ def _volunteer(request: Request, *, required: bool) -> str | None | JSONResponse
     return value
 
 
-def _video(request: Request, tally: FrameLedger) -> Video | None | JSONResponse:
+def _busy(exc: JournalUnavailable) -> JSONResponse:
+    log.error("frame tally unreadable: %s", exc)
+    return error(503, BUSY, headers={"Retry-After": "60"})
+
+
+async def _video(request: Request, tally: FrameLedger) -> Video | None | JSONResponse:
+    """The video `?video=` names as the tally holds it now (which another receiver may have changed), if any."""
     url = request.query_params.get("video")
     if url is None:
         return None
-    return tally.video(url) or error(404, UNKNOWN_VIDEO)
+    try:
+        video = await run_in_threadpool(tally.video, url)
+    except JournalUnavailable as exc:
+        return _busy(exc)
+    return video or error(404, UNKNOWN_VIDEO)
 
 
 def _count(request: Request) -> int | JSONResponse:
@@ -96,7 +106,7 @@ async def next_frame(request: Request) -> Response:
     count = _count(request)
     if isinstance(count, JSONResponse):
         return count
-    video = _video(request, tally)
+    video = await _video(request, tally)
     if isinstance(video, JSONResponse):
         return video
     # Seeded per volunteer and per request: twenty volunteers asking at once spread over the equally needed frames.
@@ -111,8 +121,7 @@ async def next_frame(request: Request) -> Response:
     try:
         picks, remaining, retire_after = await run_in_threadpool(read)
     except JournalUnavailable as exc:
-        log.error("frame tally unreadable: %s", exc)
-        return error(503, BUSY, headers={"Retry-After": "60"})
+        return _busy(exc)
     answer: dict[str, Any] = {"retire_after": retire_after, "remaining": remaining, "frames": [_item(p) for p in picks]}
     if not picks:
         if remaining == 0:
@@ -133,14 +142,13 @@ async def progress(request: Request) -> Response:
     volunteer = _volunteer(request, required=False)
     if isinstance(volunteer, JSONResponse):
         return volunteer
-    video = _video(request, tally)
+    video = await _video(request, tally)
     if isinstance(video, JSONResponse):
         return video
     try:
         state = await run_in_threadpool(tally.progress, volunteer, video=video)
     except JournalUnavailable as exc:
-        log.error("frame tally unreadable: %s", exc)
-        return error(503, BUSY, headers={"Retry-After": "60"})
+        return _busy(exc)
     left = state.frames_left
     message = "Every frame is labelled: thank you!" if left == 0 else f"{left} frame{'s' if left != 1 else ''} still need{'s' if left == 1 else ''} labels."
     return JSONAnswer(
@@ -167,10 +175,10 @@ async def review(request: Request) -> Response:
             return error(404, "No submission has this id; check the link you followed.")
         submission = record.submission
         frame = await run_in_threadpool(journal.frame_records, submission["video_url"], submission["frame_index"])
+        video = await run_in_threadpool(receiver.tally.video, submission["video_url"]) if receiver.tally is not None else None
     except JournalUnavailable as exc:
         log.error("journal unreadable: %s", exc)
         return error(503, UNREADABLE, headers={"Retry-After": "60"})
-    video = receiver.tally.video(submission["video_url"]) if receiver.tally is not None else None
     others = [r for r in frame if r.id != record.id]
     # Only labels of the same frame size are comparable point for point.
     comparable = [r for r in frame if (r.submission["frame_width"], r.submission["frame_height"]) == (submission["frame_width"], submission["frame_height"])]

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
+import pytest
 from starlette.testclient import TestClient
 
 from receiver.postgres_frames import SYNC_LOCK
@@ -104,21 +105,30 @@ def test_a_label_admitted_while_another_receiver_adds_its_video_is_counted(tmp_p
             apps.stop(client)
 
 
-def test_next_frame_answers_503_while_postgresql_is_gone_and_recovers(tmp_path: Path, postgres_cluster: Cluster) -> None:
-    """The tally's database stopped: a sentence and Retry-After, not a 500; started again: frames again."""
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/next-frame", {"volunteer": "alice-0001"}),
+        ("/api/next-frame", {"volunteer": "alice-0001", "video": VIDEO.url}),
+        ("/api/progress", {}),
+        ("/api/progress", {"video": VIDEO.url}),
+    ],
+)
+def test_frame_answers_are_503_while_postgresql_is_gone_and_recover(tmp_path: Path, postgres_cluster: Cluster, path: str, params: dict[str, str]) -> None:
+    """The tally's database stopped: a sentence and Retry-After, not a 500; started again: answers again."""
     url = postgres_cluster.database()
     apps = Apps(tmp_path, tmp_path / "unused.sqlite3", url)
     try:
         client = apps.start()
-        assert client.get("/api/next-frame", params={"volunteer": "alice-0001"}).status_code == 200
+        assert client.get(path, params=params).status_code == 200
         postgres_cluster.stop()
         try:
-            gone = client.get("/api/next-frame", params={"volunteer": "alice-0001"})
+            gone = client.get(path, params=params)
             assert gone.status_code == 503 and gone.headers["Retry-After"] == "60"
             assert gone.json()["error"].startswith("The receiver cannot read its frame tally right now")
         finally:
             postgres_cluster.start()
-        _until(lambda: client.get("/api/next-frame", params={"volunteer": "alice-0001"}).status_code == 200, "frames are handed out again")
+        _until(lambda: client.get(path, params=params).status_code == 200, "the tally answers again")
     finally:
         for client in list(apps.running):
             apps.stop(client)
