@@ -1,14 +1,16 @@
-"""Peak memory and seconds of `receiver consensus` over a git repository, as a user runs it.
+"""Peak memory and seconds of `receiver consensus` and `receiver export` over a git repository, as a user runs them.
 
     python benchmarks/consensus_cli.py [--records 20000,100000] [--per-frame 10]
 
 For each size, a bare repository is seeded with that many stored records (one
-`git fast-import`, the layout the receiver writes), then `python -m receiver
-consensus REPO` runs in a child process: it lists the files, reads and
-validates each one, builds the click table and prints the consensus. Printed
-per size: the child's wall seconds and its peak resident memory (ru_maxrss
-from wait4), and the memory per 10,000 records above the smallest size's, so
-the growth with the repository is read side by side in one run.
+`git fast-import`, the layout the receiver writes), then each command runs in
+a child process on it: `receiver consensus REPO` (lists the files, reads and
+validates each one, builds the click table and prints the consensus) and
+`receiver export REPO --format slp` (the same read, one instance per record,
+written by sleap-io). Printed per command and size: the child's wall seconds
+and its peak resident memory (ru_maxrss from wait4), and the memory per
+10,000 records above the smallest size's, so the growth with the repository
+is read side by side in one run.
 """
 
 from __future__ import annotations
@@ -49,13 +51,19 @@ def seed(repository: Path, count: int, per_frame: int) -> None:
         sys.exit("consensus_cli: seeding the repository failed")
 
 
-def run_consensus(repository: Path) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MiB, and the summary line of one `receiver consensus` run."""
+COMMANDS = {
+    "consensus": lambda repository, scratch: ["consensus", str(repository)],
+    "export slp": lambda repository, scratch: ["export", str(repository), "--format", "slp", "--out", str(scratch / "out.slp")],
+}
+
+
+def run_command(argv: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS in MiB, and the summary line of one `receiver` run."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECEIVER_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     began = time.perf_counter()
     child = subprocess.Popen(
-        [sys.executable, "-m", "receiver", "consensus", str(repository)],
+        [sys.executable, "-m", "receiver", *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         env=env,
@@ -66,7 +74,7 @@ def run_consensus(repository: Path) -> tuple[float, float, str]:
     seconds = time.perf_counter() - began
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
-        sys.exit(f"consensus_cli: receiver consensus exited {child.returncode}")
+        sys.exit(f"consensus_cli: receiver {argv[0]} exited {child.returncode}")
     summary = next((line for line in output.splitlines() if " labels by " in line), "")
     return seconds, usage.ru_maxrss / 1024, summary
 
@@ -81,17 +89,19 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     sizes = sorted(int(size) for size in args.records.split(",") if size.strip())
-    rows: list[tuple[int, float, float, str]] = []
+    rows: dict[str, list[tuple[int, float, float, str]]] = {name: [] for name in COMMANDS}
     with tempfile.TemporaryDirectory(prefix="consensus-cli-bench-") as scratch:
         for size in sizes:
             repository = Path(scratch) / f"{size}.git"
             seed(repository, size, args.per_frame)
-            rows.append((size, *run_consensus(repository)))
-    smallest, _, base_rss, _ = rows[0]
-    print(f"{'records':>9} {'seconds':>8} {'peak MiB':>9} {'MiB per 10k above the smallest':>31}  summary")
-    for size, seconds, rss, summary in rows:
-        growth = f"{(rss - base_rss) / (size - smallest) * 10_000:.1f}" if size > smallest else "-"
-        print(f"{size:>9,} {seconds:>8.1f} {rss:>9.0f} {growth:>31}  {summary}")
+            for name, argv in COMMANDS.items():
+                rows[name].append((size, *run_command(argv(repository, Path(scratch)))))
+    print(f"{'command':<11} {'records':>9} {'seconds':>8} {'peak MiB':>9} {'MiB per 10k above the smallest':>31}  summary")
+    for name, measured in rows.items():
+        smallest, _, base_rss, _ = measured[0]
+        for size, seconds, rss, summary in measured:
+            growth = f"{(rss - base_rss) / (size - smallest) * 10_000:.1f}" if size > smallest else "-"
+            print(f"{name:<11} {size:>9,} {seconds:>8.1f} {rss:>9.0f} {growth:>31}  {summary}")
     return 0
 
 

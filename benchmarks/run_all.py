@@ -43,8 +43,8 @@ BENCHMARKS = [
      ["benchmarks/consensus_quality.py", "--frames", "200"], ["benchmarks/consensus_quality.py"], r"^(\| |consensus beats|swaps|random|learned)"),
     ("consensus_scale", "`receiver consensus` over many records: seconds and peak memory",
      ["benchmarks/consensus_scale.py", "--records", "100000"], ["benchmarks/consensus_scale.py"], r"^\| "),
-    ("consensus_cli", "`receiver consensus` run on a git repository: seconds and peak memory per size",
-     ["benchmarks/consensus_cli.py", "--records", "5000,20000"], ["benchmarks/consensus_cli.py"], r"^ *(records|[\d,]+ )"),
+    ("consensus_cli", "`receiver consensus` and `receiver export --format slp` run on a git repository: seconds and peak memory per size",
+     ["benchmarks/consensus_cli.py", "--records", "5000,20000"], ["benchmarks/consensus_cli.py"], r"^(command|consensus|export) "),
 ]
 
 

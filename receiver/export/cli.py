@@ -10,15 +10,18 @@ Heavy packages are imported only once a command runs.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 if TYPE_CHECKING:
-    from receiver.export.sources import Collection, Skipped, Source
+    from receiver.export.labels import Submissions
+    from receiver.export.sources import Skipped, Source
     from receiver.records import Record
 
 __all__ = ["add_commands"]
+
+T = TypeVar("T")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -102,29 +105,6 @@ def _open(name: str, args: argparse.Namespace, environ: Mapping[str, str], err: 
         return EXIT_USAGE
 
 
-def _read(
-    name: str, args: argparse.Namespace, environ: Mapping[str, str], err: TextIO
-) -> tuple[Collection, Any] | int:
-    """The valid records of the source and the skeleton, or an exit code after saying what went wrong."""
-    from receiver.export.progress import progress_bar
-    from receiver.export.sources import SourceError, collect
-    from receiver.validation import Validator
-
-    opened = _open(name, args, environ, err)
-    if isinstance(opened, int):
-        return opened
-    source, skeleton = opened
-    try:
-        with progress_bar(err, f"reading {source.describe()}") as step:
-            collection = collect(source, Validator(skeleton), step)
-    except SourceError as exc:
-        err.write(f"receiver {name}: {exc}\n")
-        return EXIT_USAGE
-    if not collection.records:
-        return _nothing_valid(name, source, collection.skipped, err)
-    return collection, skeleton
-
-
 def _nothing_valid(name: str, source: Source, skipped: Sequence[Skipped], err: TextIO) -> int:
     reason = f"; {len(skipped)} file(s) failed validation" if skipped else ""
     err.write(f"receiver {name}: no valid records in {source.describe()}{reason}\n")
@@ -135,10 +115,22 @@ def _nothing_valid(name: str, source: Source, skipped: Sequence[Skipped], err: T
 def _read_table(name: str, source: Source, skeleton: Any, err: TextIO, *, aside: str | None = None) -> tuple[Any, Reading] | int:
     """The source streamed into a click table, and what was seen on the way; or an exit code.
 
-    Only the table and the counts are held, never the records. Records by
-    `aside` (the expert of --gold-from) are kept apart, out of the table.
+    Records by `aside` (the expert of --gold-from) are kept apart, out of the table.
     """
     from receiver.consensus import records_table
+
+    keypoints = [k.id for k in skeleton.keypoints]
+    return _read_into(name, source, skeleton, err, lambda records: records_table(records, keypoints), aside=aside)
+
+
+def _read_into(
+    name: str, source: Source, skeleton: Any, err: TextIO, consume: Callable[[Iterator[Record]], T], *, aside: str | None = None
+) -> tuple[T, Reading] | int:
+    """What `consume` makes of the source's valid records, and what was seen on the way; or an exit code.
+
+    The records go by one at a time: only what `consume` keeps of them and the
+    counts are held, never the records.
+    """
     from receiver.export.progress import progress_bar
     from receiver.export.sources import SourceError, stream
     from receiver.validation import Validator
@@ -146,13 +138,13 @@ def _read_table(name: str, source: Source, skeleton: Any, err: TextIO, *, aside:
     reading = Reading()
     try:
         with progress_bar(err, f"reading {source.describe()}") as step:
-            table = records_table(reading.crowd(stream(source, Validator(skeleton), step), aside), [k.id for k in skeleton.keypoints])
+            made = consume(reading.crowd(stream(source, Validator(skeleton), step), aside))
     except SourceError as exc:
         err.write(f"receiver {name}: {exc}\n")
         return EXIT_USAGE
     if not reading.counts.labels and not reading.aside:
         return _nothing_valid(name, source, reading.skipped, err)
-    return table, reading
+    return made, reading
 
 
 class Reading:
@@ -197,7 +189,7 @@ def _export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
     from receiver.export.formats import FORMATS
     from receiver.export.labels import consensus_labels, submission_labels
     from receiver.export.progress import progress_bar
-    from receiver.export.summary import RecordCounts, render, summarize
+    from receiver.export.summary import render, summarize
 
     rule = _rule("export", args.settle, err)
     if rule is None:
@@ -211,31 +203,29 @@ def _export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
         err.write(f"receiver export: {exc}\n")
         return EXIT_USAGE
     fmt = FORMATS[args.format]
+    opened = _open("export", args, environ, err)
+    if isinstance(opened, int):
+        return opened
+    source, skeleton = opened
     results = None
     if args.consensus:
-        # One instance per frame: the records are streamed into the click table, never held.
-        opened = _open("export", args, environ, err)
-        if isinstance(opened, int):
-            return opened
-        source, skeleton = opened
+        # One instance per frame, from the click table.
         streamed = _read_table("export", source, skeleton, err)
         if isinstance(streamed, int):
             return streamed
         table, reading = streamed
         results = consensus_of_table(table, rule, symmetry=skeleton.symmetry).frames
         labels = consensus_labels(results, reading.videos.infos(), skeleton)
-        counts, skipped = reading.counts, reading.skipped
     else:
-        read = _read("export", args, environ, err)
-        if isinstance(read, int):
-            return read
-        collection, skeleton = read
-        records = collection.records
+        gathered = _read_into("export", source, skeleton, err, lambda records: _gather(records, skeleton))
+        if isinstance(gathered, int):
+            return gathered
+        submissions, reading = gathered
         # Several submissions of one frame in a one-per-image format would
         # overwrite each other; a track per slot keeps them side by side.
-        crowded = fmt.one_per_image and len(records) > len({(r.submission["video_url"], r.submission["frame_index"]) for r in records})
-        labels = submission_labels(records, skeleton, tracks="slot" if crowded else "none")
-        counts, skipped = RecordCounts.of(records), collection.skipped
+        crowded = fmt.one_per_image and submissions.crowded
+        labels = submission_labels(submissions, skeleton, tracks="slot" if crowded else "none")
+    counts, skipped = reading.counts, reading.skipped
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         with progress_bar(err, f"writing {args.out.name}") as step:
@@ -246,6 +236,15 @@ def _export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
         return EXIT_FAILED
     out.write(render(summarize(counts, skipped, results), written=[f"{args.out} ({fmt.name})"]))
     return EXIT_OK
+
+
+def _gather(records: Iterator[Record], skeleton: Any) -> Submissions:
+    from receiver.export.labels import Submissions
+
+    gathered = Submissions(skeleton)
+    for record in records:
+        gathered.add(record)
+    return gathered
 
 
 def _consensus(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from receiver.consensus import FrameConsensus, group_by_frame
+from receiver.consensus import FrameConsensus, FrameKey
 from receiver.export.extra import require
 from receiver.records import Record
 from receiver.schemas import Skeleton
@@ -38,7 +38,7 @@ from receiver.schemas import Skeleton
 if TYPE_CHECKING:
     import sleap_io
 
-__all__ = ["GENERATOR", "VideoInfo", "VideoSizes", "consensus_labels", "submission_labels", "video_infos"]
+__all__ = ["GENERATOR", "Submissions", "VideoInfo", "VideoSizes", "consensus_labels", "submission_labels", "video_infos"]
 
 GENERATOR = "pose-receiver export"
 
@@ -82,28 +82,59 @@ def video_infos(records: Iterable[Record]) -> dict[str, VideoInfo]:
     return sizes.infos()
 
 
-def submission_labels(records: Sequence[Record], skeleton: Skeleton, *, tracks: Tracks = "none") -> sleap_io.Labels:
+class Submissions:
+    """Records reduced, one at a time, to what a submission export writes: each one's points, submitter and id, by frame.
+
+    A streamed export holds these (a few hundred bytes a record) instead of
+    the records themselves.
+    """
+
+    def __init__(self, skeleton: Skeleton) -> None:
+        self._nodes = [k.id for k in skeleton.keypoints]
+        self._frames: dict[FrameKey, list[tuple[Any, str, str]]] = {}
+        self.videos = VideoSizes()
+
+    def add(self, record: Record) -> None:
+        np = require("numpy")
+        key = FrameKey(record.submission["video_url"], int(record.submission["frame_index"]))
+        points = np.array(_points(record, self._nodes), dtype="float64")
+        self._frames.setdefault(key, []).append((points, record.submitter, record.id))
+        self.videos.add(record)
+
+    @property
+    def crowded(self) -> bool:
+        """Whether some frame has more than one submission."""
+        return any(len(entries) > 1 for entries in self._frames.values())
+
+    def by_frame(self) -> list[tuple[FrameKey, list[tuple[Any, str, str]]]]:
+        """(frame, [(points, submitter, record id), ...]) in frame order, submissions in the order added."""
+        return sorted(self._frames.items())
+
+
+def submission_labels(records: Iterable[Record] | Submissions, skeleton: Skeleton, *, tracks: Tracks = "none") -> sleap_io.Labels:
     """A Labels with one instance per record."""
     sio = require("sleap_io")
-    np = require("numpy")
-    nodes = [k.id for k in skeleton.keypoints]
+    if not isinstance(records, Submissions):
+        gathered = Submissions(skeleton)
+        for record in records:
+            gathered.add(record)
+        records = gathered
     sio_skeleton = _skeleton(sio, skeleton)
-    videos = {url: _video(sio, info) for url, info in video_infos(records).items()}
+    videos = {url: _video(sio, info) for url, info in records.videos.infos().items()}
     video_index = {url: i for i, url in enumerate(videos)}
     slots: list[Any] = []
     frames = []
     side: list[list[Any]] = []
-    for key, group in group_by_frame(records).items():
+    for key, entries in records.by_frame():
         instances = []
-        for slot, record in enumerate(group):
+        for slot, (points, submitter, record_id) in enumerate(entries):
             track = None
             if tracks == "slot":
                 while len(slots) <= slot:
                     slots.append(sio.Track(name=f"label_{len(slots) + 1}"))
                 track = slots[slot]
-            points = np.array(_points(record, nodes), dtype="float64")
             instances.append(sio.Instance.from_numpy(points, skeleton=sio_skeleton, track=track))
-            side.append([video_index[key.video_url], key.frame_index, slot, record.submitter, record.id])
+            side.append([video_index[key.video_url], key.frame_index, slot, submitter, record_id])
         frames.append(sio.LabeledFrame(video=videos[key.video_url], frame_idx=key.frame_index, instances=instances))
     provenance = {"generator": GENERATOR, "skeleton": skeleton.name, "instances": side}
     return sio.Labels(

@@ -174,7 +174,11 @@ class TestConsensusReading:
         assert "5 labels by 5 labeler(s)" in result.out
         assert "skipped 1 file(s) that failed validation:" in result.out and "broken.json" in result.out
 
-    @pytest.mark.parametrize("command", [["consensus"], ["export", "--consensus", "--format", "csv", "--out", "out.csv"]], ids=["consensus", "export"])
+    @pytest.mark.parametrize(
+        "command",
+        [["consensus"], ["export", "--consensus", "--format", "csv", "--out", "out.csv"], ["export", "--format", "slp", "--out", "out.slp"]],
+        ids=["consensus", "export-consensus", "export-submissions"],
+    )
     def test_records_are_streamed_not_held(
         self, tmp_path: Path, run_cli: RunCLI, monkeypatch: pytest.MonkeyPatch, command: list[str]
     ) -> None:
@@ -200,7 +204,7 @@ class TestConsensusReading:
                 yield item
 
         monkeypatch.setattr(sources, "stream", watched)
-        result = run_cli(*[part if part != "out.csv" else str(tmp_path / "out.csv") for part in command], str(folder))
+        result = run_cli(*[str(tmp_path / part) if part.startswith("out.") else part for part in command], str(folder))
         assert result.code == 0, result.err
         assert "300 labels by 7 labeler(s) on 40 frame(s)" in result.out
         assert alive["most"] <= 3
