@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from receiver.consensus import ConsensusRule, consensus_of_table, records_table  # noqa: E402
-from receiver.records import Record  # noqa: E402
+from receiver.contract.records import Record  # noqa: E402
 from tests.consensus.crowd import NOISE, PAIRS  # noqa: E402
 from tests.export.records import KEYPOINTS, TRUTH  # noqa: E402
 

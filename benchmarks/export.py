@@ -26,10 +26,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from receiver.consensus import consensus  # noqa: E402
+from receiver.contract.records import Record  # noqa: E402
+from receiver.contract.schemas import Skeleton, load_skeleton  # noqa: E402
 from receiver.export.formats import FORMATS  # noqa: E402
 from receiver.export.labels import consensus_labels, submission_labels, video_infos  # noqa: E402
-from receiver.records import Record  # noqa: E402
-from receiver.schemas import Skeleton, load_skeleton  # noqa: E402
 
 POSE = [(520, 410), (600, 430), (700, 380), (760, 450), (480, 420), (800, 400)]
 RECEIVED = datetime(2026, 11, 25, tzinfo=UTC)

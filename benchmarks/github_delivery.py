@@ -27,12 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from github import Auth, Github  # noqa: E402
 
-from receiver.delivery import DeliveryWorker  # noqa: E402
+from receiver.contract.records import Record  # noqa: E402
+from receiver.delivery.worker import DeliveryWorker  # noqa: E402
 from receiver.journal import Journal  # noqa: E402
-from receiver.records import Record  # noqa: E402
 from receiver.stores.github import GitHubStore  # noqa: E402
-from tests.captured import captured_body  # noqa: E402
 from tests.github_fake import FakeClock, FakeGitHub, fake_github_mock  # noqa: E402
+from tests.support.captured import captured_body  # noqa: E402
 
 BASE, REPO, TOKEN = "http://github.test/api/v3", "owner/data", "bench-token"
 HOURLY_WRITES = 500

@@ -7,7 +7,7 @@ framework hand over its body, in order, each timed over the same distinct
 valid submissions (made from the captured labeling-page post, as
 benchmarks/intake.py makes them):
 
-- parse: bytes to a JSON value, with the limits (`receiver.parsing`);
+- parse: bytes to a JSON value, with the limits (`receiver.contract.parsing`);
 - validate: the schemas and the rules (`Validator.check_submission`);
 - record: names filled in, the canonical id, the stored bytes and path;
 - journal: admission to an SQLite journal in a temporary folder, 64 at a time
@@ -40,10 +40,10 @@ sys.path.insert(0, str(ROOT))
 import orjson
 from loadgen import Submissions
 
+from receiver.contract.parsing import parse_json
+from receiver.contract.records import Record
+from receiver.contract.validation import Validator, fill_names
 from receiver.journal import Journal
-from receiver.parsing import parse_json
-from receiver.records import Record
-from receiver.validation import Validator, fill_names
 
 CAPTURE = ROOT / "tests" / "captured" / "post_six_placed.json"
 CLIENTS = 64

@@ -15,9 +15,9 @@ same load generator (benchmarks/loadgen.py):
 - `pg-1`, `pg-2`, `pg-3`: one, two and three `receiver serve` processes on one
   PostgreSQL journal and one bare repository, behind nginx, exactly as
   deploy/README.md describes; the load goes to nginx. PostgreSQL is a
-  throwaway cluster made the way the tests make it (tests/pgcluster.py) but
+  throwaway cluster made the way the tests make it (tests/support/pgcluster.py) but
   with fsync on, as SQLite's journal fsyncs too; nginx runs from
-  deploy/nginx.conf the way the tests run it (tests/nginx.py);
+  deploy/nginx.conf the way the tests run it (tests/support/nginx.py);
 - `prototype`, only when named in --servers: the Flask prototype it replaces
   (shared/seeds/backend.py beside this checkout, or the file PROTOTYPE_BACKEND
   names), in its own virtualenv made the first time under ~/.cache.
@@ -82,8 +82,8 @@ sys.path.insert(0, str(ROOT))
 import hot_path
 from loadgen import LoadResult, Submissions, build_request, run_load
 
-from tests.nginx import NginxProcess, find_nginx
-from tests.pgcluster import Cluster, find_binaries
+from tests.support.nginx import NginxProcess, find_nginx
+from tests.support.pgcluster import Cluster, find_binaries
 
 CAPTURE = ROOT / "tests" / "captured" / "post_six_placed.json"
 PROTOTYPE = Path(os.environ.get("PROTOTYPE_BACKEND") or ROOT.parent / "shared" / "seeds" / "backend.py")

@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from receiver.limitstate import SharedLimits
+from receiver.access.limitstate import SharedLimits
 from receiver.settings import RateLimit
 
 

@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from receiver.records import Record
+from receiver.contract.records import Record
 from receiver.stores.local import LocalGitStore
 
 RECEIVED = datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import random
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -25,12 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from starlette.testclient import TestClient  # noqa: E402
 
-from receiver.app import create_app  # noqa: E402
-from receiver.frames import FrameLedger, SqliteTally  # noqa: E402
+from receiver.contract.schemas import load_skeleton  # noqa: E402
 from receiver.journal import Journal  # noqa: E402
-from receiver.schemas import load_skeleton  # noqa: E402
 from receiver.settings import Settings  # noqa: E402
-from receiver.videos import Video  # noqa: E402
+from receiver.volunteers.frames import FrameLedger, SqliteTally  # noqa: E402
+from receiver.volunteers.videos import Video  # noqa: E402
+from receiver.web.app import create_app  # noqa: E402
 
 RETIRE_AFTER = 3
 TARGET_P99_MS = 20.0

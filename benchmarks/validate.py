@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from receiver.checking import available_cores  # noqa: E402
-from receiver.records import Record  # noqa: E402
-from receiver.schemas import load_skeleton  # noqa: E402
+from receiver.contract.records import Record  # noqa: E402
+from receiver.contract.schemas import load_skeleton  # noqa: E402
+from receiver.datarepo.checking import available_cores  # noqa: E402
 
 
 def generate(root: Path, count: int, seed: int = 7) -> None:

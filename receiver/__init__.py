@@ -1,7 +1,7 @@
 """Receive crowdsourced pose-estimation labels and deliver them into a data repository.
 
 Importing this package has no side effects; the CLI (`receiver.cli`) and the
-app factory (`receiver.app.create_app`) are where things start.
+app factory (`receiver.web.app.create_app`) are where things start.
 """
 
 __version__ = "0.1.0"

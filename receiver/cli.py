@@ -12,8 +12,13 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from receiver.journal import Journal
+    from receiver.web.metrics import Metrics
 
 __all__ = ["main", "build_parser"]
 
@@ -23,10 +28,10 @@ Command = Callable[[argparse.Namespace, Mapping[str, str], TextIO, TextIO], int]
 
 
 def _validate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
-    from receiver.checking import available_cores, check_paths
+    from receiver.contract.schemas import SkeletonError, load_skeleton
+    from receiver.contract.validation import Validator
+    from receiver.datarepo.checking import available_cores, check_paths
     from receiver.reporting import GithubReporter, JsonReporter, Reporter, TextReporter
-    from receiver.schemas import SkeletonError, load_skeleton
-    from receiver.validation import Validator
 
     paths = list(args.paths)
     if args.files_from is not None:
@@ -89,12 +94,12 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
         err.write(f"receiver serve: {problem}\n")
         return EXIT_FAILED
     if settings.role == "deliver":
-        from receiver.roles import prepare_process, run_deliverer
+        from receiver.delivery.roles import prepare_process, run_deliverer
 
         # No HTTP: intake processes' /health reports this process from the status it publishes in the journal.
         logging.config.dictConfig(logging_config(format=settings.log_format))
         prepare_process("deliver")
-        return run_deliverer(settings, parent=args.parent_pid)
+        return run_deliverer(settings, parent=args.parent_pid, observer=_delivery_metrics)
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
@@ -112,8 +117,8 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
     # receiver, one of the candidate deliverers the advisory lock chooses among.
     deliverer_beside = settings.role == "all" and (settings.workers > 1 or not settings.journal_url)
     if not deliverer_beside and settings.workers == 1:
-        from receiver.app import create_app
-        from receiver.roles import prepare_process
+        from receiver.delivery.roles import prepare_process
+        from receiver.web.app import create_app
 
         app = create_app(settings)
         prepare_process(settings.role)
@@ -126,21 +131,21 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
     # variable when a process imports it, so it is set before anything here imports it; the folder
     # is emptied of a previous run's counts before any process counts.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(settings.metrics_dir.resolve())
-    from receiver.metrics import prepare_multiprocess_dir
-    from receiver.roles import DelivererSupervisor, prepare_process
+    from receiver.delivery.roles import DelivererSupervisor, prepare_process
+    from receiver.web.metrics import prepare_multiprocess_dir
 
     prepare_multiprocess_dir(settings.metrics_dir)
     supervisor = DelivererSupervisor.for_serve(args.config, environ).start() if deliverer_beside else None
     os.environ["RECEIVER_ROLE"] = "intake"
     try:
         if settings.workers == 1:
-            from receiver.app import create_app
+            from receiver.web.app import create_app
 
             app = create_app(replace(settings, role="intake"), metrics_dir=settings.metrics_dir.resolve())
             prepare_process("intake")
             uvicorn.run(app, **options)
         else:
-            uvicorn.run("receiver.app:app_from_environment", factory=True, workers=settings.workers, **options)
+            uvicorn.run("receiver.web.app:app_from_environment", factory=True, workers=settings.workers, **options)
     finally:
         if supervisor is not None:
             supervisor.stop()
@@ -148,8 +153,8 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
 
 
 def _tokens(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    from receiver.access.tokens import TokenError, add_token, describe, in_force, remove_token, revoke_token
     from receiver.settings import SettingsError, load_settings
-    from receiver.tokens import TokenError, add_token, describe, in_force, remove_token, revoke_token
 
     path = args.file or Path(environ.get("RECEIVER_TOKENS_FILE", "receiver-data/tokens.json"))
     try:
@@ -169,7 +174,7 @@ def _tokens(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
                 return EXIT_FAILED
             reach = "every running receiver refuses it from its next request"
             if journal_url:
-                from receiver.revocations import REFRESH_SECONDS, SharedRevocations
+                from receiver.access.revocations import REFRESH_SECONDS, SharedRevocations
 
                 # The database first: if it cannot be written, the file still holds the token in force and this can be run again.
                 SharedRevocations(journal_url).revoke(revoked)
@@ -214,7 +219,7 @@ def _retry(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
 
 
 def _moderate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
-    from receiver.moderation import ModerationSetupError, build_moderator, moderate_pulls
+    from receiver.datarepo.moderation import ModerationSetupError, build_moderator, moderate_pulls
     from receiver.settings import SettingsError, load_settings
 
     try:
@@ -226,7 +231,7 @@ def _moderate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO,
 
 
 def _page(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
-    from receiver.labeling import PageBuildError, build_static
+    from receiver.web.labeling import PageBuildError, build_static
 
     try:
         written = build_static(args.directory, args.receiver_url)
@@ -244,8 +249,8 @@ def _page(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err
 
 
 def _doctor(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
-    from receiver.doctor import app_identity, run_doctor
-    from receiver.moderation import ModerationSetupError, build_moderator
+    from receiver.datarepo.doctor import app_identity, run_doctor
+    from receiver.datarepo.moderation import ModerationSetupError, build_moderator
     from receiver.settings import SettingsError, load_settings
     from receiver.stores.github.client import AppCredentials
 
@@ -269,7 +274,7 @@ def _doctor(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
 
 
 def _init(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
-    from receiver.datarepo import InitError, Pin, write_init
+    from receiver.datarepo.layout import InitError, Pin, write_init
 
     try:
         written = write_init(args.path, Pin(args.receiver_repo, args.receiver_ref, args.branch), force=args.force)
@@ -424,7 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--config", type=Path, help="settings file (default: ./receiver.toml if present)")
     doctor.set_defaults(run=_doctor)
 
-    from receiver.datarepo import DEFAULT_REF
+    from receiver.datarepo.layout import DEFAULT_REF
 
     init = commands.add_parser(
         "init",
@@ -445,8 +450,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     from receiver.export.cli import add_commands
 
-    add_commands(commands)
+    add_commands(commands, own_store=_own_store)
     return parser
+
+
+def _own_store(environ: Mapping[str, str]) -> Path:
+    """The receiver's own repository, which export and consensus read when no source is named."""
+    from receiver.settings import load_settings
+
+    return load_settings(environ).local_repo
+
+
+def _delivery_metrics(journal: Journal) -> Metrics | None:
+    """Beside intake processes, what a deliver process delivers is counted in the files their /metrics sums."""
+    from receiver.web.metrics import Metrics
+
+    shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not shared:
+        return None
+    return Metrics(access="off", token="", journal=lambda: journal, now=lambda: datetime.now(timezone.utc), multiprocess_dir=Path(shared))
 
 
 def main(

@@ -12,7 +12,8 @@ import json
 from collections.abc import Iterable
 from typing import Protocol, TextIO
 
-from receiver.checking import FileResult
+from receiver.datarepo.actions import escape_data, escape_property
+from receiver.datarepo.checking import FileResult
 
 __all__ = ["Reporter", "TextReporter", "JsonReporter", "GithubReporter", "REPORTERS", "escape_data", "escape_property"]
 
@@ -57,16 +58,6 @@ class JsonReporter:
         # One write: json.dump with an indent writes every token on its own, a million writes for 100,000 files.
         out.write(json.dumps({"checked": len(files), "failed": failed, "files": files}, indent=2) + "\n")
         return len(files), failed
-
-
-def escape_data(text: str) -> str:
-    """Escape a workflow command's message (the runner's `escapeData`)."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    """Escape a workflow command's property value (the runner's `escapeProperty`)."""
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 class GithubReporter:

@@ -15,34 +15,14 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from receiver.videos import Video, load_videos
+from receiver.access.ratelimit import RateLimit
+from receiver.volunteers.videos import Video, load_videos
 
 __all__ = ["Settings", "SettingsError", "RateLimit", "load_settings", "SETTING_HELP"]
 
 
 class SettingsError(ValueError):
     """A setting that cannot be used; the message names the key, the value and what is expected."""
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """At most `count` requests per `seconds` from one client."""
-
-    count: int
-    seconds: float
-
-    @classmethod
-    def parse(cls, text: str) -> RateLimit | None:
-        """`120/minute`, `5/second`, `1000/hour`, or `0` for no limit."""
-        text = text.strip().lower()
-        if text in ("0", "off", "none", ""):
-            return None
-        match = re.fullmatch(r"(\d+)\s*/\s*(second|minute|hour|\d+s)", text)
-        if not match or int(match.group(1)) == 0:
-            raise ValueError("expected a limit like 120/minute, 5/second, 1000/hour, or 0 for none")
-        unit = match.group(2)
-        seconds = {"second": 1.0, "minute": 60.0, "hour": 3600.0}.get(unit) or float(unit[:-1])
-        return cls(int(match.group(1)), seconds)
 
 
 _LOCALHOST_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"

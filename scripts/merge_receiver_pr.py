@@ -2,7 +2,7 @@
 """Merge a receiver pull request once validation has passed: `scripts/merge_receiver_pr.py`.
 
 Reads GitHub's standard Actions variables; the gate's decisions live in
-`receiver.gate`, the API calls in `receiver.automerge`.
+`receiver.datarepo.gate`, the API calls in `receiver.datarepo.automerge`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from receiver.automerge import run_automerge  # noqa: E402
+from receiver.datarepo.automerge import run_automerge  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(run_automerge(os.environ, sys.stdout))

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import responses
 
-from receiver.validation import Validator
-from tests.pgcluster import Cluster, find_binaries
+from receiver.contract.validation import Validator
+from tests.support.pgcluster import Cluster, find_binaries
 
 
 @pytest.fixture(autouse=True)

@@ -38,9 +38,9 @@ def test_json_lines_from_a_running_receiver_all_parse(tmp_path: object) -> None:
 
     import httpx
 
-    from tests.captured import captured_posts
     from tests.e2e.conftest import wait_delivered
-    from tests.servers import ReceiverProcess
+    from tests.support.captured import captured_posts
+    from tests.support.servers import ReceiverProcess
 
     assert isinstance(tmp_path, Path)
     with ReceiverProcess(tmp_path, {"RECEIVER_LOG_FORMAT": "json"}) as server:

@@ -6,9 +6,11 @@ volunteer is), `noise` (per-keypoint noise and the OKS built on it), `swaps`
 per-frame step that uses it), `reliability` (learning volunteers and noise
 from the answers), `repository` (a whole repository: learn, then answer per
 frame and per volunteer), `incremental` (one frame, one submission at a time,
-for the receiver's intake), `gold` (expert labels), `report` (an HTML page
-with plots). Pure and vectorised with numpy; it reads no files except in
-`gold`, and writes none except in `report`.
+for the receiver's intake), `gold` (expert labels' points), `report` (an HTML page
+with plots). Pure and vectorised with numpy; it reads no files, and writes
+none except in `report`.
+
+May import: `contract`.
 """
 
 from __future__ import annotations

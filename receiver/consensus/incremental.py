@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from receiver.consensus.model import Model
 from receiver.consensus.repository import ConsensusRule, FrameConsensus, pair_indices, read_answers
 from receiver.consensus.votes import FrameKey, Vote, table_of, vote_of
-from receiver.records import Record
+from receiver.contract.records import Record
 
 __all__ = ["FrameState", "FrameTally"]
 

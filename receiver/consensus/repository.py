@@ -38,7 +38,7 @@ from receiver.consensus.model import Model, Solution, solve, squared_distance
 from receiver.consensus.noise import KAPPA, oks
 from receiver.consensus.reliability import Tally
 from receiver.consensus.votes import ClickTable, FrameKey, Point, records_table
-from receiver.records import Record
+from receiver.contract.records import Record
 
 __all__ = [
     "Answers",

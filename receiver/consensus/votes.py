@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from receiver.records import ANONYMOUS, Record
+from receiver.contract.records import ANONYMOUS, Record
 
 __all__ = [
     "UNKNOWN_VOLUNTEER",

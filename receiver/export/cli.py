@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 if TYPE_CHECKING:
+    from receiver.contract.records import Record
     from receiver.export.labels import Submissions
-    from receiver.export.sources import Skipped, Source
-    from receiver.records import Record
+    from receiver.stores.sources import Skipped, Source
 
 __all__ = ["add_commands"]
 
@@ -31,8 +31,13 @@ _SOURCE_HELP = (
 )
 
 
-def add_commands(commands: Any) -> None:
-    """Register `export` and `consensus` on the `receiver` command's subparsers."""
+def add_commands(commands: Any, *, own_store: Callable[[Mapping[str, str]], Path]) -> None:
+    """Register `export` and `consensus` on the `receiver` command's subparsers.
+
+    `own_store` finds the receiver's own repository from the environment, the
+    source read when none is named; it raises `ValueError` with a sentence when
+    the settings cannot be read.
+    """
     from receiver.export.formats import FORMATS
 
     formats = "\n".join(f"  {f.name:<12} {f.help}" for f in FORMATS.values())
@@ -57,7 +62,7 @@ def add_commands(commands: Any) -> None:
         "--settled-only", action="store_true", help="with --consensus: kept for old scripts; frames not settled have no consensus and are always left out"
     )
     export.add_argument("--skeleton", type=Path, help="skeleton file (default: the project's)")
-    export.set_defaults(run=_export)
+    export.set_defaults(run=_export, own_store=own_store)
 
     consensus = commands.add_parser(
         "consensus",
@@ -81,20 +86,19 @@ def add_commands(commands: Any) -> None:
     consensus.add_argument(
         "--gold-from", metavar="NAME", help="records whose submitter (token name) is NAME are expert labels, not votes"
     )
-    consensus.set_defaults(run=_consensus)
+    consensus.set_defaults(run=_consensus, own_store=own_store)
 
 
 def _open(name: str, args: argparse.Namespace, environ: Mapping[str, str], err: TextIO) -> tuple[Source, Any] | int:
     """The source to read and the skeleton, or an exit code after saying what went wrong."""
-    from receiver.export.sources import SourceError, open_source
-    from receiver.schemas import SkeletonError, load_skeleton
-    from receiver.settings import SettingsError, load_settings
+    from receiver.contract.schemas import SkeletonError, load_skeleton
+    from receiver.stores.sources import SourceError, open_source
 
     source_path = args.source
     if source_path is None:
         try:
-            source_path = load_settings(environ).local_repo
-        except SettingsError as exc:
+            source_path = args.own_store(environ)
+        except ValueError as exc:
             err.write(f"receiver {name}: {exc}\n")
             return EXIT_USAGE
     try:
@@ -131,9 +135,9 @@ def _read_into(
     The records go by one at a time: only what `consume` keeps of them and the
     counts are held, never the records.
     """
+    from receiver.contract.validation import Validator
     from receiver.export.progress import progress_bar
-    from receiver.export.sources import SourceError, stream
-    from receiver.validation import Validator
+    from receiver.stores.sources import SourceError, stream
 
     reading = Reading()
     try:
@@ -160,7 +164,7 @@ class Reading:
         self.aside: list[Record] = []
 
     def crowd(self, items: Iterator[Record | Skipped], aside: str | None) -> Iterator[Record]:
-        from receiver.records import Record
+        from receiver.contract.records import Record
 
         for item in items:
             if not isinstance(item, Record):
@@ -250,12 +254,12 @@ def _gather(records: Iterator[Record], skeleton: Any) -> Submissions:
 def _consensus(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     """The consensus of the source, streamed (`_read_table`); --gold and --gold-from give the expert's labels."""
     from receiver.consensus import consensus_of_table
-    from receiver.consensus.gold import GoldError, gold_points, read_gold
+    from receiver.consensus.gold import gold_points
     from receiver.consensus.report import write_report
+    from receiver.contract.validation import Validator
+    from receiver.export.gold import GoldError, read_gold
     from receiver.export.summary import render, summarize
     from receiver.export.tables import consensus_csv, consensus_json, consensus_text, volunteers_csv, volunteers_text
-    from receiver.records import Record
-    from receiver.validation import Validator
 
     rule = _rule("consensus", args.settle, err)
     if rule is None:

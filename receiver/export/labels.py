@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from receiver.consensus import FrameConsensus, FrameKey
+from receiver.contract.records import Record
+from receiver.contract.schemas import Skeleton
 from receiver.export.extra import require
-from receiver.records import Record
-from receiver.schemas import Skeleton
 
 if TYPE_CHECKING:
     import sleap_io

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from receiver.consensus import FrameConsensus
-from receiver.export.sources import Skipped
-from receiver.records import Record
+from receiver.contract.records import Record
+from receiver.stores.sources import Skipped
 
 __all__ = ["RecordCounts", "Summary", "render", "summarize"]
 

@@ -3,7 +3,10 @@
 `outbox` holds the `Journal` (group-committed admissions, delivery state),
 the behaviour every engine shares; `connector` the line between it and an
 engine; `sqlite` (the embedded default, its tables in `schema`) and
-`postgres` each engine's SQL; `engines` chooses one from the settings.
+`postgres` each engine's SQL; `engines` chooses one from the settings;
+`walmode` opens an SQLite file in write-ahead-log mode, safely when processes start together.
+
+May import: `contract`.
 """
 
 from __future__ import annotations

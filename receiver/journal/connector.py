@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from receiver.records import Record
+from receiver.contract.records import Record
 
 __all__ = ["AdmitHook", "Connector", "JournalError", "JournalUnavailable", "Row", "Parameters", "QUERY_NAMES", "NEW_COLUMNS", "new_values", "fresh_row", "admissions"]
 

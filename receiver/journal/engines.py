@@ -1,24 +1,33 @@
 """Which engine keeps the journal, chosen in one place from the settings: SQLite by default, PostgreSQL by URL.
 
-`open_journal` builds and opens the `Journal`; `delivery_lease` the lease
-that elects the deliverer among the processes sharing that journal;
-`journal_problem` says, before anything starts, why the journal cannot be
-used. psycopg is imported only when the settings name a PostgreSQL journal.
+`open_journal` builds and opens the `Journal`; `journal_problem` says, before
+anything starts, why the journal cannot be used. psycopg is imported only when
+the settings name a PostgreSQL journal. (The lease that elects the deliverer
+among processes sharing a journal is `receiver.delivery.lease`.)
 """
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Protocol
 
-from receiver.journal.connector import JournalUnavailable
+from receiver.journal.connector import AdmitHook, JournalUnavailable
 from receiver.journal.outbox import Journal
 from receiver.journal.sqlite import connect
-from receiver.journal.connector import AdmitHook
-from receiver.lease import DeliveryLease, Lease, PostgresLease
-from receiver.settings import Settings
 
-__all__ = ["open_journal", "delivery_lease", "journal_problem", "MISSING_DRIVER"]
+__all__ = ["JournalLocation", "open_journal", "journal_problem", "MISSING_DRIVER"]
+
+
+class JournalLocation(Protocol):
+    """Where the journal is: a `postgresql://` URL, or else an SQLite file (the settings carry both)."""
+
+    @property
+    def journal_url(self) -> str: ...
+
+    @property
+    def journal_path(self) -> Path: ...
+
 
 MISSING_DRIVER = (
     "a postgresql:// journal needs psycopg, which is not installed: install pose-receiver[postgres] (or psycopg[binary,pool])"
@@ -39,12 +48,7 @@ def _sqlite_problem(path: Path) -> str | None:
     return None
 
 
-def _store_name(settings: Settings) -> str:
-    """The store the deliverer is elected for: one election per data repository."""
-    return settings.github_repository if settings.store == "github" else str(settings.local_repo.resolve())
-
-
-def journal_problem(settings: Settings) -> str | None:
+def journal_problem(settings: JournalLocation) -> str | None:
     """Why the configured journal cannot be used right now, as a sentence; None when it can."""
     if not settings.journal_url:
         return _sqlite_problem(settings.journal_path)
@@ -55,7 +59,7 @@ def journal_problem(settings: Settings) -> str | None:
     return postgres.probe(settings.journal_url)
 
 
-def open_journal(settings: Settings, *, on_admit: AdmitHook | None = None) -> Journal:
+def open_journal(settings: JournalLocation, *, on_admit: AdmitHook | None = None) -> Journal:
     """The journal the settings name, opened, with `on_admit` (the frame tally) inside each admitting transaction."""
     if not settings.journal_url:
         return Journal(settings.journal_path, on_admit=on_admit).open()
@@ -64,11 +68,3 @@ def open_journal(settings: Settings, *, on_admit: AdmitHook | None = None) -> Jo
     except ImportError as exc:
         raise JournalUnavailable(MISSING_DRIVER) from exc
     return Journal(PostgresConnector(settings.journal_url, on_admit=on_admit)).open()
-
-
-def delivery_lease(settings: Settings) -> Lease:
-    """The lock that lets one process deliver: a file beside an SQLite journal, an advisory lock in PostgreSQL."""
-    if settings.journal_url:
-        return PostgresLease(settings.journal_url, store=_store_name(settings))
-    path = settings.journal_path
-    return DeliveryLease(path.with_name(path.name + ".delivery.lock"))

@@ -25,8 +25,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from receiver.contract.records import Record
 from receiver.journal.connector import JournalError, JournalUnavailable
-from receiver.records import Record
 
 __all__ = ["GroupCommit"]
 

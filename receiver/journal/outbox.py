@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from receiver.contract.outcomes import Delivered, Refused
+from receiver.contract.records import Record
 from receiver.journal import schema
 from receiver.journal.connector import AdmitHook, Connector, JournalError, JournalUnavailable, Row
 from receiver.journal.grouping import GroupCommit
 from receiver.journal.sqlite import SqliteConnector
-from receiver.records import Record
-from receiver.stores.outcomes import Delivered, Refused
 
 __all__ = ["Journal", "JournalError", "JournalUnavailable", "Entry", "Admission", "AdmitHook"]
 

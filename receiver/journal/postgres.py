@@ -6,10 +6,10 @@ once whichever machine took it; each group commit is one transaction;
 (a claim lasts until the records are marked, or lapses), so two deliverers
 never take the same ones; each admission sends a `NOTIFY` that wakes the
 deliverer wherever it runs. Which process delivers is decided by an advisory
-lock (`PostgresLease` in receiver/lease.py).
+lock (`PostgresLease` in receiver/delivery/lease.py).
 
-The frame tally's admit hook (receiver/frames.py, with the statements of
-receiver/postgres_frames.py) runs inside the admitting transaction, as on SQLite.
+The frame tally's admit hook (receiver/volunteers/frames.py, with the statements of
+receiver/volunteers/postgres.py) runs inside the admitting transaction, as on SQLite.
 
 psycopg is imported when this module is: only a receiver configured with a
 `postgresql://` journal imports it (the `postgres` extra).
@@ -26,9 +26,9 @@ import psycopg
 from psycopg import conninfo, sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from receiver.contract.records import Record
 from receiver.journal.connector import NEW_COLUMNS, AdmitHook, JournalUnavailable, Parameters, Row, admissions, new_values
 from receiver.journal.schema import COLUMNS, TALLY_POSTGRES
-from receiver.records import Record
 
 __all__ = ["PostgresConnector", "QUERIES", "CHANNEL", "describe", "probe"]
 

@@ -34,7 +34,7 @@ CREATE INDEX IF NOT EXISTS records_by_video ON records (video_url, seq);
 CREATE TABLE IF NOT EXISTS status (name TEXT PRIMARY KEY, value TEXT NOT NULL, written_at REAL NOT NULL);
 """
 
-#: The frame tally (receiver/frames.py): one row per configured video and per
+#: The frame tally (receiver/volunteers/frames.py): one row per configured video and per
 #: frame of it, kept up to date inside each admitting transaction, on either
 #: engine, each with its own spelling of a generated id, a float and a table
 #: stored in its key's order. Videos are numbered so the ten million frame rows

@@ -1,12 +1,12 @@
 """The journal on SQLite, the embedded default: one file, WAL, fsynced at every commit.
 
 One machine, any number of receiver processes: SQLite's write lock orders
-them, and the flock `DeliveryLease` (receiver/lease.py) lets only one of
+them, and the flock `DeliveryLease` (receiver/delivery/lease.py) lets only one of
 them deliver, so `pending` reads the queue without claiming it. Admissions
 go through one writer connection (the journal's writer thread); reads and
 delivery marks share a second one behind a lock. The tables and their
 upgrades are in `receiver.journal.schema`; the frame tally's admit hook
-(receiver/frames.py) runs inside the admitting transaction.
+(receiver/volunteers/frames.py) runs inside the admitting transaction.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from receiver.contract.records import Record
 from receiver.journal import schema
 from receiver.journal.connector import NEW_COLUMNS, AdmitHook, JournalError, JournalUnavailable, Parameters, Row, admissions, new_values
-from receiver.records import Record
-from receiver.walmode import open_wal
+from receiver.journal.walmode import open_wal
 
 __all__ = ["SqliteConnector", "AdmitHook", "QUERIES"]
 

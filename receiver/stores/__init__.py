@@ -1,19 +1,23 @@
 """Where records end up: one small interface, one implementation per kind of repository.
 
 A store's `deliver` is idempotent: it observes what the repository holds
-for each record and proves "already there" by blob id (`receiver.adoption`),
+for each record and proves "already there" by blob id (`receiver.stores.adoption`),
 so the delivery worker can retry anything after a crash. It reports one
 outcome per record, delivered or refused; trouble that concerns the whole
 store (down, rate-limited, a moved branch) is raised as a `StoreError`
 (see `stores.errors` for the classes and what the worker does with each).
+
+May import: `contract`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from pathlib import Path
+from typing import Protocol
 
-from receiver.records import Record
+from receiver.contract.outcomes import Delivered, Outcome, Refused
+from receiver.contract.records import Record
 from receiver.stores.errors import (
     Answer,
     FieldError,
@@ -23,13 +27,11 @@ from receiver.stores.errors import (
     StoreRefused,
     StoreUnavailable,
 )
-from receiver.stores.outcomes import Delivered, Outcome, Refused
-
-if TYPE_CHECKING:
-    from receiver.settings import Settings
 
 __all__ = [
     "build_store",
+    "GithubAccess",
+    "StoreSettings",
     "store_problem",
     "Answer",
     "Delivered",
@@ -67,14 +69,70 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def build_store(settings: Settings) -> Store:
+class GithubAccess(Protocol):
+    """What reaching a GitHub repository takes: where, as whom, and at what pace (the settings carry it)."""
+
+    @property
+    def github_repository(self) -> str: ...
+
+    @property
+    def github_api_url(self) -> str: ...
+
+    @property
+    def github_token(self) -> str: ...
+
+    @property
+    def github_app_id(self) -> int: ...
+
+    @property
+    def github_app_installation_id(self) -> int: ...
+
+    @property
+    def github_app_private_key_file(self) -> Path | None: ...
+
+    @property
+    def github_writes_per_minute(self) -> int: ...
+
+    @property
+    def github_writes_per_hour(self) -> int: ...
+
+    @property
+    def github_write_interval(self) -> float: ...
+
+
+class StoreSettings(GithubAccess, Protocol):
+    """What choosing and opening a store takes (the settings carry it)."""
+
+    @property
+    def store(self) -> str: ...
+
+    @property
+    def local_repo(self) -> Path: ...
+
+    @property
+    def branch(self) -> str: ...
+
+    @property
+    def local_mode(self) -> str: ...
+
+    @property
+    def delivery_mode(self) -> str: ...
+
+    @property
+    def moderation(self) -> str: ...
+
+    @property
+    def public_url(self) -> str: ...
+
+
+def build_store(settings: StoreSettings) -> Store:
     """The store the settings name; the one place an implementation is chosen."""
     if settings.store == "local":
         from receiver.stores.local import LocalGitStore
 
         return LocalGitStore(settings.local_repo, branch=settings.branch, mode="branch" if settings.local_mode == "branch" else "direct")
-    from receiver.pacing import Budget
     from receiver.stores.github import AppCredentials, GitHubStore, github_client
+    from receiver.stores.pacing import Budget
 
     budget = Budget(
         per_minute=settings.github_writes_per_minute,
@@ -99,7 +157,7 @@ def build_store(settings: Settings) -> Store:
     )
 
 
-def store_problem(settings: Settings) -> str | None:
+def store_problem(settings: StoreSettings) -> str | None:
     """Why the configured store cannot be opened, as a sentence; None when it can.
 
     Opening reaches no network: a GitHub store is only tried when it delivers.

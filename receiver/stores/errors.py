@@ -9,7 +9,7 @@ StoreError                 something a store could not do; `answer` keeps what t
 ```
 
 "Already done" is not an error: a store proves it by comparing blob ids
-(`receiver.adoption`) and reports the record delivered. Each store
+(`receiver.stores.adoption`) and reports the record delivered. Each store
 classifies its own failures into these classes in one place
 (`stores.github.answers` for GitHub, `stores.git.Git` for git).
 """

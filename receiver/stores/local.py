@@ -45,14 +45,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
-from receiver.adoption import Observation, blob_id, next_step
-from receiver.pull_requests import commit_message
-from receiver.records import Record
+from receiver.contract.outcomes import Delivered, Outcome, Refused
+from receiver.contract.records import Record
+from receiver.contract.validation import Validator
+from receiver.stores.adoption import Observation, blob_id, next_step
 from receiver.stores.errors import StoreConflict, StoreUnavailable
 from receiver.stores.git import UNAVAILABLE as _UNAVAILABLE
 from receiver.stores.git import Git
-from receiver.stores.outcomes import Delivered, Outcome, Refused
-from receiver.validation import Validator
+from receiver.stores.pull_requests import commit_message
 
 __all__ = ["LocalGitStore", "Mode"]
 

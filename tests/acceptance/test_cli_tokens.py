@@ -6,8 +6,8 @@ import io
 from datetime import datetime, timezone
 from pathlib import Path
 
+from receiver.access.tokens import add_token, revoke_token
 from receiver.cli import main as receiver_cli
-from receiver.tokens import add_token, revoke_token
 
 
 def test_list_shows_when_a_token_was_revoked(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from receiver.records import Record
+from receiver.contract.records import Record
 from tests.acceptance.conftest import RunCLI
-from tests.captured import captured_body, captured_posts
+from tests.support.captured import captured_body, captured_posts
 
 
 def store(root: Path, record: Record) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.servers import free_port, wait_until
+from tests.support.servers import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -21,7 +21,7 @@ import pytest
 
 from receiver.cli import main as receiver_cli
 from tests.adversarial.harness import GITHUB_TOKEN, PROFILES, Profile, Secrets, Tally
-from tests.servers import FakeGitHubProcess, ReceiverProcess
+from tests.support.servers import FakeGitHubProcess, ReceiverProcess
 
 _TALLY = pytest.StashKey[Tally]()
 

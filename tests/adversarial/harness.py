@@ -140,7 +140,7 @@ def journal_intact(path: Path) -> bool:
 
 def submission(client: int, n: int) -> dict[str, Any]:
     """A valid submission, distinct for each (client, n)."""
-    from tests.captured import captured_body
+    from tests.support.captured import captured_body
 
     body = captured_body()
     body["video_url"] = f"https://videos.example/adversarial/{client}.mp4"

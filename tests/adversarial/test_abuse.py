@@ -11,7 +11,7 @@ import pytest
 
 from tests.adversarial.conftest import Client, StartReceiver
 from tests.adversarial.harness import Profile, Secrets, Tally, submission
-from tests.servers import ReceiverProcess
+from tests.support.servers import ReceiverProcess
 
 
 def _from(address: str, secrets: Secrets, tally: Tally) -> Client:

@@ -20,7 +20,7 @@ import pytest
 from tests.adversarial.conftest import Client, StartReceiver
 from tests.adversarial.harness import Outcome, Profile, Secrets, Tally, journal_intact, load, submission
 from tests.e2e.conftest import ids_in, wait_delivered
-from tests.servers import FakeGitHubProcess, wait_until
+from tests.support.servers import FakeGitHubProcess, wait_until
 
 NO_LIMIT = {"RECEIVER_RATE_LIMIT": "0"}
 FAST = {"RECEIVER_GITHUB_WRITE_INTERVAL": "0", "RECEIVER_GITHUB_WRITES_PER_MINUTE": "100000", "RECEIVER_GITHUB_WRITES_PER_HOUR": "100000"}

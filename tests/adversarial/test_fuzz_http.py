@@ -11,7 +11,6 @@ import copy
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,8 +21,8 @@ from hypothesis import strategies as st
 
 from tests.adversarial.conftest import Client, StartReceiver
 from tests.adversarial.harness import Profile, Secrets, Tally, is_sentence_error, journal_intact
-from tests.captured import captured_body
-from tests.servers import ReceiverProcess
+from tests.support.captured import captured_body
+from tests.support.servers import ReceiverProcess
 
 NO_LIMIT = {"RECEIVER_RATE_LIMIT": "0"}
 JSON = {"Content-Type": "application/json"}

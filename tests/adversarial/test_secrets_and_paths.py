@@ -15,7 +15,7 @@ import pytest
 from tests.adversarial.conftest import Client, StartReceiver
 from tests.adversarial.harness import ANNOTATION_PATH, GITHUB_TOKEN, Secrets, Tally, submission
 from tests.e2e.conftest import files_in, git, wait_delivered
-from tests.servers import FakeGitHubProcess
+from tests.support.servers import FakeGitHubProcess
 
 NO_LIMIT = {"RECEIVER_RATE_LIMIT": "0"}
 FAST = {"RECEIVER_GITHUB_WRITE_INTERVAL": "0", "RECEIVER_GITHUB_WRITES_PER_MINUTE": "100000", "RECEIVER_GITHUB_WRITES_PER_HOUR": "100000"}

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from receiver.records import Record
+from receiver.contract.records import Record
 from tests.export.records import KEYPOINTS, submission
 
 __all__ = ["NOISE", "PAIRS", "Crowd", "make_crowd"]

@@ -13,7 +13,7 @@ import pytest
 from receiver.consensus import ConsensusRule, FrameKey, FrameTally, Model, consensus, consensus_of_table, records_table, vote_of
 from receiver.consensus.repository import answer_arrays, pair_indices
 from receiver.consensus.votes import table_of
-from receiver.schemas import SkeletonError, load_skeleton
+from receiver.contract.schemas import SkeletonError, load_skeleton
 from tests.consensus.crowd import NOISE, PAIRS, Crowd, make_crowd
 from tests.export.records import KEYPOINTS, TRUTH, VIDEO, crowd, record
 

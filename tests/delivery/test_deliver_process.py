@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from receiver.contract.records import Record
+from receiver.delivery.lease import delivery_lease
+from receiver.delivery.roles import run_deliverer
 from receiver.journal import Journal
-from receiver.journal.engines import delivery_lease
-from receiver.records import Record
-from receiver.roles import run_deliverer
 from receiver.settings import Settings, load_settings
-from tests.captured import captured_body
 from tests.e2e.conftest import ids_in
-from tests.servers import wait_until
+from tests.support.captured import captured_body
+from tests.support.servers import wait_until
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def test_a_deliverer_without_the_lease_logs_the_reason_and_publishes_nothing(
 
 def test_a_journal_that_cannot_take_the_reason_does_not_end_the_deliverer(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     """Both away at once (a database gone too): the reason stays in the log and the process keeps trying."""
-    from receiver.roles import _publish_unopened
+    from receiver.delivery.roles import _publish_unopened
 
     closed = Journal(settings.journal_path).open()
     closed.close()

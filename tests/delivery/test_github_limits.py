@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from receiver.delivery import DeliveryWorker
+from receiver.delivery.worker import DeliveryWorker
 from receiver.journal import Journal
 from receiver.stores.github import GitHubStore
-from tests.captured import numbered_record as record
 from tests.github_fake import FakeClock, FakeGitHub
-from tests.github_world import REPO, fake_world, pygithub
+from tests.support.captured import numbered_record as record
+from tests.support.github_world import REPO, fake_world, pygithub
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import psycopg
 
-from receiver.delivery import DeliveryLease
-from receiver.lease import PostgresLease
-from tests.pgcluster import Cluster
+from receiver.delivery.lease import PostgresLease
+from receiver.delivery.worker import DeliveryLease
+from tests.support.pgcluster import Cluster
 
 
 def test_second_holder_is_refused_while_the_first_holds(tmp_path: Path) -> None:

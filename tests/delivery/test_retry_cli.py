@@ -8,8 +8,8 @@ from pathlib import Path
 from receiver.cli import main
 from receiver.journal import Journal
 from receiver.stores import Refused
-from tests.captured import numbered_record as record
-from tests.pgcluster import Cluster
+from tests.support.captured import numbered_record as record
+from tests.support.pgcluster import Cluster
 
 
 def run(*argv: str, journal: Path) -> tuple[int, str, str]:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from receiver.delivery import DeliveryWorker, backoff_delay
+from receiver.delivery.worker import DeliveryWorker, backoff_delay
 from receiver.journal import Journal
-from tests.captured import numbered_record as record
 from tests.stores.scripted import ScriptedStore
+from tests.support.captured import numbered_record as record
 
 
 @pytest.fixture

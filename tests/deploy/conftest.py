@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.nginx import find_nginx
+from tests.support.nginx import find_nginx
 
 
 @pytest.fixture(scope="session")

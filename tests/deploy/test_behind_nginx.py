@@ -23,11 +23,11 @@ import httpx
 import psycopg
 import pytest
 
-from tests.captured import captured_body, numbered_submission
 from tests.e2e.conftest import ids_in, wait_delivered
-from tests.nginx import NginxProcess
-from tests.pgcluster import Cluster
-from tests.servers import ReceiverProcess, wait_until
+from tests.support.captured import captured_body, numbered_submission
+from tests.support.nginx import NginxProcess
+from tests.support.pgcluster import Cluster
+from tests.support.servers import ReceiverProcess, wait_until
 
 CONNECTIONS = 64
 #: The Must-show bound between the kill and another receiver delivering. Generous on purpose: the machine is

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import FakeGitHubProcess, wait_until
+from tests.support.servers import FakeGitHubProcess, wait_until
 
 
 def git(repository: Path, *args: str) -> str:

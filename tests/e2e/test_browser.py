@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.captured import captured_body
-from tests.servers import ReceiverProcess, free_port
+from tests.support.captured import captured_body
+from tests.support.servers import ReceiverProcess, free_port
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

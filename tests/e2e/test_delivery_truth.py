@@ -17,10 +17,8 @@ import httpx
 from receiver.cli import main
 from tests.e2e.conftest import FAST, wait_delivered
 from tests.e2e.test_serve import load
-from tests.github_world import RULE_VIOLATION
-from tests.servers import FakeGitHubProcess, ReceiverProcess, wait_until
-
-
+from tests.support.github_world import RULE_VIOLATION
+from tests.support.servers import FakeGitHubProcess, ReceiverProcess, wait_until
 
 
 def statuses(url: str, ids: list[str]) -> list[dict]:  # type: ignore[type-arg]

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import httpx
 
-from tests.captured import captured_posts
 from tests.e2e.conftest import FAST, wait_delivered
 from tests.e2e.test_serve import load
-from tests.servers import FakeGitHubProcess, ReceiverProcess, wait_until
-
-
+from tests.support.captured import captured_posts
+from tests.support.servers import FakeGitHubProcess, ReceiverProcess, wait_until
 
 
 def added_files(github: FakeGitHubProcess, pull: dict, main: set[str]) -> set[str]:

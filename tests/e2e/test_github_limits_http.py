@@ -20,13 +20,13 @@ import pytest
 import uvicorn
 from github import Auth, Github
 
-from receiver.app import create_app
 from receiver.settings import Settings
 from receiver.stores.github import GitHubStore
-from tests.captured import numbered_submission
+from receiver.web.app import create_app
 from tests.e2e.conftest import wait_delivered
 from tests.github_fake import FakeClock, FakeGitHub, FakeServer
-from tests.servers import free_port, wait_until
+from tests.support.captured import numbered_submission
+from tests.support.servers import free_port, wait_until
 
 REPO, TOKEN = "owner/data", "receiver-token"
 

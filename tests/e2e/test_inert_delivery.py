@@ -8,12 +8,12 @@ from typing import Any
 
 import httpx
 
-from receiver.pull_requests import TITLE_PREFIX
-from receiver.records import video_key
-from tests.captured import numbered_submission
+from receiver.contract.records import video_key
+from receiver.stores.pull_requests import TITLE_PREFIX
 from tests.e2e.conftest import FAST, wait_delivered
-from tests.hostile import HOSTILE, HOSTILE_URLS, constructs
-from tests.servers import FakeGitHubProcess, ReceiverProcess
+from tests.support.captured import numbered_submission
+from tests.support.hostile import HOSTILE, HOSTILE_URLS, constructs
+from tests.support.servers import FakeGitHubProcess, ReceiverProcess
 
 JSON = {"Content-Type": "application/json"}
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.captured import numbered_submission
 from tests.e2e.conftest import ids_in, wait_delivered
-from tests.pgcluster import Cluster
-from tests.servers import ReceiverProcess, wait_until
+from tests.support.captured import numbered_submission
+from tests.support.pgcluster import Cluster
+from tests.support.servers import ReceiverProcess, wait_until
 
 
 def post(server: ReceiverProcess, n: int) -> str:

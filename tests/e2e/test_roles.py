@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 
-from tests.captured import captured_body
 from tests.e2e.conftest import ids_in, wait_delivered
 from tests.e2e.test_serve import load
-from tests.servers import ReceiverProcess, wait_until
+from tests.support.captured import captured_body
+from tests.support.servers import ReceiverProcess, wait_until
 
 REPO = "receiver-data/annotations.git"
 NO_LIMIT = {"RECEIVER_RATE_LIMIT": "0"}
@@ -174,7 +174,7 @@ def test_each_worker_process_freezes_what_it_built_and_collects_young_objects_le
     """The factory uvicorn runs in every worker of `serve --workers N` tunes that process before it serves."""
     probe = (
         "import gc, sys\n"
-        "from receiver.app import app_from_environment\n"
+        "from receiver.web.app import app_from_environment\n"
         "app_from_environment()\n"
         "print(gc.get_freeze_count(), gc.get_threshold()[0], sys.getswitchinterval())\n"
     )

@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.captured import captured_body, captured_requests
 from tests.e2e.conftest import commits, git, ids_in, wait_delivered
-from tests.servers import ReceiverProcess, wait_until
+from tests.support.captured import captured_body, captured_requests
+from tests.support.servers import ReceiverProcess, wait_until
 
 REPO = "receiver-data/annotations.git"
 NO_LIMIT = {"RECEIVER_RATE_LIMIT": "0"}

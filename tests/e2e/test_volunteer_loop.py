@@ -7,9 +7,9 @@ from pathlib import Path
 
 import httpx
 
-from receiver.videos import Video
-from tests.frames.conftest import honest_label
-from tests.servers import ReceiverProcess
+from receiver.volunteers.videos import Video
+from tests.support.servers import ReceiverProcess
+from tests.volunteers.frames.conftest import honest_label
 
 VIDEO = Video(url="https://videos.example.org/loop.mp4", fps=30.0, frames=6, width=1280, height=720)
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from receiver.records import Record
+from receiver.contract.records import Record
 
 KEYPOINTS = ("left_front_paw", "right_front_paw", "left_hind_paw", "right_hind_paw", "nose", "tail_base")
 TRUTH: dict[str, tuple[float, float]] = {

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sleap_io as sio
 
-from receiver.records import Record
+from receiver.contract.records import Record
 from receiver.stores.local import LocalGitStore
 from tests.acceptance.conftest import RunCLI
 from tests.export.records import TRUTH, crowd, record, write_folder
@@ -213,7 +213,7 @@ class TestConsensusReading:
 @pytest.mark.parametrize("command", [["consensus"], ["export", "--format", "csv", "--out", "out.csv"]], ids=["consensus", "export"])
 def test_a_repository_missing_an_object_is_a_clear_error(tmp_path: Path, run_cli: RunCLI, command: list[str]) -> None:
     """A stored file whose object is gone (a damaged copy) stops the read with a sentence naming the file: exit 2, nothing written."""
-    from receiver.adoption import blob_id
+    from receiver.stores.adoption import blob_id
 
     gone = record(TRUTH, submitter="gone")
     LocalGitStore(tmp_path / "data.git").deliver([gone])  # one record: git keeps its objects loose

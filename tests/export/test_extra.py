@@ -23,7 +23,7 @@ class TestLaziness:
         code = (
             "import sys\n"
             "from receiver.cli import build_parser\n"
-            "from receiver.validation import Validator\n"
+            "from receiver.contract.validation import Validator\n"
             "build_parser(); Validator()\n"
             "print(sorted(m for m in ('sleap_io', 'numpy', 'pandas', 'rich') if m in sys.modules))\n"
         )

@@ -12,10 +12,10 @@ import pytest
 import sleap_io as sio
 from pycocotools.coco import COCO
 
+from receiver.contract.records import Record
+from receiver.contract.schemas import load_skeleton
 from receiver.export.formats import FORMATS
-from receiver.records import Record
 from receiver.export.labels import submission_labels
-from receiver.schemas import load_skeleton
 from tests.export.records import KEYPOINTS, TRUTH, crowd, record
 
 

@@ -6,8 +6,8 @@ import math
 import random
 
 from receiver.consensus import consensus
+from receiver.contract.schemas import load_skeleton
 from receiver.export.labels import consensus_labels, submission_labels, video_infos
-from receiver.schemas import load_skeleton
 from tests.export.records import HEIGHT, KEYPOINTS, TRUTH, VIDEO, WIDTH, crowd, record
 
 

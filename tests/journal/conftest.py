@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from receiver.journal import Journal
-from tests.pgcluster import Cluster
+from tests.support.pgcluster import Cluster
 
 #: Opens a new Journal on the test's store (the same file or database each time).
 Opener = Callable[[], Journal]

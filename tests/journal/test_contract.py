@@ -8,8 +8,8 @@ import pytest
 
 from receiver.journal import Admission, Journal
 from receiver.stores import Delivered, Refused
-from tests.captured import numbered_record as record
 from tests.journal.conftest import Opener
+from tests.support.captured import numbered_record as record
 
 
 def admit(journal: Journal, *numbers: int) -> list[str]:

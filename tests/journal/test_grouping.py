@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 import pytest
 
+from receiver.contract.records import Record
 from receiver.journal.connector import JournalUnavailable
 from receiver.journal.grouping import GroupCommit
-from receiver.records import Record
-from tests.captured import numbered_record as record
+from tests.support.captured import numbered_record as record
 
 
 class Writer:

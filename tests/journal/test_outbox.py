@@ -9,7 +9,7 @@ from pathlib import Path
 
 from receiver.journal import Journal
 from receiver.stores import Refused
-from tests.captured import numbered_record as record
+from tests.support.captured import numbered_record as record
 
 
 class TestOlderFiles:

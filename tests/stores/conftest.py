@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from receiver.records import Record
+from receiver.contract.records import Record
 
 RECEIVED = datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc)
 COMMITTED = datetime(2026, 1, 15, 12, 30, tzinfo=timezone.utc)

@@ -15,17 +15,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from receiver.adoption import blob_id
-from receiver.delivery import DeliveryWorker, Outcome
+from receiver.contract.records import Record
+from receiver.delivery.worker import DeliveryWorker, Outcome
 from receiver.journal import Journal
-from receiver.records import Record
 from receiver.stores import Store, StoreUnavailable
-from receiver.stores.github import GitHubStore
+from receiver.stores.adoption import blob_id
 from receiver.stores.git import Git
+from receiver.stores.github import GitHubStore
 from receiver.stores.local import LocalGitStore
 from tests.github_fake import FakeClock, FakeGitHub, Fault
-from tests.github_world import REPO, RULE_VIOLATION
 from tests.stores.gitread import refs
+from tests.support.github_world import REPO, RULE_VIOLATION
 
 __all__ = ["Crash", "World", "LocalWorld", "GitHubWorld", "run_worker", "CRASH_POINTS", "TROUBLES"]
 
@@ -145,7 +145,7 @@ class GitHubWorld:
     clock: FakeClock
 
     def store(self) -> Store:
-        from tests.github_world import pygithub
+        from tests.support.github_world import pygithub
 
         return GitHubStore(REPO, clock=self.clock.now, sleep=self.clock.advance, github=pygithub())
 
@@ -178,13 +178,13 @@ class GitHubWorld:
         self.fake.faults.clear()
 
     def put_on_default(self, path: str, content: bytes) -> None:
-        from tests.github_world import pygithub
+        from tests.support.github_world import pygithub
 
         pygithub().get_repo(REPO).create_file(path, "someone else's file", content.decode("utf-8"), branch="main")
 
     def merge_and_delete(self, record: Record) -> None:
         """A maintainer merges the record's pull request and GitHub deletes its branch."""
-        from tests.github_world import pygithub
+        from tests.support.github_world import pygithub
 
         repo = pygithub().get_repo(REPO)
         [pull] = [p for p in repo.get_pulls(state="open") if p.head.ref == record.branch]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from receiver.records import Record
+from receiver.contract.records import Record
 from receiver.stores import Delivered, Outcome, Refused
 
 __all__ = ["ScriptedStore"]

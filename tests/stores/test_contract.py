@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from receiver.stores import Delivered, Refused, StoreUnavailable
-from tests.captured import numbered_record as record
 from tests.github_fake import FakeClock
-from tests.github_world import fake_world
 from tests.stores.contract import CRASH_POINTS, Crash, GitHubWorld, Harness, LocalWorld, World, journal_at, run_worker
+from tests.support.captured import numbered_record as record
+from tests.support.github_world import fake_world
 
 
 @pytest.fixture(params=["local", "github"])

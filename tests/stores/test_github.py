@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from receiver.pacing import Budget
 from receiver.stores import StoreRateLimited, StoreUnavailable
 from receiver.stores.github import GitHubStore
-from tests.captured import numbered_record as record
+from receiver.stores.pacing import Budget
 from tests.github_fake import FakeClock, FakeGitHub, Fault
-from tests.github_world import REPO, fake_world, pygithub
+from tests.support.captured import numbered_record as record
+from tests.support.github_world import REPO, fake_world, pygithub
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from receiver.settings import SettingsError, load_settings
 from receiver.stores import StoreUnavailable, build_store
 from receiver.stores.github import AppCredentials, GitHubStore, github_client
-from tests.captured import numbered_record
 from tests.github_fake import FakeClock, FakeGitHub
-from tests.github_world import BASE, REPO, fake_world
+from tests.support.captured import numbered_record
+from tests.support.github_world import BASE, REPO, fake_world
 
 APP_ID, INSTALLATION = 4242, 77
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from tests.captured import numbered_record as record
 from tests.github_fake import FakeClock, Fault
-from tests.github_world import REPO, RULE_VIOLATION, fake_world
 from tests.stores.contract import GitHubWorld, Harness, journal_at, run_worker
+from tests.support.captured import numbered_record as record
+from tests.support.github_world import REPO, RULE_VIOLATION, fake_world
 
 INVALID = {"message": "Validation Failed", "errors": [{"resource": "Commit", "code": "custom", "field": "path", "message": "path is invalid"}]}
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from receiver.records import Record, video_key
+from receiver.contract.records import Record, video_key
+from receiver.contract.validation import Validator
 from receiver.stores import Delivered, Refused, Store, StoreConflict, StoreUnavailable
 from receiver.stores.git import Git
 from receiver.stores.local import LocalGitStore, Mode
-from receiver.validation import Validator
 from tests.stores.conftest import COMMITTED, MakeRecord
 from tests.stores.gitread import git, git_bytes, refs
 

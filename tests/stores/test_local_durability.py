@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from receiver.delivery import DeliveryWorker
+from receiver.delivery.worker import DeliveryWorker
 from receiver.journal import Journal
 from receiver.stores.git import Git
 from receiver.stores.local import LocalGitStore
-from tests.captured import numbered_record as record
 from tests.stores.gitread import git
+from tests.support.captured import numbered_record as record
 
 
 def test_git_is_told_to_sync_objects_and_refs(tmp_path: Path) -> None:

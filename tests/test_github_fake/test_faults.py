@@ -10,7 +10,7 @@ import requests
 from github import Github, GithubException, UnknownObjectException
 
 from tests.github_fake import FakeGitHub, FakeServer, Fault
-from tests.github_world import RULE_VIOLATION
+from tests.support.github_world import RULE_VIOLATION
 
 from .conftest import REPO, Api
 

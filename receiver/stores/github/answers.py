@@ -5,7 +5,7 @@ gidgethub's `decipher_response`): *retry later* for 5xx, a dropped
 connection, a limit or an answer the receiver cannot read; *refused* for a
 4xx that repeating will not change; *conflict* when a branch moved. Nothing
 here decides that a record is already delivered: that is proved by content
-in `receiver.adoption`.
+in `receiver.stores.adoption`.
 """
 
 from __future__ import annotations

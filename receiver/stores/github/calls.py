@@ -19,9 +19,9 @@ from typing import TypeVar
 import requests
 from github import BadAttributeException, Github, GithubException
 
-from receiver.pacing import Pacer
 from receiver.stores.errors import StoreError, StoreRateLimited
 from receiver.stores.github.answers import translate, unreachable, unreadable
+from receiver.stores.pacing import Pacer
 
 __all__ = ["PacedCalls", "MAX_INLINE_WAIT", "sha"]
 

@@ -1,6 +1,6 @@
 """Deliver records to a GitHub repository through PyGithub: a pull request per record, direct commits, or batch PRs.
 
-Per-record delivery follows `receiver.adoption`: observe what GitHub holds
+Per-record delivery follows `receiver.stores.adoption`: observe what GitHub holds
 for the record (its file on the default branch, its branch, the file on it,
 its pull request), take the one next step, and observe again only when a
 step fails, so a retry after a crash anywhere adopts what is there and an
@@ -24,14 +24,14 @@ from typing import Literal
 from github import Github, InputGitTreeElement
 from github.Repository import Repository
 
-from receiver.adoption import Observation, PullSeen, Step, blob_id, next_step
-from receiver.pacing import Budget, Pacer
-from receiver.pull_requests import REVIEW_LABEL, batch_body, batch_title, commit_message, pull_body, pull_title
-from receiver.records import Record, batch_branch_name
+from receiver.contract.outcomes import Delivered, Outcome, Refused
+from receiver.contract.records import Record, batch_branch_name
+from receiver.stores.adoption import Observation, PullSeen, Step, blob_id, next_step
 from receiver.stores.errors import StoreConflict, StoreRefused, StoreUnavailable
 from receiver.stores.github.calls import PacedCalls, sha
 from receiver.stores.github.client import github_client
-from receiver.stores.outcomes import Delivered, Outcome, Refused
+from receiver.stores.pacing import Budget, Pacer
+from receiver.stores.pull_requests import REVIEW_LABEL, batch_body, batch_title, commit_message, pull_body, pull_title
 
 __all__ = ["GitHubStore", "DeliveryMode", "Moderation"]
 

@@ -1,0 +1,497 @@
+"""The frame tally: which frames of the configured videos still need labels, and which one a volunteer gets next.
+
+State lives in the journal's database (tables in `receiver.journal.schema`,
+for both engines), so it survives restarts
+and every process of one receiver, or every receiver on one PostgreSQL, shares it:
+
+- `videos`: one row per configured video, numbered, with how many of its
+  frames were touched (labelled at least once) and retired;
+- `frames`: one row per frame of those videos (labels, agreeing labels, retired);
+- `volunteer_frames`: which frames each volunteer id has labelled.
+
+Receivers sharing one journal hand out frames from this one tally: each start
+brings it in line with the videos that receiver was given (the last start
+decides, as in a rolling update), and every read takes the videos from the
+tables, never from a list kept since its own start.
+
+`FrameLedger.admitted` is the journal's admit hook: it runs inside the
+transaction that keeps new records, on either engine, and re-judges only the frames they label
+(through `receiver.volunteers.retirement`, the one place agreement is decided), so the
+tally commits with the records or not at all. `FrameLedger.open` brings the
+tables in line with the configured videos: a video seen for the first time
+(or whose geometry changed) gets its frame rows and is rebuilt from the
+records already kept; a video no longer configured is dropped.
+
+A record counts only when it describes a configured video as configured:
+same URL, fps, width and height, and a frame index inside the video. Other
+records are kept and delivered as ever, and count for nothing here.
+
+Picking does not scan: per level of agreement (fewest first) it seeks the
+`frames_by_need` index at a random point and walks forward to the first frame
+the volunteer has not labelled. Handed-out frames are not reserved.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import random
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from receiver.contract.records import Record
+from receiver.journal.connector import JournalUnavailable
+from receiver.journal.sqlite import connect
+from receiver.volunteers.retirement import judge_frame
+from receiver.volunteers.videos import Video
+
+__all__ = ["FrameLedger", "Pick", "Progress", "VideoProgress", "VOLUNTEER", "volunteer_of"]
+
+log = logging.getLogger("receiver.frames")
+
+#: What a volunteer id looks like: an opaque random id the labeling page keeps.
+VOLUNTEER = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+_STATUS_KEY = "frames.retire_after"
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A frame handed out, with its agreeing labels so far."""
+
+    video: Video
+    frame_index: int
+    labels: int
+
+
+@dataclass(frozen=True)
+class VideoProgress:
+    url: str
+    frames: int
+    retired: int
+    in_progress: int
+    untouched: int
+
+
+@dataclass(frozen=True)
+class Progress:
+    videos: tuple[VideoProgress, ...]
+    frames_left: int
+    volunteer_done: int | None
+
+
+def volunteer_of(record: Record) -> str | None:
+    """The volunteer id a record carries in `metadata.volunteer`, if it has a valid one."""
+    metadata = record.submission.get("metadata") or {}
+    value = metadata.get("volunteer")
+    return value if isinstance(value, str) and VOLUNTEER.fullmatch(value) else None
+
+
+def _describes(submission: dict[str, Any], row: Sequence[Any]) -> bool:
+    """Whether a submission labels a frame of the video in `row` (id, frames, fps, width, height) as configured."""
+    _, frames, fps, width, height = row
+    index = submission["frame_index"]
+    return (
+        isinstance(index, int)
+        and 0 <= index < frames
+        and submission["frame_width"] == width
+        and submission["frame_height"] == height
+        and math.isclose(float(submission["fps"]), fps, rel_tol=1e-9)
+    )
+
+
+#: The tally's SQL by name, with `:name` parameters; an engine runs them in its own parameter style.
+STATEMENTS: dict[str, str] = {
+    "videos": "SELECT id, url, fps, frames, width, height FROM videos ORDER BY id",
+    "video": "SELECT id, url, fps, frames, width, height FROM videos WHERE url = :url",
+    # Run first by each admitting transaction where receivers may sync the videos while others admit (PostgreSQL
+    # fills it in); none here: SQLite's write lock already puts a sync and an admission one after the other.
+    "admitting": "",
+    "geometry": "SELECT id, frames, fps, width, height FROM videos WHERE url = :url",
+    "drop_frames": "DELETE FROM frames WHERE video = :video",
+    "drop_volunteer_frames": "DELETE FROM volunteer_frames WHERE video = :video",
+    "drop_video": "DELETE FROM videos WHERE id = :video",
+    "add_video": "INSERT INTO videos (url, fps, frames, width, height) VALUES (:url, :fps, :frames, :width, :height) RETURNING id",
+    "add_frames": (
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < :frames)"
+        " INSERT INTO frames (video, frame) SELECT :video, i FROM n"
+    ),
+    "labelled_frames": "SELECT DISTINCT frame_index FROM records WHERE video_url = :url",
+    "retire_reached": "UPDATE frames SET retired = 1 WHERE retired = 0 AND agreeing >= :retire_after",
+    "unretire": "UPDATE frames SET retired = 0 WHERE retired = 1 AND agreeing < :retire_after",
+    "recount_retired": "UPDATE videos SET retired = (SELECT count(*) FROM frames WHERE frames.video = videos.id AND frames.retired = 1)",
+    "stored_retire_after": "SELECT value FROM status WHERE name = :name",
+    "store_retire_after": (
+        "INSERT INTO status (name, value, written_at) VALUES (:name, :value, 0) ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+    ),
+    # Read before the frame's labels: an engine where machines admit side by side locks the row here (see `FrameLedger._retally`).
+    "frame": "SELECT labels, retired FROM frames WHERE video = :video AND frame = :frame",
+    "frame_documents": "SELECT document FROM records WHERE video_url = :url AND frame_index = :frame",
+    "add_volunteer_frame": "INSERT INTO volunteer_frames (volunteer, video, frame) VALUES (:volunteer, :video, :frame) ON CONFLICT DO NOTHING",
+    "set_frame": "UPDATE frames SET labels = :labels, agreeing = :agreeing, retired = :retired WHERE video = :video AND frame = :frame",
+    "count_video": "UPDATE videos SET touched = touched + :touched, retired = retired + :retired WHERE id = :video",
+    "pick_in_video": (
+        "SELECT video, frame FROM frames AS f WHERE retired = 0 AND agreeing = :level AND video = :video AND frame {bound} :frame"
+        " AND NOT EXISTS (SELECT 1 FROM volunteer_frames AS mine WHERE mine.volunteer = :volunteer AND mine.video = f.video AND mine.frame = f.frame)"
+        " ORDER BY video, frame LIMIT :limit"
+    ),
+    "pick_in_videos": (
+        "SELECT video, frame FROM frames AS f WHERE retired = 0 AND agreeing = :level AND (video, frame) {bound} (:video, :frame)"
+        " AND NOT EXISTS (SELECT 1 FROM volunteer_frames AS mine WHERE mine.volunteer = :volunteer AND mine.video = f.video AND mine.frame = f.frame)"
+        " ORDER BY video, frame LIMIT :limit"
+    ),
+    "remaining": "SELECT coalesce(sum(frames - retired), 0) FROM videos",
+    "coverage": (
+        "SELECT f.frame * :cells / v.frames AS cell, count(*), sum(CASE WHEN f.labels > 0 THEN 1 ELSE 0 END), sum(f.retired)"
+        " FROM frames f JOIN videos v ON v.id = f.video WHERE v.url = :url GROUP BY cell ORDER BY cell"
+    ),
+    "progress": "SELECT url, frames, touched, retired FROM videos ORDER BY id",
+    "volunteer_done": "SELECT count(*) FROM volunteer_frames WHERE volunteer = :volunteer",
+}
+# The two bounds of a pick, from a random point to the end, then from the start back round to it.
+for _name in ("pick_in_video", "pick_in_videos"):
+    STATEMENTS[_name + "_after"] = STATEMENTS[_name].replace("{bound}", ">=")
+    STATEMENTS[_name + "_before"] = STATEMENTS[_name].replace("{bound}", "<")
+    del STATEMENTS[_name]
+
+
+class Cursor(Protocol):
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+class Connection(Protocol):
+    """What the tally needs of a connection: sqlite3's and psycopg's both fit."""
+
+    def execute(self, sql: Any, parameters: Any = ..., /) -> Any: ...
+
+
+class TallyDatabase(Protocol):
+    """Where the tally lives: the journal's SQLite file, or its PostgreSQL database."""
+
+    def open(self) -> None:
+        """Connect; raises `JournalUnavailable` when the engine cannot be reached."""
+        ...
+
+    def statement(self, name: str) -> str:
+        """The named statement in this engine's SQL and parameter style."""
+        ...
+
+    def read(self, name: str, parameters: Mapping[str, Any]) -> list[Any]:
+        """Rows of a named read; raises `JournalUnavailable` when the engine cannot answer."""
+        ...
+
+    def transaction(self) -> contextlib.AbstractContextManager[Connection]:
+        """A write transaction that receivers starting together take one at a time."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SqliteTally:
+    """The tally in the journal's SQLite file: a connection of its own, reads behind a lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+
+    def open(self) -> None:
+        try:
+            connection = connect(self.path)
+        except sqlite3.Error as exc:
+            raise JournalUnavailable(f"the frame tally in {self.path} cannot be opened ({exc.__class__.__name__})") from exc
+        self._connection = connection
+
+    def statement(self, name: str) -> str:
+        return STATEMENTS[name]
+
+    def _opened(self) -> sqlite3.Connection:
+        if self._connection is None:
+            raise RuntimeError("the frame tally is closed")
+        return self._connection
+
+    def read(self, name: str, parameters: Mapping[str, Any]) -> list[Any]:
+        connection = self._opened()
+        try:
+            with self._lock:
+                return connection.execute(STATEMENTS[name], dict(parameters)).fetchall()
+        except sqlite3.Error as exc:
+            raise JournalUnavailable(f"the frame tally cannot be read right now ({exc.__class__.__name__})") from exc
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        connection = self._opened()
+        with self._lock:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+class FrameLedger:
+    """The tally over one journal's database; `open()` syncs it with the configured videos."""
+
+    def __init__(
+        self,
+        database: TallyDatabase,
+        videos: Sequence[Video],
+        *,
+        retire_after: int,
+        keypoints: Sequence[str],
+        symmetry: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        if retire_after < 1:
+            raise ValueError("retire_after must be 1 or more")
+        self.database = database
+        self.videos = tuple(videos)
+        self.retire_after = retire_after
+        self.keypoints = tuple(keypoints)
+        self.symmetry = tuple(symmetry)
+        self._by_url = {video.url: video for video in self.videos}
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def open(self) -> FrameLedger:
+        """Connect and sync the tables with the configured videos (the journal has created them)."""
+        self.database.open()
+        self._sync()
+        return self
+
+    def close(self) -> None:
+        self.database.close()
+
+    def held(self) -> dict[int, Video]:
+        """The videos the tally holds now, by their id in it; another receiver's start may have changed them."""
+        return {
+            int(ident): Video(url=url, fps=float(fps), frames=int(frames), width=int(width), height=int(height))
+            for ident, url, fps, frames, width, height in self.database.read("videos", {})
+        }
+
+    def video(self, url: str) -> Video | None:
+        """The video with this URL as the tally holds it now, if it does."""
+        return next((video for video in self.held().values() if video.url == url), None)
+
+    def _sync(self) -> None:
+        stored = {row[1]: row for row in self.database.read("videos", {})}
+        for url, row in stored.items():
+            if url not in self._by_url:
+                with self.database.transaction() as connection:
+                    self._drop(connection, int(row[0]))
+                # Normal when the operator took it out; a mistake when receivers sharing
+                # one database were given different videos: each start undoes the other's.
+                log.warning(
+                    "frame tally: dropped %s, which RECEIVER_VIDEOS no longer names (receivers sharing a journal must all be given the same videos)",
+                    url,
+                )
+        for video in self.videos:
+            if _same(stored.get(video.url), video):
+                continue
+            with self.database.transaction() as connection:
+                # Another process or receiver may have done it meanwhile.
+                row = connection.execute(self._sql("video"), {"url": video.url}).fetchone()
+                if _same(row, video):
+                    continue
+                if row is not None:
+                    self._drop(connection, int(row[0]))
+                self._add(connection, video)
+            if video.url in stored:
+                log.warning(
+                    "frame tally: %s now has %d frames of %dx%d at %g fps, as RECEIVER_VIDEOS gives it, and is counted again from the records"
+                    " (receivers sharing a journal must all be given the same videos)",
+                    video.url,
+                    video.frames,
+                    video.width,
+                    video.height,
+                    video.fps,
+                )
+        if self._stored_retire_after() == self.retire_after:
+            return  # the usual start: nothing to write, so processes starting together do not queue on the lock
+        with self.database.transaction() as connection:
+            row = connection.execute(self._sql("stored_retire_after"), {"name": _STATUS_KEY}).fetchone()
+            if row is not None and int(row[0]) == self.retire_after:
+                return
+            self._reretire(connection)
+        if row is not None:
+            log.warning(
+                "frame tally: frames now retire at %d agreeing labels, as RECEIVER_RETIRE_AFTER gives it, instead of %d"
+                " (receivers sharing a journal must all be given the same RECEIVER_RETIRE_AFTER)",
+                self.retire_after,
+                int(row[0]),
+            )
+
+    def _sql(self, name: str) -> str:
+        return self.database.statement(name)
+
+    def _stored_retire_after(self) -> int | None:
+        rows = self.database.read("stored_retire_after", {"name": _STATUS_KEY})
+        return int(rows[0][0]) if rows else None
+
+    def retire_after_now(self) -> int:
+        """How many agreeing labels retire a frame: what the last receiver started on this tally was given."""
+        return self._stored_retire_after() or self.retire_after
+
+    def _drop(self, connection: Connection, ident: int) -> None:
+        for name in ("drop_frames", "drop_volunteer_frames", "drop_video"):
+            connection.execute(self._sql(name), {"video": ident})
+
+    def _add(self, connection: Connection, video: Video) -> None:
+        geometry = {"url": video.url, "fps": video.fps, "frames": video.frames, "width": video.width, "height": video.height}
+        ident = int(connection.execute(self._sql("add_video"), geometry).fetchone()[0])
+        connection.execute(self._sql("add_frames"), {"frames": video.frames, "video": ident})
+        # Rebuild from the records already kept: the video may have been labelled before it was configured.
+        row = (ident, video.frames, video.fps, video.width, video.height)
+        indices = [i for (i,) in connection.execute(self._sql("labelled_frames"), {"url": video.url}).fetchall()]
+        for index in sorted(i for i in indices if isinstance(i, int) and 0 <= i < video.frames):
+            touched, retired = self._retally(connection, video.url, row, index, self.retire_after)
+            if touched or retired:
+                connection.execute(self._sql("count_video"), {"touched": touched, "retired": retired, "video": ident})
+
+    def _reretire(self, connection: Connection) -> None:
+        """Apply a changed RECEIVER_RETIRE_AFTER to every frame (both directions walk the need index)."""
+        connection.execute(self._sql("retire_reached"), {"retire_after": self.retire_after})
+        connection.execute(self._sql("unretire"), {"retire_after": self.retire_after})
+        connection.execute(self._sql("recount_retired"), {})
+        connection.execute(self._sql("store_retire_after"), {"name": _STATUS_KEY, "value": str(self.retire_after)})
+
+    # -- the journal's admit hook -----------------------------------------------
+
+    def admitted(self, connection: Connection, records: Sequence[Record]) -> None:
+        """Re-judge the frames these newly kept records label (inside the journal's transaction).
+
+        Frames are taken in one order and the per-video counts written last, so
+        receivers admitting side by side on PostgreSQL lock rows in the same
+        order and never wait on each other in a circle.
+        """
+        if turn := self._sql("admitting"):
+            connection.execute(turn, {})
+        stored = connection.execute(self._sql("stored_retire_after"), {"name": _STATUS_KEY}).fetchone()
+        retire_after = int(stored[0]) if stored else self.retire_after
+        # One lookup per video, not per record: a group commit holds many labels of few videos.
+        videos: dict[str, Sequence[Any] | None] = {}
+        frames: set[tuple[str, int]] = set()
+        for record in records:
+            submission = record.submission
+            url = submission["video_url"]
+            if url not in videos:
+                videos[url] = connection.execute(self._sql("geometry"), {"url": url}).fetchone()
+            row = videos[url]
+            if row is not None and _describes(submission, row):
+                frames.add((url, submission["frame_index"]))
+        counts: dict[int, list[int]] = {}
+        for url, index in sorted(frames):
+            row = videos[url]
+            assert row is not None
+            touched, retired = self._retally(connection, url, row, index, retire_after)
+            tally = counts.setdefault(int(row[0]), [0, 0])
+            tally[0] += touched
+            tally[1] += retired
+        for ident, (touched, retired) in sorted(counts.items()):
+            if touched or retired:
+                connection.execute(self._sql("count_video"), {"touched": touched, "retired": retired, "video": ident})
+
+    def _retally(self, connection: Connection, url: str, row: Sequence[Any], index: int, retire_after: int) -> tuple[int, int]:
+        """Re-judge one frame from every label kept of it; how many frames it newly touched and newly retired (0 or 1 each)."""
+        ident = int(row[0])
+        # First the frame's row: on PostgreSQL this locks it, so a receiver admitting a label
+        # of the same frame waits for this transaction and then reads this label too.
+        before = connection.execute(self._sql("frame"), {"video": ident, "frame": index}).fetchone()
+        if before is None:
+            return 0, 0
+        documents = connection.execute(self._sql("frame_documents"), {"url": url, "frame": index}).fetchall()
+        records = [Record.from_stored(bytes(document)) for (document,) in documents]
+        counted = [record for record in records if _describes(record.submission, row)]
+        agreement = judge_frame(counted, self.keypoints, self.symmetry)
+        was_touched, was_retired = before[0] > 0, bool(before[1])
+        # Retirement sticks: a later label that moves the consensus does not bring a frame back.
+        retired = was_retired or agreement.retired(retire_after)
+        for volunteer in sorted(set(filter(None, (volunteer_of(record) for record in counted)))):
+            connection.execute(self._sql("add_volunteer_frame"), {"volunteer": volunteer, "video": ident, "frame": index})
+        connection.execute(
+            self._sql("set_frame"),
+            {"labels": agreement.labels, "agreeing": agreement.agreeing, "retired": int(retired), "video": ident, "frame": index},
+        )
+        return int(agreement.labels > 0 and not was_touched), int(retired and not was_retired)
+
+    # -- reading ----------------------------------------------------------------
+
+    def next_frames(self, volunteer: str, *, count: int, rng: random.Random, video: Video | None = None) -> list[Pick]:
+        """Up to `count` frames for this volunteer: not retired, not labelled by them, fewest agreeing labels first."""
+        held = self.held()
+        candidates = [ident for ident, known in held.items() if video is None or known.url == video.url]
+        picks: list[tuple[int, int, int]] = []
+        # A frame not retired has fewer than retire_after agreeing labels: few levels, each one or two index seeks.
+        for level in range(self.retire_after_now()):
+            while len(picks) < count:
+                found = self._pick_at(level, volunteer, candidates, held, rng, {(v, f) for v, f, _ in picks})
+                if found is None:
+                    break
+                picks.append(found)
+        return [Pick(held[v], f, agreeing) for v, f, agreeing in picks]
+
+    def _pick_at(
+        self, level: int, volunteer: str, candidates: list[int], held: Mapping[int, Video], rng: random.Random, taken: set[tuple[int, int]]
+    ) -> tuple[int, int, int] | None:
+        """A frame at this level the volunteer has not labelled: the first after a random point, wrapping round."""
+        if not candidates:
+            return None
+        start_video = rng.choice(candidates)
+        start = (start_video, rng.randrange(held[start_video].frames))
+        scope = "pick_in_video" if len(candidates) == 1 else "pick_in_videos"
+        for bound in ("after", "before"):
+            rows = self.database.read(
+                f"{scope}_{bound}",
+                {"level": level, "video": start[0], "frame": start[1], "volunteer": volunteer, "limit": len(taken) + 1},
+            )
+            for video, frame in rows:
+                # A video another receiver added since `held` was read waits for the next request.
+                if (video, frame) not in taken and int(video) in held:
+                    return int(video), int(frame), level
+        return None
+
+    def remaining(self) -> int:
+        """Frames not retired, over every configured video."""
+        return int(self.database.read("remaining", {})[0][0])
+
+    def coverage(self, video: Video, *, cells: int = 100) -> list[tuple[int, int, int]]:
+        """The video cut into `cells` runs of frames: (frames, labelled, retired) in each, for a picture of coverage."""
+        width = _cells(video.frames, cells)
+        rows = self.database.read("coverage", {"cells": width, "url": video.url})
+        found = {int(cell): (int(n), int(labelled), int(retired)) for cell, n, labelled, retired in rows}
+        return [found.get(cell, (0, 0, 0)) for cell in range(width)]
+
+    def progress(self, volunteer: str | None = None, *, video: Video | None = None) -> Progress:
+        """Every video the tally holds (or only `video`), frame counts by state, and how many frames the volunteer did."""
+        shown = [
+            VideoProgress(url, int(frames), int(retired), int(touched) - int(retired), int(frames) - int(touched))
+            for url, frames, touched, retired in self.database.read("progress", {})
+            if video is None or url == video.url
+        ]
+        done = None
+        if volunteer is not None:
+            done = int(self.database.read("volunteer_done", {"volunteer": volunteer})[0][0])
+        return Progress(tuple(shown), sum(v.frames - v.retired for v in shown), done)
+
+
+def _cells(frames: int, cells: int) -> int:
+    return max(1, min(cells, frames))
+
+
+def _same(row: Sequence[Any] | None, video: Video) -> bool:
+    """Whether a stored videos row (id, url, fps, frames, width, height) has this video's geometry."""
+    return row is not None and tuple(row[2:]) == (video.fps, video.frames, video.width, video.height)

@@ -1,0 +1,92 @@
+"""The frame tally in a PostgreSQL journal's database, for receivers on several machines.
+
+The same statements as SQLite's (`receiver.volunteers.frames.STATEMENTS`), in psycopg's
+parameter style, with one difference: reading a frame's row before its labels
+locks the row (`FOR UPDATE`). Two receivers admitting labels of one frame at
+once then take turns, and the second re-judges the frame with the first's
+label in view, where without the lock each would count only its own.
+Syncing the tables with the configured videos holds an advisory lock, so
+receivers starting together do it one after another; each admitting
+transaction holds the same lock shared, so a label of a video being added is
+admitted either before the sync (which then counts it from the records) or
+after it (and counts itself), never unseen by both.
+
+psycopg is imported when this module is: only a receiver configured with a
+`postgresql://` journal imports it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from receiver.journal.connector import JournalUnavailable
+from receiver.journal.postgres import describe
+from receiver.volunteers.frames import STATEMENTS
+
+__all__ = ["PostgresTally", "SYNC_LOCK"]
+
+#: Serialises syncing the tally with the configured videos (an advisory lock key of its own); admissions hold it shared.
+SYNC_LOCK = 0x6672616D65730000
+
+_PARAMETER = re.compile(r"(?<![:\w]):([a-z_]+)\b")
+
+
+def _in_psycopg_style(sql: str) -> str:
+    return _PARAMETER.sub(r"%(\1)s", sql)
+
+
+_STATEMENTS = {name: _in_psycopg_style(sql) for name, sql in STATEMENTS.items()}
+_STATEMENTS["frame"] += " FOR UPDATE"
+_STATEMENTS["admitting"] = f"SELECT pg_advisory_xact_lock_shared({SYNC_LOCK})"
+
+
+class PostgresTally:
+    """A small pool of its own for the tally's reads and syncs; admissions run its statements on the journal's connection."""
+
+    def __init__(self, url: str, *, name: str = "receiver") -> None:
+        self.url = url
+        self._pool: ConnectionPool[psycopg.Connection[tuple[Any, ...]]] = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=4,
+            open=False,
+            check=ConnectionPool.check_connection,
+            kwargs={"connect_timeout": 5, "application_name": f"{name} frames", "autocommit": True},
+            name=f"{name}-frames",
+            timeout=5.0,
+        )
+
+    def open(self) -> None:
+        try:
+            self._pool.open(wait=True, timeout=5.0)
+        except PoolTimeout as exc:
+            self._pool.close()
+            raise JournalUnavailable(f"the frame tally's database ({describe(self.url)}) cannot be reached") from exc
+
+    def statement(self, name: str) -> str:
+        return _STATEMENTS[name]
+
+    def read(self, name: str, parameters: Mapping[str, Any]) -> list[Any]:
+        try:
+            with self._pool.connection() as connection:
+                return list(connection.execute(_STATEMENTS[name], dict(parameters)).fetchall())
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise JournalUnavailable(f"the frame tally cannot be read right now ({exc.__class__.__name__})") from exc
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        try:
+            with self._pool.connection() as connection, connection.transaction():
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (SYNC_LOCK,))
+                yield connection
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise JournalUnavailable(f"the frame tally cannot be brought up to date right now ({exc.__class__.__name__})") from exc
+
+    def close(self) -> None:
+        self._pool.close()

@@ -1,0 +1,198 @@
+"""The volunteer loop's HTTP side: which frame to label next, how far the videos are, and one record's review.
+
+`GET /api/next-frame?volunteer=ID[&count=N][&video=URL]`, `GET /api/progress[?volunteer=ID][&video=URL]`
+and `GET /api/review/{id}`. The first two need configured videos
+(`RECEIVER_VIDEOS`); without them they answer 404 with a sentence saying so,
+since nothing is missing that waiting would bring. The tally they read is
+`receiver.volunteers.frames`; the agreement behind it is `receiver.volunteers.retirement`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from receiver.contract.records import is_record_id
+from receiver.journal import JournalUnavailable
+from receiver.volunteers.frames import VOLUNTEER, FrameLedger, Pick
+from receiver.volunteers.retirement import judge_frame
+from receiver.volunteers.videos import Video
+from receiver.web.responses import JSONAnswer, error
+from receiver.web.state import Receiver, receiver_of
+
+__all__ = ["frame_routes", "MOST_FRAMES"]
+
+log = logging.getLogger("receiver.frames")
+
+#: Most frames one next-frame request hands out (the page keeps a few ahead).
+MOST_FRAMES = 10
+
+
+NO_VIDEOS = "This receiver has no videos configured, so it hands out no frames; its operator sets RECEIVER_VIDEOS."
+BAD_VOLUNTEER = "The volunteer id must be 8 to 64 letters, digits, '-' or '_': send the random id the labeling page keeps."
+NO_VOLUNTEER = "Say who is asking: add ?volunteer=<id>, the random id (8 to 64 letters, digits, '-' or '_') the labeling page keeps."
+UNKNOWN_VIDEO = "No video with this URL is being labelled here; GET /api/progress lists the ones that are."
+BUSY = "The receiver cannot read its frame tally right now; try again in a minute."
+UNREADABLE = "The receiver cannot read its submissions right now; try again in a minute."
+
+
+def _tally(receiver: Receiver) -> FrameLedger | JSONResponse:
+    if receiver.tally is None or not receiver.tally.videos:
+        return error(404, NO_VIDEOS)
+    return receiver.tally
+
+
+def _volunteer(request: Request, *, required: bool) -> str | None | JSONResponse:
+    value = request.query_params.get("volunteer")
+    if value is None or value == "":
+        return error(400, NO_VOLUNTEER) if required else None
+    if not VOLUNTEER.fullmatch(value):
+        return error(400, BAD_VOLUNTEER)
+    return value
+
+
+def _busy(exc: JournalUnavailable) -> JSONResponse:
+    log.error("frame tally unreadable: %s", exc)
+    return error(503, BUSY, headers={"Retry-After": "60"})
+
+
+async def _video(request: Request, tally: FrameLedger) -> Video | None | JSONResponse:
+    """The video `?video=` names as the tally holds it now (which another receiver may have changed), if any."""
+    url = request.query_params.get("video")
+    if url is None:
+        return None
+    try:
+        video = await run_in_threadpool(tally.video, url)
+    except JournalUnavailable as exc:
+        return _busy(exc)
+    return video or error(404, UNKNOWN_VIDEO)
+
+
+def _count(request: Request) -> int | JSONResponse:
+    raw = request.query_params.get("count")
+    if raw is None:
+        return 1
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MOST_FRAMES:
+        return error(400, f"The query parameter count must be a whole number from 1 to {MOST_FRAMES}.")
+    return int(raw)
+
+
+def _item(pick: Pick) -> dict[str, Any]:
+    return {"video": pick.video.public(), "frame_index": pick.frame_index, "labels": pick.labels}
+
+
+async def next_frame(request: Request) -> Response:
+    receiver = receiver_of(request)
+    tally = _tally(receiver)
+    if isinstance(tally, JSONResponse):
+        return tally
+    volunteer = _volunteer(request, required=True)
+    if isinstance(volunteer, JSONResponse):
+        return volunteer
+    assert volunteer is not None
+    count = _count(request)
+    if isinstance(count, JSONResponse):
+        return count
+    video = await _video(request, tally)
+    if isinstance(video, JSONResponse):
+        return video
+    # Seeded per volunteer and per request: twenty volunteers asking at once spread over the equally needed frames.
+    rng = random.Random(f"{volunteer}/{receiver.entropy()}")
+
+    def read() -> tuple[list[Pick], int, int]:
+        picks = tally.next_frames(volunteer, count=count, rng=rng, video=video)
+        remaining = tally.remaining() if video is None else tally.progress(video=video).frames_left
+        return picks, remaining, tally.retire_after_now()
+
+    # The tally's database may be another machine's (PostgreSQL): never wait on it in the event loop.
+    try:
+        picks, remaining, retire_after = await run_in_threadpool(read)
+    except JournalUnavailable as exc:
+        return _busy(exc)
+    answer: dict[str, Any] = {"retire_after": retire_after, "remaining": remaining, "frames": [_item(p) for p in picks]}
+    if not picks:
+        if remaining == 0:
+            message = "Every frame is labelled: thank you! Nothing is left to label."
+        else:
+            message = "You have labelled every frame that still needs labels: thank you! Others will finish the rest."
+        return JSONAnswer({"message": message, "video": None, "frame_index": None, "labels": None, **answer})
+    first = picks[0]
+    message = f"Please label frame {first.frame_index}: it has {first.labels} of {retire_after} agreeing labels so far."
+    return JSONAnswer({"message": message, **_item(first), **answer})
+
+
+async def progress(request: Request) -> Response:
+    receiver = receiver_of(request)
+    tally = _tally(receiver)
+    if isinstance(tally, JSONResponse):
+        return tally
+    volunteer = _volunteer(request, required=False)
+    if isinstance(volunteer, JSONResponse):
+        return volunteer
+    video = await _video(request, tally)
+    if isinstance(video, JSONResponse):
+        return video
+    try:
+        state = await run_in_threadpool(tally.progress, volunteer, video=video)
+    except JournalUnavailable as exc:
+        return _busy(exc)
+    left = state.frames_left
+    message = "Every frame is labelled: thank you!" if left == 0 else f"{left} frame{'s' if left != 1 else ''} still need{'s' if left == 1 else ''} labels."
+    return JSONAnswer(
+        {
+            "message": message,
+            "videos": [
+                {"url": v.url, "frames": v.frames, "retired": v.retired, "in_progress": v.in_progress, "untouched": v.untouched}
+                for v in state.videos
+            ],
+            "frames_left": left,
+            "volunteer": None if volunteer is None else {"id": volunteer, "done": state.volunteer_done},
+        }
+    )
+
+
+async def review(request: Request) -> Response:
+    receiver = receiver_of(request)
+    assert receiver.journal is not None
+    journal = receiver.journal
+    identifier = request.path_params["id"]
+    try:
+        record = await run_in_threadpool(journal.record, identifier) if is_record_id(identifier) else None
+        if record is None:
+            return error(404, "No submission has this id; check the link you followed.")
+        submission = record.submission
+        frame = await run_in_threadpool(journal.frame_records, submission["video_url"], submission["frame_index"])
+        video = await run_in_threadpool(receiver.tally.video, submission["video_url"]) if receiver.tally is not None else None
+    except JournalUnavailable as exc:
+        log.error("journal unreadable: %s", exc)
+        return error(503, UNREADABLE, headers={"Retry-After": "60"})
+    others = [r for r in frame if r.id != record.id]
+    # Only labels of the same frame size are comparable point for point.
+    comparable = [r for r in frame if (r.submission["frame_width"], r.submission["frame_height"]) == (submission["frame_width"], submission["frame_height"])]
+    keypoints = [k.id for k in receiver.validator.skeleton.keypoints]
+    agreed = judge_frame(comparable, keypoints, receiver.validator.skeleton.symmetry).points() if len(comparable) >= 2 else None
+    count = len(others)
+    message = f"Submission {record.id} labels frame {submission['frame_index']}; {count} other label{'s' if count != 1 else ''} of that frame."
+    return JSONAnswer(
+        {
+            "message": message,
+            "record": record.document(),
+            "video": video.public() if video is not None else None,
+            "others": [r.document() for r in others],
+            "consensus": agreed,
+        }
+    )
+
+
+def frame_routes() -> list[Route]:
+    return [
+        Route("/api/next-frame", next_frame, methods=["GET"]),
+        Route("/api/progress", progress, methods=["GET"]),
+        Route("/api/review/{id}", review, methods=["GET"]),
+    ]

@@ -1,0 +1,166 @@
+"""The OpenAPI 3.1 document, generated from the schema files so it cannot drift from them.
+
+Schemas are copied in from `schemas/` with their `$defs` hoisted into
+`components/schemas` and references rewritten to point there; nothing about a
+submission's structure is written in this module.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from receiver.contract.schemas import RECORD, SUBMISSION, load_schema
+
+__all__ = ["openapi_document"]
+
+
+def _component(schema: dict[str, Any], components: dict[str, Any], refs: dict[str, str]) -> dict[str, Any]:
+    schema = copy.deepcopy(schema)
+    for key in ("$schema", "$id"):
+        schema.pop(key, None)
+    for name, definition in schema.pop("$defs", {}).items():
+        components[name.capitalize()] = _rewrite(definition, refs)
+    rewritten: dict[str, Any] = _rewrite(schema, refs)
+    return rewritten
+
+
+def _rewrite(node: Any, refs: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {k: (refs.get(v, v) if k == "$ref" else _rewrite(v, refs)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_rewrite(item, refs) for item in node]
+    return node
+
+
+def _message(description: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    properties: dict[str, Any] = {"message": {"type": "string", "description": "A sentence for the volunteer."}}
+    properties.update(extra or {})
+    return {"description": description, "content": {"application/json": {"schema": {"type": "object", "properties": properties}}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def _volunteer_paths() -> dict[str, Any]:
+    """next-frame, progress and review (receiver/web/frame_api.py); 404 when no videos are configured."""
+    volunteer = {"name": "volunteer", "in": "query", "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"}}
+    video = {"name": "video", "in": "query", "schema": {"type": "string", "maxLength": 2048}}
+    return {
+        "/api/next-frame": {
+            "get": {
+                "summary": "The frame(s) this volunteer should label next: not retired, not labelled by them, fewest agreeing labels first",
+                "operationId": "nextFrame",
+                "parameters": [{**volunteer, "required": True}, {"name": "count", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10}}, video],
+                "responses": {
+                    "200": _message("The frame to label (frame_index null when none is left for this volunteer)."),
+                    "400": _error("The volunteer id or count is invalid."),
+                    "404": _error("No videos are configured, or the video is not one of them."),
+                },
+            }
+        },
+        "/api/progress": {
+            "get": {
+                "summary": "Frames retired, in progress and untouched per video; the volunteer's count",
+                "operationId": "progress",
+                "parameters": [volunteer, video],
+                "responses": {
+                    "200": _message("Progress."),
+                    "400": _error("The volunteer id is invalid."),
+                    "404": _error("No videos are configured, or the video is not one of them."),
+                },
+            }
+        },
+        "/api/review/{id}": {
+            "get": {
+                "summary": "One record with the other labels of its frame and their consensus",
+                "operationId": "review",
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}],
+                "responses": {"200": _message("The record and its frame."), "404": _error("No submission has this id.")},
+            }
+        },
+    }
+
+
+def openapi_document(version: str) -> dict[str, Any]:
+    """The receiver's API description, for /openapi.json, /docs and API fuzzers."""
+    refs = {"#/$defs/label": "#/components/schemas/Label", "submission.schema.json": "#/components/schemas/Submission"}
+    components: dict[str, Any] = {}
+    components["Submission"] = _component(load_schema(SUBMISSION), components, refs)
+    components["Record"] = _component(load_schema(RECORD), components, refs)
+    components["Error"] = {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {"type": "string", "description": "What was wrong and what to do, in one sentence."},
+            "details": {"type": "array", "items": {"type": "string"}},
+            "problems": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"pointer": {"type": "string"}, "message": {"type": "string"}},
+                },
+            },
+        },
+    }
+    accepted = {"id": {"type": "string"}, "status": {"type": "string"}, "status_url": {"type": "string"}}
+    submit = {
+        "summary": "Submit the labels of one video frame",
+        "description": "No token is needed from an allowed origin (public mode); a bearer token names the submitter.",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Submission"}}}},
+        "responses": {
+            "202": _message("Kept in the journal; delivery to the repository follows.", accepted),
+            "200": _message("Already received: the existing record.", accepted),
+            "400": _error("The body is not JSON."),
+            "401": _error("The Authorization header is malformed, or a token is required."),
+            "403": _error("The token is not known."),
+            "413": _error("The body is too large."),
+            "415": _error("The body is not sent as application/json."),
+            "422": _error("The labels break a rule; every problem is listed."),
+            "429": _error("Too many submissions from this client; see Retry-After."),
+            "503": _error("The receiver cannot keep submissions right now; see Retry-After."),
+        },
+        "security": [{}, {"bearer": []}],
+    }
+    listing = {
+        "summary": "List received annotations, oldest first",
+        "parameters": [
+            {"name": "video_url", "in": "query", "schema": {"type": "string", "maxLength": 2048}},
+            {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000000}},
+            {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+        ],
+        "responses": {"200": _message("One page of annotations."), "400": _error("A query parameter is invalid.")},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Pose annotation receiver", "version": version},
+        "paths": {
+            "/api/labels": {"post": {**submit, "operationId": "submitLabels"}},
+            "/api/annotations": {"post": {**submit, "operationId": "submitAnnotations"}, "get": {**listing, "operationId": "listAnnotations"}},
+            "/api/submissions/{id}": {
+                "get": {
+                    "summary": "The state of one submission: queued, delivered or failed",
+                    "operationId": "getSubmission",
+                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}],
+                    "responses": {"200": _message("The submission's state."), "404": _error("No submission has this id.")},
+                }
+            },
+            "/health": {"get": {"summary": "Journal backlog and store state", "operationId": "health", "responses": {"200": _message("Health.")}}},
+            **_volunteer_paths(),
+            "/api/skeleton": {
+                "get": {
+                    "summary": "The keypoints to place, in order (id and name), and the skeleton's edges, as the labeling page reads them",
+                    "operationId": "skeleton",
+                    "responses": {"200": _message("The skeleton.", {"keypoints": {"type": "array"}, "edges": {"type": "array"}})},
+                }
+            },
+        },
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

@@ -1,0 +1,48 @@
+"""The `Receiver`: what every endpoint shares, built once by the app factory and kept on the app's state.
+
+A module of its own so that the endpoints (`submissions`, `frame_api`) and the
+app that builds them all read one definition, and none imports another to get it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from starlette.requests import Request
+
+from receiver.access.limitstate import Limits
+from receiver.access.tokens import TokenWatch
+from receiver.contract.validation import Validator
+from receiver.delivery.worker import DeliveryWorker
+from receiver.journal import Journal
+from receiver.settings import Settings
+from receiver.stores import Store
+from receiver.volunteers.frames import FrameLedger
+
+__all__ = ["Receiver", "receiver_of"]
+
+
+@dataclass
+class Receiver:
+    """Everything a request handler needs, built once per app."""
+
+    settings: Settings
+    validator: Validator
+    tokens: TokenWatch
+    limits: Limits
+    clock: Callable[[], float]
+    now: Callable[[], datetime]
+    journal: Journal | None = None
+    worker: DeliveryWorker | None = None
+    store: Store | None = None
+    tally: FrameLedger | None = None
+    entropy: Callable[[], int] = lambda: secrets.randbits(64)
+
+
+def receiver_of(request: Request) -> Receiver:
+    """The receiver an endpoint serves, from the app that received `request`."""
+    receiver: Receiver = request.app.state.receiver
+    return receiver

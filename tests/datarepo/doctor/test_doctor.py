@@ -1,0 +1,167 @@
+"""`receiver doctor` against the GitHub fake: each check fails with its sentence when its setting is wrong."""
+
+from __future__ import annotations
+
+import json
+
+from receiver.datarepo.layout import shipped_workflows
+from tests.github_fake import FakeGitHub
+from tests.support.github_world import REPO
+
+from .conftest import Doctor
+
+
+def line(out: str, name: str) -> str:
+    """The report's line for one check."""
+    return next(text for text in out.splitlines() if text.split(" ", 1)[1].startswith(f"{name}:"))
+
+
+class TestAllSet:
+    def test_fully_set_up_repository_passes_every_check(self, fake: FakeGitHub, doctor: Doctor) -> None:
+        """A repository made by init with every setting made: all pass, exit 0."""
+        result = doctor()
+        assert result.code == 0
+        assert "9 of 9 checks pass" in result.out and "FAIL" not in result.out
+
+    def test_json_format_parses(self, fake: FakeGitHub, doctor: Doctor) -> None:
+        """--format json is one document naming the repository and every check."""
+        document = json.loads(doctor("--format", "json").out)
+        assert document["repository"] == REPO and document["passed"] is True
+        assert [c["name"] for c in document["checks"]][:3] == ["repository", "write access", "workflows"]
+
+    def test_projects_own_workflows_pass(self, fake: FakeGitHub, doctor: Doctor) -> None:
+        """The receiver's own repository as the data repository: its workflow files are accepted too."""
+        for name, data in shipped_workflows().items():
+            _replace(fake, f".github/workflows/{name}", data)
+        assert line(doctor().out, "workflows").startswith("PASS workflows:")
+
+    def test_doctor_changes_nothing(self, fake: FakeGitHub, doctor: Doctor) -> None:
+        """Only reads are sent."""
+        doctor()
+        assert {entry.method for entry in fake.requests()} == {"GET"}
+
+
+class TestEachCheckFails:
+    def test_unreadable_repository_says_so_without_a_traceback(self, fake: FakeGitHub, doctor: Doctor) -> None:
+        """A token that cannot see the repository: its sentence, exit 1."""
+        fake.create_repository("owner/secret", private=True)
+        result = doctor(repository="owner/secret")
+        assert result.code == 1 and "Traceback" not in result.out + result.err
+        assert "FAIL repository: the token cannot read owner/secret: 404 Not Found; check RECEIVER_GITHUB_REPOSITORY and that the token has access" in result.out
+
+    def test_bad_credentials_say_so(self, fake: FakeGitHub, doctor: Doctor) -> None:
+        """An unknown token: GitHub refused the credentials."""
+        result = doctor(token="nope")
+        assert result.code == 1 and "FAIL repository: GitHub refused the credentials: 401 Bad credentials; check GITHUB_TOKEN" in result.out
+
+    def test_read_only_identity_fails_write_access(self, fake: FakeGitHub, doctor: Doctor) -> None:
+        """A receiver that may only read cannot deliver."""
+        fake.set_role(REPO, "pose-receiver", "pull")
+        assert line(doctor().out, "write access") == (
+            "FAIL write access: pose-receiver can only read owner/data (permissions.push is false); "
+            "give the receiver's token or GitHub App write access to contents and pull requests on the repository"
+        )
+
+    def test_missing_workflow_fails(self, fake: FakeGitHub, doctor: Doctor) -> None:
+        """A data repository without the auto-merge workflow."""
+        _remove(fake, ".github/workflows/automerge.yml")
+        assert line(doctor().out, "workflows").startswith("FAIL workflows: automerge.yml is missing from .github/workflows on main; commit this version's workflows")
+
+    def test_changed_workflow_fails(self, fake: FakeGitHub, doctor: Doctor) -> None:
+        """A workflow edited by hand is not this version's."""
+        _replace(fake, ".github/workflows/validate.yml", b"name: Validate annotations\n")
+        assert line(doctor().out, "workflows").startswith("FAIL workflows: validate.yml differs from this version's;")
+
+    def test_unprotected_default_branch_fails(self, fake: FakeGitHub, doctor: Doctor) -> None:
+        """No protection or ruleset requiring validate."""
+        fake.protect_branch(REPO, "main", None)
+        assert line(doctor().out, "required check") == (
+            "FAIL required check: main does not require the validate check, so a failing validation does not block a merge; "
+            "add branch protection or a ruleset on main that requires the status check 'validate'"
+        )
+
+    def test_ruleset_requiring_validate_passes(self, fake: FakeGitHub, doctor: Doctor) -> None:
+        """A ruleset instead of branch protection is enough."""
+        fake.protect_branch(REPO, "main", None)
+        fake.add_ruleset(REPO, ["~DEFAULT_BRANCH"], ["validate"])
+        assert line(doctor().out, "required check") == "PASS required check: main requires the validate check (a ruleset)"
+
+    def test_kept_head_branches_fail(self, fake: FakeGitHub, doctor: Doctor) -> None:
+        """delete_branch_on_merge off."""
+        fake.state.repository(REPO).settings.delete_branch_on_merge = False
+        assert line(doctor().out, "delete head branches") == (
+            "FAIL delete head branches: merged annotations/ branches are kept (delete_branch_on_merge is off); "
+            "turn on Settings → General → Automatically delete head branches"
+        )
+
+    def test_read_only_actions_with_foreign_workflows_fail(self, fake: FakeGitHub, doctor: Doctor) -> None:
+        """Default read permissions matter once the workflows are not the ones that declare their own."""
+        _replace(fake, ".github/workflows/automerge.yml", b"name: merge\n")
+        assert line(doctor().out, "actions permissions").startswith(
+            "FAIL actions permissions: workflows get read permissions by default and the workflows are not this version's;"
+        )
+
+    def test_write_actions_pass_whatever_the_workflows(self, fake: FakeGitHub, doctor: Doctor) -> None:
+        """Read and write by default passes on its own."""
+        _replace(fake, ".github/workflows/automerge.yml", b"name: merge\n")
+        fake.state.repository(REPO).settings.default_workflow_permissions = "write"
+        assert line(doctor().out, "actions permissions").startswith("PASS actions permissions:")
+
+    def test_gate_authors_without_the_receiver_fail(self, fake: FakeGitHub, doctor: Doctor) -> None:
+        """The variable names someone else, so the gate would refuse every receiver PR."""
+        fake.state.set_variable(fake.state.repository(REPO), "RECEIVER_GATE_AUTHORS", "someone-else", create=False)
+        assert line(doctor().out, "gate authors") == (
+            "FAIL gate authors: RECEIVER_GATE_AUTHORS is 'someone-else' and does not name pose-receiver, so the gate will not merge the receiver's pull requests; "
+            "set the repository variable RECEIVER_GATE_AUTHORS to pose-receiver (Settings → Secrets and variables → Actions → Variables)"
+        )
+
+    def test_unset_gate_authors_trusts_the_default_login(self, fake: FakeGitHub, doctor: Doctor) -> None:
+        """Without the variable the workflow's default pose-receiver applies."""
+        fake.state.repository(REPO).settings.variables.clear()
+        assert line(doctor().out, "gate authors") == "PASS gate authors: the gate merges pull requests by pose-receiver"
+
+    def test_different_schema_fails(self, fake: FakeGitHub, doctor: Doctor) -> None:
+        """A skeleton edited in the data repository is not the receiver's."""
+        _replace(fake, "schemas/skeleton.json", b"{}\n")
+        assert line(doctor().out, "schemas").startswith("FAIL schemas: schemas/ on main differs from the receiver's (different: skeleton.json);")
+
+    def test_extra_schema_fails(self, fake: FakeGitHub, doctor: Doctor) -> None:
+        """A schema the receiver does not have is named."""
+        _replace(fake, "schemas/extra.json", b"{}\n")
+        assert "not the receiver's: extra.json" in line(doctor().out, "schemas")
+
+    def test_low_rate_limit_warns(self, fake: FakeGitHub, doctor: Doctor) -> None:
+        """Few requests left this hour: a warning, not a failure."""
+        fake.set_limits(primary_per_hour=100)
+        result = doctor()
+        assert line(result.out, "rate limit").startswith("WARN rate limit:") and result.code == 0
+
+
+def _replace(fake: FakeGitHub, path: str, data: bytes) -> None:
+    """Commit `data` at `path` on main, as a maintainer editing the data repository."""
+    repo = fake.state.repository(REPO)
+    existing = fake.state.files(repo.refs["refs/heads/main"]).get(path)
+    fake.state.put_file(repo, fake.state.user("owner"), path, data, "edit", None, None if existing is None else existing[1], None, None)
+
+
+def _remove(fake: FakeGitHub, path: str) -> None:
+    """Commit the removal of `path` on main."""
+    from tests.github_fake.state import TreeInput
+
+    repo = fake.state.repository(REPO)
+    head = repo.refs["refs/heads/main"]
+    commit = fake.state.objects.commit(head)
+    assert commit is not None
+    tree = fake.state.create_tree(commit.tree, [TreeInput(path, "100644", "blob", delete=True)])
+    repo.refs["refs/heads/main"] = fake.state.create_commit(fake.state.user("owner"), "remove", tree, [head])
+
+
+def test_missing_settings_are_a_usage_error() -> None:
+    """Without a repository or credentials doctor says what to set and exits 2."""
+    import io
+
+    from receiver.cli import main
+
+    err = io.StringIO()
+    assert main(["doctor"], environ={}, out=io.StringIO(), err=err) == 2
+    assert "RECEIVER_GITHUB_REPOSITORY" in err.getvalue()

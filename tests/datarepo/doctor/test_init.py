@@ -1,0 +1,184 @@
+"""`receiver init`: a data-only repository whose workflows lint clean and whose gate merges a receiver PR."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from receiver.cli import main
+from receiver.contract.outcomes import Delivered
+from receiver.contract.records import Record
+from receiver.datarepo.automerge import run_automerge
+from receiver.datarepo.layout import WORKFLOWS, shipped_workflows
+from receiver.stores.github import GitHubStore
+from receiver.stores.pacing import Budget
+from tests.github_fake import FakeClock, FakeGitHub, fake_github_mock
+from tests.support.captured import captured_body
+from tests.support.github_world import BASE, REPO, TOKEN, pygithub
+
+ROOT = Path(__file__).resolve().parents[3]
+ACTIONS = "actions-token"
+
+
+def init(path: Path, *flags: str) -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["init", str(path), "--receiver-repo", "lab/pose-receiver", *flags], environ={}, out=out, err=err)
+    return code, out.getvalue() + err.getvalue()
+
+
+def tree(path: Path) -> dict[str, bytes]:
+    return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file() and ".git/" not in p.as_posix() + "/"}
+
+
+def record(n: int) -> Record:
+    body = captured_body()
+    body["frame_index"] = n
+    return Record.create(body, submitter="anonymous", received_at=datetime(2026, 11, 25, tzinfo=timezone.utc), receiver_version="0.1.0")
+
+
+@pytest.fixture
+def written(tmp_path: Path) -> Path:
+    target = tmp_path / "data"
+    code, output = init(target)
+    assert code == 0, output
+    return target
+
+
+class TestOutput:
+    def test_writes_workflows_schemas_readme_and_annotations_folder(self, written: Path) -> None:
+        """Everything a data repository needs, and nothing of the receiver's code."""
+        files = set(tree(written))
+        assert {".github/workflows/validate.yml", ".github/workflows/automerge.yml", "README.md", "annotations/.gitkeep", "schemas/skeleton.json"} <= files
+        assert not any(f.startswith(("receiver/", "scripts/")) for f in files)
+
+    def test_actionlint_is_clean(self, written: Path) -> None:
+        result = subprocess.run(["actionlint", *map(str, sorted((written / ".github" / "workflows").glob("*.yml")))], capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def test_zizmor_is_clean(self, written: Path) -> None:
+        result = subprocess.run(["zizmor", "--offline", "--no-progress", str(written / ".github" / "workflows")], capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def test_workflows_check_out_the_pinned_receiver(self, written: Path) -> None:
+        """Both jobs check out lab/pose-receiver at this version's tag into .receiver."""
+        for name in WORKFLOWS:
+            document = yaml.safe_load((written / ".github" / "workflows" / name).read_text())
+            [job] = document["jobs"].values()
+            pinned = [s["with"] for s in job["steps"] if s.get("with", {}).get("repository")]
+            assert pinned == [{"repository": "lab/pose-receiver", "ref": "v0.1.0", "path": ".receiver", "persist-credentials": False}]
+
+    def test_readme_lists_the_settings_doctor_checks(self, written: Path) -> None:
+        readme = (written / "README.md").read_text()
+        assert all(word in readme for word in ("validate", "Automatically delete head branches", "RECEIVER_GATE_AUTHORS", "receiver doctor"))
+
+
+class TestBadInput:
+    def test_non_empty_folder_is_refused_without_force(self, tmp_path: Path) -> None:
+        """A folder with files is left alone."""
+        (tmp_path / "notes.txt").write_text("mine\n")
+        code, output = init(tmp_path)
+        assert code == 1 and "is not empty; pass --force" in output
+        assert tree(tmp_path) == {"notes.txt": b"mine\n"}
+
+    def test_force_leaves_annotations_untouched(self, written: Path) -> None:
+        """--force rewrites the workflows but no file under annotations/."""
+        (written / "annotations" / ".gitkeep").write_bytes(b"kept\n")
+        (written / "annotations" / "x.json").write_bytes(b"{}")
+        (written / ".github" / "workflows" / "validate.yml").write_text("edited\n")
+        code, output = init(written, "--force")
+        assert code == 0, output
+        assert (written / "annotations" / ".gitkeep").read_bytes() == b"kept\n" and (written / "annotations" / "x.json").read_bytes() == b"{}"
+        assert (written / ".github" / "workflows" / "validate.yml").read_text() != "edited\n"
+
+    def test_unsafe_ref_is_refused(self, tmp_path: Path) -> None:
+        """A ref that could break out of the workflow's YAML is refused."""
+        code, output = init(tmp_path / "d", "--receiver-ref", "main\n  evil: 1")
+        assert code == 1 and "--receiver-ref must be" in output and not (tmp_path / "d").exists()
+
+
+def test_shipped_workflows_are_the_projects(tmp_path: Path) -> None:
+    """The wheel ships .github/workflows' files (force-include) and the checkout reads them from there."""
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    assert all(include[f".github/workflows/{name}"] == f"receiver/_workflows/{name}" for name in WORKFLOWS)
+    assert shipped_workflows() == {name: (ROOT / ".github" / "workflows" / name).read_bytes() for name in WORKFLOWS}
+
+
+def _run_steps(job: dict[str, Any], cwd: Path, expressions: dict[str, str], runner: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The job's run steps as the runner would (bash -e); installs are skipped, the packages are here already."""
+    output, code = [], 0
+    for step in job["steps"]:
+        if "run" not in step or "pip install" in step["run"]:
+            continue
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RECEIVER_"))}, **runner, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        for key, value in (step.get("env") or {}).items():
+            env[key] = re.sub(r"\$\{\{\s*(.*?)\s*\}\}", lambda m: expressions[m.group(1)], str(value))
+        result = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=cwd, env=env, capture_output=True, text=True)
+        output.append(result.stdout + result.stderr)
+        code = result.returncode
+        if code:
+            break
+    return subprocess.CompletedProcess([], code, "".join(output), "")
+
+
+def _git(cwd: Path, *args: str) -> str:
+    ident = ["-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    return subprocess.run(["git", *ident, *args], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def _pinned_checkout(into: Path) -> None:
+    """What the workflows' second checkout gives: this project's code in .receiver."""
+    for part in ("receiver", "scripts", "schemas"):
+        shutil.copytree(ROOT / part, into / ".receiver" / part, ignore=shutil.ignore_patterns("__pycache__"))
+
+
+def test_validate_workflow_passes_a_receiver_pr(written: Path, tmp_path: Path) -> None:
+    """The init validate job's steps, run in a checkout of the init output, pass a PR adding a record."""
+    _git(written, "init", "-q", "-b", "main")
+    _git(written, "add", ".")
+    _git(written, "commit", "-q", "-m", "init")
+    base = _git(written, "rev-parse", "HEAD")
+    added = record(2)
+    (written / added.path).parent.mkdir(parents=True, exist_ok=True)
+    (written / added.path).write_bytes(added.to_bytes())
+    _git(written, "add", ".")
+    _git(written, "commit", "-q", "-m", "add")
+    head = _git(written, "rev-parse", "HEAD")
+    _pinned_checkout(written)
+    job = yaml.safe_load((written / ".github" / "workflows" / "validate.yml").read_text())["jobs"]["validate"]
+    expressions = {"github.event_name": "pull_request", "github.event.pull_request.base.sha": base, "github.event.pull_request.head.sha": head}
+    result = _run_steps(job, written, expressions, {"GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")})
+    assert result.returncode == 0, result.stdout
+    assert "1 path(s) to validate" in result.stdout and "1 file(s) checked, 0 failing" in result.stdout
+
+
+def test_gate_merges_a_receiver_pr_on_an_init_repository(written: Path, tmp_path: Path) -> None:
+    """A repository whose first commit is init's output: a delivered record's PR is judged and merged into main."""
+    clock = FakeClock()
+    fake = FakeGitHub(clock=clock, sleep=clock.advance)
+    fake.create_repository(REPO, tree(written))
+    fake.add_token(TOKEN, "pose-receiver")
+    fake.add_token(ACTIONS, "github-actions[bot]")
+    rec = record(5)
+    with fake_github_mock(fake, BASE):
+        [delivered] = GitHubStore(REPO, github=pygithub(), budget=Budget(min_interval=0)).deliver([rec])
+        assert isinstance(delivered, Delivered) and delivered.pull_number is not None
+        head = pygithub().get_repo(REPO).get_pull(delivered.pull_number).head.sha
+        event = tmp_path / "event.json"
+        event.write_text(json.dumps({"workflow_run": {"event": "pull_request", "conclusion": "success", "head_branch": rec.branch, "head_sha": head, "pull_requests": [{"number": delivered.pull_number}]}}))
+        environ = {"GITHUB_API_URL": BASE, "GITHUB_REPOSITORY": REPO, "GITHUB_TOKEN": ACTIONS, "GITHUB_EVENT_PATH": str(event), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
+        out = io.StringIO()
+        code = run_automerge(environ, out)
+    assert code == 0, out.getvalue()
+    assert fake.files(REPO, "main")[rec.path] == rec.to_bytes()

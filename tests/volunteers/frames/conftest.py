@@ -1,0 +1,92 @@
+"""The volunteer loop in-process: an app with configured videos, honest volunteers, and seeded choices.
+
+Every test runs twice: on the SQLite journal, and on PostgreSQL, where the
+apps a test starts share one database as receivers on several machines do.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from receiver.settings import Settings
+from receiver.volunteers.videos import Video
+from receiver.web.app import create_app
+from tests.support.captured import captured_body
+
+VIDEO = Video(url="https://videos.example.org/mouse-1.mp4", fps=30.0, frames=50, width=1280, height=720)
+OTHER = Video(url="https://videos.example.org/mouse-2.mp4", fps=25.0, frames=20, width=640, height=480)
+
+def truth(video: Video, frame: int) -> list[tuple[float, float]]:
+    """Where the six keypoints really are on a frame: fixed per video and frame, well inside it."""
+    rng = random.Random(f"{video.url}#{frame}")
+    return [(rng.uniform(100, video.width - 100), rng.uniform(100, video.height - 100)) for _ in range(6)]
+
+
+def honest_label(video: Video, frame: int, volunteer: str, *, noise: float = 3.0, seed: int = 0) -> dict[str, Any]:
+    """A submission of `frame` clicked a few pixels from the truth, as a careful volunteer would."""
+    rng = random.Random(f"{volunteer}/{frame}/{seed}")
+    body = captured_body()
+    body.update(video_url=video.url, frame_index=frame, total_frames=video.frames, fps=video.fps, frame_width=video.width, frame_height=video.height)
+    for label, (x, y) in zip(body["labels"], truth(video, frame)):
+        label.update(placed=True, pixel_x=round(x + rng.gauss(0, noise), 1), pixel_y=round(y + rng.gauss(0, noise), 1))
+    body["metadata"] = {"tool": "tests", "volunteer": volunteer}
+    return body
+
+
+def far_label(video: Video, frame: int, volunteer: str) -> dict[str, Any]:
+    """A submission of `frame` whose every keypoint is far from the truth: it disagrees."""
+    body = honest_label(video, frame, volunteer)
+    for label in body["labels"]:
+        label.update(pixel_x=(label["pixel_x"] + video.width / 2) % video.width, pixel_y=(label["pixel_y"] + video.height / 2) % video.height)
+    return body
+
+
+@pytest.fixture
+def journal_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "journal.sqlite3"
+
+
+class Apps:
+    """Apps started on one journal, each with settings overridden by keywords (default: VIDEO, retire after 3, no rate limit)."""
+
+    def __init__(self, tmp_path: Path, journal_path: Path, journal_url: str | None = None) -> None:
+        self.tmp_path, self.journal_path, self.journal_url = tmp_path, journal_path, journal_url
+        self.running: list[TestClient] = []
+        self.entropy = itertools.count(1)
+
+    def start(self, **overrides: Any) -> TestClient:
+        base = Settings(
+            local_repo=self.tmp_path / "data" / "annotations.git", journal=self.journal_path, journal_url=self.journal_url or "", rate_limit=None, videos=(VIDEO,)
+        )
+        client = TestClient(create_app(replace(base, **overrides), entropy=lambda: next(self.entropy)))
+        client.__enter__()
+        self.running.append(client)
+        return client
+
+    def stop(self, client: TestClient) -> None:
+        """End an app's lifespan (journal closed, worker stopped), as a restart would."""
+        self.running.remove(client)
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def apps(tmp_path: Path, journal_path: Path, engine: str, request: pytest.FixtureRequest) -> Iterator[Apps]:
+    url = request.getfixturevalue("postgres_cluster").database() if engine == "postgresql" else None
+    started = Apps(tmp_path, journal_path, url)
+    yield started
+    for client in list(started.running):
+        started.stop(client)

@@ -1,0 +1,88 @@
+"""Fixtures for the labeling page's browser tests: clips, a video host, a receiver, Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from receiver.settings import Settings
+from receiver.web.app import create_app
+from tests.support.servers import ReceiverProcess
+from tests.volunteers.page.clips import Clip, ffmpeg_available, make_clip
+from tests.volunteers.page.hosts import static_host
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+#: Screenshots the suite takes (ignored by git); README images are copied from here.
+OUTPUT = Path(__file__).resolve().parents[3] / "test-output"
+
+
+@dataclass(frozen=True)
+class HostedClip:
+    clip: Clip
+    url: str
+
+    def setting(self) -> dict[str, Any]:
+        """The clip as the receiver's RECEIVER_VIDEOS lists it."""
+        return {"url": self.url, "fps": float(self.clip.fps), "frames": self.clip.frames, "width": self.clip.width, "height": self.clip.height}
+
+
+@pytest.fixture(scope="session")
+def clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not ffmpeg_available():
+        pytest.skip("ffmpeg is not installed (apt-get install ffmpeg)")
+    directory = tmp_path_factory.mktemp("clips")
+    make_clip(directory / "clip-29.97.mp4", Fraction(30000, 1001), 150)
+    make_clip(directory / "clip-25.mp4", Fraction(25), 150)
+    (directory / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 this is not a video")
+    return directory
+
+
+@pytest.fixture(scope="session")
+def video_host(clip_dir: Path) -> Iterator[str]:
+    """The clips on another origin, with CORS and byte ranges, as a video host serves them."""
+    with static_host(clip_dir) as url:
+        yield url
+
+
+def hosted(video_host: str, name: str) -> HostedClip:
+    fps = Fraction(30000, 1001) if "29.97" in name else Fraction(25)
+    return HostedClip(Clip(path=Path(name), fps=fps, frames=150), f"{video_host}/{name}")
+
+
+def routes_next_frame() -> bool:
+    """Whether the receiver hands out frames (`GET /api/next-frame`), which the page needs."""
+    return any(getattr(route, "path", None) == "/api/next-frame" for route in create_app(Settings()).routes)
+
+
+def labeling_receiver(workdir: Path, clips: list[HostedClip], *, port: int | None = None) -> ReceiverProcess:
+    """`receiver serve` handing out frames of these clips, each frame retired by its first label."""
+    if not routes_next_frame():
+        pytest.skip("the receiver does not route GET /api/next-frame yet, and the page takes its frames from there")
+    workdir.mkdir(parents=True, exist_ok=True)
+    videos = workdir / "videos.json"
+    videos.write_text(json.dumps([c.setting() for c in clips]), encoding="utf-8")
+    environ = {"RECEIVER_VIDEOS": str(videos), "RECEIVER_RATE_LIMIT": "0", "RECEIVER_RETIRE_AFTER": "1"}
+    return ReceiverProcess(workdir, environ, port=port)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
