@@ -8,6 +8,10 @@ contents from the blobs that tree names, checked with this checkout's
 validator. Right before merging the pull request is read again; its head
 must still be the validated SHA, and the merge carries that SHA as its
 precondition, so a head that moves in between is refused by GitHub itself.
+
+`read_evidence` is that reading, shared with `receiver moderate approve`
+(`moderation`), so a maintainer's merge is judged by the same facts; how each
+request is sent (directly here, paced and translated there) is the caller's.
 """
 
 from __future__ import annotations
@@ -15,10 +19,13 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-from collections.abc import Iterable, Mapping
-from typing import Any, TextIO
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, TextIO, TypeVar
 
 from github import Auth, Github, GithubException
+from github.PullRequest import PullRequest
+from github.Repository import Repository
 
 from receiver.contract import records
 from receiver.contract.parsing import MAX_DOCUMENT_BYTES, ParseError, parse_json
@@ -26,22 +33,46 @@ from receiver.contract.validation import Problem, Validator
 from receiver.datarepo.actions import ActionsContext, ActionsError, escape_data, escape_property
 from receiver.datarepo.gate import (
     MODE_FILE,
+    MODERATION_VARIABLE,
     ChangedFile,
     Check,
+    ModerationError,
     Policy,
     PullFacts,
     RecordCheck,
     Verdict,
+    authors_from,
     is_annotation,
     judge,
+    moderation_from,
 )
 
-__all__ = ["run_automerge", "pull_from_event"]
+__all__ = ["Evidence", "Reader", "read_evidence", "run_automerge", "pull_from_event"]
+
+T = TypeVar("T")
 
 EXIT_MERGED, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
 #: A git tree entry as the gate needs it: (mode, type, object id, size in bytes or None).
 _Entry = tuple[str, str, str, int | None]
+
+
+class Reader(Protocol):
+    """Sends one GitHub read and returns its value: the workflow calls it as is, the moderator paces and translates it."""
+
+    def __call__(self, action: Callable[[], T]) -> T: ...
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the gate judges a pull request on: GitHub's facts about it and each added record's check, at one SHA."""
+
+    facts: PullFacts
+    records: Mapping[str, RecordCheck]
+
+
+def _direct(action: Callable[[], T]) -> T:
+    return action()
 
 
 def pull_from_event(event: Mapping[str, Any]) -> tuple[int, str] | None:
@@ -73,20 +104,23 @@ class _Tree:
     pull request's size, not the data repository's.
     """
 
-    def __init__(self, repo: Any, commit_sha: str) -> None:
+    def __init__(self, read: Reader, repo: Repository, commit_sha: str) -> None:
+        self._read = read
         self._repo = repo
         self._commit_sha = commit_sha
         self._folders: dict[str, dict[str, _Entry] | None] = {}
 
+    def _listing(self, sha: str) -> dict[str, _Entry]:
+        return self._read(lambda: {e.path: (e.mode, e.type, e.sha, e.size) for e in self._repo.get_git_tree(sha).tree})
+
     def _folder(self, path: str) -> dict[str, _Entry] | None:
         if path not in self._folders:
             if not path:
-                tree = self._repo.get_git_tree(self._commit_sha)
+                self._folders[path] = self._listing(self._commit_sha)
             else:
                 parent, _, name = path.rpartition("/")
                 entry = (self._folder(parent) or {}).get(name)
-                tree = self._repo.get_git_tree(entry[2]) if entry is not None and entry[1] == "tree" else None
-            self._folders[path] = None if tree is None else {e.path: (e.mode, e.type, e.sha, e.size) for e in tree.tree}
+                self._folders[path] = self._listing(entry[2]) if entry is not None and entry[1] == "tree" else None
         return self._folders[path]
 
     def entry(self, path: str) -> _Entry | None:
@@ -94,14 +128,18 @@ class _Tree:
         return (self._folder(folder) or {}).get(name)
 
 
-def _read_record(repo: Any, path: str, entry: _Entry, validator: Validator) -> RecordCheck:
+def _read_record(read: Reader, repo: Repository, path: str, entry: _Entry, validator: Validator) -> RecordCheck:
     """Check one added file as a stored record, reading the blob the validated tree names."""
     _mode, _type, sha, size = entry
     if size is not None and size > MAX_DOCUMENT_BYTES:
         return RecordCheck((Problem("", f"is {size} bytes; a stored record is at most {MAX_DOCUMENT_BYTES}"),))
-    blob = repo.get_git_blob(sha)
+    def blob() -> tuple[str, str]:
+        found = repo.get_git_blob(sha)
+        return found.content, found.encoding
+
+    content, encoding = read(blob)
     try:
-        data = base64.b64decode(blob.content) if blob.encoding == "base64" else str(blob.content).encode()
+        data = base64.b64decode(content) if encoding == "base64" else str(content).encode()
         document = parse_json(data)
     except (binascii.Error, ParseError) as exc:
         return RecordCheck((Problem("", str(exc)),))
@@ -120,7 +158,7 @@ def _with_modes(files: Iterable[ChangedFile], tree: _Tree) -> tuple[ChangedFile,
     return tuple(judged)
 
 
-def _check_records(repo: Any, files: Iterable[ChangedFile], tree: _Tree, policy: Policy, validator: Validator, out: TextIO) -> dict[str, RecordCheck]:
+def _check_records(read: Reader, repo: Repository, files: Iterable[ChangedFile], tree: _Tree, policy: Policy, validator: Validator) -> dict[str, RecordCheck]:
     checked: dict[str, RecordCheck] = {}
     for changed in files:
         if not is_annotation(changed, policy):
@@ -128,16 +166,51 @@ def _check_records(repo: Any, files: Iterable[ChangedFile], tree: _Tree, policy:
         entry = tree.entry(changed.filename)
         if entry is None or entry[0] != MODE_FILE:
             continue  # the modes check refuses it; its content is not read
-        result = _read_record(repo, changed.filename, entry, validator)
-        checked[changed.filename] = result
-        for problem in result.problems:
-            title = escape_property(f"Invalid annotation {problem.pointer or '/'}")
-            out.write(f"::error file={escape_property(changed.filename)},title={title}::{escape_data(str(problem))}\n")
+        checked[changed.filename] = _read_record(read, repo, changed.filename, entry, validator)
     return checked
 
 
-def _labels(pull: Any) -> tuple[str, ...]:
+def _labels(pull: PullRequest) -> tuple[str, ...]:
     return tuple(label.name for label in pull.labels)
+
+
+def read_evidence(read: Reader, repo: Repository, pull: PullRequest, judged_sha: str, policy: Policy, validator: Validator) -> Evidence:
+    """Read every fact the gate judges about `pull` at `judged_sha`: one way for the workflow and for a maintainer's approval.
+
+    The file list is the comparison of the base branch with `judged_sha`,
+    modes come from that commit's git tree and contents from the blobs it
+    names, checked with `validator` (the trusted local one, never the PR's).
+    Each request goes through `read`; what it raises is the caller's to report.
+    """
+    base_ref = pull.base.ref
+    tree = _Tree(read, repo, judged_sha)
+    listed = read(lambda: [ChangedFile(f.filename, f.status, previous_filename=f.previous_filename) for f in repo.compare(base_ref, judged_sha).files or ()])
+    files = _with_modes(listed, tree)
+    checked = _check_records(read, repo, files, tree, policy, validator)
+    facts = PullFacts(
+        number=pull.number,
+        state=pull.state,
+        base_repo=pull.base.repo.full_name,
+        base_ref=base_ref,
+        default_branch=repo.default_branch,
+        head_repo=pull.head.repo.full_name if pull.head.repo is not None else "(deleted fork)",
+        head_ref=pull.head.ref,
+        head_sha=pull.head.sha,
+        author=pull.user.login,
+        labels=_labels(pull),
+        changed_files=pull.changed_files,
+        files=files,
+        validated_sha=judged_sha,
+    )
+    return Evidence(facts, checked)
+
+
+def _annotate(out: TextIO, records: Mapping[str, RecordCheck]) -> None:
+    """Each invalid record's problems as workflow error annotations on its file."""
+    for path, result in records.items():
+        for problem in result.problems:
+            title = escape_property(f"Invalid annotation {problem.pointer or '/'}")
+            out.write(f"::error file={escape_property(path)},title={title}::{escape_data(str(problem))}\n")
 
 
 def _refuse(context: ActionsContext, out: TextIO, number: int, verdict: Verdict) -> int:
@@ -171,8 +244,13 @@ def run_automerge(
         context.write_summary("### Auto-merge: nothing to do\n\nThe event names no pull request whose validation succeeded.\n\n")
         return EXIT_MERGED
     number, validated_sha = target
-    authors = tuple(a.strip() for a in environ.get("RECEIVER_GATE_AUTHORS", "pose-receiver").split(",") if a.strip())
-    policy = Policy(authors=authors)
+    try:
+        moderation = moderation_from(environ.get(MODERATION_VARIABLE))
+    except ModerationError as exc:
+        out.write(f"::error title=auto-merge::{escape_data(str(exc))}\n")
+        context.write_summary(f"### Auto-merge of #{number}: not merged\n\n{exc}\n\n")
+        return EXIT_USAGE
+    policy = Policy(authors=authors_from(environ.get("RECEIVER_GATE_AUTHORS")), moderation=moderation)
     client = github or Github(auth=Auth.Token(context.token), base_url=context.api_url, retry=None, seconds_between_requests=None, seconds_between_writes=None)
     try:
         repo = client.get_repo(context.repository)
@@ -180,27 +258,11 @@ def run_automerge(
     except GithubException as exc:
         return _unreadable(context, out, number, f"pull request #{number}", exc)
     try:
-        comparison = repo.compare(pull.base.ref, validated_sha)
-        tree = _Tree(repo, validated_sha)
-        files = _with_modes((ChangedFile(f.filename, f.status, previous_filename=f.previous_filename) for f in comparison.files or ()), tree)
-        checked = _check_records(repo, files, tree, policy, validator or Validator(), out)
+        evidence = read_evidence(_direct, repo, pull, validated_sha, policy, validator or Validator())
     except GithubException as exc:
         return _unreadable(context, out, number, f"the files of {validated_sha[:12]}", exc)
-    facts = PullFacts(
-        number=number,
-        state=pull.state,
-        base_repo=pull.base.repo.full_name,
-        base_ref=pull.base.ref,
-        default_branch=repo.default_branch,
-        head_repo=pull.head.repo.full_name if pull.head.repo is not None else "(deleted fork)",
-        head_ref=pull.head.ref,
-        head_sha=pull.head.sha,
-        author=pull.user.login,
-        labels=_labels(pull),
-        changed_files=pull.changed_files,
-        files=files,
-        validated_sha=validated_sha,
-    )
+    _annotate(out, evidence.records)
+    facts, checked = evidence.facts, evidence.records
     verdict = judge(facts, policy, checked)
     if not verdict.merge:
         return _refuse(context, out, number, verdict)

@@ -8,6 +8,10 @@ validation passed on (the *validated SHA*), never "whatever the head is now":
   from a branch with the receiver's prefix in the same repository (not a
   fork), was opened by the receiver's identity and carries no hold label
   (moderation mode: a maintainer merges those);
+- the data repository is not in moderation: while its Actions variable
+  `RECEIVER_MODERATION` is `review` every pull request waits for a
+  maintainer, labelled or not, so a label written late (or never) cannot
+  open a window in which the gate merges;
 - its files are the comparison of the base branch with the validated SHA,
   and that list is complete (as long as the pull request's `changed_files`;
   GitHub cuts a comparison's files at 300 without saying so);
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from receiver.contract.records import ANNOTATIONS_DIR, BRANCH_PREFIX
 from receiver.contract.validation import Problem
@@ -36,14 +41,20 @@ __all__ = [
     "HOLD_LABEL",
     "MODE_FILE",
     "COMPARE_FILES_CAP",
+    "DEFAULT_AUTHORS",
+    "MODERATION_VARIABLE",
     "ChangedFile",
     "Check",
+    "Moderation",
+    "ModerationError",
     "Policy",
     "PullFacts",
     "RecordCheck",
     "Verdict",
+    "authors_from",
     "is_annotation",
     "judge",
+    "moderation_from",
 ]
 
 #: The label that puts a pull request in moderation: the gate never merges it.
@@ -53,6 +64,14 @@ MODE_FILE = "100644"
 #: GitHub lists at most this many files of a comparison
 #: (https://docs.github.com/rest/commits/commits#compare-two-commits).
 COMPARE_FILES_CAP = 300
+#: The repository variable (and the merge step's env) that puts the whole data repository in moderation.
+MODERATION_VARIABLE = "RECEIVER_MODERATION"
+#: Whom the gate trusts when RECEIVER_GATE_AUTHORS is not set (automerge.yml's default).
+DEFAULT_AUTHORS = "pose-receiver"
+
+#: "auto": the gate merges what passes; "review": the repository is in moderation and the gate merges
+#: nothing; "approved": a maintainer's `receiver moderate approve`, which is the review itself.
+Moderation = Literal["auto", "review", "approved"]
 
 _MODE_NAMES = {"100755": "an executable file", "120000": "a symbolic link", "160000": "a submodule", "040000": "a folder"}
 _SHOWN = 10
@@ -99,12 +118,39 @@ class PullFacts:
     validated_sha: str
 
 
+class ModerationError(ValueError):
+    """The repository's RECEIVER_MODERATION holds neither `auto` nor `review`; the message says what to set."""
+
+
 @dataclass(frozen=True)
 class Policy:
     branch_prefix: str = BRANCH_PREFIX
-    authors: tuple[str, ...] = ("pose-receiver",)
+    authors: tuple[str, ...] = (DEFAULT_AUTHORS,)
     directory: str = ANNOTATIONS_DIR + "/"
     hold_label: str = HOLD_LABEL
+    moderation: Moderation = "auto"
+
+
+def moderation_from(value: str | None) -> Moderation:
+    """The repository's moderation from its RECEIVER_MODERATION variable (unset or empty: auto).
+
+    Anything but `auto` or `review` is refused rather than guessed, so a
+    misspelt `review` stops the gate instead of letting it merge.
+    """
+    cleaned = (value or "").strip().lower()
+    if cleaned in ("", "auto"):
+        return "auto"
+    if cleaned == "review":
+        return "review"
+    raise ModerationError(
+        f"{MODERATION_VARIABLE} is {value[:40]!r}, neither 'auto' nor 'review'; "
+        f"set the repository variable to review (`gh variable set {MODERATION_VARIABLE} --body review`) or delete it"
+    )
+
+
+def authors_from(value: str | None) -> tuple[str, ...]:
+    """The logins the gate trusts, from RECEIVER_GATE_AUTHORS (comma-separated; unset: `pose-receiver`)."""
+    return tuple(a.strip() for a in (DEFAULT_AUTHORS if value is None else value).split(",") if a.strip())
 
 
 @dataclass(frozen=True)
@@ -144,9 +190,18 @@ def _target_check(pull: PullFacts) -> Check:
 
 
 def _hold_check(pull: PullFacts, policy: Policy) -> Check:
+    approve = f"`receiver moderate approve {pull.number}` merges it"
+    if policy.moderation == "approved":
+        return Check("moderation", True, "approved by a maintainer (`receiver moderate approve`): that is the review")
+    if policy.moderation == "review":
+        return Check(
+            "moderation",
+            False,
+            f"the repository is in moderation ({MODERATION_VARIABLE}=review): the gate merges no pull request; a maintainer reviews it and {approve}",
+        )
     if policy.hold_label in pull.labels:
-        return Check("moderation", False, f"labelled {policy.hold_label!r}: in moderation a maintainer reviews and merges it, never the gate")
-    return Check("moderation", True, f"not labelled {policy.hold_label!r}")
+        return Check("moderation", False, f"labelled {policy.hold_label!r}: in moderation a maintainer reviews it and {approve}, never the gate")
+    return Check("moderation", True, f"not labelled {policy.hold_label!r} and the repository is not in moderation")
 
 
 def _complete_check(pull: PullFacts) -> Check:

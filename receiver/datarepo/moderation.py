@@ -6,20 +6,26 @@ receiver opened and a maintainer is asked to look at: head branch under
 `needs-review`. Which pull requests qualify is `refusal`, a function over the
 facts read from GitHub; the `Moderator` does the reading and writing.
 
-An approval merges with the head SHA just read as the `sha` precondition, so
-a branch pushed to after the maintainer looked is refused by GitHub, not
-merged. Writes are paced like the store's (`receiver.stores.pacing`: at least the
+An approval is the review, not a bypass of the gate: the head SHA just read is
+judged by `gate.judge` on the facts `automerge.read_evidence` reads (the same
+as the auto-merge workflow's, records checked with this installation's
+validator), with only the moderation check lifted. What the gate would refuse
+apart from the review mark (a workflow file, an executable, an invalid record,
+another author) is refused here too, and nothing is written. An approval then
+merges with that SHA as the `sha` precondition, so a branch pushed to after it
+was judged is refused by GitHub, not merged. Writes are paced like the store's (`receiver.stores.pacing`: at least the
 configured interval apart, within the minute's and hour's budget) and a
 `retry-after` or an exhausted hourly limit is waited out through the injected
 sleep, up to `max_wait`; past that the pull request is reported as not done.
 
-It will not review content: the gate and CI judge the files.
+It will not review what the records say: that is the maintainer's part.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, TextIO, TypeVar
 
@@ -29,6 +35,9 @@ from github.PullRequest import PullRequest
 from github.Repository import Repository
 
 from receiver.contract.records import BRANCH_PREFIX
+from receiver.contract.validation import Validator
+from receiver.datarepo.automerge import read_evidence
+from receiver.datarepo.gate import DEFAULT_AUTHORS, Policy, authors_from, judge
 from receiver.stores import GithubAccess, StoreError, StoreRateLimited, StoreUnavailable
 from receiver.stores.github import AppCredentials, github_client, translate
 from receiver.stores.pacing import Budget, Pacer
@@ -130,6 +139,8 @@ class Moderator:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         max_wait: float = 900.0,
+        authors: tuple[str, ...] = (DEFAULT_AUTHORS,),
+        validator: Validator | None = None,
     ) -> None:
         self.github = github
         self.repository = repository
@@ -137,6 +148,9 @@ class Moderator:
         self.clock = clock
         self.sleep = sleep
         self.max_wait = max_wait
+        #: Whose pull requests may be merged: the gate's RECEIVER_GATE_AUTHORS.
+        self.authors = authors
+        self._validator = validator
         self._repo: Repository | None = None
 
     def moderate(self, verdict: Verdict, number: int) -> Outcome:
@@ -152,6 +166,14 @@ class Moderator:
             return Outcome(number, False, f"not done: {exc}")
 
     def _approve(self, pull: PullRequest, facts: PullFacts) -> Outcome:
+        # A maintainer approving is the review, so only moderation is lifted; every other check of the gate holds.
+        policy = Policy(authors=self.authors, moderation="approved")
+        if self._validator is None:
+            self._validator = Validator()
+        evidence = read_evidence(self._read, self._repository(), pull, facts.head_sha, policy, self._validator)
+        verdict = judge(evidence.facts, policy, evidence.records)
+        if not verdict.merge:
+            return Outcome(facts.number, False, f"refused: the gate would not merge {facts.head_sha[:12]}: {'; '.join(verdict.refusals)}")
         status = self._call(lambda: pull.merge(sha=facts.head_sha, merge_method="merge"), write=True)
         if not status.merged:
             return Outcome(facts.number, False, f"not merged: {status.message[:120]}")
@@ -179,6 +201,10 @@ class Moderator:
             self._repo = self.github.get_repo(self.repository)
         return self._repo
 
+    def _read(self, action: Callable[[], T]) -> T:
+        """One paced read, GitHub's errors translated: how `read_evidence` reaches GitHub for an approval."""
+        return self._call(action, write=False)
+
     def _call(self, action: Callable[[], T], *, write: bool) -> T:
         """Send one request when the pacer allows; wait out what GitHub asks to wait, up to max_wait and a few times."""
         for attempt in range(1, _ATTEMPTS + 1):
@@ -204,10 +230,14 @@ class Moderator:
 def build_moderator(
     settings: GithubAccess,
     *,
+    environ: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Moderator:
-    """A moderator of the store's repository, as the store's identity (token or GitHub App) and with its write budget."""
+    """A moderator of the store's repository, as the store's identity (token or GitHub App) and with its write budget.
+
+    Approvals trust the authors RECEIVER_GATE_AUTHORS names in `environ` (the process's own when None), as the workflow does.
+    """
     key_file = settings.github_app_private_key_file
     if not settings.github_repository or not (settings.github_token or key_file):
         raise ModerationSetupError("needs RECEIVER_GITHUB_REPOSITORY=OWNER/NAME, and GITHUB_TOKEN or a GitHub App")
@@ -219,7 +249,8 @@ def build_moderator(
             raise ModerationSetupError(f"the GitHub App's private key file cannot be read ({exc.strerror})") from exc
     budget = Budget(settings.github_writes_per_minute, settings.github_writes_per_hour, settings.github_write_interval)
     github = github_client(settings.github_api_url, token=settings.github_token, app=app)
-    return Moderator(github, settings.github_repository, budget=budget, clock=clock, sleep=sleep)
+    authors = authors_from((os.environ if environ is None else environ).get("RECEIVER_GATE_AUTHORS"))
+    return Moderator(github, settings.github_repository, budget=budget, clock=clock, sleep=sleep, authors=authors)
 
 
 def moderate_pulls(moderator: Moderator, verdict: Verdict, numbers: Iterable[int], out: TextIO) -> bool:

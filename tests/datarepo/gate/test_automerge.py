@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -13,6 +14,9 @@ from github import Auth, Github, InputGitTreeElement
 
 from receiver.contract.records import Record
 from receiver.datarepo.automerge import run_automerge
+from receiver.datarepo.moderation import Moderator, build_moderator, moderate_pulls
+from receiver.settings import Settings
+from receiver.stores import StoreRateLimited, StoreUnavailable
 from receiver.stores.github import GitHubStore
 from receiver.stores.pacing import Budget
 from tests.github_fake import FakeClock, FakeGitHub, Fault, fake_github_mock
@@ -66,13 +70,15 @@ def open_receiver_pr(rec: Record) -> tuple[int, str]:
     return pull.number, pull.head.sha
 
 
-def gate(tmp_path: Path, number: int, head_sha: str) -> tuple[int, str, str]:
-    """Run the gate as the workflow_run job would, after validation succeeded on `head_sha`."""
+def gate(tmp_path: Path, number: int, head_sha: str, moderation: str | None = None) -> tuple[int, str, str]:
+    """Run the gate as the workflow_run job would, after validation succeeded on `head_sha` (`moderation`: the repository's RECEIVER_MODERATION)."""
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"action": "completed", "workflow_run": {"conclusion": "success", "head_sha": head_sha, "head_branch": "x", "pull_requests": [{"number": number}]}}))
     summary = tmp_path / "summary.md"
     out = io.StringIO()
     environ = {"GITHUB_API_URL": BASE, "GITHUB_REPOSITORY": REPO, "GITHUB_TOKEN": ACTIONS, "GITHUB_EVENT_PATH": str(event), "GITHUB_STEP_SUMMARY": str(summary)}
+    if moderation is not None:
+        environ["RECEIVER_MODERATION"] = moderation
     code = run_automerge(environ, out)
     return code, out.getvalue(), summary.read_text() if summary.exists() else ""
 
@@ -323,11 +329,6 @@ class TestThePullRequest:
 class TestReviewMode:
     def test_review_mode_pr_is_labelled_never_merged_by_the_gate_and_merged_by_approve(self, fake: FakeGitHub, tmp_path: Path) -> None:
         """RECEIVER_MODERATION=review: the store labels its PR, the gate refuses it, `moderate approve` merges it."""
-        from dataclasses import replace
-
-        from receiver.datarepo.moderation import build_moderator, moderate_pulls
-        from receiver.settings import Settings
-
         rec = record(21)
         store = GitHubStore(REPO, github=client(RECEIVER), budget=Budget(min_interval=0), moderation="review")
         [delivered] = store.deliver([rec])
@@ -337,7 +338,53 @@ class TestReviewMode:
         code, _, summary = gate(tmp_path, pull.number, pull.head.sha)
         assert code != 0 and "needs-review" in summary
         assert rec.path not in fake.files(REPO)
-        settings = replace(Settings(), store="github", github_repository=REPO, github_api_url=BASE, github_token=RECEIVER)
         out = io.StringIO()
-        assert moderate_pulls(build_moderator(settings, sleep=lambda _s: None), "approve", [pull.number], out)
+        assert moderate_pulls(approver(), "approve", [pull.number], out)
         assert fake.files(REPO)[rec.path] == rec.to_bytes()
+
+    def test_pr_whose_label_write_failed_is_never_merged_in_a_repository_in_moderation(self, fake: FakeGitHub, tmp_path: Path) -> None:
+        """The labels POST answers 502: the PR sits open unlabelled, and the gate with RECEIVER_MODERATION=review still refuses it."""
+        rec = record(22)
+        store = GitHubStore(REPO, github=client(RECEIVER), budget=Budget(min_interval=0), moderation="review")
+        fake.add_fault(Fault("status", status=502, method="POST", path=r"/issues/\d+/labels$"))
+        with pytest.raises(StoreUnavailable):
+            store.deliver([rec])
+        [pull] = fake.pulls(REPO)
+        assert pull.labels == []
+        code, out, summary = gate(tmp_path, pull.number, pull.head_sha, moderation="review")
+        assert code == 1, out
+        assert "the repository is in moderation (RECEIVER_MODERATION=review)" in summary
+        assert rec.path not in fake.files(REPO) and fake.pulls(REPO) == [pull]
+
+    def test_pr_whose_label_write_was_rate_limited_is_merged_only_by_approve(self, fake: FakeGitHub, tmp_path: Path) -> None:
+        """A secondary rate limit on the labels POST delays the label; the gate refuses before and after it lands, approve merges."""
+        rec = record(23)
+        store = GitHubStore(REPO, github=client(RECEIVER), budget=Budget(min_interval=0), moderation="review", clock=fake.clock.now)
+        limited = Fault("status", status=403, message="You have exceeded a secondary rate limit.", headers={"retry-after": "600"}, method="POST", path=r"/issues/\d+/labels$")
+        fake.add_fault(limited)
+        with pytest.raises(StoreRateLimited):
+            store.deliver([rec])
+        [pull] = fake.pulls(REPO)
+        assert gate(tmp_path, pull.number, pull.head_sha, moderation="review")[0] == 1
+        fake.advance(600)
+        store.deliver([rec])  # the receiver's next attempt writes the label
+        assert [label.name for label in client(RECEIVER).get_repo(REPO).get_pull(pull.number).labels] == ["needs-review"]
+        assert gate(tmp_path, pull.number, pull.head_sha, moderation="review")[0] == 1
+        assert rec.path not in fake.files(REPO)
+        out = io.StringIO()
+        assert moderate_pulls(approver(), "approve", [pull.number], out), out.getvalue()
+        assert fake.files(REPO)[rec.path] == rec.to_bytes()
+
+    def test_misspelt_moderation_stops_the_gate(self, fake: FakeGitHub, tmp_path: Path) -> None:
+        """RECEIVER_MODERATION=reviw is neither auto nor review: exit 2 with what to set, nothing merged."""
+        rec = record(24)
+        number, sha = open_receiver_pr(rec)
+        code, out, _ = gate(tmp_path, number, sha, moderation="reviw")
+        assert code == 2 and "gh variable set RECEIVER_MODERATION --body review" in out
+        assert rec.path not in fake.files(REPO)
+
+
+def approver() -> Moderator:
+    """`receiver moderate` as the receiver's identity, with the store's settings and no real sleeps."""
+    settings = replace(Settings(), store="github", github_repository=REPO, github_api_url=BASE, github_token=RECEIVER)
+    return build_moderator(settings, environ={}, sleep=lambda _s: None)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import pytest
 
 from receiver.contract.validation import Problem
-from receiver.datarepo.gate import ChangedFile, Policy, PullFacts, RecordCheck, judge
+from receiver.datarepo.gate import ChangedFile, ModerationError, Policy, PullFacts, RecordCheck, authors_from, judge, moderation_from
 
 FILE = "annotations/53/53b5a3cc7d08fa4a/b7/b79e98e5a7c7e677ff7c5a3aaaabecfd.json"
 GOOD = PullFacts(
@@ -119,3 +119,44 @@ def test_authors_are_configurable() -> None:
     """Another identity may be named the receiver."""
     facts = dataclasses.replace(GOOD, author="labs-bot[bot]")
     assert judge(facts, Policy(authors=("labs-bot[bot]",)), CLEAN).merge
+
+
+class TestModeration:
+    def test_repository_in_moderation_refuses_an_unlabelled_pull(self) -> None:
+        """RECEIVER_MODERATION=review holds every PR, so one whose label was never written still waits."""
+        verdict = judge(GOOD, Policy(moderation="review"), CLEAN)
+        assert [c.name for c in verdict.checks if not c.passed] == ["moderation"]
+
+    def test_moderation_refusal_says_the_repository_is_in_moderation_and_how_to_merge(self) -> None:
+        """The reason names the variable and the command a maintainer runs."""
+        [reason] = judge(GOOD, Policy(moderation="review"), CLEAN).refusals
+        assert "the repository is in moderation (RECEIVER_MODERATION=review)" in reason
+        assert "`receiver moderate approve 1` merges it" in reason
+
+    def test_a_maintainers_approval_lifts_the_hold_label(self) -> None:
+        """Approved: a labelled PR passes the moderation check, and only that check."""
+        labelled = dataclasses.replace(GOOD, labels=("needs-review",))
+        assert judge(labelled, Policy(moderation="approved"), CLEAN).merge
+
+    def test_a_maintainers_approval_lifts_nothing_else(self) -> None:
+        """Approved: a workflow file beside the record is still refused."""
+        facts = dataclasses.replace(GOOD, files=(*GOOD.files, ChangedFile(".github/workflows/automerge.yml", "modified")), changed_files=2)
+        verdict = judge(facts, Policy(moderation="approved"), CLEAN)
+        assert [c.name for c in verdict.checks if not c.passed] == ["files"]
+
+    @pytest.mark.parametrize(("value", "expected"), [(None, "auto"), ("", "auto"), ("auto", "auto"), ("review", "review"), (" Review\n", "review")])
+    def test_variable_values_read_as_moderation(self, value: str | None, expected: str) -> None:
+        """Unset or empty is auto; case and surrounding space do not matter."""
+        assert moderation_from(value) == expected
+
+    @pytest.mark.parametrize("value", ["reviw", "approved", "on"])
+    def test_any_other_value_is_refused_with_what_to_set(self, value: str) -> None:
+        """A misspelt value stops the gate rather than being read as auto."""
+        with pytest.raises(ModerationError, match="neither 'auto' nor 'review'; set the repository variable to review"):
+            moderation_from(value)
+
+
+def test_gate_authors_are_comma_separated_with_a_default() -> None:
+    """Unset trusts pose-receiver; a list is split and trimmed."""
+    assert authors_from(None) == ("pose-receiver",)
+    assert authors_from(" a-bot[bot] , pose-receiver,") == ("a-bot[bot]", "pose-receiver")

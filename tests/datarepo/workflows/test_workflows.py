@@ -127,6 +127,17 @@ class TestStatic:
         installs = [run for run in runs if "pip" in run]
         assert installs == ["python -m pip install --require-hashes --only-binary=:all: -r scripts/gate-requirements.txt"]
 
+    def test_init_automerge_gives_the_merge_step_the_same_env(self) -> None:
+        """The data-only repository's gate reads the same variables (gate authors, moderation) as this project's."""
+        from receiver.datarepo.layout import Pin, render
+
+        def merge_env(document: dict[str, Any]) -> dict[str, str]:
+            return next(step["env"] for step in document["jobs"]["merge"]["steps"] if step.get("name") == "Judge and merge")
+
+        ours = merge_env(workflow("automerge.yml"))
+        assert ours["RECEIVER_MODERATION"] == "${{ vars.RECEIVER_MODERATION || 'auto' }}"
+        assert merge_env(yaml.safe_load(render("automerge.yml", Pin("lab/pose-receiver")))) == ours
+
     def test_gate_requirements_are_pinned_with_hashes(self) -> None:
         """Every requirement is an exact version with at least one sha256."""
         text = re.sub(r"(?m)^#.*\n", "", GATE_REQUIREMENTS.read_text()).replace("\\\n", " ")
@@ -220,22 +231,42 @@ def github_server() -> Iterator[tuple[FakeGitHub, str]]:
         yield fake, server.url
 
 
-def test_automerge_workflow_merges_a_receiver_pr(github_server: tuple[FakeGitHub, str], tmp_path: Path, network: Any) -> None:
-    """The merge job's run steps, with the job's env and the runner's variables, merge over real HTTP."""
-    fake, url = github_server
-    network.add_passthru(url)
+def merge_job(fake: FakeGitHub, url: str, tmp_path: Path, rec: Record, moderation: str) -> subprocess.CompletedProcess[str]:
+    """The receiver delivers `rec`; the merge job's run steps then run with the job's env, `vars.RECEIVER_MODERATION` being `moderation`."""
     from github import Auth, Github
 
     client = Github(base_url=url, auth=Auth.Token("receiver-token"), retry=None, seconds_between_requests=None, seconds_between_writes=None)
-    rec = record(5)
     [delivered] = GitHubStore("owner/data", github=client, budget=Budget(min_interval=0)).deliver([rec])
     head = client.get_repo("owner/data").get_pull(delivered.pull_number).head.sha  # type: ignore[arg-type]
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"workflow_run": {"event": "pull_request", "conclusion": "success", "head_branch": rec.branch, "head_sha": head, "pull_requests": [{"number": delivered.pull_number}]}}))
     job = workflow("automerge.yml")["jobs"]["merge"]
     runner = {"GITHUB_API_URL": url, "GITHUB_REPOSITORY": "owner/data", "GITHUB_EVENT_PATH": str(event), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
-    expressions = {"secrets.GITHUB_TOKEN": "actions-token", "vars.RECEIVER_GATE_AUTHORS || 'pose-receiver'": "pose-receiver"}
-    result = run_steps(job, ROOT, expressions, runner)
+    expressions = {
+        "secrets.GITHUB_TOKEN": "actions-token",
+        "vars.RECEIVER_GATE_AUTHORS || 'pose-receiver'": "pose-receiver",
+        "vars.RECEIVER_MODERATION || 'auto'": moderation,
+    }
+    return run_steps(job, ROOT, expressions, runner)
+
+
+def test_automerge_workflow_merges_a_receiver_pr(github_server: tuple[FakeGitHub, str], tmp_path: Path, network: Any) -> None:
+    """The merge job's run steps, with the job's env and the runner's variables, merge over real HTTP."""
+    fake, url = github_server
+    network.add_passthru(url)
+    rec = record(5)
+    result = merge_job(fake, url, tmp_path, rec, moderation="auto")
     assert result.returncode == 0, result.stdout
     assert fake.files("owner/data", "main")[rec.path] == rec.to_bytes()
     assert "merged" in (tmp_path / "summary.md").read_text()
+
+
+def test_automerge_workflow_merges_nothing_in_a_repository_in_moderation(github_server: tuple[FakeGitHub, str], tmp_path: Path, network: Any) -> None:
+    """With the repository variable RECEIVER_MODERATION=review the job passes it to the gate, which refuses an unlabelled receiver PR."""
+    fake, url = github_server
+    network.add_passthru(url)
+    rec = record(6)
+    result = merge_job(fake, url, tmp_path, rec, moderation="review")
+    assert result.returncode == 1, result.stdout
+    assert rec.path not in fake.files("owner/data", "main")
+    assert "the repository is in moderation" in (tmp_path / "summary.md").read_text()
