@@ -6,12 +6,14 @@ Three parts, kept apart (like the validator's loader, checker and reporters):
   credentials: the repository and the identity's permissions on it, the
   workflow and schema files on the default branch, which checks branch
   protection and rulesets require, deleting head branches on merge, Actions'
-  default workflow permissions, the gate's author variable, the rate limit.
+  default workflow permissions, the gate's author and moderation variables,
+  the rate limit.
   Whatever GitHub will not say is kept as `Unread` (status and message),
   never raised.
 - `checks` judges those facts against what this version expects
-  (`receiver.datarepo.layout`): one `Check` each, with a verdict, what was found and
-  the fix in one sentence. It does no I/O.
+  (`receiver.datarepo.layout`) and the receiver's own moderation setting: one
+  `Check` each, with a verdict, what was found and the fix in one sentence.
+  It does no I/O.
 - `report_text` and `report_json` print them.
 
 It changes nothing on GitHub and sees only what the credentials may read; the
@@ -31,6 +33,7 @@ from github import Github, GithubException
 from github.ContentFile import ContentFile
 from github.Repository import Repository
 
+from receiver.datarepo.gate import MODERATION_VARIABLE, ModerationError, moderation_from
 from receiver.datarepo.layout import WORKFLOWS, WORKFLOWS_DIR, accepted_workflow
 from receiver.stores.github.answers import answer_from
 from receiver.stores.github.client import AppCredentials, app_login
@@ -112,6 +115,8 @@ class Facts:
     workflow_permissions: str | Unread = "read"
     #: The gate's author variable; None when it is not set.
     gate_authors: str | None | Unread = None
+    #: The repository's RECEIVER_MODERATION variable; None when it is not set.
+    moderation: str | None | Unread = None
 
 
 @dataclass(frozen=True)
@@ -229,6 +234,7 @@ def gather(github: Github, full_name: str, *, credentials: str = "token", identi
     workflows = _read(lambda: _workflow_files(repo, branch))
     schemas = _absent_on_404(lambda: _schemas(repo, branch))
     variable = _absent_on_404(lambda: repo.get_variable(GATE_AUTHORS_VARIABLE).value)
+    moderation = _absent_on_404(lambda: repo.get_variable(MODERATION_VARIABLE).value)
     permissions_read = _read(lambda: str(_json(github, f"/repos/{full_name}/actions/permissions/workflow")["default_workflow_permissions"]))
     return Facts(
         repository=full_name,
@@ -242,6 +248,7 @@ def gather(github: Github, full_name: str, *, credentials: str = "token", identi
         ruleset_checks=_read(lambda: _required_by_rulesets(github, full_name, branch)),
         workflow_permissions=permissions_read,
         gate_authors=variable,
+        moderation=moderation,
     )
 
 
@@ -348,6 +355,42 @@ def _gate_authors_check(facts: Facts) -> Check:
     return Check("gate authors", False, f"{GATE_AUTHORS_VARIABLE} {shown} and does not name {who}, so the gate will not merge the receiver's pull requests", fix)
 
 
+def _moderation_check(facts: Facts, receiver: str | None) -> Check:
+    """Does the repository hold every pull request for review exactly when the receiver asks for review?
+
+    The label the receiver adds in review mode is a later write that can be
+    delayed; only the repository variable, set before any pull request, keeps
+    the gate from merging in the meantime.
+    """
+    set_review = f"`gh variable set {MODERATION_VARIABLE} --body review --repo {facts.repository}` (or Settings → Secrets and variables → Actions → Variables)"
+    if isinstance(facts.moderation, Unread):
+        fix = f"give the token read access to variables, or check by hand that {MODERATION_VARIABLE} is " + ("review: " + set_review if receiver == "review" else "unset or auto")
+        return Check("moderation", False, f"cannot read the variable {MODERATION_VARIABLE}: {facts.moderation}", fix)
+    try:
+        repository = moderation_from(facts.moderation)
+    except ModerationError as exc:
+        return Check("moderation", False, f"{exc} (the gate stops on it)", f"set it to review ({set_review}) or delete it")
+    if receiver == "review" and repository != "review":
+        return Check(
+            "moderation",
+            False,
+            f"the receiver asks for review (RECEIVER_MODERATION=review) but the repository variable {MODERATION_VARIABLE} is not review, "
+            "so the gate merges a pull request whose needs-review label is written late",
+            f"run {set_review} before the receiver opens more pull requests",
+        )
+    if receiver == "auto" and repository == "review":
+        return Check(
+            "moderation",
+            False,
+            f"the repository is in moderation ({MODERATION_VARIABLE}=review) but the receiver runs with RECEIVER_MODERATION=auto and labels nothing, "
+            "so the gate merges none of its pull requests and `receiver moderate approve` refuses them unlabelled",
+            f"set RECEIVER_MODERATION=review for the receiver, or delete the variable (`gh variable delete {MODERATION_VARIABLE} --repo {facts.repository}`)",
+        )
+    if repository == "review":
+        return Check("moderation", True, f"the repository is in moderation ({MODERATION_VARIABLE}=review): the gate merges nothing, `receiver moderate approve N` merges")
+    return Check("moderation", True, f"the gate merges valid receiver pull requests ({MODERATION_VARIABLE} is {'auto' if facts.moderation else 'not set'})")
+
+
 def _schemas_check(facts: Facts, repo: RepositoryFacts, expected: Expected) -> Check:
     fix = "commit the receiver's schemas/ to the default branch (`receiver init --force` writes them), or run the receiver version those schemas belong to"
     if isinstance(facts.schemas, Unread):
@@ -371,8 +414,11 @@ def _rate_check(facts: Facts) -> Check:
     return Check("rate limit", True, detail)
 
 
-def checks(facts: Facts, expected: Expected) -> list[Check]:
-    """Every check over the facts; when the repository cannot be read, only what can still be judged."""
+def checks(facts: Facts, expected: Expected, *, moderation: str | None = None) -> list[Check]:
+    """Every check over the facts; when the repository cannot be read, only what can still be judged.
+
+    `moderation` is the receiver's own RECEIVER_MODERATION (None when unknown: the repository's is then reported, not compared).
+    """
     first = _repository_check(facts)
     if isinstance(facts.repo, Unread) or not facts.repo.branch_exists:
         return [first, _rate_check(facts)]
@@ -386,6 +432,7 @@ def checks(facts: Facts, expected: Expected) -> list[Check]:
         _delete_branches_check(repo),
         _actions_check(facts, workflows.passed),
         _gate_authors_check(facts),
+        _moderation_check(facts, moderation),
         _schemas_check(facts, repo, expected),
         _rate_check(facts),
     ]
@@ -419,11 +466,19 @@ def app_identity(api_url: str, app: AppCredentials) -> str | Unread:
 
 
 def run_doctor(
-    github: Github, full_name: str, out: TextIO, *, output: str = "text", credentials: str = "token", identity: str | Unread | None = None
+    github: Github,
+    full_name: str,
+    out: TextIO,
+    *,
+    output: str = "text",
+    credentials: str = "token",
+    identity: str | Unread | None = None,
+    moderation: str | None = None,
 ) -> int:
-    """Gather, judge against this version's files, report; 0 when every check passes, else 1."""
+    """Gather, judge against this version's files and the receiver's `moderation`, report; 0 when every check passes, else 1."""
     from receiver.datarepo.layout import schema_files, shipped_workflows
 
-    found = checks(gather(github, full_name, credentials=credentials, identity=identity), Expected(shipped_workflows(), schema_files()))
+    facts = gather(github, full_name, credentials=credentials, identity=identity)
+    found = checks(facts, Expected(shipped_workflows(), schema_files()), moderation=moderation)
     ok = report_json(found, out, full_name) if output == "json" else report_text(found, out)
     return 0 if ok else 1

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 
+from receiver.datarepo.doctor import run_doctor
 from receiver.datarepo.layout import shipped_workflows
-from tests.github_fake import FakeGitHub
-from tests.support.github_world import REPO
+from tests.github_fake import FakeGitHub, Fault
+from tests.support.github_world import REPO, pygithub
 
 from .conftest import Doctor
 
@@ -21,7 +23,7 @@ class TestAllSet:
         """A repository made by init with every setting made: all pass, exit 0."""
         result = doctor()
         assert result.code == 0
-        assert "9 of 9 checks pass" in result.out and "FAIL" not in result.out
+        assert "10 of 10 checks pass" in result.out and "FAIL" not in result.out
 
     def test_json_format_parses(self, fake: FakeGitHub, doctor: Doctor) -> None:
         """--format json is one document naming the repository and every check."""
@@ -135,6 +137,56 @@ class TestEachCheckFails:
         fake.set_limits(primary_per_hour=100)
         result = doctor()
         assert line(result.out, "rate limit").startswith("WARN rate limit:") and result.code == 0
+
+
+def doctor_with(moderation: str | None) -> str:
+    """The report of `run_doctor` told the receiver's own RECEIVER_MODERATION (None: not told)."""
+    out = io.StringIO()
+    run_doctor(pygithub(), REPO, out, moderation=moderation)
+    return out.getvalue()
+
+
+def set_moderation(fake: FakeGitHub, value: str) -> None:
+    """The repository variable RECEIVER_MODERATION, as `gh variable set` makes it."""
+    fake.state.set_variable(fake.state.repository(REPO), "RECEIVER_MODERATION", value, create=True)
+
+
+class TestModeration:
+    def test_receiver_in_review_with_the_repository_not_in_moderation_fails_with_the_command(self, fake: FakeGitHub) -> None:
+        """Review on the receiver, no variable on the repository: fail, and say exactly what to set."""
+        assert line(doctor_with("review"), "moderation") == (
+            "FAIL moderation: the receiver asks for review (RECEIVER_MODERATION=review) but the repository variable RECEIVER_MODERATION is not review, "
+            "so the gate merges a pull request whose needs-review label is written late; "
+            "run `gh variable set RECEIVER_MODERATION --body review --repo owner/data` (or Settings → Secrets and variables → Actions → Variables) "
+            "before the receiver opens more pull requests"
+        )
+
+    def test_receiver_and_repository_both_in_review_pass(self, fake: FakeGitHub) -> None:
+        """The variable set to review: pass, naming the command that merges."""
+        set_moderation(fake, "review")
+        assert line(doctor_with("review"), "moderation").startswith("PASS moderation: the repository is in moderation (RECEIVER_MODERATION=review)")
+
+    def test_repository_in_moderation_with_an_auto_receiver_fails(self, fake: FakeGitHub) -> None:
+        """The receiver labels nothing, so approve would refuse every PR and the gate merge none."""
+        set_moderation(fake, "review")
+        report = line(doctor_with("auto"), "moderation")
+        assert report.startswith("FAIL moderation: the repository is in moderation") and "gh variable delete RECEIVER_MODERATION" in report
+
+    def test_a_misspelt_variable_fails(self, fake: FakeGitHub) -> None:
+        """A value the gate stops on is a failure whatever the receiver's setting."""
+        set_moderation(fake, "reviw")
+        assert line(doctor_with(None), "moderation").startswith("FAIL moderation: RECEIVER_MODERATION is 'reviw', neither 'auto' nor 'review'")
+
+    def test_an_unreadable_variable_fails_with_what_to_check(self, fake: FakeGitHub) -> None:
+        """GitHub refusing the variables read: fail, and the command for a review receiver."""
+        fake.add_fault(Fault("status", status=403, message="Resource not accessible by integration", method="GET", path=r"/actions/variables/RECEIVER_MODERATION$"))
+        report = line(doctor_with("review"), "moderation")
+        assert report.startswith("FAIL moderation: cannot read the variable RECEIVER_MODERATION: 403 Resource not accessible by integration")
+        assert "gh variable set RECEIVER_MODERATION --body review" in report
+
+    def test_without_the_receivers_setting_the_repositorys_is_reported(self, fake: FakeGitHub) -> None:
+        """Not told the receiver's setting: the repository's moderation is shown and passes."""
+        assert line(doctor_with(None), "moderation") == "PASS moderation: the gate merges valid receiver pull requests (RECEIVER_MODERATION is not set)"
 
 
 def _replace(fake: FakeGitHub, path: str, data: bytes) -> None:

@@ -83,6 +83,10 @@ class TestOutput:
         readme = (written / "README.md").read_text()
         assert all(word in readme for word in ("validate", "Automatically delete head branches", "RECEIVER_GATE_AUTHORS", "receiver doctor"))
 
+    def test_readme_says_how_to_put_the_repository_in_moderation(self, written: Path) -> None:
+        """init cannot set an Actions variable, so its README gives the command."""
+        assert "gh variable set RECEIVER_MODERATION --body review" in (written / "README.md").read_text()
+
 
 class TestBadInput:
     def test_non_empty_folder_is_refused_without_force(self, tmp_path: Path) -> None:
