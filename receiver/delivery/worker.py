@@ -9,6 +9,12 @@ only when the store has reported them delivered; a record the store refuses
 ends a record: any other exception is logged with the record ids, backed off
 and retried, and a worker thread that dies anyway is restarted by
 `ensure_running`.
+
+The worker's heartbeat is the delivery status it publishes in the journal:
+between steps, between the slices of its own waits, and, through the `beat`
+it hands the store, before each request and each slice of the store's paced
+waits. However long one batch paces, it reports at least every `HEARTBEAT`
+seconds, so /health's "dead" means it stopped reporting, never that it is busy.
 """
 
 from __future__ import annotations
@@ -152,7 +158,7 @@ class DeliveryWorker:
                 return Outcome(0, self.linger - age)
         self._current = [r.id for r in records]
         try:
-            outcomes = self.store.deliver(records)
+            outcomes = self.store.deliver(records, beat=self.beat)
         except StoreConflict as exc:
             log.info("branch moved during delivery, retrying: %s", exc)
             return self._failed(records, str(exc), None)
@@ -294,6 +300,17 @@ class DeliveryWorker:
         )
         self._published = (key, now)
 
+    def beat(self) -> None:
+        """Report "still delivering" from inside a long delivery (the store calls it); at most one write per HEARTBEAT.
+
+        A heartbeat that cannot be written does not end the delivery: the
+        records it is sending would be sent again; the next beat tries again.
+        """
+        try:
+            self.publish()
+        except JournalError as exc:
+            log.warning("delivery state could not be published (%s); delivery goes on", exc)
+
     def _step(self) -> Outcome:
         if self.lease is not None and not self.lease.try_acquire():
             return Outcome(0, 2.0)  # another process delivers; take over if it goes away
@@ -317,9 +334,9 @@ class DeliveryWorker:
             if outcome.delivered == 0 and self.status.state == "ok":
                 generation = self.journal.wait_for_work(generation, min(outcome.wait, HEARTBEAT))
             else:
-                self._pause(outcome.wait)
+                self.pause(outcome.wait)
 
-    def _pause(self, seconds: float) -> None:
+    def pause(self, seconds: float) -> None:
         """Sleep `seconds` in slices, publishing between them, so the heartbeat outlives long backoffs."""
         left = seconds
         while left > 0 and not self._stop.is_set():

@@ -22,7 +22,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,10 +107,18 @@ class Journal:
 
     Built on a path, it keeps an SQLite file (with `on_admit` run inside each
     admitting transaction); built on a `Connector`, it keeps whatever that engine
-    keeps, and the connector was given its hook when it was made.
+    keeps, and the connector was given its hook when it was made. `clock`
+    (wall-clock seconds) stamps the delivery status and tells its age.
     """
 
-    def __init__(self, where: Path | Connector, *, max_group: int = 512, on_admit: AdmitHook | None = None) -> None:
+    def __init__(
+        self,
+        where: Path | Connector,
+        *,
+        max_group: int = 512,
+        on_admit: AdmitHook | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if isinstance(where, Path):
             self.connector: Connector = SqliteConnector(where, on_admit=on_admit)
         elif on_admit is not None:
@@ -118,6 +126,7 @@ class Journal:
         else:
             self.connector = where
         self.path = where if isinstance(where, Path) else None
+        self.clock = clock
         self._group_commit: GroupCommit[Admission] = GroupCommit(self._admit_group, max_group=max_group, on_written=self._admitted)
         self._listener: threading.Thread | None = None
         self._stop_listening = threading.Event()
@@ -317,8 +326,11 @@ class Journal:
         return int(rows[0][0]), rows[0][1]
 
     def set_delivery_status(self, status: dict[str, Any]) -> None:
-        """What the delivering process last knew of the store (see DeliveryWorker.publish)."""
-        self._update("set_delivery_status", [{"value": json.dumps(status), "written_at": time.time()}])
+        """What the delivering process last knew of the store (see DeliveryWorker.publish); its write is its heartbeat.
+
+        Safe from any thread: the delivery worker writes it from inside a paced delivery.
+        """
+        self._update("set_delivery_status", [{"value": json.dumps(status), "written_at": self.clock()}])
 
     def delivery_status(self) -> tuple[dict[str, Any], float] | None:
         """The last published delivery status and how many seconds ago it was written."""
@@ -326,4 +338,4 @@ class Journal:
         if not rows:
             return None
         value: dict[str, Any] = json.loads(rows[0][0])
-        return value, max(0.0, time.time() - float(rows[0][1]))
+        return value, max(0.0, self.clock() - float(rows[0][1]))

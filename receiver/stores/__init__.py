@@ -3,7 +3,9 @@
 A store's `deliver` is idempotent: it observes what the repository holds
 for each record and proves "already there" by blob id (`receiver.stores.adoption`),
 so the delivery worker can retry anything after a crash. It reports one
-outcome per record, delivered or refused; trouble that concerns the whole
+outcome per record, delivered or refused, and while it works it calls the
+`beat` it was given (between requests, and in slices of every wait), so a
+long paced delivery is seen to be alive; trouble that concerns the whole
 store (down, rate-limited, a moved branch) is raised as a `StoreError`
 (see `stores.errors` for the classes and what the worker does with each).
 
@@ -27,8 +29,10 @@ from receiver.stores.errors import (
     StoreRefused,
     StoreUnavailable,
 )
+from receiver.stores.pacing import Beat
 
 __all__ = [
+    "Beat",
     "build_store",
     "GithubAccess",
     "StoreSettings",
@@ -50,8 +54,11 @@ __all__ = [
 class Store(Protocol):
     name: str
 
-    def deliver(self, records: Sequence[Record]) -> list[Outcome]:
-        """Put the records into the repository (or prove them already there): one outcome per distinct record."""
+    def deliver(self, records: Sequence[Record], *, beat: Beat | None = None) -> list[Outcome]:
+        """Put the records into the repository (or prove them already there): one outcome per distinct record.
+
+        `beat` is called while the delivery goes on, so whoever delivers can report it is alive however long it paces.
+        """
         ...
 
     def describe(self) -> dict[str, object]:

@@ -52,6 +52,7 @@ from receiver.stores.adoption import Observation, blob_id, next_step
 from receiver.stores.errors import StoreConflict, StoreUnavailable
 from receiver.stores.git import UNAVAILABLE as _UNAVAILABLE
 from receiver.stores.git import Git
+from receiver.stores.pacing import Beat
 from receiver.stores.pull_requests import commit_message
 
 __all__ = ["LocalGitStore", "Mode"]
@@ -109,8 +110,11 @@ class LocalGitStore:
 
     # -- the Store protocol -------------------------------------------------
 
-    def deliver(self, records: Sequence[Record]) -> list[Outcome]:
-        """Commit the records not yet stored; one outcome per distinct record, in order."""
+    def deliver(self, records: Sequence[Record], *, beat: Beat | None = None) -> list[Outcome]:
+        """Commit the records not yet stored; one outcome per distinct record, in order.
+
+        `beat` is called before each record's commit in branch mode (a direct commit is one step).
+        """
         unique = list(_unique(records).values())
         outcomes: dict[str, Outcome] = {}
         writable: list[Record] = []
@@ -123,6 +127,8 @@ class LocalGitStore:
             outcomes.update(self._deliver_direct(writable) if writable else {})
         else:
             for record in writable:
+                if beat is not None:
+                    beat()
                 outcomes[record.id] = self._deliver_branch(record)
         return [outcomes[record.id] for record in unique]
 

@@ -4,16 +4,36 @@ GitHub's secondary limits allow about 80 content-creating requests a minute and
 500 an hour per identity, and ask for writes to be serial and spaced; a
 `retry-after` or an exhausted primary limit (`x-ratelimit-reset`) stops every
 request until the given time. The pacer only computes delays; the store sleeps
-through the function it was given, so tests run hours of pacing in a second.
+through the function it was given, so tests run hours of pacing in a second,
+and `paced_sleep` cuts each wait into slices of at most `WAIT_SLICE` with a
+`Beat` before each, so whoever delivers reports that it is alive while it waits.
 See https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["Budget", "Pacer"]
+__all__ = ["Beat", "Budget", "Pacer", "WAIT_SLICE", "paced_sleep"]
+
+#: "Still at work": what a store calls during one delivery, before each request and each slice of a wait.
+Beat = Callable[[], None]
+
+#: The longest one sleep of a store's wait: its beat is called at least this often while it waits.
+WAIT_SLICE = 1.0
+
+
+def paced_sleep(seconds: float, sleep: Callable[[float], object], beat: Beat | None) -> None:
+    """Wait `seconds` through `sleep` in slices of at most WAIT_SLICE, calling `beat` before each, so a wait never silences a heartbeat."""
+    left = seconds
+    while left > 0:
+        piece = min(left, WAIT_SLICE)
+        if beat is not None:
+            beat()
+        sleep(piece)
+        left -= piece
 
 
 @dataclass(frozen=True)

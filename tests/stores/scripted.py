@@ -6,7 +6,7 @@ import threading
 from collections.abc import Sequence
 
 from receiver.contract.records import Record
-from receiver.stores import Delivered, Outcome, Refused
+from receiver.stores import Beat, Delivered, Outcome, Refused
 
 __all__ = ["ScriptedStore"]
 
@@ -22,7 +22,7 @@ class ScriptedStore:
         self.calls = 0
         self.called = threading.Event()
 
-    def deliver(self, records: Sequence[Record]) -> list[Outcome]:
+    def deliver(self, records: Sequence[Record], *, beat: Beat | None = None) -> list[Outcome]:
         self.calls += 1
         self.called.set()
         if self.error is not None:

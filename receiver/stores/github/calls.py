@@ -4,6 +4,9 @@ Waiting is decided here over the injected clock and sleep: writes are spaced
 and budgeted by `pacing.Pacer`, `retry-after` and an exhausted primary limit
 block every request, and a wait longer than `MAX_INLINE_WAIT` is handed back
 as `StoreRateLimited` so the delivery worker waits and `/health` says why.
+While a delivery runs, its `beat` is called before every request and every
+slice of a wait (`pacing.paced_sleep`), so the worker keeps reporting however
+many paced requests one batch takes.
 
 An answer is believed only once the values the store needs were read from
 it: `action` reads them (a SHA, a number) and anything PyGithub raises while
@@ -21,7 +24,7 @@ from github import BadAttributeException, Github, GithubException
 
 from receiver.stores.errors import StoreError, StoreRateLimited
 from receiver.stores.github.answers import translate, unreachable, unreadable
-from receiver.stores.pacing import Pacer
+from receiver.stores.pacing import Beat, Pacer, paced_sleep
 
 __all__ = ["PacedCalls", "MAX_INLINE_WAIT", "sha"]
 
@@ -53,13 +56,17 @@ class PacedCalls:
         self.sleep = sleep
         self.sent = 0
         self.writes = 0
+        #: Called before each request and each slice of a wait; the store sets it for the length of one delivery.
+        self.beat: Beat | None = None
 
     def __call__(self, what: str, action: Callable[[], T], *, write: bool) -> T:
         wait = self.pacer.delay(self.clock(), write=write)
         if wait > MAX_INLINE_WAIT:
             raise StoreRateLimited(f"pacing GitHub requests: next one allowed in {wait:.0f} s", retry_after=wait)
         if wait > 0:
-            self.sleep(wait)
+            paced_sleep(wait, self.sleep, self.beat)
+        if self.beat is not None:
+            self.beat()
         if write:
             self.pacer.sent(self.clock())
             self.writes += 1

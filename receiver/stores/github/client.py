@@ -7,7 +7,7 @@ from pathlib import Path
 
 from github import Auth, Github, GithubIntegration
 
-__all__ = ["AppCredentials", "app_login", "github_client"]
+__all__ = ["AppCredentials", "REQUEST_TIMEOUT", "app_login", "github_client"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,12 @@ class AppCredentials:
         return cls(app_id, key_file.read_text(encoding="utf-8"), installation_id)
 
 
-def github_client(api_url: str, *, token: str = "", app: AppCredentials | None = None, timeout: int = 30) -> Github:
+#: Seconds one request may hang before it is given up: well inside the deliverer's 30 s heartbeat staleness,
+#: since the deliverer cannot report while a request is in flight.
+REQUEST_TIMEOUT = 20
+
+
+def github_client(api_url: str, *, token: str = "", app: AppCredentials | None = None, timeout: int = REQUEST_TIMEOUT) -> Github:
     """PyGithub without its own retrying or sleeping: waiting is the pacer's decision.
 
     With `app`, PyGithub signs a JWT with the app's key and trades it for an

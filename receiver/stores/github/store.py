@@ -30,7 +30,7 @@ from receiver.stores.adoption import Observation, PullSeen, Step, blob_id, next_
 from receiver.stores.errors import StoreConflict, StoreRefused, StoreUnavailable
 from receiver.stores.github.calls import PacedCalls, sha
 from receiver.stores.github.client import github_client
-from receiver.stores.pacing import Budget, Pacer
+from receiver.stores.pacing import Beat, Budget, Pacer
 from receiver.stores.pull_requests import REVIEW_LABEL, batch_body, batch_title, commit_message, pull_body, pull_title
 
 __all__ = ["GitHubStore", "DeliveryMode", "Moderation"]
@@ -92,10 +92,18 @@ class GitHubStore:
 
     # -- the Store protocol ---------------------------------------------------
 
-    def deliver(self, records: Sequence[Record]) -> list[Outcome]:
+    def deliver(self, records: Sequence[Record], *, beat: Beat | None = None) -> list[Outcome]:
+        """Deliver in the configured mode, calling `beat` before every request and every slice of a paced wait."""
         unique = list({r.id: r for r in records}.values())
         if not unique:
             return []
+        self.call.beat = beat
+        try:
+            return self._deliver(unique)
+        finally:
+            self.call.beat = None
+
+    def _deliver(self, unique: list[Record]) -> list[Outcome]:
         if self.mode == "direct":
             return self._in_chunks(unique, lambda chunk: self._deliver_direct(chunk))
         if self.mode == "batch":
