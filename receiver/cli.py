@@ -223,7 +223,7 @@ def _moderate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO,
     from receiver.settings import SettingsError, load_settings
 
     try:
-        moderator = build_moderator(load_settings(environ, config_file=args.config))
+        moderator = build_moderator(load_settings(environ, config_file=args.config), environ=environ)
     except (SettingsError, ModerationSetupError) as exc:
         err.write(f"receiver moderate: {exc}\n")
         return EXIT_USAGE
@@ -262,7 +262,7 @@ def _doctor(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
         err.write(f"receiver doctor: {exc}\n")
         return EXIT_USAGE
     if settings.github_app_private_key_file is None:
-        return run_doctor(github, settings.github_repository, out, output=args.format)
+        return run_doctor(github, settings.github_repository, out, output=args.format, moderation=settings.moderation)
     try:
         app = AppCredentials.from_key_file(settings.github_app_id, settings.github_app_private_key_file, settings.github_app_installation_id)
     except OSError as exc:
@@ -270,7 +270,7 @@ def _doctor(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
         return EXIT_USAGE
     # Who the app's pull requests are by: the gate must name that login.
     identity = app_identity(settings.github_api_url, app)
-    return run_doctor(github, settings.github_repository, out, output=args.format, credentials="app", identity=identity)
+    return run_doctor(github, settings.github_repository, out, output=args.format, credentials="app", identity=identity, moderation=settings.moderation)
 
 
 def _init(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:

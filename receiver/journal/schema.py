@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS status (name TEXT PRIMARY KEY, value TEXT NOT NULL, w
 """
 
 #: The frame tally (receiver/volunteers/frames.py): one row per configured video and per
-#: frame of it, kept up to date inside each admitting transaction, on either
+#: frame of it, and the labels that count for each frame (`frame_votes`, one per
+#: voice, at most a few times K), kept up to date inside each admitting transaction, on either
 #: engine, each with its own spelling of a generated id, a float and a table
 #: stored in its key's order. Videos are numbered so the ten million frame rows
 #: of a large catalog stay small; picking the next frame walks `frames_by_need`
@@ -65,6 +66,13 @@ CREATE TABLE IF NOT EXISTS volunteer_frames (
     video INTEGER NOT NULL,
     frame INTEGER NOT NULL,
     PRIMARY KEY (volunteer, video, frame)
+){keyed};
+CREATE TABLE IF NOT EXISTS frame_votes (
+    video INTEGER NOT NULL,
+    frame INTEGER NOT NULL,
+    voice TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (video, frame, voice)
 ){keyed};
 """
 TALLY_SQLITE = _TALLY.format(identity="INTEGER PRIMARY KEY", double="REAL", keyed=" WITHOUT ROWID")

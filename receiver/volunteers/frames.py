@@ -51,7 +51,7 @@ from receiver.journal.sqlite import connect
 from receiver.volunteers.retirement import judge_frame
 from receiver.volunteers.videos import Video
 
-__all__ = ["FrameLedger", "Pick", "Progress", "VideoProgress", "VOLUNTEER", "volunteer_of"]
+__all__ = ["CAP_TIMES_K", "FrameLedger", "Pick", "Progress", "VideoProgress", "VOLUNTEER", "volunteer_of"]
 
 log = logging.getLogger("receiver.frames")
 
@@ -59,6 +59,12 @@ log = logging.getLogger("receiver.frames")
 VOLUNTEER = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 _STATUS_KEY = "frames.retire_after"
+
+#: Written once the tally counts labels in `frame_votes`; a tally without it was built by an earlier receiver and is rebuilt.
+_VOTES_KEY = "frames.votes"
+
+#: By default a frame's labels are judged up to this many times K; the rest are kept and not judged.
+CAP_TIMES_K = 3
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,11 @@ class Progress:
     videos: tuple[VideoProgress, ...]
     frames_left: int
     volunteer_done: int | None
+
+
+def voice_of(record: Record) -> str:
+    """Under which voice a label counts on its frame: a later label under the same voice replaces the earlier one."""
+    return f"record/{record.id}"
 
 
 def volunteer_of(record: Record) -> str | None:
@@ -130,9 +141,17 @@ STATEMENTS: dict[str, str] = {
     "store_retire_after": (
         "INSERT INTO status (name, value, written_at) VALUES (:name, :value, 0) ON CONFLICT (name) DO UPDATE SET value = excluded.value"
     ),
-    # Read before the frame's labels: an engine where machines admit side by side locks the row here (see `FrameLedger._retally`).
+    # Read before the frame's labels: an engine where machines admit side by side locks the row here (see `FrameLedger.admitted`).
     "frame": "SELECT labels, retired FROM frames WHERE video = :video AND frame = :frame",
-    "frame_documents": "SELECT document FROM records WHERE video_url = :url AND frame_index = :frame",
+    "frame_documents": "SELECT document FROM records WHERE video_url = :url AND frame_index = :frame ORDER BY seq",
+    "votes": "SELECT count(*) FROM frame_votes WHERE video = :video AND frame = :frame",
+    "vote": "SELECT record FROM frame_votes WHERE video = :video AND frame = :frame AND voice = :voice",
+    "add_vote": "INSERT INTO frame_votes (video, frame, voice, record) VALUES (:video, :frame, :voice, :record)",
+    "replace_vote": "UPDATE frame_votes SET record = :record WHERE video = :video AND frame = :frame AND voice = :voice",
+    "vote_documents": (
+        "SELECT r.document FROM frame_votes AS v JOIN records AS r ON r.id = v.record WHERE v.video = :video AND v.frame = :frame ORDER BY r.seq"
+    ),
+    "drop_votes": "DELETE FROM frame_votes WHERE video = :video",
     "add_volunteer_frame": "INSERT INTO volunteer_frames (volunteer, video, frame) VALUES (:volunteer, :video, :frame) ON CONFLICT DO NOTHING",
     "set_frame": "UPDATE frames SET labels = :labels, agreeing = :agreeing, retired = :retired WHERE video = :video AND frame = :frame",
     "count_video": "UPDATE videos SET touched = touched + :touched, retired = retired + :retired WHERE id = :video",
@@ -255,9 +274,11 @@ class FrameLedger:
         retire_after: int,
         keypoints: Sequence[str],
         symmetry: Sequence[tuple[str, str]] = (),
+        cap: int = 0,
     ) -> None:
         if retire_after < 1:
             raise ValueError("retire_after must be 1 or more")
+        self.cap = cap
         self.database = database
         self.videos = tuple(videos)
         self.retire_after = retire_after
@@ -320,6 +341,8 @@ class FrameLedger:
                     video.height,
                     video.fps,
                 )
+        if not self.database.read("stored_retire_after", {"name": _VOTES_KEY}):
+            self._count_votes()
         if self._stored_retire_after() == self.retire_after:
             return  # the usual start: nothing to write, so processes starting together do not queue on the lock
         with self.database.transaction() as connection:
@@ -338,6 +361,16 @@ class FrameLedger:
     def _sql(self, name: str) -> str:
         return self.database.statement(name)
 
+    def _count_votes(self) -> None:
+        """Rebuild a tally an earlier receiver kept without counted labels, from the records, once."""
+        with self.database.transaction() as connection:
+            if connection.execute(self._sql("stored_retire_after"), {"name": _VOTES_KEY}).fetchone() is not None:
+                return  # another process did it meanwhile
+            for ident, url, fps, frames, width, height in connection.execute(self._sql("videos"), {}).fetchall():
+                self._drop(connection, int(ident))
+                self._add(connection, Video(url=url, fps=float(fps), frames=int(frames), width=int(width), height=int(height)))
+            connection.execute(self._sql("store_retire_after"), {"name": _VOTES_KEY, "value": "1"})
+
     def _stored_retire_after(self) -> int | None:
         rows = self.database.read("stored_retire_after", {"name": _STATUS_KEY})
         return int(rows[0][0]) if rows else None
@@ -347,7 +380,7 @@ class FrameLedger:
         return self._stored_retire_after() or self.retire_after
 
     def _drop(self, connection: Connection, ident: int) -> None:
-        for name in ("drop_frames", "drop_volunteer_frames", "drop_video"):
+        for name in ("drop_frames", "drop_volunteer_frames", "drop_votes", "drop_video"):
             connection.execute(self._sql(name), {"video": ident})
 
     def _add(self, connection: Connection, video: Video) -> None:
@@ -358,7 +391,12 @@ class FrameLedger:
         row = (ident, video.frames, video.fps, video.width, video.height)
         indices = [i for (i,) in connection.execute(self._sql("labelled_frames"), {"url": video.url}).fetchall()]
         for index in sorted(i for i in indices if isinstance(i, int) and 0 <= i < video.frames):
-            touched, retired = self._retally(connection, video.url, row, index, self.retire_after)
+            documents = connection.execute(self._sql("frame_documents"), {"url": video.url, "frame": index}).fetchall()
+            records = [Record.from_stored(bytes(document)) for (document,) in documents]
+            for record in records:
+                if _describes(record.submission, row):
+                    self._vote(connection, ident, index, record, self.label_cap(self.retire_after))
+            touched, retired = self._judge(connection, row, index, self.retire_after)
             if touched or retired:
                 connection.execute(self._sql("count_video"), {"touched": touched, "retired": retired, "video": ident})
 
@@ -371,12 +409,18 @@ class FrameLedger:
 
     # -- the journal's admit hook -----------------------------------------------
 
-    def admitted(self, connection: Connection, records: Sequence[Record]) -> None:
-        """Re-judge the frames these newly kept records label (inside the journal's transaction).
+    def label_cap(self, retire_after: int) -> int:
+        """How many labels of one frame are judged: the rest are kept and delivered, and count for nothing here."""
+        return self.cap or CAP_TIMES_K * retire_after
 
-        Frames are taken in one order and the per-video counts written last, so
-        receivers admitting side by side on PostgreSQL lock rows in the same
-        order and never wait on each other in a circle.
+    def admitted(self, connection: Connection, records: Sequence[Record]) -> None:
+        """Count these newly kept records and re-judge the frames whose counted labels changed (inside the journal's transaction).
+
+        The work per label is bounded: a frame is judged from its counted
+        labels only, at most `label_cap` of them, in one solve, however many
+        labels of it were posted. Frames are taken in one order and the
+        per-video counts written last, so receivers admitting side by side on
+        PostgreSQL lock rows in the same order and never wait on each other in a circle.
         """
         if turn := self._sql("admitting"):
             connection.execute(turn, {})
@@ -384,7 +428,7 @@ class FrameLedger:
         retire_after = int(stored[0]) if stored else self.retire_after
         # One lookup per video, not per record: a group commit holds many labels of few videos.
         videos: dict[str, Sequence[Any] | None] = {}
-        frames: set[tuple[str, int]] = set()
+        labels: dict[tuple[str, int], list[Record]] = {}
         for record in records:
             submission = record.submission
             url = submission["video_url"]
@@ -392,36 +436,53 @@ class FrameLedger:
                 videos[url] = connection.execute(self._sql("geometry"), {"url": url}).fetchone()
             row = videos[url]
             if row is not None and _describes(submission, row):
-                frames.add((url, submission["frame_index"]))
+                labels.setdefault((url, submission["frame_index"]), []).append(record)
         counts: dict[int, list[int]] = {}
-        for url, index in sorted(frames):
+        for url, index in sorted(labels):
             row = videos[url]
             assert row is not None
-            touched, retired = self._retally(connection, url, row, index, retire_after)
-            tally = counts.setdefault(int(row[0]), [0, 0])
+            ident = int(row[0])
+            # First the frame's row: on PostgreSQL this locks it, so a receiver admitting a label
+            # of the same frame waits for this transaction and then counts with this label in view.
+            if connection.execute(self._sql("frame"), {"video": ident, "frame": index}).fetchone() is None:
+                continue
+            changed = [self._vote(connection, ident, index, record, self.label_cap(retire_after)) for record in labels[url, index]]
+            if not any(changed):
+                continue
+            touched, retired = self._judge(connection, row, index, retire_after)
+            tally = counts.setdefault(ident, [0, 0])
             tally[0] += touched
             tally[1] += retired
         for ident, (touched, retired) in sorted(counts.items()):
             if touched or retired:
                 connection.execute(self._sql("count_video"), {"touched": touched, "retired": retired, "video": ident})
 
-    def _retally(self, connection: Connection, url: str, row: Sequence[Any], index: int, retire_after: int) -> tuple[int, int]:
-        """Re-judge one frame from every label kept of it; how many frames it newly touched and newly retired (0 or 1 each)."""
+    def _vote(self, connection: Connection, ident: int, index: int, record: Record, cap: int) -> bool:
+        """Count one label of a frame under its voice, replacing that voice's earlier label; whether the counted labels changed."""
+        volunteer = volunteer_of(record)
+        if volunteer is not None:
+            connection.execute(self._sql("add_volunteer_frame"), {"volunteer": volunteer, "video": ident, "frame": index})
+        key = {"video": ident, "frame": index, "voice": voice_of(record)}
+        if connection.execute(self._sql("vote"), key).fetchone() is not None:
+            connection.execute(self._sql("replace_vote"), {**key, "record": record.id})
+            return True
+        if int(connection.execute(self._sql("votes"), {"video": ident, "frame": index}).fetchone()[0]) >= cap:
+            return False
+        connection.execute(self._sql("add_vote"), {**key, "record": record.id})
+        return True
+
+    def _judge(self, connection: Connection, row: Sequence[Any], index: int, retire_after: int) -> tuple[int, int]:
+        """Re-judge one frame from its counted labels; how many frames it newly touched and newly retired (0 or 1 each)."""
         ident = int(row[0])
-        # First the frame's row: on PostgreSQL this locks it, so a receiver admitting a label
-        # of the same frame waits for this transaction and then reads this label too.
         before = connection.execute(self._sql("frame"), {"video": ident, "frame": index}).fetchone()
         if before is None:
             return 0, 0
-        documents = connection.execute(self._sql("frame_documents"), {"url": url, "frame": index}).fetchall()
-        records = [Record.from_stored(bytes(document)) for (document,) in documents]
-        counted = [record for record in records if _describes(record.submission, row)]
+        documents = connection.execute(self._sql("vote_documents"), {"video": ident, "frame": index}).fetchall()
+        counted = [Record.from_stored(bytes(document)) for (document,) in documents]
         agreement = judge_frame(counted, self.keypoints, self.symmetry)
         was_touched, was_retired = before[0] > 0, bool(before[1])
         # Retirement sticks: a later label that moves the consensus does not bring a frame back.
         retired = was_retired or agreement.retired(retire_after)
-        for volunteer in sorted(set(filter(None, (volunteer_of(record) for record in counted)))):
-            connection.execute(self._sql("add_volunteer_frame"), {"volunteer": volunteer, "video": ident, "frame": index})
         connection.execute(
             self._sql("set_frame"),
             {"labels": agreement.labels, "agreeing": agreement.agreeing, "retired": int(retired), "video": ident, "frame": index},

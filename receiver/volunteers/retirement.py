@@ -40,7 +40,8 @@ def judge_frame(records: Sequence[Record], keypoints: Sequence[str], symmetry: I
 
     The consensus repairs left/right swaps (`symmetry`) and counts a label as
     agreeing only when the whole submission agrees with the frame's consensus;
-    the agreed points are None until the frame is settled.
+    the agreed points are None until the frame is settled. One solve over all
+    the records: the cost grows with their number, never with its square.
     """
     if not records:
         return FrameAgreement(labels=0, agreeing=0, keypoints=tuple(keypoints), centre=tuple(None for _ in keypoints))
@@ -52,6 +53,5 @@ def judge_frame(records: Sequence[Record], keypoints: Sequence[str], symmetry: I
         keypoints,
         symmetry=symmetry,
     )
-    for record in records:
-        state = tally.add(record)
+    state = tally.extend(records)
     return FrameAgreement(labels=state.labels, agreeing=state.agreeing_labels, keypoints=tuple(keypoints), centre=state.consensus.centre)

@@ -40,7 +40,7 @@ from receiver.journal.engines import open_journal
 from receiver.settings import Settings
 from receiver.stores import Store, build_store
 from receiver.volunteers.frames import FrameLedger, SqliteTally, TallyDatabase
-from receiver.web.dashboard import DashboardFacts, keypoint_agreement, render_dashboard
+from receiver.web.dashboard import AgreementSummary, DashboardFacts, keypoint_agreement, render_dashboard
 from receiver.web.frame_api import frame_routes
 from receiver.web.labeling import routes as page_routes
 from receiver.web.metrics import Metrics
@@ -189,15 +189,21 @@ def _dashboard_facts(receiver: Receiver) -> DashboardFacts:
     coverage = []
     if receiver.tally is not None:
         coverage = [(video.url, video.frames, receiver.tally.coverage(video)) for video in receiver.tally.held().values()]
-    skeleton = receiver.validator.skeleton
     return DashboardFacts(
         now=now,
         health=_health_report(receiver),
         per_hour=receiver.journal.per_hour(day_ago),
         pulls=receiver.journal.recent_pulls(),
         coverage=coverage,
-        agreement=keypoint_agreement(receiver.journal.latest_records(2000), [k.id for k in skeleton.keypoints], skeleton.symmetry),
+        agreement=receiver.agreement.read() if receiver.agreement is not None else None,
     )
+
+
+def _agreement(receiver: Receiver) -> dict[str, float] | None:
+    """The dashboard's agreement per keypoint over the latest records (a consensus: read through `AgreementSummary`)."""
+    assert receiver.journal is not None
+    skeleton = receiver.validator.skeleton
+    return keypoint_agreement(receiver.journal.latest_records(2000), [k.id for k in skeleton.keypoints], skeleton.symmetry)
 
 
 async def openapi(request: Request) -> Response:
@@ -298,6 +304,7 @@ def create_app(
     )
     if entropy is not None:
         receiver.entropy = entropy
+    receiver.agreement = AgreementSummary(lambda: _agreement(receiver), clock)
     metrics = Metrics(access=settings.metrics, token=settings.metrics_token, journal=lambda: receiver.journal, now=now, multiprocess_dir=metrics_dir)
 
     @contextlib.asynccontextmanager

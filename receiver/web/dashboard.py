@@ -9,7 +9,8 @@ video URL, an error message, a PR URL) is HTML-escaped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from html import escape
@@ -17,7 +18,7 @@ from typing import Any
 
 from receiver.contract.records import Record
 
-__all__ = ["DashboardFacts", "keypoint_agreement", "render_dashboard"]
+__all__ = ["AgreementSummary", "DashboardFacts", "keypoint_agreement", "render_dashboard"]
 
 Coverage = tuple[str, int, list[tuple[int, int, int]]]
 
@@ -49,6 +50,36 @@ def keypoint_agreement(records: Sequence[Record], keypoints: Sequence[str], symm
         return None
     volunteers = sum(len(frame.submissions) for frame in settled)
     return {k: sum(frame.agreeing[i] for frame in settled) / volunteers for i, k in enumerate(keypoints)}
+
+
+class AgreementSummary:
+    """The per-keypoint agreement, recomputed at most once per `every` seconds, by one thread at a time.
+
+    A consensus over the latest records costs far more than a dashboard request
+    may: requests read the last summary, and the one that finds it stale
+    recomputes it while the others go on reading the previous one.
+    """
+
+    def __init__(self, compute: Callable[[], dict[str, float] | None], clock: Callable[[], float], *, every: float = 30.0) -> None:
+        self._compute = compute
+        self._clock = clock
+        self._every = every
+        self._lock = threading.Lock()
+        self._value: dict[str, float] | None = None
+        self._at: float | None = None
+
+    def read(self) -> dict[str, float] | None:
+        """The summary; recomputed here first when it is older than `every` and no other thread is at it."""
+        if self._at is not None and self._clock() - self._at < self._every:
+            return self._value
+        if not self._lock.acquire(blocking=self._at is None):
+            return self._value
+        try:
+            if self._at is None or self._clock() - self._at >= self._every:
+                self._value, self._at = self._compute(), self._clock()
+            return self._value
+        finally:
+            self._lock.release()
 
 
 _STYLE = """

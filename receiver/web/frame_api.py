@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from receiver.contract.records import is_record_id
 from receiver.journal import JournalUnavailable
-from receiver.volunteers.frames import VOLUNTEER, FrameLedger, Pick
+from receiver.volunteers.frames import CAP_TIMES_K, VOLUNTEER, FrameLedger, Pick
 from receiver.volunteers.retirement import judge_frame
 from receiver.volunteers.videos import Video
 from receiver.web.responses import JSONAnswer, error
@@ -176,7 +176,12 @@ async def review(request: Request) -> Response:
     # Only labels of the same frame size are comparable point for point.
     comparable = [r for r in frame if (r.submission["frame_width"], r.submission["frame_height"]) == (submission["frame_width"], submission["frame_height"])]
     keypoints = [k.id for k in receiver.validator.skeleton.keypoints]
-    agreed = judge_frame(comparable, keypoints, receiver.validator.skeleton.symmetry).points() if len(comparable) >= 2 else None
+    agreed = None
+    if len(comparable) >= 2:
+        # Judged as the tally judges: at most the frame's label cap, in the thread pool, never on the event loop.
+        cap = receiver.tally.label_cap(receiver.settings.retire_after) if receiver.tally is not None else CAP_TIMES_K * receiver.settings.retire_after
+        judged = await run_in_threadpool(judge_frame, comparable[:cap], keypoints, receiver.validator.skeleton.symmetry)
+        agreed = judged.points()
     count = len(others)
     message = f"Submission {record.id} labels frame {submission['frame_index']}; {count} other label{'s' if count != 1 else ''} of that frame."
     return JSONAnswer(

@@ -21,6 +21,7 @@ from receiver.journal import Journal
 from receiver.settings import Settings
 from receiver.stores import Store
 from receiver.volunteers.frames import FrameLedger
+from receiver.web.dashboard import AgreementSummary
 
 __all__ = ["Receiver", "receiver_of"]
 
@@ -39,6 +40,7 @@ class Receiver:
     worker: DeliveryWorker | None = None
     store: Store | None = None
     tally: FrameLedger | None = None
+    agreement: AgreementSummary | None = None
     entropy: Callable[[], int] = lambda: secrets.randbits(64)
 
 

@@ -147,7 +147,7 @@ def _submitter(header: str | None, receiver: Receiver) -> str | Response:
     if scheme.lower() != "bearer" or not token.strip():
         return error(401, "The Authorization header must read 'Bearer <token>'.", headers={"WWW-Authenticate": "Bearer"})
     try:
-        owner = receiver.access.tokens.lookup(token.strip())
+        owner = receiver.tokens.lookup(token.strip())
     except TokenError as exc:
         log.error("tokens cannot be checked: %s", exc)
         return error(503, "The receiver cannot check tokens right now; nothing was saved. Submit again in a minute.", headers={"Retry-After": "60"})

@@ -100,7 +100,7 @@ class TestBadInput:
 
     def test_a_skeleton_pairing_an_unknown_keypoint_is_refused(self, tmp_path: Path) -> None:
         """A symmetry pair naming a keypoint the skeleton lacks is refused with a sentence."""
-        document = json.loads((Path(load_skeleton.__code__.co_filename).parents[1] / "schemas" / "skeleton.json").read_text())
+        document = json.loads((Path(load_skeleton.__code__.co_filename).parents[2] / "schemas" / "skeleton.json").read_text())
         document["symmetry"] = [["left_front_paw", "left_ear"]]
         (tmp_path / "s.json").write_text(json.dumps(document))
         with pytest.raises(SkeletonError, match="left_ear, not a keypoint of this skeleton"):
