@@ -7,10 +7,16 @@ check is one transaction that holds a transaction-scoped advisory lock, so
 checks from every receiver take turns, and reads the time from the
 database's clock, so receivers whose clocks disagree still share one hour.
 
+The advisory locks' keys are drawn from the deployment's secret
+(`receiver.journal.postgres.lock_key`), so a role that may only connect cannot
+hold the checks' lock to let a limited client through or stall everyone.
+
 The decision is `receiver.access.limitstate.check`, the same one the SQLite file
-runs. As there, a limiter that cannot be used (the database gone, a check
-waiting too long) admits and logs a warning: a broken limiter must not turn
-volunteers away, and a database that is gone refuses the submission anyway.
+runs. A check that waits longer than `busy_seconds` for its turn (a lock or
+statement timeout) refuses the submission with a short wait: a limit must not
+give way to a wait. A limiter whose database cannot be reached admits and logs
+a warning, as the SQLite file does: a broken limiter must not turn volunteers
+away, and a database that is gone refuses the submission anyway.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ import psycopg
 
 from receiver.access.limitstate import Limiter, Refusal, check
 from receiver.access.ratelimit import RateLimit
+from receiver.journal.connector import JournalUnavailable
+from receiver.journal.postgres import lock_key, lock_secret, set_lock_timeout
 
 __all__ = ["PostgresLimits"]
 
@@ -37,9 +45,11 @@ CREATE TABLE IF NOT EXISTS admitted (at DOUBLE PRECISION NOT NULL);
 CREATE INDEX IF NOT EXISTS admitted_by_time ON admitted (at)
 """
 
-#: Advisory lock keys of their own: one orders the checks, one the creation of the tables.
-_CHECK_LOCK = 0x6C696D6974730001
-_SCHEMA_LOCK = 0x6C696D6974730002
+#: The names of the advisory locks' keys: one orders the checks, one the creation of the tables.
+_CHECK_LOCK = "limits check"
+_SCHEMA_LOCK = "limits schema"
+#: A check that timed out waiting for its turn: what it does not know cannot let anyone past a limit.
+_TIMED_OUT = (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled)
 #: After the database could not be used, checks admit without trying again for this long.
 _RETRY_AFTER = 5.0
 
@@ -65,6 +75,7 @@ class PostgresLimits(Limiter):
         self.busy_seconds = busy_seconds
         self._monotonic = monotonic
         self._connection: psycopg.Connection[tuple[Any, ...]] | None = None
+        self._check_key = 0
         self._lock = threading.Lock()
         self._failed_at: float | None = None
 
@@ -74,7 +85,7 @@ class PostgresLimits(Limiter):
             with self._lock:
                 try:
                     self._connected()
-                except psycopg.Error as exc:
+                except (psycopg.Error, JournalUnavailable) as exc:
                     self._failed(exc)
         return self
 
@@ -97,12 +108,15 @@ class PostgresLimits(Limiter):
             try:
                 connection = self._connected()
                 with connection.transaction():
-                    connection.execute("SELECT pg_advisory_xact_lock(%s)", (_CHECK_LOCK,))
+                    connection.execute("SELECT pg_advisory_xact_lock(%s)", (self._check_key,))
                     row = connection.execute("SELECT extract(epoch FROM clock_timestamp())::float8").fetchone()
                     assert row is not None
                     database_now = float(row[0])
                     refusal = check(_run(connection), key, database_now, self.per_client, self.per_hour, prune=self._prune_due(database_now))
-            except psycopg.Error as exc:
+            except _TIMED_OUT:
+                log.warning("a limit check waited more than %.1f s for its turn; the submission is refused, to be sent again", self.busy_seconds)
+                return Refusal("client", max(1.0, self.busy_seconds))
+            except (psycopg.Error, JournalUnavailable) as exc:
                 self._failed(exc)
                 return None
         self._failed_at = None
@@ -120,20 +134,22 @@ class PostgresLimits(Limiter):
         timeout = max(1, round(self.busy_seconds))
         connection = psycopg.connect(self.url, autocommit=True, connect_timeout=timeout, application_name="receiver limits")
         try:
-            # A check waits at most this long for the others, then admits.
-            connection.execute(f"SET lock_timeout = {int(self.busy_seconds * 1000)}")
+            # A check waits at most this long for the others, then refuses.
+            set_lock_timeout(connection, self.busy_seconds)
             connection.execute(f"SET statement_timeout = {int(self.busy_seconds * 1000) * 2}")
+            secret = lock_secret(connection)
             with connection.transaction():
-                connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(secret, _SCHEMA_LOCK),))
                 for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
                     connection.execute(statement)
         except BaseException:
             connection.close()
             raise
+        self._check_key = lock_key(secret, _CHECK_LOCK)
         self._connection = connection
         return connection
 
-    def _failed(self, exc: psycopg.Error) -> None:
+    def _failed(self, exc: psycopg.Error | JournalUnavailable) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None

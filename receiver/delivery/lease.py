@@ -3,7 +3,9 @@
 `DeliveryLease` is an exclusive `flock` on a file beside the SQLite journal
 (processes on one machine); `PostgresLease` is a PostgreSQL advisory lock
 held on a session of its own (processes on several machines sharing a
-PostgreSQL journal). Both answer to `Lease`: `try_acquire` at each step of
+PostgreSQL journal), whose key is drawn from the deployment's secret
+(`receiver.journal.postgres.lock_key`), so a role that may only connect
+cannot take it and have delivery reported dead. Both answer to `Lease`: `try_acquire` at each step of
 the delivery loop, `held`, `release`, and `holder`, the name (host and pid)
 the deliverer publishes so every receiver's /health can show who delivers.
 `delivery_lease` chooses the one that fits where the journal is.
@@ -12,7 +14,6 @@ the deliverer publishes so every receiver's /health can show who delivers.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import logging
 import os
 import socket
@@ -24,7 +25,7 @@ from receiver.journal.engines import JournalLocation
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["Lease", "LeaseSite", "DeliveryLease", "PostgresLease", "delivery_lease", "holder_name"]
+__all__ = ["Lease", "LeaseSite", "DeliveryLease", "PostgresLease", "delivery_lease", "holder_name", "lease_name"]
 
 log = logging.getLogger("receiver.lease")
 
@@ -81,9 +82,9 @@ class DeliveryLease:
             self._fd = None
 
 
-def lock_key(name: str) -> int:
-    """The advisory lock's key for one store: a signed 64-bit number drawn from its name."""
-    return int.from_bytes(hashlib.sha256(f"pose-receiver delivery {name}".encode()).digest()[:8], "big", signed=True)
+def lease_name(store: str) -> str:
+    """The name the delivery lease's key is drawn from: one election per store."""
+    return f"delivery {store}"
 
 
 class PostgresLease:
@@ -98,7 +99,7 @@ class PostgresLease:
 
     def __init__(self, url: str, *, store: str = "default") -> None:
         self.url = url
-        self.key = lock_key(store)
+        self.name = lease_name(store)
         self.holder = holder_name()
         self._session: psycopg.Connection[Any] | None = None
 
@@ -108,6 +109,9 @@ class PostgresLease:
 
     def try_acquire(self) -> bool:
         import psycopg
+
+        from receiver.journal.connector import JournalUnavailable
+        from receiver.journal.postgres import lock_key, lock_secret, set_lock_timeout
 
         try:
             if self._session is not None:
@@ -120,8 +124,10 @@ class PostgresLease:
             self._drop()
             return False
         try:
-            row = session.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
-        except psycopg.Error:
+            set_lock_timeout(session)
+            row = session.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(lock_secret(session), self.name),)).fetchone()
+        except (psycopg.Error, JournalUnavailable) as exc:
+            log.warning("the delivery lease could not be tried (%s); trying again at the next step", exc)
             session.close()
             return False
         if not (row and row[0]):

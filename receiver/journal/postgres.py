@@ -8,6 +8,15 @@ never take the same ones; each admission sends a `NOTIFY` that wakes the
 deliverer wherever it runs. Which process delivers is decided by an advisory
 lock (`PostgresLease` in receiver/delivery/lease.py).
 
+Advisory locks are one namespace per database that any role able to connect
+may take. So no key here is a constant or a hash of a public name: each is
+`lock_key(secret, name)`, an HMAC of the lock's name under a random secret
+made once per deployment and kept in `receiver_lock_secret`, a table only
+the receiver's role can read (`lock_secret` makes and reads it at connect).
+Every session of the journal waits at most `LOCK_TIMEOUT` for a lock, and a
+wait that times out fails what it was for (an admission answers 503, nothing
+kept) rather than hang.
+
 The frame tally's admit hook (receiver/volunteers/frames.py, with the statements of
 receiver/volunteers/postgres.py) runs inside the admitting transaction, as on SQLite.
 
@@ -17,7 +26,10 @@ psycopg is imported when this module is: only a receiver configured with a
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -30,14 +42,20 @@ from receiver.contract.records import Record
 from receiver.journal.connector import NEW_COLUMNS, AdmitHook, JournalUnavailable, Parameters, Row, admissions, new_values
 from receiver.journal.schema import COLUMNS, TALLY_POSTGRES
 
-__all__ = ["PostgresConnector", "QUERIES", "CHANNEL", "describe", "probe"]
+__all__ = ["PostgresConnector", "QUERIES", "CHANNEL", "LOCK_TIMEOUT", "describe", "probe", "lock_key", "lock_secret", "set_lock_timeout"]
 
 log = logging.getLogger("receiver.journal")
 
 #: The channel admissions and retries are announced on.
 CHANNEL = "receiver_journal"
-#: Serialises schema creation when several receivers start at once (an advisory lock key of its own).
-_SCHEMA_LOCK = 0x7265636569766572
+#: Serialises schema creation when several receivers start at once (the name its advisory lock's key is drawn from).
+_SCHEMA_LOCK = "journal schema"
+#: The longest any of the journal's sessions waits for a lock (seconds); then what waited fails and is answered 503 or retried.
+LOCK_TIMEOUT = 2.0
+#: Creating the tables waits for another receiver doing the same, longer: only receivers know its key.
+_SCHEMA_LOCK_TIMEOUT = 30.0
+#: The table holding the deployment's advisory-lock secret: one row, readable by the receiver's role alone.
+_SECRET_TABLE = "receiver_lock_secret"
 #: How long a request waits for a pooled connection before the journal is called unavailable.
 _CONNECTION_WAIT = 5.0
 
@@ -176,8 +194,66 @@ def probe(url: str, *, timeout: float = 5.0) -> str | None:
     return None
 
 
+def lock_key(secret: bytes, name: str) -> int:
+    """The advisory lock key of `name`: HMAC-SHA256 under the deployment's secret, as a signed 64-bit number.
+
+    Without the secret no other role can compute it, so it cannot take the lock to stall or fool the receivers.
+    """
+    return int.from_bytes(hmac.new(secret, name.encode("utf-8"), hashlib.sha256).digest()[:8], "big", signed=True)
+
+
+def set_lock_timeout(connection: psycopg.Connection[Any], seconds: float = LOCK_TIMEOUT) -> None:
+    """Make every lock wait of this session end after `seconds` with an error instead of hanging."""
+    connection.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(f"{int(seconds * 1000)}ms")))
+
+
+def lock_secret(connection: psycopg.Connection[Any]) -> bytes:
+    """The deployment's advisory-lock secret, made (randomly, once) by the first receiver to ask.
+
+    The table is created readable by its owner only, and a table some other
+    role made (to plant a secret it knows) is refused. Safe when receivers
+    start together: creation races are retried, and the first secret stored wins.
+    """
+    table = sql.Identifier(_SECRET_TABLE)
+    for _ in range(5):
+        try:
+            with connection.transaction():
+                owned = connection.execute(
+                    "SELECT pg_has_role(current_user, relowner, 'MEMBER'), pg_get_userbyid(relowner) FROM pg_class"
+                    " WHERE oid = to_regclass(%s)",
+                    (_SECRET_TABLE,),
+                ).fetchone()
+                if owned is None:
+                    connection.execute(
+                        sql.SQL("CREATE TABLE IF NOT EXISTS {} (only_row BOOLEAN PRIMARY KEY DEFAULT true CHECK (only_row), secret BYTEA NOT NULL)").format(table)
+                    )
+                    connection.execute(sql.SQL("REVOKE ALL ON {} FROM PUBLIC").format(table))
+                elif not owned[0]:
+                    raise JournalUnavailable(
+                        f"the table {_SECRET_TABLE} belongs to role {owned[1]}, not to the receiver's role: a stranger may know its secret;"
+                        f" drop it (the receivers make a new one) and REVOKE CREATE ON SCHEMA public FROM PUBLIC"
+                    )
+                connection.execute(
+                    sql.SQL("INSERT INTO {} (secret) VALUES (%s) ON CONFLICT (only_row) DO NOTHING").format(table), (secrets.token_bytes(32),)
+                )
+                row = connection.execute(sql.SQL("SELECT secret FROM {}").format(table)).fetchone()
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable):
+            continue  # another receiver created the table at the same moment: read theirs
+        if row is not None:
+            return bytes(row[0])
+    raise JournalUnavailable(f"the advisory-lock secret in {_SECRET_TABLE} could not be made or read; start the receiver again")
+
+
 def _unavailable(what: str, exc: Exception) -> JournalUnavailable:
     return JournalUnavailable(f"the PostgreSQL journal cannot {what} right now ({exc.__class__.__name__})")
+
+
+def _configure(connection: psycopg.Connection[Any]) -> None:
+    """Each pooled session: lock waits end after LOCK_TIMEOUT (an admission then answers 503), never hang."""
+    autocommit = connection.autocommit
+    connection.autocommit = True
+    set_lock_timeout(connection)
+    connection.autocommit = autocommit
 
 
 class PostgresConnector:
@@ -195,6 +271,7 @@ class PostgresConnector:
             max_size=max_connections,
             open=False,
             check=ConnectionPool.check_connection,
+            configure=_configure,
             kwargs={"connect_timeout": 5, "application_name": name},
             name=name,
             timeout=_CONNECTION_WAIT,
@@ -207,10 +284,16 @@ class PostgresConnector:
             self._pool.close()
             raise JournalUnavailable(f"the PostgreSQL journal ({describe(self.url)}) cannot be reached") from exc
         try:
-            with self._pool.connection() as connection, connection.transaction():
-                connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                for statement in filter(str.strip, (_TABLES + TALLY_POSTGRES).split(";")):
-                    connection.execute(statement.encode())
+            with self._pool.connection() as connection:
+                key = lock_key(lock_secret(connection), _SCHEMA_LOCK)
+                with connection.transaction():
+                    connection.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(f"{int(_SCHEMA_LOCK_TIMEOUT * 1000)}ms")))
+                    connection.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+                    for statement in filter(str.strip, (_TABLES + TALLY_POSTGRES).split(";")):
+                        connection.execute(statement.encode())
+        except JournalUnavailable:
+            self._pool.close()
+            raise
         except psycopg.Error as exc:
             self._pool.close()
             raise _unavailable("create its tables", exc) from exc

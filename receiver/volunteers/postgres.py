@@ -5,7 +5,8 @@ parameter style, with one difference: reading a frame's row before its labels
 locks the row (`FOR UPDATE`). Two receivers admitting labels of one frame at
 once then take turns, and the second re-judges the frame with the first's
 label in view, where without the lock each would count only its own.
-Syncing the tables with the configured videos holds an advisory lock, so
+Syncing the tables with the configured videos holds an advisory lock (its key
+drawn from the deployment's secret, `receiver.journal.postgres.lock_key`), so
 receivers starting together do it one after another; each admitting
 transaction holds the same lock shared, so a label of a video being added is
 admitted either before the sync (which then counts it from the records) or
@@ -26,13 +27,13 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from receiver.journal.connector import JournalUnavailable
-from receiver.journal.postgres import describe
+from receiver.journal.postgres import describe, lock_key, lock_secret
 from receiver.volunteers.frames import STATEMENTS
 
 __all__ = ["PostgresTally", "SYNC_LOCK"]
 
-#: Serialises syncing the tally with the configured videos (an advisory lock key of its own); admissions hold it shared.
-SYNC_LOCK = 0x6672616D65730000
+#: Serialises syncing the tally with the configured videos (the name of its advisory lock's key); admissions hold it shared.
+SYNC_LOCK = "frame tally sync"
 
 _PARAMETER = re.compile(r"(?<![:\w]):([a-z_]+)\b")
 
@@ -43,7 +44,6 @@ def _in_psycopg_style(sql: str) -> str:
 
 _STATEMENTS = {name: _in_psycopg_style(sql) for name, sql in STATEMENTS.items()}
 _STATEMENTS["frame"] += " FOR UPDATE"
-_STATEMENTS["admitting"] = f"SELECT pg_advisory_xact_lock_shared({SYNC_LOCK})"
 
 
 class PostgresTally:
@@ -51,6 +51,7 @@ class PostgresTally:
 
     def __init__(self, url: str, *, name: str = "receiver") -> None:
         self.url = url
+        self._sync_key = 0
         self._pool: ConnectionPool[psycopg.Connection[tuple[Any, ...]]] = ConnectionPool(
             url,
             min_size=1,
@@ -68,8 +69,16 @@ class PostgresTally:
         except PoolTimeout as exc:
             self._pool.close()
             raise JournalUnavailable(f"the frame tally's database ({describe(self.url)}) cannot be reached") from exc
+        try:
+            with self._pool.connection() as connection:
+                self._sync_key = lock_key(lock_secret(connection), SYNC_LOCK)
+        except (psycopg.Error, PoolTimeout) as exc:
+            self._pool.close()
+            raise JournalUnavailable(f"the frame tally's lock secret cannot be read ({exc.__class__.__name__})") from exc
 
     def statement(self, name: str) -> str:
+        if name == "admitting":
+            return f"SELECT pg_advisory_xact_lock_shared({self._sync_key})"
         return _STATEMENTS[name]
 
     def read(self, name: str, parameters: Mapping[str, Any]) -> list[Any]:
@@ -83,7 +92,7 @@ class PostgresTally:
     def transaction(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
         try:
             with self._pool.connection() as connection, connection.transaction():
-                connection.execute("SELECT pg_advisory_xact_lock(%s)", (SYNC_LOCK,))
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (self._sync_key,))
                 yield connection
         except (psycopg.Error, PoolTimeout) as exc:
             raise JournalUnavailable(f"the frame tally cannot be brought up to date right now ({exc.__class__.__name__})") from exc

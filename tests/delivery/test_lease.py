@@ -10,6 +10,7 @@ import psycopg
 
 from receiver.delivery.lease import PostgresLease
 from receiver.delivery.worker import DeliveryLease
+from tests.journal.strangers import hold_every_nameable_lock, stranger_url
 from tests.support.pgcluster import Cluster
 
 
@@ -29,6 +30,16 @@ def test_lease_passes_on_when_its_holder_lets_go(tmp_path: Path) -> None:
 
 class TestPostgresLease:
     """The advisory lock that elects one deliverer among receivers sharing a PostgreSQL journal."""
+
+    def test_a_stranger_holding_every_lock_it_can_name_does_not_hold_the_lease(self, postgres_cluster: Cluster) -> None:
+        """A role that may only connect takes every key it can compute: a receiver still wins the election."""
+        url = postgres_cluster.database()
+        lease = PostgresLease(url, store="owner/data")
+        with hold_every_nameable_lock(stranger_url(postgres_cluster, url), stores=("owner/data",)):
+            try:
+                assert lease.try_acquire() and lease.held
+            finally:
+                lease.release()
 
     def test_second_holder_is_refused_while_the_first_holds(self, postgres_cluster: Cluster) -> None:
         url = postgres_cluster.database()

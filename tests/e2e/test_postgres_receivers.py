@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import ids_in, wait_delivered
+from tests.journal.strangers import hold_every_nameable_lock, stranger_url
 from tests.support.captured import numbered_submission
 from tests.support.pgcluster import Cluster
 from tests.support.servers import ReceiverProcess, wait_until
@@ -58,3 +59,22 @@ def test_one_receiver_delivers_and_the_other_takes_over_when_it_is_killed(receiv
 
     landed = ids_in(repository)
     assert sorted(landed) == sorted(accepted) and set(landed.values()) == {1}
+
+
+def test_a_stranger_holding_every_lock_it_can_name_changes_nothing(tmp_path: Path, postgres_cluster: Cluster) -> None:
+    """A role that may only connect holds every advisory lock it can name from before the receiver starts:
+    the receiver admits an address its limit (3 of 8) and no more, answers each post, and delivers, never called dead."""
+    url = postgres_cluster.database()
+    repository = tmp_path / "shared" / "annotations.git"
+    stranger = hold_every_nameable_lock(stranger_url(postgres_cluster, url), stores=(str(repository.resolve()),))
+    try:
+        environ = {"RECEIVER_JOURNAL": url, "RECEIVER_LOCAL_REPO": str(repository), "RECEIVER_RATE_LIMIT": "3/hour"}
+        with ReceiverProcess(tmp_path / "one", environ) as server:
+            codes = [httpx.post(f"{server.url}/api/labels", json=numbered_submission(n), timeout=30).status_code for n in range(8)]
+            wait_delivered(server.url)
+            health = httpx.get(f"{server.url}/health", timeout=10).json()
+        assert codes == [202] * 3 + [429] * 5
+        assert health["delivery"]["state"] == "ok" and health["deliverer"] is not None
+        assert len(ids_in(repository)) == 3
+    finally:
+        stranger.close()
