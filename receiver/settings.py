@@ -71,6 +71,13 @@ class Settings:
     public_url: str = ""
     metrics: str = "token"
     metrics_token: str = field(default="", repr=False)
+    #: Signs volunteer sessions and lease tickets; generated and kept in the journal's database when not set.
+    session_secret: str = field(default="", repr=False)
+    session_limit: RateLimit | None = RateLimit(20, 3600.0)
+    session_seconds: float = 30 * 86400.0
+    lease_seconds: float = 1800.0
+    label_cap: int = 0
+    one_voice_per_address: bool = True
 
     @property
     def journal_path(self) -> Path:
@@ -134,6 +141,12 @@ SETTING_HELP: dict[str, str] = {
     "public_url": "the receiver's public http(s) address; pull requests then link each record's review page",
     "metrics": "GET /metrics (Prometheus): off, public, or token (the default: only with RECEIVER_METRICS_TOKEN, off while none is set)",
     "metrics_token": "the bearer token a scraper sends for /metrics in token mode",
+    "session_secret": "secret that signs volunteer sessions and frame leases (at least 16 characters); by default one is generated and kept in the journal",
+    "session_limit": "most new volunteer sessions per client address group, like 20/hour; 0 turns it off",
+    "session_seconds": "how long a volunteer session lasts, in seconds (30 days by default)",
+    "lease_seconds": "how long next-frame leases a frame to the session it hands it to; only labels of leased frames count toward retirement",
+    "label_cap": "most labels of one frame that are judged (the rest are kept and delivered); 0 for three times retire_after",
+    "one_voice_per_address": "lease each frame to one session per client address group, so one network is one voice per frame (false for a lab behind one address)",
 }
 
 
@@ -155,8 +168,10 @@ def _convert(name: str, raw: Any) -> Any:
         return load_videos(Path(str(raw))) if str(raw).strip() else ()
     if name == "public_url":
         return _public_url(raw)
-    if name == "rate_limit":
+    if name in ("rate_limit", "session_limit"):
         return RateLimit.parse(str(raw))
+    if name == "session_secret" and raw and len(str(raw)) < 16:
+        raise ValueError("expected a secret of at least 16 characters")
     if name == "allowed_origins":
         items = raw if isinstance(raw, list) else str(raw).split(",")
         return tuple(o.strip().rstrip("/") for o in items if o.strip())

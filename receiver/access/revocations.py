@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 
 from receiver.access.tokens import TokenError
+from receiver.journal.postgres import lock_key, lock_secret, set_lock_timeout
 
 __all__ = ["SharedRevocations", "REFRESH_SECONDS"]
 
@@ -25,8 +26,8 @@ __all__ = ["SharedRevocations", "REFRESH_SECONDS"]
 REFRESH_SECONDS = 2.0
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS revoked_tokens (sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, revoked_at TEXT NOT NULL)"
-#: Serialises the table's creation when several receivers start at once.
-_SCHEMA_LOCK = 0x6C696D6974730003
+#: Serialises the table's creation when several receivers start at once (the name of an advisory lock keyed by the deployment's secret).
+_SCHEMA_LOCK = "revocations schema"
 
 
 class SharedRevocations:
@@ -72,8 +73,10 @@ class SharedRevocations:
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
         connection = psycopg.connect(self.url, autocommit=True, connect_timeout=5, application_name="receiver tokens")
         try:
+            # A lock wait ends with an error (a 503 saying tokens cannot be checked), never a hang.
+            set_lock_timeout(connection)
             with connection.transaction():
-                connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(lock_secret(connection), _SCHEMA_LOCK),))
                 connection.execute(_SCHEMA)
         except BaseException:
             connection.close()

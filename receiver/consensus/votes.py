@@ -62,9 +62,15 @@ class Vote:
 
 
 def volunteer_of(record: Record) -> str:
-    """Who clicked: the token's name, or for anonymous submissions the page's volunteer id ('' when none)."""
+    """Who clicked: the token's name, the session's pseudonym, or else the page's declared volunteer id ('' when none).
+
+    A pseudonym is issued by the receiver; a declared id is whatever the client
+    wrote, so records that carry only one are keyed apart (`anonymous/<id>`).
+    """
     if record.submitter != ANONYMOUS:
         return record.submitter
+    if record.volunteer is not None:
+        return record.volunteer
     volunteer = (record.submission.get("metadata") or {}).get("volunteer")
     if isinstance(volunteer, str) and volunteer:
         return f"{ANONYMOUS}/{volunteer}"

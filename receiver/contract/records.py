@@ -124,9 +124,22 @@ class Record:
     submitter: str
     received_at: str
     receiver_version: str
+    #: The pseudonym of the volunteer session that sent it, when one did.
+    volunteer: str | None = None
+    #: With a session: whether the frame was leased to it (only then does the label count toward retirement).
+    assigned: bool | None = None
 
     @classmethod
-    def create(cls, submission: dict[str, Any], *, submitter: str, received_at: datetime, receiver_version: str) -> Record:
+    def create(
+        cls,
+        submission: dict[str, Any],
+        *,
+        submitter: str,
+        received_at: datetime,
+        receiver_version: str,
+        volunteer: str | None = None,
+        assigned: bool = False,
+    ) -> Record:
         """Build the record of a submission that already passed validation."""
         body = canonical(submission)
         return cls(
@@ -135,6 +148,8 @@ class Record:
             submitter=submitter,
             received_at=format_time(received_at),
             receiver_version=receiver_version,
+            volunteer=volunteer,
+            assigned=None if volunteer is None else assigned,
         )
 
     @classmethod
@@ -154,6 +169,8 @@ class Record:
             submitter=receipt["submitter"],
             received_at=receipt["received_at"],
             receiver_version=receipt["receiver_version"],
+            volunteer=receipt.get("volunteer"),
+            assigned=receipt.get("assigned"),
         )
 
     @cached_property
@@ -165,15 +182,16 @@ class Record:
         return branch_name(self.id)
 
     def document(self) -> dict[str, Any]:
-        return {
-            "receipt": {
-                "id": self.id,
-                "received_at": self.received_at,
-                "submitter": self.submitter,
-                "receiver_version": self.receiver_version,
-            },
-            "submission": self.submission,
+        receipt: dict[str, Any] = {
+            "id": self.id,
+            "received_at": self.received_at,
+            "submitter": self.submitter,
+            "receiver_version": self.receiver_version,
         }
+        if self.volunteer is not None:
+            receipt["volunteer"] = self.volunteer
+            receipt["assigned"] = bool(self.assigned)
+        return {"receipt": receipt, "submission": self.submission}
 
     def to_bytes(self) -> bytes:
         """The stored file: indented and key-sorted so a PR diff reads line by line."""

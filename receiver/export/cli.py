@@ -124,16 +124,26 @@ def _read_table(name: str, source: Source, skeleton: Any, err: TextIO, *, aside:
     from receiver.consensus import records_table
 
     keypoints = [k.id for k in skeleton.keypoints]
-    return _read_into(name, source, skeleton, err, lambda records: records_table(records, keypoints), aside=aside)
+    return _read_into(name, source, skeleton, err, lambda records: records_table(records, keypoints), aside=aside, votes_only=True)
 
 
 def _read_into(
-    name: str, source: Source, skeleton: Any, err: TextIO, consume: Callable[[Iterator[Record]], T], *, aside: str | None = None
+    name: str,
+    source: Source,
+    skeleton: Any,
+    err: TextIO,
+    consume: Callable[[Iterator[Record]], T],
+    *,
+    aside: str | None = None,
+    votes_only: bool = False,
 ) -> tuple[T, Reading] | int:
     """What `consume` makes of the source's valid records, and what was seen on the way; or an exit code.
 
     The records go by one at a time: only what `consume` keeps of them and the
-    counts are held, never the records.
+    counts are held, never the records. With `votes_only` (a consensus), a
+    session's label of a frame that was not leased to it is counted aside, not
+    voted: one network's made-up sessions cannot outvote the volunteers the
+    receiver handed the frame to.
     """
     from receiver.contract.validation import Validator
     from receiver.export.progress import progress_bar
@@ -142,7 +152,7 @@ def _read_into(
     reading = Reading()
     try:
         with progress_bar(err, f"reading {source.describe()}") as step:
-            made = consume(reading.crowd(stream(source, Validator(skeleton), step), aside))
+            made = consume(reading.crowd(stream(source, Validator(skeleton), step), aside, votes_only=votes_only))
     except SourceError as exc:
         err.write(f"receiver {name}: {exc}\n")
         return EXIT_USAGE
@@ -162,8 +172,10 @@ class Reading:
         self.videos = VideoSizes()
         self.skipped: list[Skipped] = []
         self.aside: list[Record] = []
+        #: Labels a session sent for a frame not leased to it, left out of a consensus.
+        self.unassigned = 0
 
-    def crowd(self, items: Iterator[Record | Skipped], aside: str | None) -> Iterator[Record]:
+    def crowd(self, items: Iterator[Record | Skipped], aside: str | None, *, votes_only: bool = False) -> Iterator[Record]:
         from receiver.contract.records import Record
 
         for item in items:
@@ -171,6 +183,8 @@ class Reading:
                 self.skipped.append(item)
             elif aside and item.submitter == aside:
                 self.aside.append(item)
+            elif votes_only and item.volunteer is not None and not item.assigned:
+                self.unassigned += 1
             else:
                 self.counts.add(item)
                 self.videos.add(item)
@@ -306,6 +320,8 @@ def _consensus(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
         err.write(f"receiver consensus: cannot write {exc.filename or args.out}: {exc.strerror or exc}\n")
         return EXIT_FAILED
     out.write(render(summarize(counts, skipped, result.frames), written=written, exported=False))
+    if reading.unassigned:
+        out.write(f"{reading.unassigned} label(s) of frames not handed to their session were not counted\n")
     if result.review:
         out.write(f"{len(result.review)} frame(s) for expert review (listed in the JSON table and the report)\n")
     return EXIT_OK

@@ -77,7 +77,7 @@ def pull_body(record: Record, *, review_url: str | None = None) -> str:
         f"**Video:** {inert(submission['video_url'])} (key `{video_key(submission['video_url'])}`)",
         f"**Frame:** {_number(submission['frame_index'])} of {_number(submission['total_frames'])} "
         f"({_number(submission['frame_width'])}×{_number(submission['frame_height'])} px at {_number(submission['fps'])} fps)",
-        f"**Submitted by:** {inert(record.submitter)} at {inert(submission['timestamp'])}",
+        f"**Submitted by:** {inert(record.volunteer or record.submitter)} at {inert(submission['timestamp'])}",
         *_metadata(submission),
         f"**File:** `{record.path}`",
         *([f"**Review:** {_review(review_url, record)}"] if review_url else []),
@@ -112,7 +112,7 @@ def batch_body(records: Sequence[Record], *, reason: str = "", review_url: str |
         review_cell = f" {_review(review_url, record)} |" if review_url else ""
         lines.append(
             f"| {_video_name(record.submission['video_url'])} | {_number(record.submission['frame_index'])} | {placed}/{total} "
-            f"| {inert(record.submitter)} | `{record.path}` |{review_cell}"
+            f"| {inert(record.volunteer or record.submitter)} | `{record.path}` |{review_cell}"
         )
     version = inert(records[0].receiver_version) if records else ""
     lines += ["", f"Each record was validated at intake by receiver {version}."]

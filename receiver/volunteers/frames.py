@@ -40,18 +40,18 @@ import random
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from receiver.contract.records import Record
+from receiver.contract.records import ANONYMOUS, Record
 from receiver.journal.connector import JournalUnavailable
 from receiver.journal.sqlite import connect
 from receiver.volunteers.retirement import judge_frame
 from receiver.volunteers.videos import Video
 
-__all__ = ["CAP_TIMES_K", "FrameLedger", "Pick", "Progress", "VideoProgress", "VOLUNTEER", "volunteer_of"]
+__all__ = ["CAP_TIMES_K", "FrameLedger", "Lease", "voice_of", "Pick", "Progress", "VideoProgress", "VOLUNTEER", "volunteer_of"]
 
 log = logging.getLogger("receiver.frames")
 
@@ -77,6 +77,16 @@ class Pick:
 
 
 @dataclass(frozen=True)
+class Lease:
+    """Who asks for frames to lease, from which client address group, and the lease's span (seconds since the epoch)."""
+
+    session: str
+    address: str
+    now: float
+    until: float
+
+
+@dataclass(frozen=True)
 class VideoProgress:
     url: str
     frames: int
@@ -92,13 +102,26 @@ class Progress:
     volunteer_done: int | None
 
 
-def voice_of(record: Record) -> str:
-    """Under which voice a label counts on its frame: a later label under the same voice replaces the earlier one."""
-    return f"record/{record.id}"
+def voice_of(record: Record) -> str | None:
+    """Under which voice a label counts on its frame, or None when it counts for nothing here.
+
+    A token holder, and a volunteer session labelling a frame leased to it, each
+    have one voice per frame: a later label under the same voice replaces the
+    earlier one. A label without either (no session, or a frame not leased to
+    its session) is kept and delivered, and is *unassigned*: it never counts
+    toward retirement.
+    """
+    if record.submitter != ANONYMOUS:
+        return f"token/{record.submitter}"
+    if record.volunteer is not None and record.assigned:
+        return f"session/{record.volunteer}"
+    return None
 
 
 def volunteer_of(record: Record) -> str | None:
-    """The volunteer id a record carries in `metadata.volunteer`, if it has a valid one."""
+    """Who labelled it, for "never hand a volunteer a frame twice": the session's pseudonym, else a valid `metadata.volunteer`."""
+    if record.volunteer is not None:
+        return record.volunteer
     metadata = record.submission.get("metadata") or {}
     value = metadata.get("volunteer")
     return value if isinstance(value, str) and VOLUNTEER.fullmatch(value) else None
@@ -116,6 +139,14 @@ def _describes(submission: dict[str, Any], row: Sequence[Any]) -> bool:
         and math.isclose(float(submission["fps"]), fps, rel_tol=1e-9)
     )
 
+
+#: A frame may be handed out while no other session of this client's address group was ever given it, and while
+#: its agreeing labels and the other sessions' open leases leave room below K.
+_LEASABLE = (
+    " AND NOT EXISTS (SELECT 1 FROM assignments AS a WHERE a.video = f.video AND a.frame = f.frame AND a.address = :address AND a.session <> :session)"
+    " AND (SELECT count(*) FROM assignments AS a WHERE a.video = f.video AND a.frame = f.frame AND a.done = 0 AND a.expires_at > :now"
+    " AND a.session <> :session) < :room"
+)
 
 #: The tally's SQL by name, with `:name` parameters; an engine runs them in its own parameter style.
 STATEMENTS: dict[str, str] = {
@@ -158,13 +189,23 @@ STATEMENTS: dict[str, str] = {
     "pick_in_video": (
         "SELECT video, frame FROM frames AS f WHERE retired = 0 AND agreeing = :level AND video = :video AND frame {bound} :frame"
         " AND NOT EXISTS (SELECT 1 FROM volunteer_frames AS mine WHERE mine.volunteer = :volunteer AND mine.video = f.video AND mine.frame = f.frame)"
-        " ORDER BY video, frame LIMIT :limit"
+        + _LEASABLE
+        + " ORDER BY video, frame LIMIT :limit"
     ),
     "pick_in_videos": (
         "SELECT video, frame FROM frames AS f WHERE retired = 0 AND agreeing = :level AND (video, frame) {bound} (:video, :frame)"
         " AND NOT EXISTS (SELECT 1 FROM volunteer_frames AS mine WHERE mine.volunteer = :volunteer AND mine.video = f.video AND mine.frame = f.frame)"
-        " ORDER BY video, frame LIMIT :limit"
+        + _LEASABLE
+        + " ORDER BY video, frame LIMIT :limit"
     ),
+    "renew_lease": "UPDATE assignments SET expires_at = :until WHERE video = :video AND frame = :frame AND session = :session AND done = 0",
+    "add_lease": (
+        "INSERT INTO assignments (video, frame, session, address, expires_at) VALUES (:video, :frame, :session, :address, :until) ON CONFLICT DO NOTHING"
+    ),
+    "lease_done": "UPDATE assignments SET done = 1 WHERE video = :video AND frame = :frame AND session = :session",
+    "drop_assignments": "DELETE FROM assignments WHERE video = :video",
+    "key": "SELECT value FROM volunteer_keys WHERE name = :name",
+    "add_key": "INSERT INTO volunteer_keys (name, value) VALUES (:name, :value) ON CONFLICT DO NOTHING",
     "remaining": "SELECT coalesce(sum(frames - retired), 0) FROM videos",
     "coverage": (
         "SELECT f.frame * :cells / v.frames AS cell, count(*), sum(CASE WHEN f.labels > 0 THEN 1 ELSE 0 END), sum(f.retired)"
@@ -375,12 +416,21 @@ class FrameLedger:
         rows = self.database.read("stored_retire_after", {"name": _STATUS_KEY})
         return int(rows[0][0]) if rows else None
 
+    def volunteer_key(self, name: str, make: Callable[[], str]) -> str:
+        """The secret kept under `name` in the tally's database, made once by `make` and shared by every receiver on it."""
+        rows = self.database.read("key", {"name": name})
+        if rows:
+            return str(rows[0][0])
+        with self.database.transaction() as connection:
+            connection.execute(self._sql("add_key"), {"name": name, "value": make()})
+            return str(connection.execute(self._sql("key"), {"name": name}).fetchone()[0])
+
     def retire_after_now(self) -> int:
         """How many agreeing labels retire a frame: what the last receiver started on this tally was given."""
         return self._stored_retire_after() or self.retire_after
 
     def _drop(self, connection: Connection, ident: int) -> None:
-        for name in ("drop_frames", "drop_volunteer_frames", "drop_votes", "drop_video"):
+        for name in ("drop_frames", "drop_volunteer_frames", "drop_votes", "drop_assignments", "drop_video"):
             connection.execute(self._sql(name), {"video": ident})
 
     def _add(self, connection: Connection, video: Video) -> None:
@@ -462,7 +512,12 @@ class FrameLedger:
         volunteer = volunteer_of(record)
         if volunteer is not None:
             connection.execute(self._sql("add_volunteer_frame"), {"volunteer": volunteer, "video": ident, "frame": index})
-        key = {"video": ident, "frame": index, "voice": voice_of(record)}
+        voice = voice_of(record)
+        if voice is None:
+            return False
+        if record.volunteer is not None:
+            connection.execute(self._sql("lease_done"), {"video": ident, "frame": index, "session": record.volunteer})
+        key = {"video": ident, "frame": index, "voice": voice}
         if connection.execute(self._sql("vote"), key).fetchone() is not None:
             connection.execute(self._sql("replace_vote"), {**key, "record": record.id})
             return True
@@ -491,22 +546,55 @@ class FrameLedger:
 
     # -- reading ----------------------------------------------------------------
 
-    def next_frames(self, volunteer: str, *, count: int, rng: random.Random, video: Video | None = None) -> list[Pick]:
-        """Up to `count` frames for this volunteer: not retired, not labelled by them, fewest agreeing labels first."""
+    def next_frames(
+        self, volunteer: str, *, count: int, rng: random.Random, video: Video | None = None, lease: Lease | None = None, now: float = 0.0
+    ) -> list[Pick]:
+        """Up to `count` frames for this volunteer: not retired, not labelled by them, fewest agreeing labels first.
+
+        With a `lease`, each frame handed out is leased to the session until
+        `lease.until`, and only frames with room for it are handed out: no other
+        session of its address group was given the frame, and the frame's
+        agreeing labels and the other sessions' open leases leave room below K.
+        Without one (a caller that is no session), leases still keep frames
+        that are full from being handed out again.
+        """
         held = self.held()
         candidates = [ident for ident, known in held.items() if video is None or known.url == video.url]
         picks: list[tuple[int, int, int]] = []
+        scope = {"session": lease.session, "address": lease.address, "now": lease.now} if lease else {"session": "", "address": "", "now": now}
+        retire_after = self.retire_after_now()
         # A frame not retired has fewer than retire_after agreeing labels: few levels, each one or two index seeks.
-        for level in range(self.retire_after_now()):
+        for level in range(retire_after):
             while len(picks) < count:
-                found = self._pick_at(level, volunteer, candidates, held, rng, {(v, f) for v, f, _ in picks})
+                found = self._pick_at(level, volunteer, candidates, held, rng, {(v, f) for v, f, _ in picks}, {**scope, "room": retire_after - level})
                 if found is None:
                     break
                 picks.append(found)
+        if lease is not None:
+            picks = self._lease(picks, lease)
         return [Pick(held[v], f, agreeing) for v, f, agreeing in picks]
 
+    def _lease(self, picks: list[tuple[int, int, int]], lease: Lease) -> list[tuple[int, int, int]]:
+        """Lease the picked frames to the session; a frame another session of its address group took meanwhile is dropped."""
+        kept = []
+        with self.database.transaction() as connection:
+            for video, frame, level in picks:
+                key = {"video": video, "frame": frame, "session": lease.session, "until": lease.until}
+                if connection.execute(self._sql("renew_lease"), key).rowcount == 0:
+                    if connection.execute(self._sql("add_lease"), {**key, "address": lease.address}).rowcount == 0:
+                        continue
+                kept.append((video, frame, level))
+        return kept
+
     def _pick_at(
-        self, level: int, volunteer: str, candidates: list[int], held: Mapping[int, Video], rng: random.Random, taken: set[tuple[int, int]]
+        self,
+        level: int,
+        volunteer: str,
+        candidates: list[int],
+        held: Mapping[int, Video],
+        rng: random.Random,
+        taken: set[tuple[int, int]],
+        leasing: Mapping[str, Any],
     ) -> tuple[int, int, int] | None:
         """A frame at this level the volunteer has not labelled: the first after a random point, wrapping round."""
         if not candidates:
@@ -517,7 +605,7 @@ class FrameLedger:
         for bound in ("after", "before"):
             rows = self.database.read(
                 f"{scope}_{bound}",
-                {"level": level, "video": start[0], "frame": start[1], "volunteer": volunteer, "limit": len(taken) + 1},
+                {"level": level, "video": start[0], "frame": start[1], "volunteer": volunteer, "limit": len(taken) + 1, **leasing},
             )
             for video, frame in rows:
                 # A video another receiver added since `held` was read waits for the next request.

@@ -39,6 +39,7 @@ from receiver.journal import JournalUnavailable
 from receiver.journal.engines import open_journal
 from receiver.settings import Settings
 from receiver.stores import Store, build_store
+from receiver.volunteers.sessions import SessionKeys, new_secret
 from receiver.volunteers.frames import FrameLedger, SqliteTally, TallyDatabase
 from receiver.web.dashboard import AgreementSummary, DashboardFacts, keypoint_agreement, render_dashboard
 from receiver.web.frame_api import frame_routes
@@ -47,6 +48,7 @@ from receiver.web.metrics import Metrics
 from receiver.web.openapi import openapi_document
 from receiver.web.responses import JSONAnswer
 from receiver.web.responses import error as _error
+from receiver.web.sessions import LEASE_HEADER, SESSION_HEADER, session_routes
 from receiver.web.state import Receiver, receiver_of
 from receiver.web.submissions import SubmissionEndpoint
 
@@ -94,7 +96,12 @@ async def submission(request: Request) -> Response:
     # Read from the journal only: a public request never spends the store's request budget
     # (the delivery worker keeps pull request states fresh).
     words = {"queued": "is waiting to be saved", "delivered": "is saved in the repository", "failed": "was refused by the repository", "held": "is kept on its branch for review"}
-    return JSONAnswer({"message": f"Submission {entry.id} {words.get(entry.state, entry.state)}.", **entry.public()})
+    answer: dict[str, Any] = {"message": f"Submission {entry.id} {words.get(entry.state, entry.state)}.", **entry.public()}
+    record = receiver.journal.record(identifier)
+    if record is not None and record.volunteer is not None:
+        # Only labels of a frame leased to their session count toward retirement.
+        answer["volunteer"], answer["assigned"] = record.volunteer, bool(record.assigned)
+    return JSONAnswer(answer)
 
 
 def _epoch(stamp: str | None) -> float | None:
@@ -268,6 +275,12 @@ def _tally_database(settings: Settings) -> TallyDatabase:
     return SqliteTally(settings.journal_path)
 
 
+def _session_keys(settings: Settings, tally: FrameLedger) -> SessionKeys:
+    """The keys of volunteer sessions: the configured secret, or one made once and kept in the journal's database."""
+    secret = settings.session_secret or tally.volunteer_key("sessions", new_secret)
+    return SessionKeys(secret, lifetime=settings.session_seconds)
+
+
 def _limits(settings: Settings) -> Limits:
     """Limits shared by every process on this machine, or with a PostgreSQL journal by every receiver on it."""
     if settings.journal_url:
@@ -304,6 +317,7 @@ def create_app(
     )
     if entropy is not None:
         receiver.entropy = entropy
+    receiver.session_limits = SharedLimits(settings.limits_path.with_name(settings.limits_path.name + ".sessions"), per_client=settings.session_limit)
     receiver.agreement = AgreementSummary(lambda: _agreement(receiver), clock)
     metrics = Metrics(access=settings.metrics, token=settings.metrics_token, journal=lambda: receiver.journal, now=now, multiprocess_dir=metrics_dir)
 
@@ -313,7 +327,12 @@ def create_app(
         # configuration left, and is rebuilt from the records if videos come back.
         keypoints = [k.id for k in receiver.validator.skeleton.keypoints]
         tally = FrameLedger(
-            _tally_database(settings), settings.videos, retire_after=settings.retire_after, keypoints=keypoints, symmetry=receiver.validator.skeleton.symmetry
+            _tally_database(settings),
+            settings.videos,
+            retire_after=settings.retire_after,
+            keypoints=keypoints,
+            symmetry=receiver.validator.skeleton.symmetry,
+            cap=settings.label_cap,
         )
         # With no videos there is no frame to re-judge: admissions then skip the hook and its transaction.
         # A shared journal's tally may hold another receiver's videos, so there the hook always runs.
@@ -322,6 +341,8 @@ def create_app(
         receiver.limits.open()
         try:
             receiver.tally = tally.open()
+            receiver.sessions = _session_keys(settings, tally)
+            receiver.session_limits.open()
         except BaseException:
             journal.close()
             receiver.limits.close()
@@ -336,6 +357,7 @@ def create_app(
                 journal.close()
                 tally.close()
                 receiver.limits.close()
+                receiver.session_limits.close()
             return
         chosen = store or build_store(settings)
         worker = build_worker(settings, journal, chosen, sleep=delivery_sleep, observer=metrics)
@@ -352,6 +374,7 @@ def create_app(
             tally.close()
             chosen.close()
             receiver.limits.close()
+            receiver.session_limits.close()
 
     submissions = SubmissionEndpoint(metrics.count_submission)
     routes = [
@@ -363,6 +386,7 @@ def create_app(
         Route("/health", health, methods=["GET"]),
         Route("/dashboard", dashboard, methods=["GET"]),
         *frame_routes(),
+        *session_routes(),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
@@ -374,7 +398,7 @@ def create_app(
         allow_origins=list(settings.allowed_origins),
         allow_origin_regex=settings.origin_regex,
         allow_methods=["GET", "POST"],
-        allow_headers=["content-type", "authorization"],
+        allow_headers=["content-type", "authorization", SESSION_HEADER, LEASE_HEADER],
         max_age=600,
     )
     app = Starlette(routes=routes, middleware=[cors], exception_handlers={HTTPException: http_error}, lifespan=lifespan)

@@ -18,12 +18,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from receiver.contract.records import is_record_id
+from receiver.contract.records import Record, is_record_id
 from receiver.journal import JournalUnavailable
-from receiver.volunteers.frames import CAP_TIMES_K, VOLUNTEER, FrameLedger, Pick
+from receiver.volunteers.frames import CAP_TIMES_K, VOLUNTEER, FrameLedger, Lease, Pick, voice_of
+from receiver.volunteers.sessions import Session
 from receiver.volunteers.retirement import judge_frame
 from receiver.volunteers.videos import Video
 from receiver.web.responses import JSONAnswer, error
+from receiver.web.sessions import address_group, session_of
 from receiver.web.state import Receiver, receiver_of
 
 __all__ = ["frame_routes", "MOST_FRAMES"]
@@ -87,14 +89,28 @@ def _item(pick: Pick) -> dict[str, Any]:
     return {"video": pick.video.public(), "frame_index": pick.frame_index, "labels": pick.labels}
 
 
+def _asker(request: Request, receiver: Receiver, *, required: bool) -> tuple[str | None, Session | None] | Response:
+    """Who asks: the session's pseudonym when the request carries a session, else the `?volunteer=` id (not an identity)."""
+    session = session_of(request.headers, receiver)
+    if isinstance(session, Response):
+        return session
+    if session is not None:
+        return session.pseudonym, session
+    volunteer = _volunteer(request, required=required)
+    if isinstance(volunteer, JSONResponse):
+        return volunteer
+    return volunteer, None
+
+
 async def next_frame(request: Request) -> Response:
     receiver = receiver_of(request)
     tally = _tally(receiver)
     if isinstance(tally, JSONResponse):
         return tally
-    volunteer = _volunteer(request, required=True)
-    if isinstance(volunteer, JSONResponse):
-        return volunteer
+    asker = _asker(request, receiver, required=True)
+    if isinstance(asker, Response):
+        return asker
+    volunteer, session = asker
     assert volunteer is not None
     count = _count(request)
     if isinstance(count, JSONResponse):
@@ -105,17 +121,31 @@ async def next_frame(request: Request) -> Response:
     # Seeded per volunteer and per request: twenty volunteers asking at once spread over the equally needed frames.
     rng = random.Random(f"{volunteer}/{receiver.entropy()}")
 
+    now = receiver.now().timestamp()
+    lease = None
+    if session is not None:
+        address = address_group(request.scope, receiver) if receiver.settings.one_voice_per_address else session.pseudonym
+        lease = Lease(session.pseudonym, address, now, now + receiver.settings.lease_seconds)
+
     def read() -> tuple[list[Pick], int, int]:
-        picks = tally.next_frames(volunteer, count=count, rng=rng, video=video)
+        picks = tally.next_frames(volunteer, count=count, rng=rng, video=video, lease=lease, now=now)
         remaining = tally.remaining() if video is None else tally.progress(video=video).frames_left
         return picks, remaining, tally.retire_after_now()
+
+    def item(pick: Pick) -> dict[str, Any]:
+        found = _item(pick)
+        if lease is not None and session is not None and receiver.sessions is not None:
+            found["lease"] = receiver.sessions.ticket(session, pick.video.url, pick.frame_index, lease.until)
+        return found
 
     # The tally's database may be another machine's (PostgreSQL): never wait on it in the event loop.
     try:
         picks, remaining, retire_after = await run_in_threadpool(read)
     except JournalUnavailable as exc:
         return _busy(exc)
-    answer: dict[str, Any] = {"retire_after": retire_after, "remaining": remaining, "frames": [_item(p) for p in picks]}
+    answer: dict[str, Any] = {"retire_after": retire_after, "remaining": remaining, "frames": [item(p) for p in picks]}
+    if session is not None:
+        answer["volunteer"] = session.pseudonym
     if not picks:
         if remaining == 0:
             message = "Every frame is labelled: thank you! Nothing is left to label."
@@ -124,7 +154,7 @@ async def next_frame(request: Request) -> Response:
         return JSONAnswer({"message": message, "video": None, "frame_index": None, "labels": None, **answer})
     first = picks[0]
     message = f"Please label frame {first.frame_index}: it has {first.labels} of {retire_after} agreeing labels so far."
-    return JSONAnswer({"message": message, **_item(first), **answer})
+    return JSONAnswer({"message": message, **item(first), **answer})
 
 
 async def progress(request: Request) -> Response:
@@ -132,9 +162,10 @@ async def progress(request: Request) -> Response:
     tally = _tally(receiver)
     if isinstance(tally, JSONResponse):
         return tally
-    volunteer = _volunteer(request, required=False)
-    if isinstance(volunteer, JSONResponse):
-        return volunteer
+    asker = _asker(request, receiver, required=False)
+    if isinstance(asker, Response):
+        return asker
+    volunteer, _ = asker
     video = await _video(request, tally)
     if isinstance(video, JSONResponse):
         return video
@@ -173,8 +204,10 @@ async def review(request: Request) -> Response:
         log.error("journal unreadable: %s", exc)
         return error(503, UNREADABLE, headers={"Retry-After": "60"})
     others = [r for r in frame if r.id != record.id]
-    # Only labels of the same frame size are comparable point for point.
-    comparable = [r for r in frame if (r.submission["frame_width"], r.submission["frame_height"]) == (submission["frame_width"], submission["frame_height"])]
+    # The consensus is the tally's: labels that count (one per voice, the latest), of the same frame size.
+    size = (submission["frame_width"], submission["frame_height"])
+    voices = {voice_of(r): r for r in frame if (r.submission["frame_width"], r.submission["frame_height"]) == size}
+    comparable = [r for voice, r in voices.items() if voice is not None]
     keypoints = [k.id for k in receiver.validator.skeleton.keypoints]
     agreed = None
     if len(comparable) >= 2:
@@ -189,10 +222,19 @@ async def review(request: Request) -> Response:
             "message": message,
             "record": record.document(),
             "video": video.public() if video is not None else None,
-            "others": [r.document() for r in others],
+            "others": [_public(r) for r in others],
             "consensus": agreed,
         }
     )
+
+
+def _public(record: Record) -> dict[str, Any]:
+    """Another volunteer's record as the public may see it: named by its session's pseudonym, never by a name a client chose."""
+    document = record.document()
+    metadata = document["submission"].get("metadata")
+    if isinstance(metadata, dict) and "volunteer" in metadata:
+        document["submission"] = {**document["submission"], "metadata": {k: v for k, v in metadata.items() if k != "volunteer"}}
+    return document
 
 
 def frame_routes() -> list[Route]:

@@ -21,6 +21,7 @@ from receiver.journal import Journal
 from receiver.settings import Settings
 from receiver.stores import Store
 from receiver.volunteers.frames import FrameLedger
+from receiver.volunteers.sessions import SessionKeys
 from receiver.web.dashboard import AgreementSummary
 
 __all__ = ["Receiver", "receiver_of"]
@@ -41,6 +42,10 @@ class Receiver:
     store: Store | None = None
     tally: FrameLedger | None = None
     agreement: AgreementSummary | None = None
+    #: Signs and checks volunteer sessions and lease tickets (set once the tally's database is open).
+    sessions: SessionKeys | None = None
+    #: How many new sessions each client address group may have.
+    session_limits: Limits | None = None
     entropy: Callable[[], int] = lambda: secrets.randbits(64)
 
 

@@ -25,6 +25,7 @@ from receiver.contract.parsing import ParseError, parse_json
 from receiver.contract.records import ANONYMOUS, Record
 from receiver.contract.validation import fill_names
 from receiver.journal import JournalUnavailable
+from receiver.web.sessions import LEASE_HEADER, session_of
 from receiver.web.responses import JSONAnswer, error
 
 if TYPE_CHECKING:
@@ -63,6 +64,9 @@ async def answer(receiver: Receiver, scope: Scope, receive: Receive) -> Response
     declared = headers.get("content-length")
     too_large = declared is not None and declared.isdigit() and int(declared) > limit
     submitter = await _sender(receiver, scope, headers)
+    session = None if isinstance(submitter, Response) else session_of(headers, receiver)
+    if isinstance(session, Response):
+        submitter = session
     if isinstance(submitter, Response):
         if not too_large:
             # Read what was sent before answering: a server that closes a connection with
@@ -93,7 +97,20 @@ async def answer(receiver: Receiver, scope: Scope, receive: Receive) -> Response
             details=details,
             problems=[{"pointer": p.pointer, "message": p.message} for p in problems],
         )
-    record = Record.create(fill_names(document, receiver.validator.skeleton), submitter=submitter, received_at=receiver.now(), receiver_version=__version__)
+    received = receiver.now()
+    volunteer, assigned = None, False
+    if session is not None and receiver.sessions is not None:
+        volunteer = session.pseudonym
+        ticket = headers.get(LEASE_HEADER)
+        assigned = receiver.sessions.assigned(ticket, session, document["video_url"], document["frame_index"], received.timestamp())
+    record = Record.create(
+        fill_names(document, receiver.validator.skeleton),
+        submitter=submitter,
+        received_at=received,
+        receiver_version=__version__,
+        volunteer=volunteer,
+        assigned=assigned,
+    )
     assert receiver.journal is not None
     try:
         admission = await receiver.journal.admit(record)
@@ -110,6 +127,10 @@ async def answer(receiver: Receiver, scope: Scope, receive: Receive) -> Response
     frame = record.submission["frame_index"]
     if admission.created:
         content["message"] = f"Thank you! Your labels for frame {frame} were received and will be saved to the repository."
+        if record.volunteer is not None:
+            content["assigned"] = bool(record.assigned)
+            if not record.assigned:
+                content["message"] += " This frame was not handed to your session, so these labels do not count toward finishing it."
         return JSONAnswer(content, status_code=202)
     content["message"] = f"Already received: these labels for frame {frame} were submitted before; nothing new was saved."
     content["commit"] = entry.commit

@@ -183,7 +183,7 @@ class TestConsensusReading:
         self, tmp_path: Path, run_cli: RunCLI, monkeypatch: pytest.MonkeyPatch, command: list[str]
     ) -> None:
         """However many files the source holds, only a few records are alive at once while the table is built."""
-        from receiver.export import sources
+        from receiver.stores import sources
 
         rng = random.Random(5)
         many = [record({k: (x + rng.uniform(-2, 2), y) for k, (x, y) in TRUTH.items()}, submitter=f"v{n % 7}", frame_index=n % 40) for n in range(300)]

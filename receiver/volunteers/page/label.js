@@ -7,7 +7,7 @@ import { makeClient, Unreachable } from "./receiver.js";
 import { openVideo, presentFrame, FrameError } from "./frames.js";
 import { render, newView, toFrame, zoomAt, panBy, markerRadius, PALETTE } from "./draw.js";
 import { createOutbox } from "./outbox.js";
-import { volunteerId } from "./volunteer.js";
+import { keepSession, keptSession, volunteerId } from "./volunteer.js";
 
 const AHEAD = 3;
 const AHEAD_KEY = "pose-receiver.ahead.v1";
@@ -17,7 +17,7 @@ const CLICK_SLOP_PX = 6;
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 
 const state = {
-  client: makeClient(config.receiverUrl || location.origin),
+  client: makeClient(config.receiverUrl || location.origin, { load: () => keptSession(localStorage), save: (session) => keepSession(localStorage, session) }),
   volunteer: volunteerId(localStorage),
   skeleton: null,       // {keypoints: [{id, name}], edges: [[a, b]]}
   edges: [],            // edges as keypoint positions
@@ -139,11 +139,11 @@ async function refillOnce() {
     return;
   }
   const offered = answer.frames && answer.frames.length ? answer.frames
-    : (answer.frame_index === null || answer.frame_index === undefined ? [] : [{ video: answer.video, frame_index: answer.frame_index }]);
+    : (answer.frame_index === null || answer.frame_index === undefined ? [] : [{ video: answer.video, frame_index: answer.frame_index, lease: answer.lease || null }]);
   for (const frame of offered) {
     if (state.ahead.length >= AHEAD) break;
     if (!held.has(frameKey(frame.video, frame.frame_index))) {
-      state.ahead.push({ video: frame.video, frame_index: frame.frame_index });
+      state.ahead.push({ video: frame.video, frame_index: frame.frame_index, lease: frame.lease || null });
       held.add(frameKey(frame.video, frame.frame_index));
     }
   }
@@ -376,7 +376,8 @@ function submit() {
     return;
   }
   const key = frameKey(current.video, current.confirmed);
-  state.outbox.add(payloadFor(current), key);
+  // The lease is for the frame the receiver handed out; a frame the browser confirmed otherwise has none.
+  state.outbox.add(payloadFor(current), key, current.confirmed === current.frame_index ? current.lease || null : null);
   state.submitted.add(key);
   say(`Frame ${current.confirmed} is saved in this browser and on its way.`);
   leaveFrame();
@@ -425,7 +426,7 @@ async function loadSkeleton() {
 }
 
 async function start() {
-  state.outbox = createOutbox({ storage: localStorage, send: (payload) => state.client.send(payload), onChange: onOutbox });
+  state.outbox = createOutbox({ storage: localStorage, send: (payload, lease) => state.client.send(payload, lease), onChange: onOutbox });
   showPending();
   state.outbox.retryNow();
   window.addEventListener("online", () => state.outbox.retryNow());

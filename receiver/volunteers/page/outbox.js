@@ -43,7 +43,7 @@ export function createOutbox({ storage, send, onChange }) {
       for (;;) {
         const item = box.items.find((candidate) => candidate.due <= Date.now());
         if (!item) break;
-        const answer = await send(item.payload);
+        const answer = await send(item.payload, item.lease || null);
         if (answer.outcome === "again") {
           item.attempts += 1;
           item.due = Date.now() + backoff(item.attempts);
@@ -64,9 +64,9 @@ export function createOutbox({ storage, send, onChange }) {
   return {
     get size() { return box.items.length; },
     keys() { return box.items.map((item) => item.frame); },
-    add(payload, frame) {
+    add(payload, frame, lease = null) {
       const key = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
-      box.items.push({ key, frame, payload, attempts: 0, due: Date.now() });
+      box.items.push({ key, frame, payload, lease, attempts: 0, due: Date.now() });
       save(); // kept before it is sent
       onChange({});
       pump();

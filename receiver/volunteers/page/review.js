@@ -41,9 +41,9 @@ function pointsOf(submission, keypoints) {
   });
 }
 
+// A session's pseudonym (issued by the receiver), else the token's owner; never a name the client chose.
 function volunteerOf(record) {
-  const metadata = record.submission.metadata || {};
-  return metadata.volunteer || record.receipt.submitter || "unknown";
+  return record.receipt.volunteer || record.receipt.submitter || "unknown";
 }
 
 function swatch(colour) {

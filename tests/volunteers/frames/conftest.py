@@ -6,8 +6,10 @@ apps a test starts share one database as receivers on several machines do.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import random
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from receiver.settings import Settings
+from receiver.volunteers.sessions import SessionKeys
 from receiver.volunteers.videos import Video
 from receiver.web.app import create_app
 from tests.support.captured import captured_body
@@ -54,6 +57,47 @@ def journal_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "journal.sqlite3"
 
 
+#: The session secret of the test apps, so a test can hand a volunteer a frame's lease as next-frame would.
+SECRET = "volunteer-loop-tests-secret"
+
+
+def address_of(name: str) -> str:
+    """A client address of its own for each named volunteer (one network each)."""
+    digest = hashlib.sha256(name.encode()).digest()
+    return f"10.{digest[0]}.{digest[1]}.{digest[2]}"
+
+
+class Volunteer:
+    """A volunteer as the labeling page is one: a session the receiver issued, from an address of its own.
+
+    `post` sends a label with the lease of its frame, as if next-frame had handed
+    that frame to this session (the ticket is made with the apps' secret);
+    `leased=False` sends it without one, as a page would for a frame nobody gave it.
+    """
+
+    def __init__(self, client: TestClient, name: str, token: str) -> None:
+        self.name, self.token = name, token
+        self.http = TestClient(client.app, client=(address_of(name), 50000))
+        self.keys = SessionKeys(SECRET, lifetime=86400.0)
+        self.pseudonym = self.keys.verify(token, time.time()).pseudonym
+
+    def headers(self, **extra: str) -> dict[str, str]:
+        return {"X-Volunteer-Session": self.token, **extra}
+
+    def post(self, body: dict[str, Any], *, leased: bool = True, ticket: str | None = None) -> Any:
+        """Send a label: with `ticket` (the lease next-frame gave), else with one made here when `leased`, else with none."""
+        lease = {}
+        if ticket is not None:
+            lease = {"X-Volunteer-Lease": ticket}
+        elif leased:
+            session = self.keys.verify(self.token, time.time())
+            lease = {"X-Volunteer-Lease": self.keys.ticket(session, body["video_url"], body["frame_index"], time.time() + 3600)}
+        return self.http.post("/api/labels", json=body, headers=self.headers(**lease))
+
+    def get(self, path: str, params: dict[str, str] | None = None) -> Any:
+        return self.http.get(path, params=params, headers=self.headers())
+
+
 class Apps:
     """Apps started on one journal, each with settings overridden by keywords (default: VIDEO, retire after 3, no rate limit)."""
 
@@ -61,10 +105,28 @@ class Apps:
         self.tmp_path, self.journal_path, self.journal_url = tmp_path, journal_path, journal_url
         self.running: list[TestClient] = []
         self.entropy = itertools.count(1)
+        self.sessions: dict[str, str] = {}
+
+    def volunteer(self, client: TestClient, name: str) -> Volunteer:
+        """The volunteer `name` talking to the app behind `client`; its session is asked for once and kept across restarts."""
+        if name not in self.sessions:
+            answer = TestClient(client.app, client=(address_of(name), 50000)).post("/api/sessions")
+            assert answer.status_code == 201, answer.text
+            self.sessions[name] = answer.json()["session"]
+        return Volunteer(client, name, self.sessions[name])
+
+    def pseudonym(self, name: str) -> str:
+        return SessionKeys(SECRET, lifetime=86400.0).verify(self.sessions[name], time.time()).pseudonym
 
     def start(self, **overrides: Any) -> TestClient:
         base = Settings(
-            local_repo=self.tmp_path / "data" / "annotations.git", journal=self.journal_path, journal_url=self.journal_url or "", rate_limit=None, videos=(VIDEO,)
+            local_repo=self.tmp_path / "data" / "annotations.git",
+            journal=self.journal_path,
+            journal_url=self.journal_url or "",
+            rate_limit=None,
+            session_limit=None,
+            session_secret=SECRET,
+            videos=(VIDEO,),
         )
         client = TestClient(create_app(replace(base, **overrides), entropy=lambda: next(self.entropy)))
         client.__enter__()

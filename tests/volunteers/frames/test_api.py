@@ -39,32 +39,32 @@ class TestNextFrame:
         """With every frame but one labelled once, a new volunteer gets the untouched one."""
         client = apps.start(videos=(SMALL,))
         for frame in (0, 2):
-            assert client.post("/api/labels", json=honest_label(SMALL, frame, ALICE)).status_code == 202
-        picks = {client.get("/api/next-frame", params={"volunteer": BOB}).json()["frame_index"] for _ in range(10)}
+            assert apps.volunteer(client, ALICE).post(honest_label(SMALL, frame, ALICE)).status_code == 202
+        picks = {apps.volunteer(client, BOB).get("/api/next-frame", params={"volunteer": BOB}).json()["frame_index"] for _ in range(10)}
         assert picks == {1}
 
     def test_retired_frames_are_never_handed_out(self, apps: Apps) -> None:
         """Once a frame has K agreeing labels nobody gets it again, whatever the random pick."""
         client = apps.start(videos=(SMALL,), retire_after=2)
         for volunteer in (ALICE, BOB):
-            client.post("/api/labels", json=honest_label(SMALL, 1, volunteer))
-        picks = {client.get("/api/next-frame", params={"volunteer": f"other-{n:04d}", "count": "3"}).json()["frame_index"] for n in range(30)}
-        assert 1 not in picks and picks <= {0, 2}
+            apps.volunteer(client, volunteer).post(honest_label(SMALL, 1, volunteer))
+        picks = {apps.volunteer(client, f"other-{n:04d}").get("/api/next-frame", params={"volunteer": f"other-{n:04d}", "count": "3"}).json()["frame_index"] for n in range(30)}
+        assert 1 not in picks and picks - {None} <= {0, 2}
 
     def test_a_volunteer_never_gets_a_frame_they_labelled(self, apps: Apps) -> None:
         """Alice, having labelled frames 0 and 1, is only ever handed frame 2."""
         client = apps.start(videos=(SMALL,))
         for frame in (0, 1):
-            client.post("/api/labels", json=honest_label(SMALL, frame, ALICE))
-        answers = [client.get("/api/next-frame", params={"volunteer": ALICE, "count": "3"}).json() for _ in range(10)]
+            apps.volunteer(client, ALICE).post(honest_label(SMALL, frame, ALICE))
+        answers = [apps.volunteer(client, ALICE).get("/api/next-frame", params={"volunteer": ALICE, "count": "3"}).json() for _ in range(10)]
         assert all([item["frame_index"] for item in a["frames"]] == [2] for a in answers)
 
     def test_volunteer_who_labelled_all_that_remain_gets_no_frame_and_a_sentence(self, apps: Apps) -> None:
         """200, frame_index and video null, a message saying they have labelled every frame left."""
         client = apps.start(videos=(SMALL,))
         for frame in range(3):
-            client.post("/api/labels", json=honest_label(SMALL, frame, ALICE))
-        body = client.get("/api/next-frame", params={"volunteer": ALICE}).json()
+            apps.volunteer(client, ALICE).post(honest_label(SMALL, frame, ALICE))
+        body = apps.volunteer(client, ALICE).get("/api/next-frame", params={"volunteer": ALICE}).json()
         assert (body["frame_index"], body["video"], body["frames"], body["remaining"]) == (None, None, [], 3)
         assert "You have labelled every frame" in body["message"]
 
@@ -72,15 +72,15 @@ class TestNextFrame:
         """200 with frame_index null, remaining 0, and a message saying every frame is labelled."""
         client = apps.start(videos=(SMALL,), retire_after=1)
         for frame in range(3):
-            client.post("/api/labels", json=honest_label(SMALL, frame, ALICE))
-        body = client.get("/api/next-frame", params={"volunteer": BOB}).json()
+            apps.volunteer(client, ALICE).post(honest_label(SMALL, frame, ALICE))
+        body = apps.volunteer(client, BOB).get("/api/next-frame", params={"volunteer": BOB}).json()
         assert (body["frame_index"], body["video"], body["remaining"]) == (None, None, 0)
         assert body["message"].startswith("Every frame is labelled")
 
     def test_video_parameter_keeps_to_that_video(self, apps: Apps) -> None:
         """video=<url> hands out frames of that video only."""
         client = apps.start(videos=(VIDEO, OTHER))
-        body = client.get("/api/next-frame", params={"volunteer": ALICE, "video": OTHER.url, "count": "10"}).json()
+        body = apps.volunteer(client, ALICE).get("/api/next-frame", params={"volunteer": ALICE, "video": OTHER.url, "count": "10"}).json()
         assert {item["video"]["url"] for item in body["frames"]} == {OTHER.url} and body["remaining"] == 20
 
     def test_equally_needed_frames_are_spread_over_volunteers(self, apps: Apps) -> None:
@@ -88,7 +88,7 @@ class TestNextFrame:
         client = apps.start(videos=(VIDEO, OTHER))
         picks = {
             (a["video"]["url"], a["frame_index"])
-            for a in (client.get("/api/next-frame", params={"volunteer": f"volunteer-{n:03d}"}).json() for n in range(20))
+            for a in (apps.volunteer(client, f"volunteer-{n:03d}").get("/api/next-frame", params={"volunteer": f"volunteer-{n:03d}"}).json() for n in range(20))
         }
         assert len(picks) >= 15 and {url for url, _ in picks} == {VIDEO.url, OTHER.url}
 
@@ -97,11 +97,11 @@ class TestCounting:
     def test_disagreeing_label_does_not_count_toward_retirement(self, apps: Apps) -> None:
         """Three honest labels and one far off: 3 agreeing of 4, the frame retires at K=3."""
         client = apps.start(videos=(SMALL,))
-        client.post("/api/labels", json=far_label(SMALL, 0, "wrong-0001"))
+        apps.volunteer(client, "wrong-0001").post(far_label(SMALL, 0, "wrong-0001"))
         for volunteer in (ALICE, BOB):
-            client.post("/api/labels", json=honest_label(SMALL, 0, volunteer))
+            apps.volunteer(client, volunteer).post(honest_label(SMALL, 0, volunteer))
         assert client.get("/api/progress").json()["videos"][0]["retired"] == 0
-        client.post("/api/labels", json=honest_label(SMALL, 0, CAROL))
+        apps.volunteer(client, CAROL).post(honest_label(SMALL, 0, CAROL))
         assert client.get("/api/progress").json()["videos"][0] == {"url": SMALL.url, "frames": 3, "retired": 1, "in_progress": 0, "untouched": 2}
 
     def test_label_of_an_unconfigured_video_is_accepted_and_not_counted(self, apps: Apps) -> None:
@@ -110,8 +110,8 @@ class TestCounting:
         body = captured_body()
         body["metadata"] = {"volunteer": ALICE}
         assert client.post("/api/labels", json=body).status_code == 202
-        assert client.get("/api/progress", params={"volunteer": ALICE}).json()["videos"][0]["untouched"] == 3
-        assert client.get("/api/progress", params={"volunteer": ALICE}).json()["volunteer"] == {"id": ALICE, "done": 0}
+        assert apps.volunteer(client, ALICE).get("/api/progress", params={"volunteer": ALICE}).json()["videos"][0]["untouched"] == 3
+        assert apps.volunteer(client, ALICE).get("/api/progress", params={"volunteer": ALICE}).json()["volunteer"] == {"id": apps.pseudonym(ALICE), "done": 0}
 
     @pytest.mark.parametrize("change", [{"frame_width": 640, "frame_height": 360}, {"fps": 25}, {"frame_index": 3, "total_frames": 4}])
     def test_label_describing_the_video_otherwise_is_not_counted(self, apps: Apps, change: dict[str, int]) -> None:
@@ -136,50 +136,50 @@ class TestSharedState:
     def test_restart_keeps_the_tally(self, apps: Apps) -> None:
         """A new app on the same journal knows what the first one counted and who labelled what."""
         first = apps.start(videos=(SMALL,), retire_after=1)
-        first.post("/api/labels", json=honest_label(SMALL, 0, ALICE))
-        first.post("/api/labels", json=honest_label(SMALL, 1, BOB))
+        apps.volunteer(first, ALICE).post(honest_label(SMALL, 0, ALICE))
+        apps.volunteer(first, BOB).post(honest_label(SMALL, 1, BOB))
         apps.stop(first)
         second = apps.start(videos=(SMALL,), retire_after=1)
-        assert second.get("/api/progress", params={"volunteer": ALICE}).json()["volunteer"]["done"] == 1
-        assert second.get("/api/next-frame", params={"volunteer": CAROL, "count": "3"}).json()["frames"][0]["frame_index"] == 2
+        assert apps.volunteer(second, ALICE).get("/api/progress", params={"volunteer": ALICE}).json()["volunteer"]["done"] == 1
+        assert apps.volunteer(second, CAROL).get("/api/next-frame", params={"volunteer": CAROL, "count": "3"}).json()["frames"][0]["frame_index"] == 2
 
     def test_two_apps_on_one_journal_share_the_tally(self, apps: Apps) -> None:
         """Labels taken in by one process retire frames for the other at once."""
         one, two = apps.start(videos=(SMALL,), retire_after=1), apps.start(videos=(SMALL,), retire_after=1)
-        one.post("/api/labels", json=honest_label(SMALL, 0, ALICE))
-        two.post("/api/labels", json=honest_label(SMALL, 2, BOB))
-        picks = {two.get("/api/next-frame", params={"volunteer": CAROL}).json()["frame_index"] for _ in range(5)}
-        picks |= {one.get("/api/next-frame", params={"volunteer": CAROL}).json()["frame_index"] for _ in range(5)}
+        apps.volunteer(one, ALICE).post(honest_label(SMALL, 0, ALICE))
+        apps.volunteer(two, BOB).post(honest_label(SMALL, 2, BOB))
+        picks = {apps.volunteer(two, CAROL).get("/api/next-frame", params={"volunteer": CAROL}).json()["frame_index"] for _ in range(5)}
+        picks |= {apps.volunteer(one, CAROL).get("/api/next-frame", params={"volunteer": CAROL}).json()["frame_index"] for _ in range(5)}
         assert picks == {1}
 
     def test_video_configured_later_is_rebuilt_from_kept_records(self, apps: Apps) -> None:
         """Labels taken in before the video was configured count once it is."""
         before = apps.start(videos=())
-        before.post("/api/labels", json=honest_label(SMALL, 0, ALICE))
+        apps.volunteer(before, ALICE).post(honest_label(SMALL, 0, ALICE))
         apps.stop(before)
         after = apps.start(videos=(SMALL,), retire_after=1)
-        assert after.get("/api/progress", params={"volunteer": ALICE}).json() == {
+        assert apps.volunteer(after, ALICE).get("/api/progress", params={"volunteer": ALICE}).json() == {
             "message": "2 frames still need labels.",
             "videos": [{"url": SMALL.url, "frames": 3, "retired": 1, "in_progress": 0, "untouched": 2}],
             "frames_left": 2,
-            "volunteer": {"id": ALICE, "done": 1},
+            "volunteer": {"id": apps.pseudonym(ALICE), "done": 1},
         }
 
     def test_video_taken_out_of_the_configuration_is_dropped_with_a_warning(self, apps: Apps, caplog: pytest.LogCaptureFixture) -> None:
         """Its frames leave the tally (a volunteer's count of it too), and the log names it and the rule for several receivers."""
         first = apps.start(videos=(SMALL, OTHER), retire_after=1)
-        first.post("/api/labels", json=honest_label(OTHER, 0, ALICE))
+        apps.volunteer(first, ALICE).post(honest_label(OTHER, 0, ALICE))
         apps.stop(first)
         with caplog.at_level(logging.WARNING, logger="receiver.frames"):
             second = apps.start(videos=(SMALL,), retire_after=1)
-        assert second.get("/api/progress", params={"volunteer": ALICE}).json()["volunteer"]["done"] == 0
+        assert apps.volunteer(second, ALICE).get("/api/progress", params={"volunteer": ALICE}).json()["volunteer"]["done"] == 0
         warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and OTHER.url in r.getMessage()]
         assert len(warnings) == 1 and "must all be given the same videos" in warnings[0]
 
     def test_changed_retire_after_applies_at_restart(self, apps: Apps) -> None:
         """A frame retired at K=1 is handed out again when the receiver restarts with K=2."""
         first = apps.start(videos=(SMALL,), retire_after=1)
-        first.post("/api/labels", json=honest_label(SMALL, 0, ALICE))
+        apps.volunteer(first, ALICE).post(honest_label(SMALL, 0, ALICE))
         apps.stop(first)
         second = apps.start(videos=(SMALL,), retire_after=2)
         assert second.get("/api/progress").json()["frames_left"] == 3
@@ -195,16 +195,16 @@ class TestReceiversGivenDifferentVideos:
         old = apps.start(videos=(SMALL,), retire_after=1)
         new = apps.start(videos=(SMALL, OTHER), retire_after=1)
         for frame in range(3):
-            new.post("/api/labels", json=honest_label(SMALL, frame, ALICE))
-        body = old.get("/api/next-frame", params={"volunteer": BOB}).json()
+            apps.volunteer(new, ALICE).post(honest_label(SMALL, frame, ALICE))
+        body = apps.volunteer(old, BOB).get("/api/next-frame", params={"volunteer": BOB}).json()
         assert (body["video"], body["remaining"]) == (OTHER.public(), 20)
-        assert old.get("/api/next-frame", params={"volunteer": BOB, "video": OTHER.url}).status_code == 200
+        assert apps.volunteer(old, BOB).get("/api/next-frame", params={"volunteer": BOB, "video": OTHER.url}).status_code == 200
 
     def test_a_receiver_with_several_videos_never_fails_on_one_it_was_not_given(self, apps: Apps) -> None:
         third = replace(OTHER, url="https://videos.example.org/mouse-3.mp4")
         old = apps.start(videos=(SMALL, OTHER))
         apps.start(videos=(SMALL, OTHER, third))
-        answers = [old.get("/api/next-frame", params={"volunteer": BOB, "count": "10"}) for _ in range(20)]
+        answers = [apps.volunteer(old, BOB).get("/api/next-frame", params={"volunteer": BOB, "count": "10"}) for _ in range(20)]
         assert {a.status_code for a in answers} == {200}
         handed = {item["video"]["url"] for a in answers for item in a.json()["frames"]}
         assert handed == {SMALL.url, OTHER.url, third.url}
@@ -212,17 +212,17 @@ class TestReceiversGivenDifferentVideos:
     def test_a_video_another_receiver_dropped_is_no_longer_handed_out(self, apps: Apps) -> None:
         old = apps.start(videos=(SMALL, OTHER))
         apps.start(videos=(SMALL,))
-        answers = [old.get("/api/next-frame", params={"volunteer": BOB, "count": "10"}).json() for _ in range(5)]
+        answers = [apps.volunteer(old, BOB).get("/api/next-frame", params={"volunteer": BOB, "count": "10"}).json() for _ in range(5)]
         assert {item["video"]["url"] for body in answers for item in body["frames"]} == {SMALL.url}
         assert [v["url"] for v in old.get("/api/progress").json()["videos"]] == [SMALL.url]
-        assert old.get("/api/next-frame", params={"volunteer": BOB, "video": OTHER.url}).status_code == 404
+        assert apps.volunteer(old, BOB).get("/api/next-frame", params={"volunteer": BOB, "video": OTHER.url}).status_code == 404
 
     def test_a_video_another_receiver_gave_other_geometry_is_handed_out_as_changed(self, apps: Apps, caplog: pytest.LogCaptureFixture) -> None:
         longer = replace(SMALL, frames=5)
         old = apps.start(videos=(SMALL,))
         with caplog.at_level(logging.WARNING, logger="receiver.frames"):
             apps.start(videos=(longer,))
-        body = old.get("/api/next-frame", params={"volunteer": BOB, "count": "5"}).json()
+        body = apps.volunteer(old, BOB).get("/api/next-frame", params={"volunteer": BOB, "count": "5"}).json()
         assert sorted(item["frame_index"] for item in body["frames"]) == [0, 1, 2, 3, 4]
         assert {item["video"]["frames"] for item in body["frames"]} == {5}
         warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and SMALL.url in r.getMessage()]
@@ -234,8 +234,8 @@ class TestReceiversGivenDifferentVideos:
         old = apps.start(videos=(SMALL,), retire_after=2)
         with caplog.at_level(logging.WARNING, logger="receiver.frames"):
             apps.start(videos=(SMALL,), retire_after=1)
-        old.post("/api/labels", json=honest_label(SMALL, 0, ALICE))
-        body = old.get("/api/next-frame", params={"volunteer": BOB, "count": "3"}).json()
+        apps.volunteer(old, ALICE).post(honest_label(SMALL, 0, ALICE))
+        body = apps.volunteer(old, BOB).get("/api/next-frame", params={"volunteer": BOB, "count": "3"}).json()
         assert (body["retire_after"], body["remaining"]) == (1, 2)
         assert sorted(item["frame_index"] for item in body["frames"]) == [1, 2]
         warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -246,14 +246,14 @@ class TestProgress:
         """One frame retired, one in progress, the rest untouched; the volunteer's own count."""
         client = apps.start(videos=(SMALL, OTHER), retire_after=2)
         for volunteer in (ALICE, BOB):
-            client.post("/api/labels", json=honest_label(SMALL, 0, volunteer))
-        client.post("/api/labels", json=honest_label(SMALL, 1, ALICE))
-        body = client.get("/api/progress", params={"volunteer": ALICE}).json()
+            apps.volunteer(client, volunteer).post(honest_label(SMALL, 0, volunteer))
+        apps.volunteer(client, ALICE).post(honest_label(SMALL, 1, ALICE))
+        body = apps.volunteer(client, ALICE).get("/api/progress", params={"volunteer": ALICE}).json()
         assert body["videos"] == [
             {"url": SMALL.url, "frames": 3, "retired": 1, "in_progress": 1, "untouched": 1},
             {"url": OTHER.url, "frames": 20, "retired": 0, "in_progress": 0, "untouched": 20},
         ]
-        assert (body["frames_left"], body["volunteer"], body["message"]) == (22, {"id": ALICE, "done": 2}, "22 frames still need labels.")
+        assert (body["frames_left"], body["volunteer"], body["message"]) == (22, {"id": apps.pseudonym(ALICE), "done": 2}, "22 frames still need labels.")
 
     def test_without_volunteer_says_null(self, apps: Apps) -> None:
         """The volunteer field is null when no id is given."""
@@ -264,8 +264,8 @@ class TestReview:
     def test_shows_the_record_the_other_labels_of_its_frame_and_their_consensus(self, apps: Apps) -> None:
         """The stored document, the configured video, the others of the same frame, and a point per keypoint."""
         client = apps.start(videos=(SMALL,))
-        ids = [client.post("/api/labels", json=honest_label(SMALL, 1, v)).json()["id"] for v in (ALICE, BOB, CAROL)]
-        client.post("/api/labels", json=honest_label(SMALL, 2, ALICE))
+        ids = [apps.volunteer(client, v).post(honest_label(SMALL, 1, v)).json()["id"] for v in (ALICE, BOB, CAROL)]
+        apps.volunteer(client, ALICE).post(honest_label(SMALL, 2, ALICE))
         body = client.get(f"/api/review/{ids[0]}").json()
         assert body["record"]["receipt"]["id"] == ids[0] and body["record"]["submission"]["frame_index"] == 1
         assert body["video"] == SMALL.public()

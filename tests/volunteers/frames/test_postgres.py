@@ -20,9 +20,10 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
+from receiver.journal.postgres import lock_key, lock_secret
 from receiver.volunteers.postgres import SYNC_LOCK
 from tests.support.pgcluster import Cluster
-from tests.volunteers.frames.conftest import OTHER, VIDEO, Apps, honest_label
+from tests.volunteers.frames.conftest import OTHER, VIDEO, Apps, Volunteer, honest_label
 
 FRAME = 7
 
@@ -42,8 +43,8 @@ def _until(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.02)
 
 
-def _post_in_thread(client: TestClient, body: dict[str, object], codes: list[int]) -> threading.Thread:
-    thread = threading.Thread(target=lambda: codes.append(client.post("/api/labels", json=body).status_code))
+def _post_in_thread(volunteer: Volunteer, body: dict[str, object], codes: list[int]) -> threading.Thread:
+    thread = threading.Thread(target=lambda: codes.append(volunteer.post(body).status_code))
     thread.start()
     return thread
 
@@ -55,11 +56,12 @@ def test_labels_of_one_frame_admitted_at_once_on_two_receivers_are_both_counted(
         first = apps.start(local_repo=tmp_path / "a" / "annotations.git")
         second = apps.start(local_repo=tmp_path / "b" / "annotations.git")
         codes: list[int] = []
+        alice, bob = apps.volunteer(first, "alice-0001"), apps.volunteer(second, "bob-00000002")
         with psycopg.connect(url) as blocker:
             blocker.execute("SELECT id FROM videos WHERE url = %s FOR UPDATE", (VIDEO.url,))
-            one = _post_in_thread(first, honest_label(VIDEO, FRAME, "alice-0001"), codes)
+            one = _post_in_thread(alice, honest_label(VIDEO, FRAME, "alice-0001"), codes)
             _until(lambda: _waiting_on_locks(url) == 1, "the first admission waits on the video's row")
-            two = _post_in_thread(second, honest_label(VIDEO, FRAME, "bob-00000002"), codes)
+            two = _post_in_thread(bob, honest_label(VIDEO, FRAME, "bob-00000002"), codes)
             _until(lambda: _waiting_on_locks(url) == 2, "the second admission waits too")
             blocker.rollback()
         one.join(10)
@@ -84,16 +86,17 @@ def test_a_label_admitted_while_another_receiver_adds_its_video_is_counted(tmp_p
     apps = Apps(tmp_path, tmp_path / "unused.sqlite3", url)
     try:
         first = apps.start()
+        alice = apps.volunteer(first, "alice-0001")
         codes: list[int] = []
         with psycopg.connect(url) as syncing:
             # What a sync writes for a video added to another receiver's RECEIVER_VIDEOS, under its lock.
-            syncing.execute("SELECT pg_advisory_xact_lock(%s)", (SYNC_LOCK,))
+            syncing.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(lock_secret(syncing), SYNC_LOCK),))
             (ident,) = syncing.execute(
                 "INSERT INTO videos (url, fps, frames, width, height) VALUES (%s, %s, %s, %s, %s) RETURNING id",
                 (OTHER.url, OTHER.fps, OTHER.frames, OTHER.width, OTHER.height),
             ).fetchone()
             syncing.execute("INSERT INTO frames (video, frame) SELECT %s, i FROM generate_series(0, %s - 1) AS i", (ident, OTHER.frames))
-            posting = _post_in_thread(first, honest_label(OTHER, FRAME, "alice-0001"), codes)
+            posting = _post_in_thread(alice, honest_label(OTHER, FRAME, "alice-0001"), codes)
             _until(lambda: _waiting_on_locks(url) == 1 or not posting.is_alive(), "the admission waits for the sync, or is done")
         posting.join(10)
         assert codes == [202]
@@ -140,7 +143,7 @@ def test_labels_taken_in_by_a_receiver_given_no_videos_count_in_the_shared_tally
     try:
         bare = apps.start(videos=(), retire_after=1, local_repo=tmp_path / "a" / "annotations.git")
         labelling = apps.start(retire_after=1, local_repo=tmp_path / "b" / "annotations.git")
-        assert bare.post("/api/labels", json=honest_label(VIDEO, FRAME, "alice-0001")).status_code == 202
+        assert apps.volunteer(bare, "alice-0001").post(honest_label(VIDEO, FRAME, "alice-0001")).status_code == 202
         assert labelling.get("/api/progress").json()["frames_left"] == VIDEO.frames - 1
     finally:
         for client in list(apps.running):
