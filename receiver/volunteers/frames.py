@@ -93,6 +93,8 @@ class VideoProgress:
     retired: int
     in_progress: int
     untouched: int
+    #: Frames once retired that later counted labels brought back into the pool (also counted in `in_progress`).
+    reopened: int = 0
 
 
 @dataclass(frozen=True)
@@ -165,8 +167,9 @@ STATEMENTS: dict[str, str] = {
         " INSERT INTO frames (video, frame) SELECT :video, i FROM n"
     ),
     "labelled_frames": "SELECT DISTINCT frame_index FROM records WHERE video_url = :url",
-    "retire_reached": "UPDATE frames SET retired = 1 WHERE retired = 0 AND agreeing >= :retire_after",
-    "unretire": "UPDATE frames SET retired = 0 WHERE retired = 1 AND agreeing < :retire_after",
+    # The retirement rule of `receiver.volunteers.retirement` (K agreeing, two to one), in SQL.
+    "retire_reached": "UPDATE frames SET retired = 1 WHERE retired = 0 AND agreeing >= :retire_after AND 3 * agreeing >= 2 * labels",
+    "unretire": "UPDATE frames SET retired = 0 WHERE retired = 1 AND (agreeing < :retire_after OR 3 * agreeing < 2 * labels)",
     "recount_retired": "UPDATE videos SET retired = (SELECT count(*) FROM frames WHERE frames.video = videos.id AND frames.retired = 1)",
     "stored_retire_after": "SELECT value FROM status WHERE name = :name",
     "store_retire_after": (
@@ -187,13 +190,13 @@ STATEMENTS: dict[str, str] = {
     "set_frame": "UPDATE frames SET labels = :labels, agreeing = :agreeing, retired = :retired WHERE video = :video AND frame = :frame",
     "count_video": "UPDATE videos SET touched = touched + :touched, retired = retired + :retired WHERE id = :video",
     "pick_in_video": (
-        "SELECT video, frame FROM frames AS f WHERE retired = 0 AND agreeing = :level AND video = :video AND frame {bound} :frame"
+        "SELECT video, frame FROM frames AS f WHERE retired = 0 AND agreeing = :level AND video = :video AND frame {bound} :frame AND labels < :cap"
         " AND NOT EXISTS (SELECT 1 FROM volunteer_frames AS mine WHERE mine.volunteer = :volunteer AND mine.video = f.video AND mine.frame = f.frame)"
         + _LEASABLE
         + " ORDER BY video, frame LIMIT :limit"
     ),
     "pick_in_videos": (
-        "SELECT video, frame FROM frames AS f WHERE retired = 0 AND agreeing = :level AND (video, frame) {bound} (:video, :frame)"
+        "SELECT video, frame FROM frames AS f WHERE retired = 0 AND agreeing = :level AND (video, frame) {bound} (:video, :frame) AND labels < :cap"
         " AND NOT EXISTS (SELECT 1 FROM volunteer_frames AS mine WHERE mine.volunteer = :volunteer AND mine.video = f.video AND mine.frame = f.frame)"
         + _LEASABLE
         + " ORDER BY video, frame LIMIT :limit"
@@ -211,7 +214,19 @@ STATEMENTS: dict[str, str] = {
         "SELECT f.frame * :cells / v.frames AS cell, count(*), sum(CASE WHEN f.labels > 0 THEN 1 ELSE 0 END), sum(f.retired)"
         " FROM frames f JOIN videos v ON v.id = f.video WHERE v.url = :url GROUP BY cell ORDER BY cell"
     ),
-    "progress": "SELECT url, frames, touched, retired FROM videos ORDER BY id",
+    "progress": (
+        "SELECT url, frames, touched, retired, (SELECT count(*) FROM reopened_frames AS r WHERE r.video = videos.id) FROM videos ORDER BY id"
+    ),
+    "reopen": "INSERT INTO reopened_frames (video, frame) VALUES (:video, :frame) ON CONFLICT DO NOTHING",
+    "settled_again": "DELETE FROM reopened_frames WHERE video = :video AND frame = :frame",
+    "drop_reopened": "DELETE FROM reopened_frames WHERE video = :video",
+    "pick_reopened": (
+        "SELECT f.video, f.frame FROM reopened_frames AS f JOIN frames AS x ON x.video = f.video AND x.frame = f.frame"
+        " WHERE x.retired = 0 AND x.labels < :cap"
+        " AND NOT EXISTS (SELECT 1 FROM volunteer_frames AS mine WHERE mine.volunteer = :volunteer AND mine.video = f.video AND mine.frame = f.frame)"
+        + _LEASABLE
+        + " ORDER BY f.video, f.frame LIMIT :limit"
+    ),
     "volunteer_done": "SELECT count(*) FROM volunteer_frames WHERE volunteer = :volunteer",
 }
 # The two bounds of a pick, from a random point to the end, then from the start back round to it.
@@ -430,7 +445,7 @@ class FrameLedger:
         return self._stored_retire_after() or self.retire_after
 
     def _drop(self, connection: Connection, ident: int) -> None:
-        for name in ("drop_frames", "drop_volunteer_frames", "drop_votes", "drop_assignments", "drop_video"):
+        for name in ("drop_frames", "drop_volunteer_frames", "drop_votes", "drop_assignments", "drop_reopened", "drop_video"):
             connection.execute(self._sql(name), {"video": ident})
 
     def _add(self, connection: Connection, video: Video) -> None:
@@ -536,13 +551,17 @@ class FrameLedger:
         counted = [Record.from_stored(bytes(document)) for (document,) in documents]
         agreement = judge_frame(counted, self.keypoints, self.symmetry)
         was_touched, was_retired = before[0] > 0, bool(before[1])
-        # Retirement sticks: a later label that moves the consensus does not bring a frame back.
-        retired = was_retired or agreement.retired(retire_after)
+        retired = agreement.retired(retire_after)
+        if was_retired and not retired:
+            # Later counted labels disagree with the answer it retired on: back into the pool.
+            connection.execute(self._sql("reopen"), {"video": ident, "frame": index})
+        elif retired and not was_retired:
+            connection.execute(self._sql("settled_again"), {"video": ident, "frame": index})
         connection.execute(
             self._sql("set_frame"),
             {"labels": agreement.labels, "agreeing": agreement.agreeing, "retired": int(retired), "video": ident, "frame": index},
         )
-        return int(agreement.labels > 0 and not was_touched), int(retired and not was_retired)
+        return int(agreement.labels > 0 and not was_touched), int(retired) - int(was_retired)
 
     # -- reading ----------------------------------------------------------------
 
@@ -563,7 +582,15 @@ class FrameLedger:
         picks: list[tuple[int, int, int]] = []
         scope = {"session": lease.session, "address": lease.address, "now": lease.now} if lease else {"session": "", "address": "", "now": now}
         retire_after = self.retire_after_now()
-        # A frame not retired has fewer than retire_after agreeing labels: few levels, each one or two index seeks.
+        scope["cap"] = self.label_cap(retire_after)
+        # Frames brought back from retirement first: few, and their answer is in doubt.
+        if candidates:
+            for video_id, frame in self.database.read(
+                "pick_reopened", {"volunteer": volunteer, "limit": count, "room": retire_after, **scope}
+            ):
+                if int(video_id) in candidates and len(picks) < count:
+                    picks.append((int(video_id), int(frame), retire_after))
+        # Any other frame not retired has fewer than retire_after agreeing labels: few levels, each one or two index seeks.
         for level in range(retire_after):
             while len(picks) < count:
                 found = self._pick_at(level, volunteer, candidates, held, rng, {(v, f) for v, f, _ in picks}, {**scope, "room": retire_after - level})
@@ -627,8 +654,8 @@ class FrameLedger:
     def progress(self, volunteer: str | None = None, *, video: Video | None = None) -> Progress:
         """Every video the tally holds (or only `video`), frame counts by state, and how many frames the volunteer did."""
         shown = [
-            VideoProgress(url, int(frames), int(retired), int(touched) - int(retired), int(frames) - int(touched))
-            for url, frames, touched, retired in self.database.read("progress", {})
+            VideoProgress(url, int(frames), int(retired), int(touched) - int(retired), int(frames) - int(touched), int(reopened))
+            for url, frames, touched, retired, reopened in self.database.read("progress", {})
             if video is None or url == video.url
         ]
         done = None

@@ -28,7 +28,13 @@ class FrameAgreement:
     centre: tuple[Point | None, ...]
 
     def retired(self, retire_after: int) -> bool:
-        return self.agreeing >= retire_after
+        """At least K labels agree, and they outnumber the disagreeing ones two to one.
+
+        The margin is what undoes a retirement: a retired frame whose later
+        counted labels disagree with its answer fails it and goes back into the
+        pool, where more labels settle it one way or the other.
+        """
+        return self.agreeing >= retire_after and self.agreeing >= 2 * (self.labels - self.agreeing)
 
     def points(self) -> dict[str, dict[str, float] | None]:
         """The agreed point of each keypoint (null where the agreeing labels mostly left it unplaced)."""

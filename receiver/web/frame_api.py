@@ -183,6 +183,8 @@ async def progress(request: Request) -> Response:
                 for v in state.videos
             ],
             "frames_left": left,
+            # Retired frames that later labels disagreed with, handed out again.
+            "reopened": sum(v.reopened for v in state.videos),
             "volunteer": None if volunteer is None else {"id": volunteer, "done": state.volunteer_done},
         }
     )

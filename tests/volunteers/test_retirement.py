@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pytest
+
 from receiver.contract.records import Record
 from receiver.volunteers.retirement import judge_frame
 from tests.volunteers.frames.conftest import VIDEO, far_label, honest_label, truth
@@ -43,3 +45,35 @@ def test_no_labels_means_nothing_agrees() -> None:
     """An empty frame: 0 labels, 0 agreeing, every point null."""
     agreement = judge_frame([], KEYPOINTS)
     assert (agreement.labels, agreement.agreeing, set(agreement.points().values())) == (0, 0, {None})
+
+
+def test_a_judgement_solves_the_frame_once_however_many_labels_it_has(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forty labels, one solve: judging is linear in the labels, not quadratic."""
+    from receiver.consensus import incremental
+
+    solves = []
+    real = incremental.read_answers
+    monkeypatch.setattr(incremental, "read_answers", lambda *args, **kwargs: solves.append(1) or real(*args, **kwargs))
+    judge_frame([record(honest_label(VIDEO, 5, f"vol-{n:05d}"), "anonymous") for n in range(40)], KEYPOINTS)
+    assert len(solves) == 1
+
+
+def test_one_solve_answers_what_adding_one_by_one_answers() -> None:
+    """extend() and add() per record end in the same consensus."""
+    from receiver.consensus import FrameKey, FrameTally
+
+    records = [record(honest_label(VIDEO, 5, f"vol-{n:05d}"), "anonymous") for n in range(5)] + [record(far_label(VIDEO, 5, "off-00001"), "anonymous")]
+    key = FrameKey(VIDEO.url, 5)
+    one_by_one = FrameTally(key, VIDEO.width, VIDEO.height, KEYPOINTS)
+    for each in records:
+        last = one_by_one.add(each)
+    at_once = FrameTally(key, VIDEO.width, VIDEO.height, KEYPOINTS).extend(records)
+    assert (at_once.labels, at_once.agreeing_labels, at_once.consensus.centre) == (last.labels, last.agreeing_labels, last.consensus.centre)
+
+
+def test_retired_needs_the_agreeing_labels_to_outnumber_the_others_two_to_one() -> None:
+    """Three agreeing of eight is not retired at K=3; three of four is."""
+    honest = [record(honest_label(VIDEO, 5, f"vol-{n:05d}"), "anonymous") for n in range(3)]
+    disputed = judge_frame(honest + [record(far_label(VIDEO, 5, f"off-{n:05d}"), "anonymous") for n in range(5)], KEYPOINTS)
+    assert disputed.labels == 8 and not disputed.retired(3)
+    assert judge_frame(honest + [record(far_label(VIDEO, 5, "off-00001"), "anonymous")], KEYPOINTS).retired(3)

@@ -162,6 +162,7 @@ class TestSharedState:
             "message": "2 frames still need labels.",
             "videos": [{"url": SMALL.url, "frames": 3, "retired": 1, "in_progress": 0, "untouched": 2}],
             "frames_left": 2,
+            "reopened": 0,
             "volunteer": {"id": apps.pseudonym(ALICE), "done": 1},
         }
 

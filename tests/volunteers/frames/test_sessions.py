@@ -176,3 +176,38 @@ class TestPublicNames:
         assert other["receipt"]["volunteer"] == apps.pseudonym("bob-00000002")
         assert "volunteer" not in other["submission"].get("metadata", {})
         assert "bob-00000002" not in str(body["others"])
+
+
+class TestRetirementUndone:
+    def test_a_retired_frame_that_five_sessions_then_dispute_is_handed_out_again(self, apps: Apps) -> None:
+        """Retired on three agreeing labels; five disagreeing assigned labels from distinct sessions reopen it."""
+        client = apps.start(videos=(ONE,), retire_after=3)
+        for name in ("alice-0001", "bob-00000002", "carol-000003"):
+            apps.volunteer(client, name).post(honest_label(ONE, 0, name))
+        assert frames_state(client, ONE.url)["retired"] == 1
+        assert apps.volunteer(client, "dave-0000004").get("/api/next-frame").json()["frame_index"] is None
+        for n in range(5):
+            name = f"doubter-{n:04d}"
+            assert apps.volunteer(client, name).post(far_label(ONE, 0, name)).json()["assigned"] is True
+        progress = client.get("/api/progress").json()
+        assert progress["videos"][0]["retired"] == 0 and progress["reopened"] == 1
+        assert apps.volunteer(client, "dave-0000004").get("/api/next-frame").json()["frame_index"] == 0
+
+    def test_a_reopened_frame_that_settles_again_is_no_longer_counted_reopened(self, apps: Apps) -> None:
+        """Enough agreeing labels after the dispute retire it again, and it leaves the reopened count."""
+        client = apps.start(videos=(ONE,), retire_after=1, label_cap=20)
+        apps.volunteer(client, "alice-0001").post(honest_label(ONE, 0, "alice-0001"))
+        apps.volunteer(client, "doubter-0000").post(far_label(ONE, 0, "doubter-0000"))
+        assert client.get("/api/progress").json()["reopened"] == 1
+        for n in range(6):
+            apps.volunteer(client, f"honest-{n:05d}").post(honest_label(ONE, 0, f"honest-{n:05d}"))
+        progress = client.get("/api/progress").json()
+        assert (progress["videos"][0]["retired"], progress["reopened"]) == (1, 0)
+
+    def test_a_frame_whose_counted_labels_reach_the_cap_unsettled_is_no_longer_handed_out(self, apps: Apps) -> None:
+        """A contested frame at its cap waits for a reviewer instead of taking every volunteer's time."""
+        client = apps.start(videos=(ONE,), retire_after=3, label_cap=4)
+        for n, label in enumerate((honest_label, honest_label, far_label, far_label)):
+            apps.volunteer(client, f"split-{n:06d}").post(label(ONE, 0, f"split-{n:06d}"))
+        answer = apps.volunteer(client, "newcomer-0001").get("/api/next-frame").json()
+        assert (answer["frame_index"], answer["remaining"]) == (None, 1)
