@@ -21,8 +21,8 @@ from starlette.routing import Route
 from receiver.contract.records import Record, is_record_id
 from receiver.journal import JournalUnavailable
 from receiver.volunteers.frames import CAP_TIMES_K, VOLUNTEER, FrameLedger, Lease, Pick, voice_of
-from receiver.volunteers.sessions import Session
 from receiver.volunteers.retirement import judge_frame
+from receiver.volunteers.sessions import Session
 from receiver.volunteers.videos import Video
 from receiver.web.responses import JSONAnswer, error
 from receiver.web.sessions import address_group, session_of

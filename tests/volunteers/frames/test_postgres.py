@@ -18,7 +18,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from starlette.testclient import TestClient
 
 from receiver.journal.postgres import lock_key, lock_secret
 from receiver.volunteers.postgres import SYNC_LOCK
