@@ -49,6 +49,9 @@ class Settings:
     rate_limit_ipv6_prefix: int = 64
     anonymous_per_hour: int = 0
     max_body_bytes: int = 64 * 1024
+    body_seconds: float = 10.0
+    connections_per_client: int = 50
+    header_seconds: float = 10.0
     forwarded_allow_ips: str = "127.0.0.1"
     batch_size: int = 500
     github_repository: str = ""
@@ -120,6 +123,9 @@ SETTING_HELP: dict[str, str] = {
     "rate_limit_ipv6_prefix": "IPv6 addresses sharing this many leading bits are one client (64: one /64, what one host usually gets)",
     "anonymous_per_hour": "most tokenless submissions in any hour, all clients together; 0 (the default) for no ceiling",
     "max_body_bytes": "largest accepted request body, in bytes",
+    "body_seconds": "seconds a client has to send a whole submission body once its headers are in; later, 408 and the connection is closed (0: no deadline)",
+    "connections_per_client": "most requests one client address group may have open at once in one process (past it, 429); 0 turns the cap off",
+    "header_seconds": "seconds a connection has to send a request's headers, from when it opens or its last answer; then `receiver serve` closes it (0: no deadline)",
     "forwarded_allow_ips": "comma-separated proxy addresses whose X-Forwarded-For is trusted",
     "batch_size": "most records the delivery worker hands the store at once",
     "github_repository": "OWNER/NAME of the GitHub data repository (store = github)",

@@ -8,6 +8,7 @@ a sentence a volunteer can act on; nothing is kept unless the journal says so.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,10 @@ class _Disconnected(Exception):
     """The client went away before its whole body arrived."""
 
 
+class _Late(Exception):
+    """The whole body did not arrive within the body deadline."""
+
+
 class SubmissionEndpoint:
     """The submit handler as an ASGI app; `count` hears every answer's status (500 included) for /metrics."""
 
@@ -67,20 +72,25 @@ async def answer(receiver: Receiver, scope: Scope, receive: Receive) -> Response
     session = None if isinstance(submitter, Response) else session_of(headers, receiver)
     if isinstance(session, Response):
         submitter = session
+    seconds = receiver.settings.body_seconds
     if isinstance(submitter, Response):
         if not too_large:
             # Read what was sent before answering: a server that closes a connection with
             # request bytes still arriving makes the kernel reset it, and the client may
             # lose the answer to "connection reset" before reading it.
             try:
-                await _body(receive, limit)
+                await _body(receive, limit, seconds)
             except _Disconnected:
                 pass
+            except _Late:
+                return _too_slow(seconds)
         return submitter
     try:
-        body = None if too_large else await _body(receive, limit)
+        body = None if too_large else await _body(receive, limit, seconds)
     except _Disconnected:
         return error(400, "The connection closed before the whole submission arrived; submit again.")
+    except _Late:
+        return _too_slow(seconds)
     if body is None:
         return error(413, f"The submission is larger than {limit} bytes; send one frame's labels at a time.")
     try:
@@ -186,8 +196,21 @@ def _too_many(refusal: Refusal) -> Response:
     return error(429, sentence, headers={"Retry-After": seconds})
 
 
-async def _body(receive: Receive, limit: int) -> bytes | None:
-    """The whole body, or None as soon as it passes `limit` bytes."""
+async def _body(receive: Receive, limit: int, seconds: float) -> bytes | None:
+    """The whole body, or None as soon as it passes `limit` bytes; `_Late` when it is not all in within `seconds` (0: no deadline).
+
+    One timer for the whole body, not one per chunk: a client trickling a byte at a time must still finish in time.
+    """
+    if seconds <= 0:
+        return await _read(receive, limit)
+    try:
+        async with asyncio.timeout(seconds):
+            return await _read(receive, limit)
+    except TimeoutError:
+        raise _Late from None
+
+
+async def _read(receive: Receive, limit: int) -> bytes | None:
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -201,3 +224,12 @@ async def _body(receive: Receive, limit: int) -> bytes | None:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _too_slow(seconds: float) -> Response:
+    """408, and the connection closed: a client this slow holds a connection others need."""
+    return error(
+        408,
+        f"The submission did not arrive within {seconds:g} seconds, so it was not saved; check the connection and submit again.",
+        headers={"Connection": "close"},
+    )

@@ -1,0 +1,127 @@
+"""How many requests one client may hold open, and how long a connection may take to say what it wants.
+
+Facing clients directly, one address holding a thousand slow requests open
+filled uvicorn's `limit_concurrency` and every other client got 503. With this
+cap, a client's requests past `connections_per_client` are refused at once with
+429 and the connection closed, so the rest of the server stays free for
+everyone else. Clients are grouped as the rate limits group them
+(`receiver.access.ratelimit.client_key`, with the prefix settings).
+
+It counts per process: with `--workers N` one client may hold up to N times
+the cap. It sees requests, not connections: a connection still sending its
+headers, or idle between requests, is uvicorn's to time out (see `receiver
+serve`). Behind nginx, nginx's `limit_conn` does this job for every receiver
+at once.
+
+`HeaderDeadlineProtocol` is that timeout for headers: uvicorn bounds the idle
+time after an answer (`timeout_keep_alive`) but not a connection that never
+sends, or trickles, its request line and headers. Over the body, the deadline
+is `receiver.web.submissions`' (RECEIVER_BODY_SECONDS); behind nginx both are
+nginx's (`client_header_timeout`, `client_body_timeout`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from receiver.access.ratelimit import ClientPrefixes, client_key
+from receiver.web.responses import error
+
+__all__ = ["RETRY_AFTER_SECONDS", "ConnectionCap", "HeaderDeadlineProtocol"]
+
+#: What a refused client is told to wait: long enough for its open requests to end or time out.
+RETRY_AFTER_SECONDS = 10
+
+
+class ConnectionCap:
+    """ASGI middleware counting open requests per client address group; a request over `per_client` is refused with 429.
+
+    The counts live in this object, which the app factory builds, so two apps never share them.
+    """
+
+    def __init__(self, app: ASGIApp, *, per_client: int, prefixes: ClientPrefixes) -> None:
+        self.app = app
+        self.per_client = per_client
+        self._prefixes = prefixes
+        self._open: dict[str, int] = {}
+
+    def open_requests(self, address: str) -> int:
+        """How many requests the group of `address` has open now (what /metrics or a test may read)."""
+        return self._open.get(client_key(address, self._prefixes), 0)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.per_client <= 0:
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        key = client_key(client[0] if client else "unknown", self._prefixes)
+        count = self._open.get(key, 0)
+        if count >= self.per_client:
+            refusal = error(
+                429,
+                f"Your address has {count} requests open at once, the most this receiver allows; "
+                f"let them finish and try again in {RETRY_AFTER_SECONDS} s.",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Connection": "close"},
+            )
+            await refusal(scope, receive, send)
+            return
+        self._open[key] = count + 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            left = self._open[key] - 1
+            if left:
+                self._open[key] = left
+            else:
+                del self._open[key]
+
+
+class HeaderDeadlineProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol, closing a connection whose request headers are not in `header_seconds` after it opened or was last answered.
+
+    `receiver serve` passes it to uvicorn as `http=functools.partial(HeaderDeadlineProtocol, header_seconds=...)`,
+    which pickles by reference for `--workers N`. While a request runs no deadline is armed: the body has its own.
+    """
+
+    def __init__(self, *args: Any, header_seconds: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_seconds = header_seconds
+        self._header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_header_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_deadline()
+        super().connection_lost(exc)
+
+    def on_headers_complete(self) -> None:
+        self._disarm_header_deadline()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        # A pipelined request already sent its headers: it starts now, with no deadline to meet.
+        waiting = bool(self.pipeline)
+        super().on_response_complete()
+        if not waiting and not self.transport.is_closing():
+            self._arm_header_deadline()
+
+    def _arm_header_deadline(self) -> None:
+        self._disarm_header_deadline()
+        if self._header_seconds > 0:
+            self._header_timer = self.loop.call_later(self._header_seconds, self._header_deadline_passed)
+
+    def _disarm_header_deadline(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_deadline_passed(self) -> None:
+        self._header_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
