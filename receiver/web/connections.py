@@ -11,7 +11,8 @@ It counts per process: with `--workers N` one client may hold up to N times
 the cap. It sees requests, not connections: a connection still sending its
 headers, or idle between requests, is uvicorn's to time out (see `receiver
 serve`). Behind nginx, nginx's `limit_conn` does this job for every receiver
-at once.
+at once; the trusted proxies' own addresses are not capped, since a request
+left with a proxy's address stands for every client behind it.
 
 `HeaderDeadlineProtocol` is that timeout for headers: uvicorn bounds the idle
 time after an answer (`timeout_keep_alive`) but not a connection that never
@@ -23,6 +24,7 @@ nginx's (`client_header_timeout`, `client_body_timeout`).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -41,12 +43,15 @@ class ConnectionCap:
     """ASGI middleware counting open requests per client address group; a request over `per_client` is refused with 429.
 
     The counts live in this object, which the app factory builds, so two apps never share them.
+    `exempt` addresses are not counted: the app passes the trusted proxies, whose own address
+    stands for every client behind them when a request carries no usable X-Forwarded-For.
     """
 
-    def __init__(self, app: ASGIApp, *, per_client: int, prefixes: ClientPrefixes) -> None:
+    def __init__(self, app: ASGIApp, *, per_client: int, prefixes: ClientPrefixes, exempt: Callable[[str], bool] = lambda address: False) -> None:
         self.app = app
         self.per_client = per_client
         self._prefixes = prefixes
+        self._exempt = exempt
         self._open: dict[str, int] = {}
 
     def open_requests(self, address: str) -> int:
@@ -58,7 +63,11 @@ class ConnectionCap:
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
-        key = client_key(client[0] if client else "unknown", self._prefixes)
+        address = client[0] if client else "unknown"
+        if self._exempt(address):
+            await self.app(scope, receive, send)
+            return
+        key = client_key(address, self._prefixes)
         count = self._open.get(key, 0)
         if count >= self.per_client:
             refusal = error(

@@ -131,3 +131,11 @@ def test_the_receiver_refuses_a_submission_past_the_cap_while_others_are_kept(ma
 
     same, other, first = client.portal.call(scenario)
     assert (same.status, other.status, first.status) == (429, 202, 202)
+
+
+def test_a_trusted_proxy_s_own_address_is_not_capped() -> None:
+    """Requests left with the proxy's address stand for every client behind it, so they are not counted."""
+    held = Held()
+    cap = ConnectionCap(held, per_client=1, prefixes=Settings(), exempt=lambda address: address == "127.0.0.1")
+    second, first = asyncio.run(_while_one_is_open(cap, held, "127.0.0.1", "127.0.0.1"))
+    assert (second, first.status_code) == ("let in", 200)
