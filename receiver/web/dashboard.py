@@ -9,6 +9,8 @@ video URL, an error message, a PR URL) is HTML-escaped.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ from typing import Any
 
 from receiver.contract.records import Record
 
-__all__ = ["AgreementSummary", "DashboardFacts", "keypoint_agreement", "render_dashboard"]
+__all__ = ["STYLE_SOURCE", "AgreementSummary", "DashboardFacts", "keypoint_agreement", "render_dashboard"]
 
 Coverage = tuple[str, int, list[tuple[int, int, int]]]
 
@@ -90,7 +92,11 @@ h1{font-size:1.4rem;margin:0 0 .2rem} h2{font-size:1.05rem;margin:1.4rem 0 .4rem
 table{border-collapse:collapse;background:#fff} td,th{border:1px solid #d8dee4;padding:.25rem .5rem;text-align:left}
 svg{background:#fff;border:1px solid #d8dee4;border-radius:4px;max-width:100%}
 .legend span{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 .8rem;vertical-align:middle}
+.legend .retired{background:#2da44e} .legend .labelled{background:#f2cc60} .legend .untouched{background:#d8dee4}
 """
+
+#: The page's one <style> element as a Content-Security-Policy source: its hash, so no other inline style is allowed.
+STYLE_SOURCE = "'sha256-" + base64.b64encode(hashlib.sha256(_STYLE.encode("utf-8")).digest()).decode("ascii") + "'"
 
 _UNTOUCHED, _LABELLED, _RETIRED = "#d8dee4", "#f2cc60", "#2da44e"
 
@@ -181,7 +187,7 @@ def render_dashboard(facts: DashboardFacts) -> str:
         if facts.agreement
         else '<p class="muted">No frame has settled yet: agreement shows once volunteers agree on a frame.</p>'
     )
-    legend = f'<p class="legend"><span style="background:{_RETIRED}"></span>retired<span style="background:{_LABELLED}"></span>labelled<span style="background:{_UNTOUCHED}"></span>untouched</p>'
+    legend = '<p class="legend"><span class="retired"></span>retired<span class="labelled"></span>labelled<span class="untouched"></span>untouched</p>'
     stamp = facts.now.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">'

@@ -40,7 +40,7 @@ from starlette.responses import JSONResponse, Response
 
 from receiver.journal import Journal, JournalError
 
-__all__ = ["Metrics", "JournalCollector", "LATENCY_BUCKETS", "prepare_multiprocess_dir"]
+__all__ = ["Metrics", "JournalCollector", "LATENCY_BUCKETS", "bearer_matches", "prepare_multiprocess_dir"]
 
 log = logging.getLogger("receiver.metrics")
 
@@ -59,6 +59,15 @@ def prepare_multiprocess_dir(directory: Path) -> Path:
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
     return directory.resolve()
+
+
+def bearer_matches(header: str | None, token: str) -> bool:
+    """Whether an Authorization header carries `token` as a bearer token; never when no token is configured.
+
+    /metrics and the details of /health and /dashboard are shown to the same holder, checked the same way.
+    """
+    scheme, _, presented = (header or "").partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode("utf-8"), token.encode("utf-8"))
 
 
 def _epoch(stamp: str) -> float:
@@ -136,7 +145,7 @@ class Metrics:
         multiprocess_dir: Path | None = None,
     ) -> None:
         self.access = access
-        self._token = token.encode("utf-8")
+        self._token = token
         self.registry = CollectorRegistry()
         if multiprocess_dir is not None:
             MultiProcessCollector(self.registry, path=str(multiprocess_dir))  # type: ignore[no-untyped-call]
@@ -179,8 +188,7 @@ class Metrics:
         return generate_latest(self.registry)
 
     def _authorised(self, header: str | None) -> bool:
-        scheme, _, token = (header or "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode("utf-8"), self._token)
+        return bearer_matches(header, self._token)
 
     async def endpoint(self, request: Request) -> Response:
         """`GET /metrics`: 404 when off, 401 without the right token in token mode, else the scrape."""

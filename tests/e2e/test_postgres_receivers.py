@@ -23,8 +23,13 @@ def post(server: ReceiverProcess, n: int) -> str:
     return identifier
 
 
+#: /health names the deliverer only to the metrics token's holder.
+METRICS_TOKEN = "metrics-secret-for-tests"
+DETAILS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
 def deliverer(server: ReceiverProcess) -> str | None:
-    named: str | None = httpx.get(f"{server.url}/health", timeout=10).json()["deliverer"]
+    named: str | None = httpx.get(f"{server.url}/health", headers=DETAILS, timeout=10).json()["deliverer"]
     return named
 
 
@@ -37,7 +42,7 @@ def holder(server: ReceiverProcess) -> str:
 def receivers(tmp_path: Path, postgres_cluster: Cluster) -> Iterator[tuple[ReceiverProcess, ReceiverProcess, Path]]:
     """Two receivers in their own folders, sharing the journal database and one bare repository."""
     repository = tmp_path / "shared" / "annotations.git"
-    environ = {"RECEIVER_JOURNAL": postgres_cluster.database(), "RECEIVER_LOCAL_REPO": str(repository), "RECEIVER_RATE_LIMIT": "0"}
+    environ = {"RECEIVER_JOURNAL": postgres_cluster.database(), "RECEIVER_LOCAL_REPO": str(repository), "RECEIVER_RATE_LIMIT": "0", "RECEIVER_METRICS_TOKEN": METRICS_TOKEN}
     one, two = ReceiverProcess(tmp_path / "one", environ), ReceiverProcess(tmp_path / "two", environ)
     with one, two:
         yield one, two, repository
@@ -68,11 +73,11 @@ def test_a_stranger_holding_every_lock_it_can_name_changes_nothing(tmp_path: Pat
     repository = tmp_path / "shared" / "annotations.git"
     stranger = hold_every_nameable_lock(stranger_url(postgres_cluster, url), stores=(str(repository.resolve()),))
     try:
-        environ = {"RECEIVER_JOURNAL": url, "RECEIVER_LOCAL_REPO": str(repository), "RECEIVER_RATE_LIMIT": "3/hour"}
+        environ = {"RECEIVER_JOURNAL": url, "RECEIVER_LOCAL_REPO": str(repository), "RECEIVER_RATE_LIMIT": "3/hour", "RECEIVER_METRICS_TOKEN": METRICS_TOKEN}
         with ReceiverProcess(tmp_path / "one", environ) as server:
             codes = [httpx.post(f"{server.url}/api/labels", json=numbered_submission(n), timeout=30).status_code for n in range(8)]
             wait_delivered(server.url)
-            health = httpx.get(f"{server.url}/health", timeout=10).json()
+            health = httpx.get(f"{server.url}/health", headers=DETAILS, timeout=10).json()
         assert codes == [202] * 3 + [429] * 5
         assert health["delivery"]["state"] == "ok" and health["deliverer"] is not None
         assert len(ids_in(repository)) == 3

@@ -18,7 +18,10 @@ from tests.support.captured import captured_body
 from tests.support.servers import ReceiverProcess, wait_until
 
 REPO = "receiver-data/annotations.git"
-NO_LIMIT = {"RECEIVER_RATE_LIMIT": "0"}
+#: /health names the deliverer only to the metrics token's holder.
+METRICS_TOKEN = "metrics-secret-for-tests"
+DETAILS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+NO_LIMIT = {"RECEIVER_RATE_LIMIT": "0", "RECEIVER_METRICS_TOKEN": METRICS_TOKEN}
 
 
 def children(pid: int) -> dict[int, str]:
@@ -39,7 +42,7 @@ def children(pid: int) -> dict[int, str]:
 
 
 def delivery(url: str) -> dict:  # type: ignore[type-arg]
-    answer: dict = httpx.get(f"{url}/health", timeout=5).json()["delivery"]  # type: ignore[type-arg]
+    answer: dict = httpx.get(f"{url}/health", headers=DETAILS, timeout=5).json()["delivery"]  # type: ignore[type-arg]
     return answer
 
 
@@ -153,7 +156,7 @@ def test_a_deliverer_that_cannot_open_the_repository_says_why_on_health_and_resu
         os.kill(first, signal.SIGKILL)
         during = post(server.url, 2, first_frame=50)
         wait_until(lambda: delivery(server.url)["state"] == "retrying", timeout=30, what="the new deliverer to report why it waits")
-        health = httpx.get(f"{server.url}/health", timeout=5).json()
+        health = httpx.get(f"{server.url}/health", headers=DETAILS, timeout=5).json()
         (repository / "notes.txt").unlink()
         repository.rmdir()
         (tmp_path / "elsewhere.git").rename(repository)

@@ -15,6 +15,9 @@ from tests.support.servers import wait_until
 from tests.web.app.conftest import ClientFactory
 
 JSON = {"Content-Type": "application/json"}
+#: /health names the deliverer only to the metrics token's holder.
+METRICS_TOKEN = "metrics-secret-for-tests"
+DETAILS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 
 def post(client: TestClient, n: int) -> Any:
@@ -23,7 +26,7 @@ def post(client: TestClient, n: int) -> Any:
 
 @pytest.fixture
 def client(make_client: ClientFactory, postgres_cluster: Cluster) -> TestClient:
-    return make_client(journal=None, journal_url=postgres_cluster.database())
+    return make_client(journal=None, journal_url=postgres_cluster.database(), metrics_token=METRICS_TOKEN)
 
 
 def test_a_post_is_kept_in_postgresql(client: TestClient) -> None:
@@ -51,5 +54,5 @@ def test_a_post_while_postgresql_is_gone_is_refused_until_it_returns(client: Tes
 def test_health_names_the_deliverer(client: TestClient) -> None:
     """The process holding the advisory lock publishes its host and pid; /health shows it."""
     post(client, 1)
-    wait_until(lambda: client.get("/health").json()["deliverer"] is not None, timeout=60, what="a deliverer to be elected")
-    assert client.get("/health").json()["deliverer"] == holder_name()
+    wait_until(lambda: client.get("/health", headers=DETAILS).json()["deliverer"] is not None, timeout=60, what="a deliverer to be elected")
+    assert client.get("/health", headers=DETAILS).json()["deliverer"] == holder_name()
