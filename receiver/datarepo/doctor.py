@@ -34,7 +34,7 @@ from github.ContentFile import ContentFile
 from github.Repository import Repository
 
 from receiver.datarepo.gate import MODERATION_VARIABLE, ModerationError, moderation_from
-from receiver.datarepo.layout import WORKFLOWS, WORKFLOWS_DIR, accepted_workflow
+from receiver.datarepo.layout import WORKFLOWS, WORKFLOWS_DIR, accepted_workflow, is_commit_id, pinned_checkout
 from receiver.stores.github.answers import answer_from
 from receiver.stores.github.client import AppCredentials, app_login
 
@@ -283,17 +283,28 @@ def _workflows_check(facts: Facts, repo: RepositoryFacts, expected: Expected) ->
     fix = "commit this version's workflows to the default branch (`receiver init --force` writes them; or copy this project's .github/workflows)"
     if isinstance(facts.workflows, Unread):
         return Check("workflows", False, f"cannot read {where}: {facts.workflows}", fix)
-    problems, kinds = [], set()
+    problems, kinds, moving = [], set(), []
     for name in WORKFLOWS:
         found = facts.workflows.get(name)
         if found is None:
             problems.append(f"{name} is missing from {where}")
             continue
         kind = accepted_workflow(name, found, repo.default_branch, expected.workflows)
-        if kind is None:
+        pinned = pinned_checkout(found)
+        if pinned is not None and not is_commit_id(pinned[1]):
+            # Whoever can move that tag or branch chooses the code that judges and merges this repository's pull requests.
+            problems.append(f"{name} checks out {pinned[0]} at {pinned[1]!r}, a tag or branch that can move, not a commit id")
+            moving.append(pinned)
+        elif kind is None:
             problems.append(f"{name} differs from this version's")
         else:
             kinds.add(kind)
+    if moving:
+        receiver_repo, ref = moving[0]
+        fix = (
+            f"run `receiver init PATH --force --receiver-repo {receiver_repo} --receiver-ref {ref}` in a checkout of the data repository "
+            "(it pins the commit that ref names now) and commit its .github/workflows to the default branch"
+        )
     if problems:
         return Check("workflows", False, "; ".join(problems), fix)
     return Check("workflows", True, f"{' and '.join(WORKFLOWS)} on {repo.default_branch} are this version's ({', '.join(sorted(kinds))})")

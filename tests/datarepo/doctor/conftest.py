@@ -13,8 +13,8 @@ from receiver.datarepo.layout import Pin, init_files
 from tests.github_fake import FakeClock, FakeGitHub, fake_github_mock
 from tests.support.github_world import BASE, REPO, TOKEN, fake_world
 
-#: The receiver's code an init repository in these tests pins.
-PIN = Pin("lab/pose-receiver", "v0.1.0")
+#: The receiver's code an init repository in these tests pins: the commit its tag v0.1.0 named.
+PIN = Pin("lab/pose-receiver", "0123456789abcdef0123456789abcdef01234567", named="v0.1.0")
 
 
 @dataclass

@@ -6,11 +6,11 @@ import io
 import json
 
 from receiver.datarepo.doctor import run_doctor
-from receiver.datarepo.layout import shipped_workflows
+from receiver.datarepo.layout import Pin, render, shipped_workflows
 from tests.github_fake import FakeGitHub, Fault
 from tests.support.github_world import REPO, pygithub
 
-from .conftest import Doctor
+from .conftest import PIN, Doctor
 
 
 def line(out: str, name: str) -> str:
@@ -187,6 +187,29 @@ class TestModeration:
     def test_without_the_receivers_setting_the_repositorys_is_reported(self, fake: FakeGitHub) -> None:
         """Not told the receiver's setting: the repository's moderation is shown and passes."""
         assert line(doctor_with(None), "moderation") == "PASS moderation: the gate merges valid receiver pull requests (RECEIVER_MODERATION is not set)"
+
+
+class TestPin:
+    def test_a_workflow_pinned_to_a_branch_fails_with_the_command_that_pins_a_commit(self, fake: FakeGitHub, doctor: Doctor) -> None:
+        """init's file, but checking out the branch main: fail, naming the moving ref and the init command to run."""
+        _replace(fake, ".github/workflows/validate.yml", render("validate.yml", Pin("lab/pose-receiver", "main", named="main")))
+        result = doctor()
+        assert result.code == 1
+        assert line(result.out, "workflows") == (
+            "FAIL workflows: validate.yml checks out lab/pose-receiver at 'main', a tag or branch that can move, not a commit id; "
+            "run `receiver init PATH --force --receiver-repo lab/pose-receiver --receiver-ref main` in a checkout of the data repository "
+            "(it pins the commit that ref names now) and commit its .github/workflows to the default branch"
+        )
+
+    def test_an_earlier_init_file_pinned_to_a_tag_fails_the_same_way(self, fake: FakeGitHub, doctor: Doctor) -> None:
+        """A file written before pins were commits (`ref: v0.1.0`, no comment) is named as a moving pin, not just as different."""
+        pinned = render("automerge.yml", PIN).replace(f"ref: {PIN.commit} # v0.1.0".encode(), b"ref: v0.1.0")
+        _replace(fake, ".github/workflows/automerge.yml", pinned)
+        assert "automerge.yml checks out lab/pose-receiver at 'v0.1.0', a tag or branch that can move" in line(doctor().out, "workflows")
+
+    def test_a_commit_pin_passes_and_is_named(self, fake: FakeGitHub, doctor: Doctor) -> None:
+        """The init repository's pin is shown with the tag it was asked for and its commit."""
+        assert f"receiver init's, pinned to lab/pose-receiver@v0.1.0, commit {PIN.commit}" in line(doctor().out, "workflows")
 
 
 def _replace(fake: FakeGitHub, path: str, data: bytes) -> None:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tomllib
 from datetime import datetime, timezone
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +31,15 @@ from tests.support.github_world import BASE, REPO, TOKEN, pygithub
 
 ROOT = Path(__file__).resolve().parents[3]
 ACTIONS = "actions-token"
+#: The receiver's code, as a commit id the tests pin without asking GitHub.
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+RECEIVER = "lab/pose-receiver"
 
 
-def init(path: Path, *flags: str) -> tuple[int, str]:
+def init(path: Path, *flags: str, environ: dict[str, str] | None = None) -> tuple[int, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = main(["init", str(path), "--receiver-repo", "lab/pose-receiver", *flags], environ={}, out=out, err=err)
+    code = main(["init", str(path), "--receiver-repo", RECEIVER, *flags], environ=environ or {}, out=out, err=err)
+    print(out.getvalue() + err.getvalue())
     return code, out.getvalue() + err.getvalue()
 
 
@@ -51,9 +56,33 @@ def record(n: int) -> Record:
 @pytest.fixture
 def written(tmp_path: Path) -> Path:
     target = tmp_path / "data"
-    code, output = init(target)
+    code, output = init(target, "--receiver-ref", COMMIT)
     assert code == 0, output
     return target
+
+
+@pytest.fixture
+def receiver_code() -> Iterator[FakeGitHub]:
+    """The fake holding the receiver's code: main, a later branch `next`, and the tag v0.1.0 on main's first commit."""
+    clock = FakeClock()
+    fake = FakeGitHub(clock=clock, sleep=clock.advance)
+    fake.create_repository(RECEIVER, {"README.md": b"pose-receiver\n"})
+    repo = fake.state.repository(RECEIVER)
+    first = repo.refs["refs/heads/main"]
+    fake.state.create_ref(repo, "refs/tags/v0.1.0", first)
+    fake.state.create_ref(repo, "refs/heads/next", first)
+    fake.state.put_file(repo, fake.state.user("owner"), "NEXT.md", b"next\n", "next", "next", None, None, None)
+    fake.add_token(TOKEN, "pose-receiver")
+    with fake_github_mock(fake, BASE):
+        yield fake
+
+
+ON_FAKE = {"RECEIVER_GITHUB_API_URL": BASE, "GITHUB_TOKEN": TOKEN}
+
+
+def checked_out(target: Path, name: str) -> str:
+    """The `ref:` line of the workflow's checkout of the receiver, as written."""
+    return next(line.strip() for line in (target / ".github" / "workflows" / name).read_text().splitlines() if line.strip().startswith("ref: "))
 
 
 class TestOutput:
@@ -72,12 +101,12 @@ class TestOutput:
         assert result.returncode == 0, result.stdout + result.stderr
 
     def test_workflows_check_out_the_pinned_receiver(self, written: Path) -> None:
-        """Both jobs check out lab/pose-receiver at this version's tag into .receiver."""
+        """Both jobs check out lab/pose-receiver at the commit given into .receiver."""
         for name in WORKFLOWS:
             document = yaml.safe_load((written / ".github" / "workflows" / name).read_text())
             [job] = document["jobs"].values()
             pinned = [s["with"] for s in job["steps"] if s.get("with", {}).get("repository")]
-            assert pinned == [{"repository": "lab/pose-receiver", "ref": "v0.1.0", "path": ".receiver", "persist-credentials": False}]
+            assert pinned == [{"repository": "lab/pose-receiver", "ref": COMMIT, "path": ".receiver", "persist-credentials": False}]
 
     def test_readme_lists_the_settings_doctor_checks(self, written: Path) -> None:
         readme = (written / "README.md").read_text()
@@ -88,11 +117,59 @@ class TestOutput:
         assert "gh variable set RECEIVER_MODERATION --body review" in (written / "README.md").read_text()
 
 
+class TestPin:
+    def test_a_commit_id_is_pinned_as_given_without_asking_github(self, receiver_code: FakeGitHub, tmp_path: Path) -> None:
+        """40 hex digits: written as is, and the fake sees no request."""
+        code, output = init(tmp_path / "d", "--receiver-ref", COMMIT, environ=ON_FAKE)
+        assert code == 0, output
+        assert checked_out(tmp_path / "d", "validate.yml") == f"ref: {COMMIT} # {COMMIT}"
+        assert receiver_code.requests() == []
+
+    def test_a_tag_is_pinned_as_the_commit_it_names(self, receiver_code: FakeGitHub, tmp_path: Path) -> None:
+        """--receiver-ref v0.1.0: the workflows check out the tag's commit, the tag kept in a comment."""
+        tagged = receiver_code.state.repository(RECEIVER).refs["refs/tags/v0.1.0"]
+        code, output = init(tmp_path / "d", "--receiver-ref", "v0.1.0", environ=ON_FAKE)
+        assert code == 0, output
+        assert all(checked_out(tmp_path / "d", name) == f"ref: {tagged} # v0.1.0" for name in WORKFLOWS)
+        assert f"at commit {tagged} (v0.1.0 now)" in output
+
+    def test_the_default_is_this_versions_tag(self, receiver_code: FakeGitHub, tmp_path: Path) -> None:
+        """No --receiver-ref: the tag v<version> is looked up and its commit pinned."""
+        code, output = init(tmp_path / "d", environ=ON_FAKE)
+        assert code == 0, output
+        assert checked_out(tmp_path / "d", "automerge.yml") == f"ref: {receiver_code.state.repository(RECEIVER).refs['refs/tags/v0.1.0']} # v0.1.0"
+
+    def test_a_branch_is_pinned_as_its_head_commit_now(self, receiver_code: FakeGitHub, tmp_path: Path) -> None:
+        """--receiver-ref next: the commit the branch points at when init runs, not the branch."""
+        head = receiver_code.state.repository(RECEIVER).refs["refs/heads/next"]
+        code, output = init(tmp_path / "d", "--receiver-ref", "next", environ=ON_FAKE)
+        assert code == 0, output
+        assert checked_out(tmp_path / "d", "validate.yml") == f"ref: {head} # next"
+
+    def test_a_ref_that_names_nothing_is_refused_with_what_to_pass(self, receiver_code: FakeGitHub, tmp_path: Path) -> None:
+        """No such tag or branch: exit 2, the sentence names it and what to pass, nothing written."""
+        code, output = init(tmp_path / "d", "--receiver-ref", "v9.9.9", environ=ON_FAKE)
+        assert code == 2
+        assert output == (
+            "receiver init: --receiver-ref v9.9.9 is neither a tag nor a branch of lab/pose-receiver; pass a tag that exists "
+            "(releases are tagged vX.Y.Z), a branch, or a full 40-character commit id\n"
+        )
+        assert not (tmp_path / "d").exists()
+
+    def test_a_receiver_repository_github_cannot_show_is_refused(self, receiver_code: FakeGitHub, tmp_path: Path) -> None:
+        """A misspelt --receiver-repo: GitHub's 404, and what to check; nothing written."""
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["init", str(tmp_path / "d"), "--receiver-repo", "lab/pose-reciever", "--receiver-ref", "v0.1.0"], environ=ON_FAKE, out=out, err=err)
+        assert code == 1
+        assert err.getvalue().startswith("receiver init: GitHub answered 404 (Not Found) when asked which commit v0.1.0 of lab/pose-reciever names; check --receiver-repo")
+        assert not (tmp_path / "d").exists()
+
+
 class TestBadInput:
     def test_non_empty_folder_is_refused_without_force(self, tmp_path: Path) -> None:
         """A folder with files is left alone."""
         (tmp_path / "notes.txt").write_text("mine\n")
-        code, output = init(tmp_path)
+        code, output = init(tmp_path, "--receiver-ref", COMMIT)
         assert code == 1 and "is not empty; pass --force" in output
         assert tree(tmp_path) == {"notes.txt": b"mine\n"}
 
@@ -101,7 +178,7 @@ class TestBadInput:
         (written / "annotations" / ".gitkeep").write_bytes(b"kept\n")
         (written / "annotations" / "x.json").write_bytes(b"{}")
         (written / ".github" / "workflows" / "validate.yml").write_text("edited\n")
-        code, output = init(written, "--force")
+        code, output = init(written, "--force", "--receiver-ref", COMMIT)
         assert code == 0, output
         assert (written / "annotations" / ".gitkeep").read_bytes() == b"kept\n" and (written / "annotations" / "x.json").read_bytes() == b"{}"
         assert (written / ".github" / "workflows" / "validate.yml").read_text() != "edited\n"

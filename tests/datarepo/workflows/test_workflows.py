@@ -136,7 +136,7 @@ class TestStatic:
 
         ours = merge_env(workflow("automerge.yml"))
         assert ours["RECEIVER_MODERATION"] == "${{ vars.RECEIVER_MODERATION || 'auto' }}"
-        assert merge_env(yaml.safe_load(render("automerge.yml", Pin("lab/pose-receiver")))) == ours
+        assert merge_env(yaml.safe_load(render("automerge.yml", Pin("lab/pose-receiver", "0123456789abcdef0123456789abcdef01234567")))) == ours
 
     def test_gate_requirements_are_pinned_with_hashes(self) -> None:
         """Every requirement is an exact version with at least one sha256."""
