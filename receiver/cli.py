@@ -100,17 +100,27 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
         logging.config.dictConfig(logging_config(format=settings.log_format))
         prepare_process("deliver")
         return run_deliverer(settings, parent=args.parent_pid, observer=_delivery_metrics)
+    from functools import partial
+
+    from receiver.web.connections import HeaderDeadlineProtocol
+
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
-        "proxy_headers": True,
-        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        # X-Forwarded-For is read by the app (receiver.web.forwarded), which takes only an IP address
+        # from a trusted hop; uvicorn's own would take any text, so a client could pick its limit's key.
+        "proxy_headers": False,
         "log_config": logging_config(format=settings.log_format),
         # The access log is kept at WARNING, where it never writes: skip building its line for every request.
         "access_log": False,
+        # uvicorn bounds the idle time after an answer, not the time to send headers: this protocol does,
+        # so a connection that opens and sends nothing (or a byte at a time) is closed.
+        "http": partial(HeaderDeadlineProtocol, header_seconds=settings.header_seconds),
         "timeout_keep_alive": 5,
         "limit_concurrency": 1000,
         "backlog": 2048,
+        # Requests still running at shutdown get this long to finish; a slow client cannot hold the stop.
+        "timeout_graceful_shutdown": 10,
     }
     # With SQLite, delivery is always a process of its own beside the intake process(es), so it
     # never waits on intake's GIL nor intake on its. With PostgreSQL one process is a whole
@@ -274,14 +284,47 @@ def _doctor(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
 
 
 def _init(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
-    from receiver.datarepo.layout import InitError, Pin, write_init
+    import requests
+    from github import GithubException
+
+    from receiver.datarepo.layout import InitError, UnresolvedRef, commit_of_ref, pin_to_commit, write_init
+    from receiver.stores.github.answers import answer_from
+    from receiver.stores.github.client import github_client
+
+    api_url = args.github_api_url or environ.get("RECEIVER_GITHUB_API_URL") or "https://api.github.com"
+
+    def commit_of(ref: str) -> str | None:
+        # Only a tag or branch is looked up: a commit id is pinned as given, with no request.
+        github = github_client(api_url, token=environ.get("GITHUB_TOKEN", ""))
+        try:
+            return commit_of_ref(github.get_repo(args.receiver_repo), ref)
+        finally:
+            github.close()
 
     try:
-        written = write_init(args.path, Pin(args.receiver_repo, args.receiver_ref, args.branch), force=args.force)
+        pin = pin_to_commit(args.receiver_repo, args.receiver_ref, commit_of, branch=args.branch)
+        written = write_init(args.path, pin, force=args.force)
+    except UnresolvedRef as exc:
+        err.write(f"receiver init: {exc}\n")
+        return EXIT_USAGE
+    except GithubException as exc:
+        answer = answer_from(exc)
+        err.write(
+            f"receiver init: GitHub answered {answer.status} ({answer.message or 'no message'}) when asked which commit "
+            f"{args.receiver_ref} of {args.receiver_repo} names; check --receiver-repo and GITHUB_TOKEN, or pass a full commit id\n"
+        )
+        return EXIT_FAILED
+    except requests.exceptions.RequestException as exc:
+        err.write(
+            f"receiver init: GitHub at {api_url} could not be reached ({exc.__class__.__name__}) to find the commit {args.receiver_ref} names; "
+            "check --github-api-url and the network, or pass a full 40-character commit id\n"
+        )
+        return EXIT_FAILED
     except (InitError, OSError) as exc:
         err.write(f"receiver init: {exc}\n")
         return EXIT_FAILED
     out.write("".join(f"wrote {path}\n" for path in written))
+    out.write(f"The workflows check out {pin.repository} at commit {pin.commit}" + (f" ({pin.named} now).\n" if pin.named else ".\n"))
     out.write("Commit these to the data repository, make the settings its README.md lists, then run `receiver doctor`.\n")
     return EXIT_OK
 
@@ -443,7 +486,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     init.add_argument("path", type=Path, metavar="PATH", help="the folder to write (created if missing)")
     init.add_argument("--receiver-repo", required=True, metavar="OWNER/NAME", help="the GitHub repository of this project's code the workflows check out")
-    init.add_argument("--receiver-ref", default=DEFAULT_REF, metavar="REF", help=f"tag, branch or commit id to check out (default {DEFAULT_REF}; a commit id cannot move)")
+    init.add_argument(
+        "--receiver-ref",
+        default=DEFAULT_REF,
+        metavar="REF",
+        help=f"tag, branch or full commit id of that code (default {DEFAULT_REF}); a tag or branch is looked up on GitHub and its commit id is pinned",
+    )
+    init.add_argument(
+        "--github-api-url",
+        metavar="URL",
+        help="GitHub API base URL to look REF up at (default RECEIVER_GITHUB_API_URL, else https://api.github.com); GITHUB_TOKEN is sent when set",
+    )
     init.add_argument("--branch", default="main", help="the data repository's default branch (default main)")
     init.add_argument("--force", action="store_true", help="write into a folder that already has files (annotations/ stays untouched)")
     init.set_defaults(run=_init)

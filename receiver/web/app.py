@@ -41,10 +41,13 @@ from receiver.settings import Settings
 from receiver.stores import Store, build_store
 from receiver.volunteers.sessions import SessionKeys, new_secret
 from receiver.volunteers.frames import FrameLedger, SqliteTally, TallyDatabase
+from receiver.web.connections import ConnectionCap
 from receiver.web.dashboard import AgreementSummary, DashboardFacts, keypoint_agreement, render_dashboard
+from receiver.web.forwarded import ForwardedFor, TrustedHops
 from receiver.web.frame_api import frame_routes
+from receiver.web.headers import SecurityHeaders, page_headers
 from receiver.web.labeling import routes as page_routes
-from receiver.web.metrics import Metrics
+from receiver.web.metrics import Metrics, bearer_matches
 from receiver.web.openapi import openapi_document
 from receiver.web.responses import JSONAnswer
 from receiver.web.responses import error as _error
@@ -111,17 +114,28 @@ def _epoch(stamp: str | None) -> float | None:
 _JOURNAL_UNREADABLE = "The receiver cannot read its journal right now; submissions are refused until it can."
 
 
+def _detailed(request: Request, receiver: Receiver) -> bool:
+    """Whether the asker holds the metrics token, and so may see where the deliverer runs and the store's budget."""
+    return bearer_matches(request.headers.get("authorization"), receiver.settings.metrics_token)
+
+
 async def health(request: Request) -> Response:
+    receiver = receiver_of(request)
     try:
-        return JSONAnswer(_health_report(receiver_of(request)))
+        return JSONAnswer(_health_report(receiver, detailed=_detailed(request, receiver)))
     except JournalUnavailable:
         return _error(503, _JOURNAL_UNREADABLE, headers={"Retry-After": "30"})
 
 
-def _health_report(receiver: Receiver) -> dict[str, Any]:
+#: What anyone may see of the store: its kind and state; what it describes beyond that (budget, repository) is a detail.
+_PUBLIC_STORE_FACTS = ("name", "state", "last_error", "retry_in_seconds")
+
+
+def _health_report(receiver: Receiver, *, detailed: bool = False) -> dict[str, Any]:
     """What /health answers (the dashboard shows the same); JournalUnavailable when the journal cannot be read.
 
     An intake process has no worker of its own: it reports what the deliverer published.
+    Only when `detailed` (the metrics token was sent) does it name the deliverer's host and the store's write budget.
     """
     assert receiver.journal is not None
     worker, journal = receiver.worker, receiver.journal
@@ -168,7 +182,7 @@ def _health_report(receiver: Receiver) -> dict[str, Any]:
         "stalled": "Receiving; delivery is stalled.",
         "dead": "Receiving; delivery is not running.",
     }
-    return {
+    report = {
         "message": messages.get(verdict.state, "Receiving; delivery is degraded."),
         "status": "ok" if verdict.healthy else "degraded",
         "version": __version__,
@@ -178,18 +192,25 @@ def _health_report(receiver: Receiver) -> dict[str, Any]:
         "store": store,
         "deliverer": status.get("deliverer"),
     }
+    if detailed:
+        return report
+    # Where the deliverer runs and how much of the GitHub budget is left help an attacker time a flood.
+    delivery.pop("deliverer", None)
+    del report["deliverer"]
+    report["store"] = {key: value for key, value in store.items() if key in _PUBLIC_STORE_FACTS}
+    return report
 
 
 async def dashboard(request: Request) -> Response:
     receiver = receiver_of(request)
     try:
-        facts = await run_in_threadpool(_dashboard_facts, receiver)
+        facts = await run_in_threadpool(_dashboard_facts, receiver, _detailed(request, receiver))
     except JournalUnavailable:
         return _error(503, _JOURNAL_UNREADABLE, headers={"Retry-After": "30"})
     return HTMLResponse(render_dashboard(facts))
 
 
-def _dashboard_facts(receiver: Receiver) -> DashboardFacts:
+def _dashboard_facts(receiver: Receiver, detailed: bool = False) -> DashboardFacts:
     assert receiver.journal is not None
     now = receiver.now()
     day_ago = format_time(now - timedelta(hours=24))
@@ -198,7 +219,7 @@ def _dashboard_facts(receiver: Receiver) -> DashboardFacts:
         coverage = [(video.url, video.frames, receiver.tally.coverage(video)) for video in receiver.tally.held().values()]
     return DashboardFacts(
         now=now,
-        health=_health_report(receiver),
+        health=_health_report(receiver, detailed=detailed),
         per_hour=receiver.journal.per_hour(day_ago),
         pulls=receiver.journal.recent_pulls(),
         coverage=coverage,
@@ -220,9 +241,9 @@ async def openapi(request: Request) -> Response:
 _DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Pose annotation receiver API</title>
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
-<body><div id="swagger-ui"></div>
+<body><div id="swagger-ui" data-url="/openapi.json"></div>
 <script src="/docs/assets/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});</script>
+<script src="/docs/assets/docs.js"></script>
 </body></html>
 """
 
@@ -245,9 +266,10 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 def _docs_assets() -> StaticFiles:
+    """Swagger UI's files, and the script that starts it (receiver/web/assets: no inline script, as the policy requires)."""
     import swagger_ui_bundle  # type: ignore[import-untyped]
 
-    return StaticFiles(directory=swagger_ui_bundle.swagger_ui_path)
+    return StaticFiles(directory=swagger_ui_bundle.swagger_ui_path, packages=[("receiver.web", "assets")])
 
 
 async def _watch(worker: DeliveryWorker, every: float = 2.0) -> None:
@@ -401,7 +423,7 @@ def create_app(
         allow_headers=["content-type", "authorization", SESSION_HEADER, LEASE_HEADER],
         max_age=600,
     )
-    app = Starlette(routes=routes, middleware=[cors], exception_handlers={HTTPException: http_error}, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders, page=page_headers(settings)), Middleware(ForwardedFor, trusted=settings.forwarded_allow_ips, clock=clock), cors, Middleware(ConnectionCap, per_client=settings.connections_per_client, prefixes=settings, exempt=TrustedHops.parse(settings.forwarded_allow_ips).trust)], exception_handlers={HTTPException: http_error}, lifespan=lifespan)
     app.state.receiver = receiver
     return app
 
