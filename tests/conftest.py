@@ -12,6 +12,8 @@ import pytest
 import responses
 
 from receiver.contract.validation import Validator
+from tests.github_fake import FakeClock, FakeGitHub
+from tests.support.github_world import fake_world
 from tests.support.pgcluster import Cluster, find_binaries
 
 
@@ -55,3 +57,16 @@ def postgres_cluster() -> Iterator[Cluster]:
         yield cluster
     finally:
         cluster.destroy()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The GitHub fake's clock, which only moves when a test or a paced sleep moves it."""
+    return FakeClock()
+
+
+@pytest.fixture
+def fake(clock: FakeClock) -> Iterator[FakeGitHub]:
+    """The GitHub fake with the receiver's data repository and token (tests/support/github_world.py), reached through `responses`."""
+    with fake_world(clock) as github:
+        yield github

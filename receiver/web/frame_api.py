@@ -102,15 +102,23 @@ def _asker(request: Request, receiver: Receiver, *, required: bool) -> tuple[str
     return volunteer, None
 
 
-async def next_frame(request: Request) -> Response:
-    receiver = receiver_of(request)
+def _tally_and_asker(request: Request, receiver: Receiver, *, required: bool) -> tuple[FrameLedger, str | None, Session | None] | Response:
+    """The tally a volunteer endpoint reads and who asks, or the answer refusing the request."""
     tally = _tally(receiver)
     if isinstance(tally, JSONResponse):
         return tally
-    asker = _asker(request, receiver, required=True)
+    asker = _asker(request, receiver, required=required)
     if isinstance(asker, Response):
         return asker
-    volunteer, session = asker
+    return tally, *asker
+
+
+async def next_frame(request: Request) -> Response:
+    receiver = receiver_of(request)
+    found = _tally_and_asker(request, receiver, required=True)
+    if isinstance(found, Response):
+        return found
+    tally, volunteer, session = found
     assert volunteer is not None
     count = _count(request)
     if isinstance(count, JSONResponse):
@@ -118,8 +126,8 @@ async def next_frame(request: Request) -> Response:
     video = await _video(request, tally)
     if isinstance(video, JSONResponse):
         return video
-    # Seeded per volunteer and per request: twenty volunteers asking at once spread over the equally needed frames.
-    rng = random.Random(f"{volunteer}/{receiver.entropy()}")
+    # Seeded per request: twenty volunteers asking at once spread over the equally needed frames.
+    rng = random.Random(receiver.entropy())
 
     now = receiver.now().timestamp()
     lease = None
@@ -159,13 +167,10 @@ async def next_frame(request: Request) -> Response:
 
 async def progress(request: Request) -> Response:
     receiver = receiver_of(request)
-    tally = _tally(receiver)
-    if isinstance(tally, JSONResponse):
-        return tally
-    asker = _asker(request, receiver, required=False)
-    if isinstance(asker, Response):
-        return asker
-    volunteer, _ = asker
+    found = _tally_and_asker(request, receiver, required=False)
+    if isinstance(found, Response):
+        return found
+    tally, volunteer, _ = found
     video = await _video(request, tally)
     if isinstance(video, JSONResponse):
         return video

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 import pytest
@@ -15,20 +15,10 @@ from receiver.settings import Settings
 from tests.github_fake import FakeClock, FakeGitHub, Fault
 from tests.github_fake.state import TreeInput
 from tests.support.captured import numbered_record
-from tests.support.github_world import BASE, REPO, TOKEN, fake_world
+from tests.support.github_world import BASE, REPO, TOKEN
 
 SETTINGS = replace(Settings(), store="github", github_repository=REPO, github_api_url=BASE, github_token=TOKEN)
 
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def fake(clock: FakeClock) -> Iterator[FakeGitHub]:
-    with fake_world(clock) as github:
-        yield github
 
 
 class Sleeps:

@@ -20,18 +20,7 @@ from receiver.stores.github import GitHubStore
 from receiver.stores.pacing import Budget
 from tests.github_fake import FakeClock, FakeGitHub, Fault, fake_github_mock
 from tests.support.captured import numbered_record as record
-from tests.support.github_world import BASE, REPO, TOKEN, fake_world, pygithub
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def fake(clock: FakeClock) -> Iterator[FakeGitHub]:
-    with fake_world(clock) as github:
-        yield github
+from tests.support.github_world import BASE, REPO, TOKEN, pygithub
 
 
 @pytest.fixture

@@ -15,14 +15,16 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
 import pytest
 
+from receiver.volunteers.sessions import SessionKeys
 from tests.e2e.conftest import ids_in, wait_delivered
 from tests.support.captured import captured_body, numbered_submission
 from tests.support.nginx import NginxProcess
@@ -30,6 +32,7 @@ from tests.support.pgcluster import Cluster
 from tests.support.servers import ReceiverProcess, wait_until
 
 CONNECTIONS = 64
+OPERATOR = "behind-nginx-operator-token"
 #: The Must-show bound between the kill and another receiver delivering. Generous on purpose: the machine is
 #: shared, and a survivor notices the freed advisory lock on its next poll, well inside this.
 TAKEOVER_SECONDS = 10.0
@@ -51,6 +54,8 @@ def deployment(tmp_path: Path, cluster: Cluster, nginx_binary: Path, count: int,
         "RECEIVER_LOCAL_REPO": str(repository),
         # nginx reaches the receivers from loopback: its X-Forwarded-For is trusted from there only.
         "RECEIVER_FORWARDED_ALLOW_IPS": "127.0.0.1",
+        # /health names the deliverer only to an operator holding this token.
+        "RECEIVER_METRICS_TOKEN": OPERATOR,
         **settings,
     }
     receivers = [ReceiverProcess(tmp_path / f"receiver-{n}", environ) for n in range(count)]
@@ -68,7 +73,7 @@ def holder(server: ReceiverProcess) -> str:
 
 
 def health(server: ReceiverProcess) -> dict:  # type: ignore[type-arg]
-    answer: dict = httpx.get(f"{server.url}/health", timeout=5).json()  # type: ignore[type-arg]
+    answer: dict = httpx.get(f"{server.url}/health", headers={"Authorization": f"Bearer {OPERATOR}"}, timeout=5).json()  # type: ignore[type-arg]
     return answer
 
 
@@ -81,7 +86,11 @@ class Load:
     transport_errors: list[str] = field(default_factory=list)
 
 
-async def _post_until(url: str, load: Load, stop: threading.Event) -> None:
+#: What a connection sends with a body besides it: nothing, or a volunteer's session and the body's frame lease.
+Headers = Callable[[int, dict[str, Any]], dict[str, str]]
+
+
+async def _post_until(url: str, load: Load, stop: threading.Event, headers: Headers | None = None) -> None:
     async def one_connection(client: int) -> None:
         limits = httpx.Limits(max_connections=1)
         async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
@@ -91,7 +100,7 @@ async def _post_until(url: str, load: Load, stop: threading.Event) -> None:
                 body = numbered_submission(client + CONNECTIONS * n)
                 n += 1
                 try:
-                    response = await http.post("/api/labels", json=body)
+                    response = await http.post("/api/labels", json=body, headers=headers(client, body) if headers else None)
                 except httpx.TransportError as exc:
                     load.transport_errors.append(type(exc).__name__)
                     continue
@@ -104,10 +113,10 @@ async def _post_until(url: str, load: Load, stop: threading.Event) -> None:
 
 
 @contextlib.contextmanager
-def loaded(url: str) -> Iterator[Load]:
+def loaded(url: str, headers: Headers | None = None) -> Iterator[Load]:
     """64 connections posting through `url` until the block ends (then they finish the request in flight)."""
     load, stop = Load(), threading.Event()
-    thread = threading.Thread(target=asyncio.run, args=(_post_until(url, load, stop),), daemon=True)
+    thread = threading.Thread(target=asyncio.run, args=(_post_until(url, load, stop, headers),), daemon=True)
     thread.start()
     try:
         yield load
@@ -162,22 +171,48 @@ def test_killing_the_deliverer_under_load_through_nginx_loses_nothing_and_anothe
 def test_three_receivers_under_load_keep_one_frame_tally_that_counts_every_label_once(
     tmp_path: Path, postgres_cluster: Cluster, nginx_binary: Path
 ) -> None:
-    """64 connections labelling 300 frames through three receivers: each frame's count is the labels kept of it."""
+    """64 volunteers labelling 300 frames through three receivers: each frame counts one label per volunteer who labelled it, up to its cap."""
     body = captured_body()
     videos = tmp_path / "videos.json"
     geometry = {"url": body["video_url"], "fps": body["fps"], "frames": 300, "width": body["frame_width"], "height": body["frame_height"]}
     videos.write_text(json.dumps([geometry]))
     url = postgres_cluster.database()
-    settings = {"RECEIVER_JOURNAL": url, "RECEIVER_RATE_LIMIT": "0", "RECEIVER_VIDEOS": str(videos)}
-    with deployment(tmp_path, postgres_cluster, nginx_binary, 3, settings) as three, loaded(three.nginx.url) as load:
+    settings = {
+        "RECEIVER_JOURNAL": url,
+        "RECEIVER_RATE_LIMIT": "0",
+        "RECEIVER_VIDEOS": str(videos),
+        "RECEIVER_SESSION_LIMIT": "0",
+        "RECEIVER_SESSION_SECRET": SECRET,
+    }
+    with deployment(tmp_path, postgres_cluster, nginx_binary, 3, settings) as three, loaded(three.nginx.url, leased(three.nginx.url)) as load:
         # About five labels a frame, many of them admitted at once on different receivers.
         wait_until(lambda: len(load.accepted) >= 1500, timeout=120, interval=0.1, what="1,500 submissions accepted through nginx")
     assert load.refused == [] and load.transport_errors == []
     with psycopg.connect(url) as connection:
         tally = {frame: labels for frame, labels in connection.execute("SELECT frame, labels FROM frames WHERE labels > 0").fetchall()}
-        kept = dict(connection.execute("SELECT frame_index, count(*) FROM records GROUP BY frame_index").fetchall())
+        voices: dict[int, set[str]] = {}
+        for frame, document in connection.execute("SELECT frame_index, document FROM records").fetchall():
+            voices.setdefault(frame, set()).add(json.loads(bytes(document))["receipt"]["volunteer"])
         touched = connection.execute("SELECT touched FROM videos").fetchone()
-    assert tally == kept and touched == (len(kept),)
+    assert tally == {frame: min(len(names), CAP) for frame, names in voices.items()} and touched == (len(voices),)
+
+
+SECRET = "behind-nginx-tests-secret"
+#: Labels judged per frame at K=3 (three times K).
+CAP = 9
+
+
+def leased(url: str) -> Headers:
+    """Each connection a volunteer with a session of its own, each label sent with its frame's lease (made with the receivers' secret)."""
+    keys = SessionKeys(SECRET, lifetime=86400.0)
+    tokens = [httpx.post(f"{url}/api/sessions", timeout=30).json()["session"] for _ in range(CONNECTIONS)]
+    sessions = [keys.verify(token, time.time()) for token in tokens]
+
+    def headers(client: int, body: dict[str, Any]) -> dict[str, str]:
+        ticket = keys.ticket(sessions[client], body["video_url"], body["frame_index"], time.time() + 3600)
+        return {"X-Volunteer-Session": tokens[client], "X-Volunteer-Lease": ticket}
+
+    return headers
 
 
 LIMITED = {"RECEIVER_RATE_LIMIT": "3/minute"}

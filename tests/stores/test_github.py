@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from receiver.stores import StoreRateLimited, StoreUnavailable
@@ -11,18 +9,7 @@ from receiver.stores.github import GitHubStore
 from receiver.stores.pacing import Budget
 from tests.github_fake import FakeClock, FakeGitHub, Fault
 from tests.support.captured import numbered_record as record
-from tests.support.github_world import REPO, fake_world, pygithub
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def fake(clock: FakeClock) -> Iterator[FakeGitHub]:
-    with fake_world(clock) as github:
-        yield github
+from tests.support.github_world import REPO, pygithub
 
 
 def make_store(clock: FakeClock, mode: str = "pull-request", budget: Budget | None = None) -> GitHubStore:

@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from receiver.stores.github import GitHubStore
 from receiver.stores.pacing import WAIT_SLICE, Budget, paced_sleep
 from tests.github_fake import FakeClock, FakeGitHub
 from tests.support.captured import numbered_record as record
-from tests.support.github_world import REPO, fake_world, pygithub
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def fake(clock: FakeClock) -> Iterator[FakeGitHub]:
-    with fake_world(clock) as github:
-        yield github
+from tests.support.github_world import REPO, pygithub
 
 
 class Journey:
