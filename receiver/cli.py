@@ -259,6 +259,32 @@ def _page(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err
 
 
 def _doctor(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    if args.journal:
+        from receiver.journal import JournalUnavailable
+        from receiver.journal.engines import MISSING_DRIVER
+        from receiver.settings import SettingsError, load_settings
+
+        try:
+            journal_url = load_settings(environ, config_file=args.config).journal_url
+        except SettingsError as exc:
+            err.write(f"receiver doctor: {exc}\n")
+            return EXIT_USAGE
+        if not journal_url:
+            err.write(
+                "receiver doctor: doctor --journal checks a PostgreSQL journal;"
+                " an SQLite journal is a file: keep it readable by the receiver's user only\n"
+            )
+            return EXIT_USAGE
+        try:
+            from receiver.journal.grants import run_grants_doctor
+        except ImportError:
+            err.write(f"receiver doctor: {MISSING_DRIVER}\n")
+            return EXIT_FAILED
+        try:
+            return run_grants_doctor(journal_url, out, output=args.format)
+        except JournalUnavailable as exc:
+            err.write(f"receiver doctor: {exc}\n")
+            return EXIT_FAILED
     from receiver.datarepo.doctor import app_identity, run_doctor
     from receiver.datarepo.moderation import ModerationSetupError, build_moderator
     from receiver.settings import SettingsError, load_settings
@@ -464,9 +490,16 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Check the data repository (RECEIVER_GITHUB_REPOSITORY, RECEIVER_GITHUB_API_URL, GITHUB_TOKEN or the GitHub App) "
             "as the receiver sees it: access, workflows, the required validate check, head-branch deletion, Actions "
-            "permissions, the gate's authors, schemas and the rate limit. One line per check with its fix; "
-            "exit 0 when all pass, 1 when any fails, 2 when settings are missing."
+            "permissions, the gate's authors, schemas and the rate limit. With --journal, check the PostgreSQL journal's "
+            "database (RECEIVER_JOURNAL) instead: PUBLIC may not connect or create tables, the receiver's role has the grants "
+            "it needs and alone reads the lock secret. One line per check with its fix; "
+            "exit 0 when all pass, 1 when any fails, 2 when settings are missing (or, with --journal, name an SQLite journal)."
         ),
+    )
+    doctor.add_argument(
+        "--journal",
+        action="store_true",
+        help="check the PostgreSQL journal's grants as the receiver's role sees them, naming the SQL that fixes each failure",
     )
     doctor.add_argument("--format", choices=("text", "json"), default="text", help="text for people, json for programs")
     doctor.add_argument("--config", type=Path, help="settings file (default: ./receiver.toml if present)")
