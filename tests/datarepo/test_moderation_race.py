@@ -20,10 +20,10 @@ collaborator pushed to (a workflow file, an executable file): those are
 refused and nothing is written for them.
 
 The scenario runs once for the module; each test judges one part of what it
-left. A restart right after a coalesced batch pull request was opened leaves
-that pull request unlabelled beside a second delivery of its records (the
-strict xfail at the end). It will not show the gate's other checks one by
-one: tests/datarepo/gate/ does.
+left. The last test restarts the receiver right after it opened a coalesced
+batch pull request: the restarted store finishes that batch (labels it)
+instead of delivering its records again one pull request each. It will not
+show the gate's other checks one by one: tests/datarepo/gate/ does.
 """
 
 from __future__ import annotations
@@ -389,11 +389,6 @@ class TestApprove:
         assert sorted(p.number for p in run.fake.pulls(REPO) if REVIEW_LABEL in p.labels) == sorted(run.tampered)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GitHubStore._deliver picks batch or per-record PRs from the budget it has now; records whose batch PR was opened "
-    "but not labelled before a crash are delivered again one PR each, leaving the batch PR open, unlabelled and unapprovable",
-)
 def test_a_restart_after_a_coalesced_pull_request_was_opened_adopts_it(fake: FakeGitHub, clock: FakeClock) -> None:
     """Killed between opening a batch PR and labelling it, the restarted receiver labels that PR and opens no second one for its records."""
     records = [numbered_record(n) for n in range(10)]

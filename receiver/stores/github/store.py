@@ -108,6 +108,10 @@ class GitHubStore:
             return self._in_chunks(unique, lambda chunk: self._deliver_direct(chunk))
         if self.mode == "batch":
             return self._in_chunks(unique, lambda chunk: self._deliver_batch(chunk, reason=""))
+        if self.coalesce and 1 < len(unique) <= MAX_FILES_PER_COMMIT and self._coalesced_before(unique):
+            # An earlier attempt (before a crash, or before a failed label) opened their batch: finish that one,
+            # rather than leave it open, unlabelled and unapprovable beside a pull request for each record.
+            return self._deliver_batch(unique, reason="Coalesced: the hour's write budget could not open one pull request each.")
         left = self.pacer.remaining_this_hour(self.clock())
         if self.coalesce and len(unique) > 1 and left < WRITES_PER_PULL * len(unique):
             note = f"coalesced {len(unique)} queued records into one batch pull request: the hour's write budget ({left} left) cannot open one each"
@@ -363,6 +367,12 @@ class GitHubStore:
             raise
         self._base = _Base(sha=commit, tree=tree, read_at=self.clock())
         return [*(Delivered(r.id, r.path, commit, created=True) for r in added), *(Delivered(r.id, r.path, commit, created=False) for r in there)]
+
+    def _coalesced_before(self, records: list[Record]) -> bool:
+        """Whether the batch branch of exactly these records exists (one read; a 404 in the usual case)."""
+        repo = self._repository()
+        branch = batch_branch_name([r.id for r in records])
+        return self.call.absent_on_404(f"branch {branch}", lambda: repo.get_git_ref(f"heads/{branch}")) is not None
 
     def _deliver_batch(self, records: list[Record], *, reason: str) -> list[Outcome]:
         repo = self._repository()
