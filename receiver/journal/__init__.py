@@ -4,7 +4,8 @@
 the behaviour every engine shares; `connector` the line between it and an
 engine; `sqlite` (the embedded default, its tables in `schema`) and
 `postgres` each engine's SQL; `engines` chooses one from the settings;
-`walmode` opens an SQLite file in write-ahead-log mode, safely when processes start together.
+`walmode` opens an SQLite file in write-ahead-log mode, safely when processes start together;
+`grants` judges a PostgreSQL journal's privileges (`receiver doctor --journal`).
 
 May import: `contract`.
 """

@@ -1,6 +1,7 @@
 """The volunteer loop: the videos and their frames, which frame next, which frames are retired, and the page.
 
-`videos` reads the videos file, `frames` keeps the frame tally (the ledger
+`sessions` issues and checks volunteer sessions and lease tickets, `videos`
+reads the videos file, `frames` keeps the frame tally (the ledger
 that hands out frames; `postgres` is its PostgreSQL twin), `retirement`
 decides when a frame has enough agreeing labels, and `page/` holds the
 labeling page's static files.
