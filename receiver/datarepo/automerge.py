@@ -201,6 +201,7 @@ def read_evidence(read: Reader, repo: Repository, pull: PullRequest, judged_sha:
         changed_files=pull.changed_files,
         files=files,
         validated_sha=judged_sha,
+        draft=bool(pull.draft),
     )
     return Evidence(facts, checked)
 
@@ -272,7 +273,9 @@ def run_automerge(
         again = repo.get_pull(number)
     except GithubException as exc:
         return _unreadable(context, out, number, f"pull request #{number} again", exc)
-    now = dataclasses.replace(facts, state=again.state, head_sha=again.head.sha, labels=_labels(again), changed_files=again.changed_files)
+    now = dataclasses.replace(
+        facts, state=again.state, head_sha=again.head.sha, labels=_labels(again), changed_files=again.changed_files, draft=bool(again.draft)
+    )
     verdict = judge(now, policy, checked)
     if not verdict.merge:
         return _refuse(context, out, number, verdict)

@@ -6,8 +6,8 @@ validation passed on (the *validated SHA*), never "whatever the head is now":
 
 - the pull request is open, targets the repository's default branch, comes
   from a branch with the receiver's prefix in the same repository (not a
-  fork), was opened by the receiver's identity and carries no hold label
-  (moderation mode: a maintainer merges those);
+  fork), was opened by the receiver's identity, is no draft and carries no
+  hold label (moderation mode: a maintainer merges those);
 - the data repository is not in moderation: while its Actions variable
   `RECEIVER_MODERATION` is `review` every pull request waits for a
   maintainer, labelled or not, so a label written late (or never) cannot
@@ -116,6 +116,8 @@ class PullFacts:
     #: The comparison of the base branch with the validated SHA.
     files: tuple[ChangedFile, ...]
     validated_sha: str
+    #: A draft is not ready to merge, whoever asks.
+    draft: bool = False
 
 
 class ModerationError(ValueError):
@@ -282,6 +284,7 @@ def judge(pull: PullFacts, policy: Policy, records: Mapping[str, RecordCheck]) -
             f"opened by {pull.author!r}" + ("" if pull.author in policy.authors else f", not the receiver ({', '.join(policy.authors)})"),
         ),
         _hold_check(pull, policy),
+        Check("draft", not pull.draft, "a draft: it is not ready to merge" if pull.draft else "not a draft"),
         _complete_check(pull),
         _files_check(pull.files, policy),
         _modes_check(pull.files),

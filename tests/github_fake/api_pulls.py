@@ -37,8 +37,9 @@ def create_pull(call: Call) -> Reply:
     head: str = call.field(body, "head", str)
     base: str = call.field(body, "base", str)
     text = call.field(body, "body", str, required=False)
+    draft = call.field(body, "draft", bool, required=False)
     repo = call.repo()
-    pull = call.state.create_pull(repo, call.user, title, head, base, text)
+    pull = call.state.create_pull(repo, call.user, title, head, base, text, draft=bool(draft))
     payload = shapes.pull_request(call.state, repo, pull, call.root)
     return Reply(201, payload, {"location": payload["url"]})
 

@@ -541,7 +541,7 @@ def pull_request(state: GitHubState, repo: Repository, pull: PullRequest, root: 
         },
         "author_association": "OWNER" if pull.user == repo.owner else "CONTRIBUTOR",
         "auto_merge": None,
-        "draft": False,
+        "draft": pull.draft,
     }
     if full:
         changes = state.pull_changes(repo, pull.number)

@@ -123,6 +123,7 @@ class PullRequest:
     merged_by: str | None = None
     labels: list[str] = field(default_factory=list)
     comments: list[Comment] = field(default_factory=list)
+    draft: bool = False
 
     @property
     def merged(self) -> bool:
@@ -671,7 +672,7 @@ class GitHubState:
         raise validation_failed({"resource": "PullRequest", "field": "head", "code": "invalid"})
 
     def create_pull(
-        self, repo: Repository, user: User, title: str, head: str, base: str, body: str | None
+        self, repo: Repository, user: User, title: str, head: str, base: str, body: str | None, draft: bool = False
     ) -> PullRequest:
         head_repo, head_ref = self._head_repository(repo, head)
         base_sha = repo.refs.get(f"refs/heads/{base}")
@@ -713,6 +714,7 @@ class GitHubState:
             base_sha=base_sha,
             created_at=now,
             updated_at=now,
+            draft=draft,
         )
         repo.pulls[pull.number] = pull
         repo.next_number += 1
@@ -852,6 +854,8 @@ class GitHubState:
             raise validation_failed({"resource": "PullRequest", "field": "merge_method", "code": "invalid"})
         if pull.state != "open":
             raise MethodNotAllowed("Pull Request is not mergeable")
+        if pull.draft:
+            raise MethodNotAllowed("Pull Request is still a draft")
         if sha is not None and sha.lower() != pull.head_sha:
             raise Conflict("Head branch was modified. Review and try the merge again.")
         base_ref = f"refs/heads/{pull.base_ref}"

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from github import Auth, Github, InputGitTreeElement
+from github import Auth, Github, GithubException, InputGitTreeElement
 
 from receiver.contract.records import Record
 from receiver.datarepo.automerge import run_automerge
@@ -165,6 +165,28 @@ def test_pr_from_another_prefix_is_not_merged(fake: FakeGitHub, tmp_path: Path) 
     pull = client(RECEIVER).get_repo(REPO).create_pull(base="main", head="patch-1", title="Annotation: x", body="")
     code, _, summary = gate(tmp_path, pull.number, sha)
     assert code == 1 and "lacks the receiver prefix" in summary
+
+
+def test_a_draft_pr_is_not_merged(fake: FakeGitHub, tmp_path: Path) -> None:
+    """The receiver's own valid record on its own branch, opened as a draft: refused, whatever else passes."""
+    rec = record()
+    sha = add_to_branch(RECEIVER, rec.branch, {rec.path: rec.to_bytes().decode()})
+    pull = client(RECEIVER).get_repo(REPO).create_pull(base="main", head=rec.branch, title="Annotation: x", body="", draft=True)
+    code, _, summary = gate(tmp_path, pull.number, sha)
+    assert code == 1 and "a draft" in summary
+    assert [line for line in summary.splitlines() if "❌" in line] == ["| draft | ❌ | a draft: it is not ready to merge |"]
+    assert rec.path not in fake.files(REPO, "main")
+
+
+def test_github_refuses_to_merge_a_draft(fake: FakeGitHub) -> None:
+    """The fake answers a merge of a draft as GitHub does: 405, still a draft."""
+    rec = record()
+    add_to_branch(RECEIVER, rec.branch, {rec.path: rec.to_bytes().decode()})
+    pull = client(RECEIVER).get_repo(REPO).create_pull(base="main", head=rec.branch, title="Annotation: x", body="", draft=True)
+    assert pull.draft is True
+    with pytest.raises(GithubException) as refused:
+        pull.merge()
+    assert refused.value.status == 405 and refused.value.data["message"] == "Pull Request is still a draft"
 
 
 def test_pr_from_another_author_is_not_merged(fake: FakeGitHub, tmp_path: Path) -> None:
