@@ -46,31 +46,65 @@ def _error(description: str) -> dict[str, Any]:
     }
 
 
+#: The volunteer session the receiver issued (POST /api/sessions), sent with each request of the labeling page.
+SESSION_PARAMETER = {
+    "name": "X-Volunteer-Session",
+    "in": "header",
+    "description": "The session POST /api/sessions issued; the receiver never takes identity from anything else.",
+    "schema": {"type": "string", "maxLength": 200},
+}
+
+
 def _volunteer_paths() -> dict[str, Any]:
-    """next-frame, progress and review (receiver/web/frame_api.py); 404 when no videos are configured."""
-    volunteer = {"name": "volunteer", "in": "query", "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"}}
+    """sessions, next-frame, progress and review (receiver/web/sessions.py, frame_api.py); 404 when no videos are configured."""
+    volunteer = {
+        "name": "volunteer",
+        "in": "query",
+        "description": "Without a session: an id to keep frames apart (not an identity; its frames come without leases).",
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"},
+    }
     video = {"name": "video", "in": "query", "schema": {"type": "string", "maxLength": 2048}}
+    refused = _error("The session is not one this receiver issued, or it expired: ask POST /api/sessions for a new one.")
     return {
+        "/api/sessions": {
+            "post": {
+                "summary": "A new volunteer session: an opaque signed token and its public pseudonym",
+                "operationId": "createSession",
+                "responses": {
+                    "201": _message(
+                        "The session, to send as X-Volunteer-Session with every request.",
+                        {"session": {"type": "string"}, "pseudonym": {"type": "string", "pattern": "^v-[a-z2-7]{10}$"}, "expires_in": {"type": "integer"}},
+                    ),
+                    "429": _error("Too many new sessions from this client's network; see Retry-After."),
+                    "503": _error("The receiver is starting; see Retry-After."),
+                },
+            }
+        },
         "/api/next-frame": {
             "get": {
-                "summary": "The frame(s) this volunteer should label next: not retired, not labelled by them, fewest agreeing labels first",
+                "summary": "The frame(s) this volunteer should label next, each leased to their session: not retired, not labelled by them, fewest agreeing labels first",
                 "operationId": "nextFrame",
-                "parameters": [{**volunteer, "required": True}, {"name": "count", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10}}, video],
+                "parameters": [SESSION_PARAMETER, volunteer, {"name": "count", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10}}, video],
                 "responses": {
-                    "200": _message("The frame to label (frame_index null when none is left for this volunteer)."),
-                    "400": _error("The volunteer id or count is invalid."),
+                    "200": _message(
+                        "The frame to label (frame_index null when none is left for this volunteer); with a session each frame carries its lease.",
+                        {"frames": {"type": "array", "items": {"type": "object", "properties": {"lease": {"type": "string"}}}}},
+                    ),
+                    "400": _error("Neither a session nor a volunteer id was sent, or the id or count is invalid."),
+                    "401": refused,
                     "404": _error("No videos are configured, or the video is not one of them."),
                 },
             }
         },
         "/api/progress": {
             "get": {
-                "summary": "Frames retired, in progress and untouched per video; the volunteer's count",
+                "summary": "Frames retired, in progress, untouched and reopened per video; the volunteer's count",
                 "operationId": "progress",
-                "parameters": [volunteer, video],
+                "parameters": [SESSION_PARAMETER, volunteer, video],
                 "responses": {
                     "200": _message("Progress."),
                     "400": _error("The volunteer id is invalid."),
+                    "401": refused,
                     "404": _error("No videos are configured, or the video is not one of them."),
                 },
             }
@@ -107,16 +141,31 @@ def openapi_document(version: str) -> dict[str, Any]:
             },
         },
     }
-    accepted = {"id": {"type": "string"}, "status": {"type": "string"}, "status_url": {"type": "string"}}
+    accepted = {
+        "id": {"type": "string"},
+        "status": {"type": "string"},
+        "status_url": {"type": "string"},
+        "assigned": {"type": "boolean", "description": "With a session: whether the frame was leased to it (only then does the label count toward retirement)."},
+    }
+    lease = {
+        "name": "X-Volunteer-Lease",
+        "in": "header",
+        "description": "The lease next-frame gave this session for the frame the labels are of.",
+        "schema": {"type": "string", "maxLength": 200},
+    }
     submit = {
         "summary": "Submit the labels of one video frame",
-        "description": "No token is needed from an allowed origin (public mode); a bearer token names the submitter.",
+        "description": (
+            "No token is needed from an allowed origin (public mode); a bearer token names the submitter. A volunteer"
+            " session (X-Volunteer-Session) names the volunteer, and the frame's lease (X-Volunteer-Lease) makes the label count."
+        ),
+        "parameters": [SESSION_PARAMETER, lease],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Submission"}}}},
         "responses": {
             "202": _message("Kept in the journal; delivery to the repository follows.", accepted),
             "200": _message("Already received: the existing record.", accepted),
             "400": _error("The body is not JSON."),
-            "401": _error("The Authorization header is malformed, or a token is required."),
+            "401": _error("The Authorization header is malformed, a token is required, or the volunteer session is not one this receiver issued."),
             "403": _error("The token is not known."),
             "413": _error("The body is too large."),
             "415": _error("The body is not sent as application/json."),
@@ -146,7 +195,13 @@ def openapi_document(version: str) -> dict[str, Any]:
                     "summary": "The state of one submission: queued, delivered or failed",
                     "operationId": "getSubmission",
                     "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}],
-                    "responses": {"200": _message("The submission's state."), "404": _error("No submission has this id.")},
+                    "responses": {
+                        "200": _message(
+                            "The submission's state; with a session, its pseudonym and whether it was assigned.",
+                            {"volunteer": {"type": "string"}, "assigned": {"type": "boolean"}},
+                        ),
+                        "404": _error("No submission has this id."),
+                    },
                 }
             },
             "/health": {"get": {"summary": "Journal backlog and store state", "operationId": "health", "responses": {"200": _message("Health.")}}},
