@@ -63,7 +63,8 @@ Run = Callable[[str, Sequence[object]], list[tuple[Any, ...]]]
 class Refusal:
     """Why a tokenless submission is refused now, and how many seconds until it would not be."""
 
-    reason: Literal["client", "ceiling"]
+    #: `client`: this client's limit; `ceiling`: every client's hourly ceiling; `busy`: the check could not get its turn in time.
+    reason: Literal["client", "ceiling", "busy"]
     wait: float
 
 

@@ -115,7 +115,7 @@ class PostgresLimits(Limiter):
                     refusal = check(_run(connection), key, database_now, self.per_client, self.per_hour, prune=self._prune_due(database_now))
             except _TIMED_OUT:
                 log.warning("a limit check waited more than %.1f s for its turn; the submission is refused, to be sent again", self.busy_seconds)
-                return Refusal("client", max(1.0, self.busy_seconds))
+                return Refusal("busy", max(1.0, self.busy_seconds))
             except (psycopg.Error, JournalUnavailable) as exc:
                 self._failed(exc)
                 return None

@@ -189,6 +189,9 @@ def _submitter(header: str | None, receiver: Receiver) -> str | Response:
 
 def _too_many(refusal: Refusal) -> Response:
     seconds = retry_after_header(refusal.wait)
+    if refusal.reason == "busy":
+        # Nothing the client did: the limits could not be checked in time, so nothing was saved.
+        return error(503, f"The receiver is too busy to check its limits; nothing was saved. Submit again in {seconds} s.", headers={"Retry-After": seconds})
     if refusal.reason == "ceiling":
         sentence = f"The receiver has taken all the labels it can this hour; wait {seconds} s and submit again."
     else:
