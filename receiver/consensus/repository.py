@@ -159,6 +159,8 @@ class VolunteerScore:
     swaps: int
     gold_labels: int = 0
     gold_error_px: float | None = None
+    #: The name the volunteer's page showed, when they labelled with a session (the key is the session's pseudonym).
+    name: str | None = None
 
 
 @dataclass
@@ -576,6 +578,7 @@ def answer_arrays(
             swaps=int(swaps[i]),
             gold_labels=int(gold_labels[i]),
             gold_error_px=float(gold_error[i] / gold_labels[i]) if gold_labels[i] else None,
+            name=table.display_names.get(name),
         )
         for i, name in enumerate(table.volunteers)
         if labels[i] > 0

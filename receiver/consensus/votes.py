@@ -123,6 +123,8 @@ class ClickTable:
     visible: BoolArray
     frame: IntArray
     volunteer: IntArray
+    #: The name a volunteer's page showed (metadata.volunteer), beside the pseudonym that identifies them.
+    display_names: dict[str, str] = field(default_factory=dict)
     _volunteer_index: dict[str, int] = field(default_factory=dict, repr=False)
 
     @property
@@ -197,6 +199,7 @@ def records_table(records: Iterable[Record], keypoints: Sequence[str], *, chunk:
     seen: list[bool] = []
     frame_rows: list[int] = []
     volunteer_rows: list[int] = []
+    display_names: dict[str, str] = {}
 
     def flush() -> None:
         clicks.append(np.array(coordinates, dtype=np.float64).reshape(-1, k_count, 2))
@@ -222,6 +225,10 @@ def records_table(records: Iterable[Record], keypoints: Sequence[str], *, chunk:
         if v is None:
             v = volunteer_index[who] = len(volunteer_index)
         volunteer_rows.append(v)
+        if record.volunteer is not None:
+            shown = (submission.get("metadata") or {}).get("volunteer")
+            if isinstance(shown, str) and shown:
+                display_names[who] = shown[:64]
         row = [nan] * (2 * k_count)
         flags = [False] * k_count
         for label in submission["labels"]:
@@ -253,6 +260,7 @@ def records_table(records: Iterable[Record], keypoints: Sequence[str], *, chunk:
         visible=np.concatenate(visible),
         frame=np.concatenate(frame),
         volunteer=np.concatenate(volunteer),
+        display_names=display_names,
         _volunteer_index=volunteer_index,
     )
 

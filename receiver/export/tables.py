@@ -81,6 +81,7 @@ def volunteer_document(volunteer: VolunteerScore) -> dict[str, Any]:
         "swaps": volunteer.swaps,
         "gold_labels": volunteer.gold_labels,
         "gold_error_px": _round(volunteer.gold_error_px),
+        "name": volunteer.name,
     }
 
 
@@ -100,14 +101,15 @@ def consensus_json(result: Consensus) -> str:
 
 
 def volunteers_csv(volunteers: Sequence[VolunteerScore]) -> str:
-    """One row per volunteer: labels, agreement, reliability, honest share, precision, offset, swaps, gold error."""
+    """One row per volunteer: labels, agreement, reliability, honest share, precision, offset, swaps, gold error, shown name."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    header = ["volunteer", "labels", "agreement", "reliability", "inlier", "tau", "offset_x_px", "offset_y_px", "swaps", "gold_labels", "gold_error_px"]
+    header = ["volunteer", "labels", "agreement", "reliability", "inlier", "tau", "offset_x_px", "offset_y_px", "swaps", "gold_labels", "gold_error_px", "name"]
     writer.writerow(header)
     for v in volunteers:
         row = volunteer_document(v)
-        writer.writerow([*(row[h] for h in header[:6]), *row["offset_px"], row["swaps"], row["gold_labels"], "" if row["gold_error_px"] is None else row["gold_error_px"]])
+        gold = "" if row["gold_error_px"] is None else row["gold_error_px"]
+        writer.writerow([*(row[h] for h in header[:6]), *row["offset_px"], row["swaps"], row["gold_labels"], gold, row["name"] or ""])
     return buffer.getvalue()
 
 

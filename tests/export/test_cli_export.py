@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import random
 import weakref
@@ -224,3 +225,25 @@ def test_a_repository_missing_an_object_is_a_clear_error(tmp_path: Path, run_cli
     assert result.code == 2, result.err
     assert gone.path in result.err and "missing" in result.err and "git fsck" in result.err
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_consensus_keys_session_volunteers_by_pseudonym_with_the_shown_name_beside(tmp_path: Path) -> None:
+    """Records of one session: one volunteer row named by the pseudonym, with the name its page showed."""
+    from datetime import datetime, timezone
+
+    from receiver.cli import main as receiver_cli
+    from tests.volunteers.frames.conftest import VIDEO, honest_label
+
+    folder = tmp_path / "annotations"
+    for frame in range(4):
+        for n, (pseudonym, shown) in enumerate((("v-aaaaaaaaaa", "ada"), ("v-bbbbbbbbbb", "bob"), ("v-cccccccccc", "cy"))):
+            body = honest_label(VIDEO, frame, f"shown-{n:04d}")
+            body["metadata"] = {"volunteer": shown}
+            record = Record.create(body, submitter="anonymous", received_at=datetime(2026, 12, 7, tzinfo=timezone.utc), receiver_version="0.1.0", volunteer=pseudonym, assigned=True)
+            path = folder / record.path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(record.to_bytes())
+    table = tmp_path / "table.json"
+    assert receiver_cli(["consensus", str(folder), "--out", str(table)], environ={}, out=io.StringIO(), err=io.StringIO()) == 0
+    rows = {v["volunteer"]: v["name"] for v in json.loads(table.read_text())["volunteers"]}
+    assert rows == {"v-aaaaaaaaaa": "ada", "v-bbbbbbbbbb": "bob", "v-cccccccccc": "cy"}
