@@ -26,8 +26,8 @@ from receiver.contract.parsing import ParseError, parse_json
 from receiver.contract.records import ANONYMOUS, Record
 from receiver.contract.validation import fill_names
 from receiver.journal import JournalUnavailable
-from receiver.web.sessions import LEASE_HEADER, session_of
 from receiver.web.responses import JSONAnswer, error
+from receiver.web.sessions import LEASE_HEADER, session_of
 
 if TYPE_CHECKING:
     from receiver.web.state import Receiver
