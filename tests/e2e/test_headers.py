@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.servers import ReceiverProcess
+from tests.support.servers import ReceiverProcess, wait_until
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -75,8 +75,15 @@ def test_a_json_answer_carries_nosniff_and_no_page_policy(server: ReceiverProces
 
 def test_health_shows_the_deliverer_only_with_the_metrics_token(server: ReceiverProcess) -> None:
     """Anyone reads the state; only the metrics token's holder reads which host delivers."""
+
+    def private_view() -> dict[str, Any]:
+        answer: dict[str, Any] = httpx.get(f"{server.url}/health", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).json()
+        return answer
+
+    # The deliver process reports a moment after serve answers its first request.
+    wait_until(lambda: private_view()["deliverer"] is not None and private_view()["status"] == "ok", timeout=30, what="the deliverer to report")
     public = httpx.get(f"{server.url}/health", timeout=10).json()
-    private = httpx.get(f"{server.url}/health", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).json()
+    private = private_view()
     assert public["status"] == private["status"] == "ok"
     assert "deliverer" not in public and "deliverer" not in public["delivery"]
     assert private["deliverer"] is not None
