@@ -339,7 +339,9 @@ def create_app(
     )
     if entropy is not None:
         receiver.entropy = entropy
-    receiver.session_limits = SharedLimits(settings.limits_path.with_name(settings.limits_path.name + ".sessions"), per_client=settings.session_limit)
+    # New sessions per address group, counted in a file of their own: their buckets refill at their own rate.
+    session_limits = SharedLimits(settings.limits_path.with_name(settings.limits_path.name + ".sessions"), per_client=settings.session_limit)
+    receiver.session_limits = session_limits
     receiver.agreement = AgreementSummary(lambda: _agreement(receiver), clock)
     metrics = Metrics(access=settings.metrics, token=settings.metrics_token, journal=lambda: receiver.journal, now=now, multiprocess_dir=metrics_dir)
 
@@ -364,7 +366,7 @@ def create_app(
         try:
             receiver.tally = tally.open()
             receiver.sessions = _session_keys(settings, tally)
-            receiver.session_limits.open()
+            session_limits.open()
         except BaseException:
             journal.close()
             receiver.limits.close()
@@ -379,7 +381,7 @@ def create_app(
                 journal.close()
                 tally.close()
                 receiver.limits.close()
-                receiver.session_limits.close()
+                session_limits.close()
             return
         chosen = store or build_store(settings)
         worker = build_worker(settings, journal, chosen, sleep=delivery_sleep, observer=metrics)
@@ -396,7 +398,7 @@ def create_app(
             tally.close()
             chosen.close()
             receiver.limits.close()
-            receiver.session_limits.close()
+            session_limits.close()
 
     submissions = SubmissionEndpoint(metrics.count_submission)
     routes = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from receiver.web.dashboard import AgreementSummary
 
 
@@ -34,12 +36,25 @@ def test_a_stale_summary_is_recomputed_on_the_next_read() -> None:
 
 def test_while_one_thread_recomputes_others_read_the_previous_summary() -> None:
     """A read that finds another computing does not wait: it answers what was last computed."""
-    clock = Clock()
-    summary = AgreementSummary(lambda: {"nose": 0.5}, clock, every=30.0)
+    clock, started, release = Clock(), threading.Event(), threading.Event()
+    values = iter([{"nose": 0.5}, {"nose": 0.7}])
+
+    def compute() -> dict[str, float]:
+        value = next(values)
+        if value["nose"] == 0.7:
+            started.set()
+            release.wait(10)
+        return value
+
+    summary = AgreementSummary(compute, clock, every=30.0)
     summary.read()
     clock.now = 40.0
-    summary._lock.acquire()
+    slow = threading.Thread(target=summary.read)
+    slow.start()
     try:
+        assert started.wait(10)
         assert summary.read() == {"nose": 0.5}
     finally:
-        summary._lock.release()
+        release.set()
+        slow.join(10)
+    assert summary.read() == {"nose": 0.7}
