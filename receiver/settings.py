@@ -81,6 +81,8 @@ class Settings:
     lease_seconds: float = 1800.0
     label_cap: int = 0
     one_voice_per_address: bool = True
+    gold: Path | None = None
+    gold_screening: bool = True
 
     @property
     def journal_path(self) -> Path:
@@ -153,6 +155,11 @@ SETTING_HELP: dict[str, str] = {
     "lease_seconds": "how long next-frame leases a frame to the session it hands it to; only labels of leased frames count toward retirement",
     "label_cap": "most labels of one frame that are judged (the rest are kept and delivered); 0 for three times retire_after",
     "one_voice_per_address": "lease each frame to one session per client address group, so one network is one voice per frame (false for a lab behind one address)",
+    "gold": (
+        "expert labels (a folder, git repository or JSON file of records, as `receiver consensus --gold` reads): their frames count as"
+        " retired, test new sessions and bar the ones far off them"
+    ),
+    "gold_screening": "hand sessions gold frames, 40 percent of a new session's frames, falling to 10 as it matches them (false: never; needs RECEIVER_GOLD)",
 }
 
 
