@@ -61,7 +61,7 @@ from receiver.consensus import ConsensusRule, FrameKey, Point, gold_agreement, v
 from receiver.contract.records import ANONYMOUS, Record
 from receiver.journal.connector import JournalUnavailable
 from receiver.journal.sqlite import connect
-from receiver.volunteers.retirement import judge_frame
+from receiver.volunteers.retirement import FrameAgreement, judge_frame
 from receiver.volunteers.trust import GOLD_KIND, SETTLED_KIND, Standing
 from receiver.volunteers.videos import Video
 
@@ -402,6 +402,7 @@ class FrameLedger:
         """Connect and sync the tables with the configured videos (the journal has created them)."""
         self.database.open()
         self._sync()
+        self._mark_gold()
         return self
 
     def close(self) -> None:
@@ -453,7 +454,6 @@ class FrameLedger:
                 )
         if not self.database.read("stored_retire_after", {"name": _VOTES_KEY}):
             self._count_votes()
-        self._mark_gold()
         if self._stored_retire_after() == self.retire_after:
             return  # the usual start: nothing to write, so processes starting together do not queue on the lock
         with self.database.transaction() as connection:
@@ -710,6 +710,19 @@ class FrameLedger:
             if len(rows) < batch:
                 break
         return judged
+
+    def agreement(self, url: str, index: int) -> FrameAgreement | None:
+        """What one frame's counted labels of voices not barred say together: what its retirement was judged on (None: not a frame here)."""
+        self.judge_pending()
+        rows = self.database.read("geometry", {"url": url})
+        if not rows:
+            return None
+        with self.database.judging() as connection:
+            documents = connection.execute(self._sql("vote_documents"), {"video": int(rows[0][0]), "frame": index}).fetchall()
+            counted = [
+                Record.from_stored(bytes(document)) for voice, document in documents if not self._standing(connection, str(voice)).barred
+            ]
+        return judge_frame(counted, self.keypoints, self.symmetry)
 
     def _requeue_voices(self, batch: int) -> None:
         """Queue every frame a voice counts on, for each voice whose standing moved: they are judged again with or without it."""
