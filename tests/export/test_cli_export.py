@@ -29,23 +29,24 @@ class TestExport:
         folder = write_folder(tmp_path, _records())
         result = run_cli("export", "--format", "slp", "--out", str(tmp_path / "out.slp"), str(folder))
         assert result.code == 0
-        assert "5 labels by 5 labeler(s) on 2 frame(s) of 1 video(s); 5 instance(s) exported" in result.out
+        assert "5 labels by 5 volunteer(s) on 2 frame(s) of 1 video(s); 2 instance(s) exported" in result.out
         assert "skipped 0 files" in result.out
         assert len(sio.load_slp(str(tmp_path / "out.slp"), open_videos=False).labeled_frames) == 2
 
     def test_exports_a_bare_git_repository(self, tmp_path: Path, run_cli: RunCLI) -> None:
         """The receiver's own store is read from its default branch and exported."""
         LocalGitStore(tmp_path / "annotations.git").deliver(_records())
-        result = run_cli("export", "--format", "coco", "--out", str(tmp_path / "out.json"), str(tmp_path / "annotations.git"))
-        assert result.code == 0
-        assert len(json.loads((tmp_path / "out.json").read_text())["annotations"]) == 5
+        result = run_cli("export", "--format", "coco", "--all-labels", "--no-frames", "--out", str(tmp_path / "out"), str(tmp_path / "annotations.git"))
+        assert result.code == 0, result.err
+        assert len(json.loads((tmp_path / "out" / "annotations.json").read_text())["annotations"]) == 5
 
     def test_defaults_to_the_receivers_store(self, tmp_path: Path, run_cli: RunCLI) -> None:
         """With no SOURCE, RECEIVER_LOCAL_REPO names the repository read."""
         LocalGitStore(tmp_path / "store.git").deliver(_records())
         environ = {"RECEIVER_LOCAL_REPO": str(tmp_path / "store.git")}
-        result = run_cli("export", "--format", "dlc", "--out", str(tmp_path / "out.csv"), environ=environ)
-        assert result.code == 0 and (tmp_path / "out.csv").is_file()
+        result = run_cli("export", "--format", "dlc", "--no-frames", "--out", str(tmp_path / "out"), environ=environ)
+        assert result.code == 0, result.err
+        assert (tmp_path / "out" / "labeled-data" / "mouse-1" / "CollectedData_pose-receiver.h5").is_file()
 
     def test_a_broken_file_is_skipped_with_its_reason(self, tmp_path: Path, run_cli: RunCLI) -> None:
         """A file that fails validation is listed with why, and the rest is still exported."""
@@ -83,18 +84,18 @@ class TestExport:
     def test_consensus_coco_carries_each_frames_score(self, tmp_path: Path, run_cli: RunCLI) -> None:
         """COCO annotations of a consensus export carry the frame's certainty as `score`."""
         folder = write_folder(tmp_path, _records())
-        out = tmp_path / "c.json"
-        assert run_cli("export", "--consensus", "--format", "coco", "--out", str(out), str(folder)).code == 0
-        (annotation,) = json.loads(out.read_text())["annotations"]
+        out = tmp_path / "c"
+        assert run_cli("export", "--consensus", "--no-frames", "--format", "coco", "--out", str(out), str(folder)).code == 0
+        (annotation,) = json.loads((out / "annotations.json").read_text())["annotations"]
         assert 0.5 < annotation["score"] <= 1
 
     def test_settled_only_leaves_out_unsettled_frames(self, tmp_path: Path, run_cli: RunCLI) -> None:
         """With --settled-only the frame labeled once is not exported."""
         folder = write_folder(tmp_path, _records())
-        out = tmp_path / "c.json"
-        result = run_cli("export", "--consensus", "--settled-only", "--format", "coco", "--out", str(out), str(folder))
+        out = tmp_path / "c"
+        result = run_cli("export", "--consensus", "--settled-only", "--no-frames", "--format", "coco", "--out", str(out), str(folder))
         assert result.code == 0
-        assert len(json.loads(out.read_text())["annotations"]) == 1
+        assert len(json.loads((out / "annotations.json").read_text())["annotations"]) == 1
 
 
 class TestConsensusCommand:
@@ -137,7 +138,7 @@ class TestConsensusReading:
         folder = write_folder(tmp_path, [*_records(), record(TRUTH, submitter="expert")])
         result = run_cli("consensus", str(folder), "--gold-from", "expert", "--out", str(tmp_path / "c.json"))
         assert result.code == 0, result.err
-        assert "5 labels by 5 labeler(s) on 2 frame(s)" in result.out
+        assert "5 labels by 5 volunteer(s) on 2 frame(s)" in result.out
         volunteers = {v["volunteer"] for v in json.loads((tmp_path / "c.json").read_text())["volunteers"]}
         assert "expert" not in volunteers and "volunteer-0" in volunteers
 
@@ -146,7 +147,7 @@ class TestConsensusReading:
         folder = write_folder(tmp_path, [record(TRUTH, submitter="expert")])
         result = run_cli("consensus", str(folder), "--gold-from", "expert")
         assert result.code == 0, result.err
-        assert "0 labels by 0 labeler(s)" in result.out
+        assert "0 labels by 0 volunteer(s)" in result.out
 
     def test_an_unreadable_gold_file_is_a_usage_error(self, tmp_path: Path, run_cli: RunCLI) -> None:
         """--gold naming a file that is not JSON: exit 2 and the file named."""
@@ -172,7 +173,7 @@ class TestConsensusReading:
         (folder / "broken.json").write_text("[]")
         result = run_cli("consensus", str(folder))
         assert result.code == 0
-        assert "5 labels by 5 labeler(s)" in result.out
+        assert "5 labels by 5 volunteer(s)" in result.out
         assert "skipped 1 file(s) that failed validation:" in result.out and "broken.json" in result.out
 
     @pytest.mark.parametrize(
@@ -207,7 +208,7 @@ class TestConsensusReading:
         monkeypatch.setattr(sources, "stream", watched)
         result = run_cli(*[str(tmp_path / part) if part.startswith("out.") else part for part in command], str(folder))
         assert result.code == 0, result.err
-        assert "300 labels by 7 labeler(s) on 40 frame(s)" in result.out
+        assert "300 labels by 7 volunteer(s) on 40 frame(s)" in result.out
         assert alive["most"] <= 3
 
 
