@@ -108,23 +108,24 @@ def extract(
     Every requested index is written once, or `VideoError` says which video
     could not be read, or which index lies past its end.
     """
-    media = require("receiver.media.frames")
+    from receiver.media.frames import FrameError, encode_image, read_frames
+
     written: dict[tuple[str, int], Path] = {}
     total = sum(len(indices) for indices in frames.values())
     for url, indices in frames.items():
         path = files[url]
         seen: set[int] = set()
         try:
-            for index, pixels in media.read_frames(path, indices):
+            for index, pixels in read_frames(path, indices):
                 target = destination(url, index)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(media.encode_image(pixels, "png"))
+                target.write_bytes(encode_image(pixels, "png"))
                 written[(url, index)] = target
                 seen.add(index)
                 if step is not None:
                     step(len(written), total)
-        except media.FrameError as exc:
-            raise VideoError(f"the video {url} ({path}) cannot be read: {exc}; check the file plays, or re-encode it") from exc
+        except FrameError as exc:
+            raise VideoError(f"the frames of the video {url} cannot be exported from {path}: {exc}") from exc
         except OSError as exc:
             raise VideoError(f"the video {url} ({path}) cannot be read: {exc.strerror or exc}") from exc
         past = sorted(set(indices) - seen)
