@@ -119,7 +119,19 @@ def _slp(labels: sleap_io.Labels, target: Target) -> Written:
         assert target.frames is not None
         with tempfile.TemporaryDirectory(prefix="receiver-export-") as scratch:
             images = target.frames(labels, lambda url, index: Path(scratch) / _safe(url) / f"{index:08d}.png")
-            sio.save_slp(labels, str(target.out), embed="user", verbose=False)
+            sources = list(labels.videos)
+
+            def encoded(done: int, total: int, phase: str) -> bool:
+                # Every frame is encoded once the "write" phase starts; sleap-io then serialises the source
+                # videos, and only a closed one (or a type of its own) can be: our backend goes first.
+                if phase == "write":
+                    for video in sources:
+                        video.backend = None
+                return True
+
+            # In place: sleap-io's copy of the labels would reopen each video with its own reader, which seeks
+            # by index / rate and lands on the wrong frame in a variable-rate or late-starting video.
+            sio.save_slp(labels, str(target.out), embed="user", embed_inplace=True, verbose=False, progress_callback=encoded)
     return Written([target.out], _count(labels), len(images))
 
 

@@ -150,8 +150,14 @@ def attach(labels: sleap_io.Labels, images: Mapping[tuple[str, int], Path], file
         url = str(video.filename)
         mine = {index: path for (owner, index), path in images.items() if owner == url}
         shape = video.backend_metadata.get("shape")
+        fps = video.backend_metadata.get("fps")
         video.replace_filename(str(files[url]), open=False)
         video.backend = FrameFiles.of(files[url], mine, shape)
+        # What sleap-io writes of the video once `detach` has closed it (it knows nothing of this backend's type).
+        video.backend_metadata.update(filename=str(files[url]), shape=list(video.backend.shape), fps=fps, grayscale=False)
+        # A copy of this Video (sleap-io deep-copies on some paths) drops the backend; it must then fail
+        # loudly rather than reopen the file with sleap-io's reader, which can land on a neighbouring frame.
+        video.open_backend = False
         urls[str(files[url])] = url
     labels.provenance["video_urls"] = urls
 

@@ -34,7 +34,7 @@ from tests.support.clips import ffmpeg_available, index_in, make_clip
 pytestmark = pytest.mark.skipif(not ffmpeg_available(), reason="needs ffmpeg to make the clips")
 
 WIDTH, HEIGHT = 320, 240
-#: Two videos: frames 0-119 of an H.264 MP4 and 120-199 of an MJPEG AVI, so an image's index also names its video.
+#: Two videos: frames 0-119 of a variable-rate H.264 MP4 starting at 10 s and 120-199 of an MJPEG AVI, so an image's index also names its video.
 VIDEOS = {"https://lab.example/videos/arena-a.mp4": range(0, 120), "https://lab.example/videos/arena-b.avi": range(120, 200)}
 EPOCH = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -70,7 +70,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path
     root = tmp_path_factory.mktemp("trainable")
     videos = root / "videos"
     videos.mkdir()
-    make_clip(videos / "arena-a.mp4", Fraction(30), 120, width=WIDTH, height=HEIGHT)
+    # A variable rate and a late start: a reader that seeks by index / rate lands on the wrong frames here.
+    make_clip(videos / "arena-a.mp4", Fraction(30), 120, width=WIDTH, height=HEIGHT, variable=True, start=10.0)
     make_clip(videos / "arena-b.avi", Fraction(25), 200, width=WIDTH, height=HEIGHT, codec="mjpeg")
     truth: Truth = {}
     records = []
