@@ -25,6 +25,9 @@ T = TypeVar("T")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
+#: Suffixes that say "a file": a folder format given one of them was asked for something it does not write.
+_FILE_SUFFIXES = frozenset({".h5", ".csv", ".json", ".yaml", ".yml", ".txt", ".slp", ".nwb"})
+
 _SOURCE_HELP = (
     "an annotations/ folder, or a git repository (bare or not; its default branch is read without a checkout). "
     "Default: the receiver's store, RECEIVER_LOCAL_REPO or receiver-data/annotations.git"
@@ -315,6 +318,11 @@ def _option_problem(args: argparse.Namespace, fmt: Any) -> str | None:
         return "--format yolo cannot be written without its frames; leave out --no-frames and pass --videos DIR"
     if not fmt.folder and args.out.is_dir():
         return f"--out {args.out} is a folder; --format {fmt.name} writes a file: name the file"
+    if fmt.folder and args.out.suffix.lower() in _FILE_SUFFIXES:
+        return (
+            f"--format {fmt.name} writes a folder (annotations and frames together), and --out {args.out} names a "
+            f"{args.out.suffix} file; name a folder, e.g. --out {args.out.with_suffix('')}"
+        )
     return None
 
 

@@ -38,7 +38,9 @@ class TestExport:
         LocalGitStore(tmp_path / "annotations.git").deliver(_records())
         result = run_cli("export", "--format", "coco", "--all-labels", "--no-frames", "--out", str(tmp_path / "out"), str(tmp_path / "annotations.git"))
         assert result.code == 0, result.err
-        assert len(json.loads((tmp_path / "out" / "annotations.json").read_text())["annotations"]) == 5
+        annotations = json.loads((tmp_path / "out" / "annotations.json").read_text())["annotations"]
+        assert sorted(a["labeler"] for a in annotations) == ["solo", "volunteer-0", "volunteer-1", "volunteer-2", "volunteer-3"]
+        assert "5 instance(s) exported" in result.out
 
     def test_defaults_to_the_receivers_store(self, tmp_path: Path, run_cli: RunCLI) -> None:
         """With no SOURCE, RECEIVER_LOCAL_REPO names the repository read."""
@@ -77,6 +79,7 @@ class TestExport:
         result = run_cli("export", "--consensus", "--format", "slp", "--out", str(tmp_path / "c.slp"), str(folder))
         assert result.code == 0
         assert "consensus: 1 of 2 frame(s) settled" in result.out
+        assert "; 1 instance(s) exported" in result.out
         labels = sio.load_slp(str(tmp_path / "c.slp"), open_videos=False)
         assert [(lf.frame_idx, len(lf.instances)) for lf in labels.labeled_frames] == [(10, 1)]
         assert labels.provenance["consensus_scores"][0] > 0.5
@@ -96,6 +99,49 @@ class TestExport:
         result = run_cli("export", "--consensus", "--settled-only", "--no-frames", "--format", "coco", "--out", str(out), str(folder))
         assert result.code == 0
         assert len(json.loads((out / "annotations.json").read_text())["annotations"]) == 1
+
+
+    def test_volunteers_are_counted_as_the_consensus_keys_them(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """One token, one session, two declared page ids and an anonymous label: 5 labels by 4 volunteers, the anonymous one said apart."""
+        from datetime import UTC, datetime
+
+        from tests.export.records import submission
+
+        when = datetime(2026, 12, 1, tzinfo=UTC)
+        session = Record.create(submission(TRUTH, frame_index=1), submitter="anonymous", received_at=when, receiver_version="0.1.0", volunteer="v-aaaaaaaaaa", assigned=True)
+        declared = [
+            Record.create(submission(TRUTH, frame_index=2 + n, metadata={"volunteer": name}), submitter="anonymous", received_at=when, receiver_version="0.1.0")
+            for n, name in enumerate(("page-x", "page-y"))
+        ]
+        nobody = Record.create(submission(TRUTH, frame_index=5), submitter="anonymous", received_at=when, receiver_version="0.1.0")
+        folder = write_folder(tmp_path, [record(TRUTH, submitter="lab-token"), session, *declared, nobody])
+        result = run_cli("export", "--format", "csv", "--out", str(tmp_path / "out.csv"), str(folder))
+        assert result.code == 0, result.err
+        assert "5 labels by 4 volunteer(s) on 5 frame(s) of 1 video(s); 5 instance(s) exported" in result.out
+        assert "1 of the labels came from anonymous pages that named no volunteer" in result.out
+
+    def test_a_folder_format_refuses_a_file_name(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """--format dlc --out CollectedData.h5 names a file; DeepLabCut's export is a project folder: exit 2, nothing written."""
+        folder = write_folder(tmp_path, _records())
+        result = run_cli("export", "--format", "dlc", "--out", str(tmp_path / "CollectedData.h5"), str(folder))
+        assert result.code == 2
+        assert "writes a folder" in result.err and "--out " + str(tmp_path / "CollectedData") in result.err
+        assert not (tmp_path / "CollectedData.h5").exists()
+
+    @pytest.mark.parametrize(
+        ("options", "says"),
+        [
+            (["--format", "dlc", "--all-labels"], "would read as several animals"),
+            (["--format", "coco", "--embed"], "--embed is for --format slp"),
+            (["--format", "slp", "--all-labels", "--consensus"], "pick one"),
+        ],
+        ids=["all-labels-dlc", "embed-coco", "all-labels-consensus"],
+    )
+    def test_options_that_cannot_go_together_are_a_usage_error(self, tmp_path: Path, run_cli: RunCLI, options: list[str], says: str) -> None:
+        """Each refused combination exits 2 with a sentence saying what to do instead."""
+        folder = write_folder(tmp_path, _records())
+        result = run_cli("export", *options, "--out", str(tmp_path / "out"), str(folder))
+        assert result.code == 2 and says in result.err
 
 
 class TestConsensusCommand:
