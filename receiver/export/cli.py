@@ -282,7 +282,7 @@ def _export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
             )
     counts, skipped = reading.counts, reading.skipped
     try:
-        target = _target(args, fmt, labels, skeleton, err)
+        target = _target(args, fmt, labels, skeleton)
         with progress_bar(err, f"writing {args.out.name}") as step:
             step(0, None)
             if not args.out.parent.exists():
@@ -326,13 +326,13 @@ def _option_problem(args: argparse.Namespace, fmt: Any) -> str | None:
     return None
 
 
-def _target(args: argparse.Namespace, fmt: Any, labels: Any, skeleton: Any, err: TextIO) -> Any:
+def _target(args: argparse.Namespace, fmt: Any, labels: Any, skeleton: Any) -> Any:
     """Where and how to write: with the labeled frames when the format carries them (`VideoError` when a video is not here)."""
     from receiver.export.formats import Target
-    from receiver.export.frames import attach, extract, locate, wanted
+    from receiver.export.frames import attach, extract, locate, reference, wanted
 
     if fmt.name == "nwb":
-        _reference_videos(labels, locate([str(v.filename) for v in labels.videos], args.videos))
+        reference(labels, locate([str(v.filename) for v in labels.videos], args.videos))
         return Target(args.out, skeleton)
     needs_frames = fmt.frames and not args.no_frames and (fmt.name != "slp" or args.embed)
     if not needs_frames:
@@ -345,17 +345,6 @@ def _target(args: argparse.Namespace, fmt: Any, labels: Any, skeleton: Any, err:
         return images
 
     return Target(args.out, skeleton, frames=frames, embed=args.embed)
-
-
-def _reference_videos(labels: Any, files: Mapping[str, Path]) -> None:
-    """NWB names each source video by reference: point each `Video` at its local file, read by sleap-io's media backend."""
-    for video in labels.videos:
-        url = str(video.filename)
-        fps = video.backend_metadata.get("fps")
-        video.replace_filename(str(files[url]), open=True)
-        if fps and video.backend is not None:
-            video.backend.fps = fps
-    labels.provenance["video_urls"] = {str(files[url]): url for url in files}
 
 
 def _gather(records: Iterator[Record], skeleton: Any) -> Submissions:

@@ -28,8 +28,8 @@ how many instances its files hold, which is what the summary prints.
 
 from __future__ import annotations
 
+import hashlib
 import json
-import shutil
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -136,8 +136,7 @@ def _slp(labels: sleap_io.Labels, target: Target) -> Written:
 
 
 def _safe(url: str) -> str:
-    import hashlib
-
+    """A folder name for a video's scratch images that no URL character can break."""
     return hashlib.sha256(url.encode()).hexdigest()[:16]
 
 

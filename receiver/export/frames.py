@@ -13,7 +13,9 @@ frame exported here comes from it, never from sleap-io's own video readers
   at the path the format chose for it;
 - `attach` makes sleap-io read those PNGs when a writer asks a `Video` for
   frame `i` (`FrameFiles`), so its embedding and Ultralytics writers store
-  exactly those pixels.
+  exactly those pixels;
+- `reference` points each `Video` at its file for a format that names the
+  source videos instead of holding frames (NWB).
 
 It never fetches a URL: a video that is not on this machine is an error that
 names it and says where to put it.
@@ -32,7 +34,7 @@ from receiver.export.extra import require
 if TYPE_CHECKING:
     import sleap_io
 
-__all__ = ["FrameFiles", "VideoError", "attach", "extract", "folder_names", "locate", "wanted"]
+__all__ = ["FrameFiles", "VideoError", "attach", "extract", "folder_names", "locate", "reference", "wanted"]
 
 
 class VideoError(ValueError):
@@ -197,17 +199,34 @@ class FrameFiles:
 
     @staticmethod
     def of(video: Path, images: Mapping[int, Path], shape: Sequence[int] | None) -> Any:
+        """The backend over `images`; its size is the decoded frames' (a rotated video's frames are as shown), its length the records'."""
+        iio = require("imageio.v3")
         cls = _frame_files_class()
         backend = cls(filename=str(video), grayscale=False, images={i: str(p) for i, p in images.items()})
         first = next(iter(images.values()), None)
-        if shape is not None:
-            total, height, width = int(shape[0]), int(shape[1]), int(shape[2])
-        else:
-            height, width = require("imageio.v3").imread(first).shape[:2] if first else (0, 0)
-            total = max(images, default=-1) + 1
-        if first is not None:
-            # The decoded size wins over the records' (a rotated video's frames are as shown).
-            height, width = require("imageio.v3").imread(first).shape[:2]
-        backend.total = max(total, max(images, default=-1) + 1)
+        height, width = iio.imread(first).shape[:2] if first is not None else (int(shape[1]), int(shape[2])) if shape else (0, 0)
+        backend.total = max(int(shape[0]) if shape else 0, max(images, default=-1) + 1)
         backend._cached_shape = (backend.total, int(height), int(width), 3)
         return backend
+
+
+def reference(labels: sleap_io.Labels, files: Mapping[str, Path]) -> None:
+    """Point every video of `labels` at its local file through sleap-io's media backend, for formats that name videos (NWB).
+
+    The shape and rate come from `receiver.media.probe`, so sleap-io need not
+    read the video to learn them; a file that cannot be probed is a `VideoError`.
+    """
+    from receiver.media.probe import ProbeError, probe
+
+    for video in labels.videos:
+        url = str(video.filename)
+        try:
+            found = probe(files[url])
+        except ProbeError as exc:
+            raise VideoError(f"the video {url} cannot be referenced from {files[url]}: {exc}") from exc
+        video.replace_filename(str(files[url]), open=True)
+        if video.backend is None:
+            raise VideoError(f"sleap-io cannot open the video {url} ({files[url]}); check the file plays")
+        video.backend._cached_shape = (found.frames, found.height, found.width, 3)
+        video.backend.fps = found.fps
+    labels.provenance["video_urls"] = {str(files[url]): url for url in files}
