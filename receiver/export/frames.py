@@ -102,8 +102,6 @@ def extract(
     frames: Mapping[str, Sequence[int]],
     files: Mapping[str, Path],
     destination: Callable[[str, int], Path],
-    *,
-    step: Callable[[int, int | None], None] | None = None,
 ) -> dict[tuple[str, int], Path]:
     """Decode the named frames of each video and write each as a PNG at `destination(url, index)`.
 
@@ -113,7 +111,6 @@ def extract(
     from receiver.media.frames import FrameError, encode_image, read_frames
 
     written: dict[tuple[str, int], Path] = {}
-    total = sum(len(indices) for indices in frames.values())
     for url, indices in frames.items():
         path = files[url]
         seen: set[int] = set()
@@ -124,12 +121,11 @@ def extract(
                 target.write_bytes(encode_image(pixels, "png"))
                 written[(url, index)] = target
                 seen.add(index)
-                if step is not None:
-                    step(len(written), total)
         except FrameError as exc:
             raise VideoError(f"the frames of the video {url} cannot be exported from {path}: {exc}") from exc
         except OSError as exc:
             raise VideoError(f"the video {url} ({path}) cannot be read: {exc.strerror or exc}") from exc
+        # read_frames promises each index once; a frame missing here would be a training image silently lost.
         past = sorted(set(indices) - seen)
         if past:
             raise VideoError(
@@ -155,7 +151,7 @@ def attach(labels: sleap_io.Labels, images: Mapping[tuple[str, int], Path], file
         fps = video.backend_metadata.get("fps")
         video.replace_filename(str(files[url]), open=False)
         video.backend = FrameFiles.of(files[url], mine, shape)
-        # What sleap-io writes of the video once `detach` has closed it (it knows nothing of this backend's type).
+        # What sleap-io writes of the video once the slp writer has closed it (it knows nothing of this backend's type).
         video.backend_metadata.update(filename=str(files[url]), shape=list(video.backend.shape), fps=fps, grayscale=False)
         # A copy of this Video (sleap-io deep-copies on some paths) drops the backend; it must then fail
         # loudly rather than reopen the file with sleap-io's reader, which can land on a neighbouring frame.
