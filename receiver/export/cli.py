@@ -50,7 +50,9 @@ def add_commands(commands: Any, *, own_store: Callable[[Mapping[str, str]], Path
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
             "Read every record of SOURCE, skip (and list) the ones that fail validation, and write the rest "
-            "with sleap-io in one training format. Needs the export extra: pip install 'pose-receiver[export]'."
+            "with sleap-io in one training format, with the labeled frames decoded from the videos in --videos. A frame "
+            "labeled by several volunteers gets one instance, its medoid label, unless --consensus or --all-labels. "
+            "Needs the export extra: pip install 'pose-receiver[export]'."
         ),
         epilog="formats:\n" + formats,
     )
@@ -60,13 +62,13 @@ def add_commands(commands: Any, *, own_store: Callable[[Mapping[str, str]], Path
         "--out", required=True, type=Path, metavar="PATH", help="the file to write, or for coco, dlc and yolo the folder to fill"
     )
     export.add_argument(
-        "--consensus", action="store_true", help="write one consensus instance per settled frame instead of each frame's representative label"
+        "--consensus", action="store_true", help="write one consensus instance per settled frame instead of each frame's medoid label"
     )
     export.add_argument(
         "--all-labels",
         action="store_true",
         help="every volunteer's label of a frame, each with who made it (slp, coco, csv, labelstudio); "
-        "by default a frame gets one instance, its representative label",
+        "by default a frame gets one instance, its medoid label (the one closest to the frame's other labels)",
     )
     export.add_argument("--embed", action="store_true", help="slp: embed the labeled frames (write a .pkg.slp that needs no video)")
     export.add_argument(
@@ -312,7 +314,7 @@ def _option_problem(args: argparse.Namespace, fmt: Any) -> str | None:
     if args.all_labels and not fmt.keeps_all:
         return (
             f"--format {fmt.name} keeps one instance per animal and frame, so several volunteers' labels would read as "
-            "several animals; leave out --all-labels (each frame gets its representative label) or use slp or coco"
+            "several animals; leave out --all-labels (each frame gets its medoid label) or use slp or coco"
         )
     if args.no_frames and fmt.name == "yolo":
         return "--format yolo cannot be written without its frames; leave out --no-frames and pass --videos DIR"
