@@ -30,7 +30,8 @@ _FILE_SUFFIXES = frozenset({".h5", ".csv", ".json", ".yaml", ".yml", ".txt", ".s
 
 _SOURCE_HELP = (
     "an annotations/ folder, or a git repository (bare or not; its default branch is read without a checkout). "
-    "Default: the receiver's store, RECEIVER_LOCAL_REPO or receiver-data/annotations.git"
+    "Default: the receiver's store, RECEIVER_LOCAL_REPO or receiver-data/annotations.git; with RECEIVER_STORE=github, "
+    "its data repository, fetched with git into a cache beside it"
 )
 
 
