@@ -56,6 +56,8 @@ class Settings:
     batch_size: int = 500
     github_repository: str = ""
     github_api_url: str = "https://api.github.com"
+    #: Where `export` and `consensus` fetch the data repository with git; empty: derived from the API URL.
+    github_clone_url: str = ""
     github_token: str = field(default="", repr=False)
     github_app_id: int = 0
     github_app_installation_id: int = 0
@@ -132,6 +134,7 @@ SETTING_HELP: dict[str, str] = {
     "batch_size": "most records the delivery worker hands the store at once",
     "github_repository": "OWNER/NAME of the GitHub data repository (store = github)",
     "github_api_url": "GitHub API base URL (GitHub Enterprise, or a test server)",
+    "github_clone_url": "git URL `export` and `consensus` fetch the data repository from (default: from the API URL, https://github.com/OWNER/NAME.git)",
     "delivery_mode": "GitHub delivery: pull-request, direct or batch",
     "github_app_id": "act as this GitHub App instead of GITHUB_TOKEN (with the two settings below)",
     "github_app_installation_id": "the app's installation on the data repository",
