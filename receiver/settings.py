@@ -85,6 +85,7 @@ class Settings:
     one_voice_per_address: bool = True
     gold: Path | None = None
     gold_screening: bool = True
+    frame_choice: str = "uniform"
 
     @property
     def journal_path(self) -> Path:
@@ -162,6 +163,10 @@ SETTING_HELP: dict[str, str] = {
         "expert labels (a folder, git repository or JSON file of records, as `receiver consensus --gold` reads): their frames count as"
         " retired, test new sessions and bar the ones far off them"
     ),
+    "frame_choice": (
+        "how next-frame picks among frames needing labels: uniform (fewest agreeing labels first, at random) or uncertain"
+        " (frames whose imported predictions are most in doubt first; see `receiver predictions`)"
+    ),
     "gold_screening": "hand sessions gold frames, 40 percent of a new session's frames, falling to 10 as it matches them (false: never; needs RECEIVER_GOLD)",
 }
 
@@ -226,6 +231,7 @@ _CHOICES = {
     "moderation": ("auto", "review"),
     "log_format": ("text", "json"),
     "metrics": ("off", "public", "token"),
+    "frame_choice": ("uniform", "uncertain"),
 }
 
 

@@ -41,9 +41,10 @@ from receiver.journal import JournalUnavailable
 from receiver.journal.engines import open_journal
 from receiver.settings import Settings
 from receiver.stores import Store, build_store
-from receiver.volunteers.frames import FrameLedger, SqliteTally, TallyDatabase
+from receiver.volunteers.frames import FrameLedger
 from receiver.volunteers.judging import Judge
 from receiver.volunteers.sessions import SessionKeys, new_secret
+from receiver.volunteers.tallies import tally_database
 from receiver.web.connections import ConnectionCap
 from receiver.web.dashboard import (
     AgreementSummary,
@@ -296,15 +297,6 @@ def _tokens(settings: Settings) -> TokenWatch:
     return TokenWatch(settings.tokens_file)
 
 
-def _tally_database(settings: Settings) -> TallyDatabase:
-    """Where the frame tally lives: beside the records, in the journal's own database."""
-    if settings.journal_url:
-        from receiver.volunteers.postgres import PostgresTally
-
-        return PostgresTally(settings.journal_url)
-    return SqliteTally(settings.journal_path)
-
-
 def _gold(settings: Settings, validator: Validator, keypoints: list[str]) -> dict[FrameKey, tuple[Point | None, ...]]:
     """The expert points of RECEIVER_GOLD by frame, read once at start (none when it is not set)."""
     if settings.gold is None:
@@ -369,7 +361,7 @@ def create_app(
         # configuration left, and is rebuilt from the records if videos come back.
         keypoints = [k.id for k in receiver.validator.skeleton.keypoints]
         tally = FrameLedger(
-            _tally_database(settings),
+            tally_database(settings),
             settings.videos,
             retire_after=settings.retire_after,
             keypoints=keypoints,
@@ -377,6 +369,7 @@ def create_app(
             cap=settings.label_cap,
             gold=_gold(settings, receiver.validator, keypoints),
             screening=settings.gold_screening,
+            choice=settings.frame_choice,
         )
         # With no videos there is no frame to re-judge: admissions then skip the hook and its transaction.
         # A shared journal's tally may hold another receiver's videos, so there the hook always runs.
