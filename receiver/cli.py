@@ -95,8 +95,11 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
         err.write(f"receiver serve: {problem}\n")
         return EXIT_FAILED
     if settings.role != "deliver" and args.parent_pid is None:
-        from receiver.volunteers.videos import verify_videos
+        from receiver.volunteers.videos import misaddressed_videos, verify_videos
 
+        if settings.video_dir is not None and not settings.video_dir.is_dir():
+            err.write(f"receiver serve: RECEIVER_VIDEO_DIR {settings.video_dir} is not a folder; make it, or point it at the videos' folder\n")
+            return EXIT_USAGE
         # Only files in RECEIVER_VIDEO_DIR are opened: a video on another host is not fetched at start.
         disagreements = verify_videos(settings.videos, settings.video_dir)
         if disagreements:
@@ -105,6 +108,8 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
             err.writelines(f"  {line}\n" for line in disagreements)
             err.write("  correct those entries, or write them with `receiver videos add`\n")
             return EXIT_USAGE
+        for warning in misaddressed_videos(settings.videos, settings.own_urls):
+            err.write(f"receiver serve: warning: {warning}\n")
     if settings.role == "deliver":
         from receiver.delivery.roles import prepare_process, run_deliverer
 

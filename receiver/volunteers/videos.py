@@ -38,7 +38,7 @@ from receiver.media import Probe, ProbeError, probe
 
 __all__ = [
     "Video", "VideoError", "KEYS", "PROBED_KEYS", "load_videos", "parse_videos", "place_videos", "verify_videos",
-    "video_id", "served_file", "SERVED_PREFIX",
+    "video_id", "served_file", "SERVED_PREFIX", "misaddressed_videos",
 ]
 
 #: The keys of one entry, in the order error messages list them.
@@ -141,6 +141,25 @@ def place_videos(videos: Iterable[Video], *, bases: Iterable[str], server_frames
         decode = video.decodable and (server_frames == "always" or video.playable is False)
         placed.append(replace(video, decode=decode))
     return tuple(placed)
+
+
+def misaddressed_videos(videos: Iterable[Video], bases: Iterable[str]) -> list[str]:
+    """Served entries whose URL is not one of this receiver's addresses (`bases`), as sentences.
+
+    Such an entry is still served, but a browser loads it from the address in
+    the entry, which is another: typically written by `videos add` before
+    RECEIVER_PUBLIC_URL (or the port) was set. Its URL is the video's identity
+    in the records, so the receiver does not rewrite it; it says so.
+    """
+    bases = [base.rstrip("/") for base in bases if base]
+    warnings = []
+    for number, video in enumerate(videos, start=1):
+        if video.path is not None and served_file(video.url, bases) is None:
+            warnings.append(
+                f"entry {number}: {video.url} is not an address of this receiver ({bases[0] if bases else 'no address'}{SERVED_PREFIX}...), "
+                "so browsers may not load it; set RECEIVER_PUBLIC_URL and add the video again (its labels keep the old URL)"
+            )
+    return warnings
 
 
 def verify_videos(

@@ -223,3 +223,9 @@ def decoded(data: bytes) -> npt.NDArray[np.uint8]:
     with av.open(io.BytesIO(data)) as container:
         pixels: npt.NDArray[np.uint8] = next(container.decode(video=0)).to_ndarray(format="rgb24")
         return pixels
+
+
+def test_serve_refuses_a_video_folder_that_is_not_one(run_cli: RunCLI, tmp_path: Path) -> None:
+    """A mistyped RECEIVER_VIDEO_DIR stops serve at start rather than answering 404 for every video."""
+    result = run_cli("serve", environ={"RECEIVER_VIDEO_DIR": str(tmp_path / "nowhere"), "RECEIVER_LOCAL_REPO": str(tmp_path / "data" / "a.git")})
+    assert result.code == 2 and "RECEIVER_VIDEO_DIR" in result.err and "is not a folder" in result.err
