@@ -229,3 +229,20 @@ def test_serve_refuses_a_video_folder_that_is_not_one(run_cli: RunCLI, tmp_path:
     """A mistyped RECEIVER_VIDEO_DIR stops serve at start rather than answering 404 for every video."""
     result = run_cli("serve", environ={"RECEIVER_VIDEO_DIR": str(tmp_path / "nowhere"), "RECEIVER_LOCAL_REPO": str(tmp_path / "data" / "a.git")})
     assert result.code == 2 and "RECEIVER_VIDEO_DIR" in result.err and "is not a folder" in result.err
+
+
+def test_a_toml_file_with_other_tables_is_not_added_to(run_cli: RunCLI, video_dir: Path, tmp_path: Path) -> None:
+    """What serve would refuse, add refuses too, and leaves the file as it was."""
+    file = tmp_path / "videos.toml"
+    file.write_text('[receiver]\nport = 9000\n')
+    result = run_cli("videos", "add", "--file", str(file), str(video_dir / "ntsc.mp4"), environ=environ(video_dir))
+    assert result.code == 2 and "it should hold only [[videos]] tables" in result.err
+    assert file.read_text() == '[receiver]\nport = 9000\n'
+
+
+def test_an_empty_videos_file_is_filled(run_cli: RunCLI, video_dir: Path, tmp_path: Path) -> None:
+    """A file made empty beforehand (touch videos.json) is a file with no videos yet."""
+    file = tmp_path / "videos.json"
+    file.write_text("")
+    assert run_cli("videos", "add", "--file", str(file), str(video_dir / "ntsc.mp4"), environ=environ(video_dir)).code == 0
+    assert len(json.loads(file.read_text())) == 1
