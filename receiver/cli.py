@@ -109,8 +109,7 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
             err.writelines(f"  {line}\n" for line in disagreements)
             err.write("  correct those entries, or write them with `receiver videos add`\n")
             return EXIT_USAGE
-        for warning in misaddressed_videos(settings.videos, settings.own_urls):
-            err.write(f"receiver serve: warning: {warning}\n")
+        err.writelines(f"receiver serve: warning: {warning}\n" for warning in misaddressed_videos(settings.videos, settings.own_urls))
     if settings.role == "deliver":
         from receiver.delivery.roles import prepare_process, run_deliverer
 

@@ -16,6 +16,7 @@ Errors::
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 from fractions import Fraction
@@ -173,7 +174,7 @@ def _fps(stream: av.video.stream.VideoStream, times: tuple[float, ...]) -> float
 
 def _constant(pts: tuple[int, ...], time_base: Fraction) -> bool:
     """Whether every frame lasts as long as the next, to a tick of the time base or a millisecond (Matroska's tick)."""
-    steps = [later - earlier for earlier, later in zip(pts, pts[1:])]
+    steps = [later - earlier for earlier, later in itertools.pairwise(pts)]
     if not steps:
         return True
     return float((max(steps) - min(steps)) * time_base) <= max(float(time_base), 0.001) + 1e-9

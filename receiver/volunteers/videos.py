@@ -24,6 +24,7 @@ serve`) compares entries with the files the receiver can open.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -271,7 +272,7 @@ def _probed(entry: Mapping[str, Any], where: str, frames: int) -> dict[str, Any]
         times = entry["times"]
         if not isinstance(times, list) or not all(_finite(t) for t in times) or len(times) != frames:
             raise VideoError(f"{where}: key times must list {frames} numbers, the time in seconds of each frame; run `receiver videos add` again")
-        if any(later < earlier for earlier, later in zip(times, times[1:])):
+        if any(later < earlier for earlier, later in itertools.pairwise(times)):
             raise VideoError(f"{where}: key times must not go back in time; run `receiver videos add` again")
         found["times"] = tuple(float(t) for t in times)
     if "start" in entry:
