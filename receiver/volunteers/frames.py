@@ -724,11 +724,8 @@ class FrameLedger:
         rows = self.database.read("geometry", {"url": url})
         if not rows:
             return None
-        with self.database.judging() as connection:
-            documents = connection.execute(self._sql("vote_documents"), {"video": int(rows[0][0]), "frame": index}).fetchall()
-            counted = [
-                Record.from_stored(bytes(document)) for voice, document in documents if not self._standing(connection, str(voice)).barred
-            ]
+        documents = self.database.read("vote_documents", {"video": int(rows[0][0]), "frame": index})
+        counted = [Record.from_stored(bytes(document)) for voice, document in documents if not self.standing(str(voice)).barred]
         return judge_frame(counted, self.keypoints, self.symmetry)
 
     def _requeue_voices(self, batch: int) -> None:

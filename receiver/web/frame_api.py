@@ -235,11 +235,17 @@ async def review(request: Request) -> Response:
         agreed = judged.points() if judged is not None and judged.labels >= 2 else None
     elif len(comparable) >= 2:
         # Judged as the tally judges: at most the frame's label cap, in the thread pool, never on the event loop.
-        cap = receiver.tally.label_cap(receiver.settings.retire_after) if receiver.tally is not None else CAP_TIMES_K * receiver.settings.retire_after
-        judged = await run_in_threadpool(judge_frame, comparable[:cap], keypoints, receiver.validator.skeleton.symmetry)
+        most = CAP_TIMES_K * receiver.settings.retire_after
+        judged = await run_in_threadpool(judge_frame, comparable[:most], keypoints, receiver.validator.skeleton.symmetry)
         agreed = judged.points()
     count = len(others)
     message = f"Submission {record.id} labels frame {submission['frame_index']}; {count} other label{'s' if count != 1 else ''} of that frame."
+    # A frame piled with labels is answered with the ones that count (one per voice, at most the cap), not with the pile.
+    cap = receiver.tally.label_cap(receiver.settings.retire_after) if receiver.tally is not None else CAP_TIMES_K * receiver.settings.retire_after
+    if count > cap:
+        counted = {r.id for r in comparable}
+        others = [r for r in others if r.id in counted][:cap]
+        message += f" The {len(others)} that count are shown."
     return JSONAnswer(
         {
             "message": message,
