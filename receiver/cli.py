@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from receiver.journal import Journal
+    from receiver.volunteers.cli import VideoSettings
     from receiver.web.metrics import Metrics
 
 __all__ = ["main", "build_parser"]
@@ -93,6 +94,17 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
     if problem is not None:
         err.write(f"receiver serve: {problem}\n")
         return EXIT_FAILED
+    if settings.role != "deliver" and args.parent_pid is None:
+        from receiver.volunteers.videos import verify_videos
+
+        # Only files in RECEIVER_VIDEO_DIR are opened: a video on another host is not fetched at start.
+        disagreements = verify_videos(settings.videos, settings.video_dir)
+        if disagreements:
+            named = Path(environ.get("RECEIVER_VIDEOS", "RECEIVER_VIDEOS")).name
+            err.write(f"receiver serve: the videos file {named} disagrees with the videos it lists:\n")
+            err.writelines(f"  {line}\n" for line in disagreements)
+            err.write("  correct those entries, or write them with `receiver videos add`\n")
+            return EXIT_USAGE
     if settings.role == "deliver":
         from receiver.delivery.roles import prepare_process, run_deliverer
 
@@ -535,9 +547,27 @@ def build_parser() -> argparse.ArgumentParser:
     init.set_defaults(run=_init)
 
     from receiver.export.cli import add_commands
+    from receiver.volunteers.cli import add_commands as add_video_commands
 
     add_commands(commands, own_store=_own_store)
+    add_video_commands(commands, settings_of=_video_settings)
     return parser
+
+
+def _video_settings(environ: Mapping[str, str]) -> VideoSettings:
+    """What `receiver videos` needs from the settings; the videos file itself is read by the command, since `add` may create it."""
+    from receiver.settings import load_settings
+    from receiver.volunteers.cli import VideoSettings
+
+    named = environ.get("RECEIVER_VIDEOS", "").strip()
+    settings = load_settings({k: v for k, v in environ.items() if k != "RECEIVER_VIDEOS"}, overrides={"videos": ""})
+    return VideoSettings(
+        videos_file=Path(named) if named else None,
+        video_dir=settings.video_dir,
+        base_url=settings.own_urls[0],
+        own_urls=settings.own_urls,
+        server_frames=settings.server_frames,
+    )
 
 
 def _own_store(environ: Mapping[str, str]) -> Path:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "receiver"
-PACKAGES = ("contract", "consensus", "export", "journal", "access", "stores", "delivery", "volunteers", "datarepo", "web")
+PACKAGES = ("contract", "consensus", "export", "journal", "access", "stores", "delivery", "volunteers", "datarepo", "web", "media")
 EDGES = {"receiver", "receiver.__main__", "receiver.cli", "receiver.settings", "receiver.logs", "receiver.reporting"}
 
 

@@ -9,7 +9,7 @@ text, JSON or CSV) and `cli` (the `export` and `consensus` subcommands).
 Importing this package imports nothing heavy: sleap-io, numpy and rich come
 from the optional `export` extra and are imported only when an export runs.
 
-May import: `contract`, `consensus`, `stores` (the records are read back out of where they ended up).
+May import: `contract`, `consensus`, `stores` (the records are read back out of where they ended up), `media` (the labeled frames).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ that hands out frames; `postgres` is its PostgreSQL twin), `retirement`
 decides when a frame has enough agreeing labels, and `page/` holds the
 labeling page's static files.
 
-May import: `contract`, `journal`, `consensus`, `access`.
+May import: `contract`, `journal`, `consensus`, `access`, `media`.
 """
 
 from pathlib import Path

@@ -354,11 +354,18 @@ class FrameLedger:
         self.database.close()
 
     def held(self) -> dict[int, Video]:
-        """The videos the tally holds now, by their id in it; another receiver's start may have changed them."""
-        return {
-            int(ident): Video(url=url, fps=float(fps), frames=int(frames), width=int(width), height=int(height))
-            for ident, url, fps, frames, width, height in self.database.read("videos", {})
-        }
+        """The videos the tally holds now, by their id in it; another receiver's start may have changed them.
+
+        A video held as this receiver configured it comes back as configured, with
+        what its entry adds to the five columns kept (frame times, decoding).
+        """
+        held = {}
+        for ident, url, fps, frames, width, height in self.database.read("videos", {}):
+            video = Video(url=url, fps=float(fps), frames=int(frames), width=int(width), height=int(height))
+            configured = self._by_url.get(url)
+            same = configured is not None and (configured.fps, configured.frames, configured.width, configured.height) == (video.fps, video.frames, video.width, video.height)
+            held[int(ident)] = configured if same and configured is not None else video
+        return held
 
     def video(self, url: str) -> Video | None:
         """The video with this URL as the tally holds it now, if it does."""

@@ -8,5 +8,5 @@ every JSON answer; `headers`, `forwarded` and `connections` are the middleware
 for security headers, forwarded addresses and the cap of open requests per client.
 
 May import: `contract`, `consensus`, `export`, `journal`, `access`, `stores`, `delivery`, `volunteers`, `datarepo`,
-and `settings` (the app is built from them). Nothing imports `web`, except the command line.
+`media`, and `settings` (the app is built from them). Nothing imports `web`, except the command line.
 """
