@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -124,12 +124,29 @@ def labeling_receiver(workdir: Path, clip: LabClip) -> ReceiverProcess:
     return ReceiverProcess(workdir, {"RECEIVER_VIDEOS": str(videos), "RECEIVER_RATE_LIMIT": "0", "RECEIVER_RETIRE_AFTER": "1"})
 
 
-def open_label_page(chromium: Any, receiver_url: str, clip: LabClip, changes: dict[str, Any] | None = None) -> Any:
-    """A fresh page on /label. `changes` alters the video as next-frame describes it (None removes a key).
+@pytest.fixture
+def open_label_page(chromium: Any) -> Iterator[Callable[..., Any]]:
+    """Opens fresh pages on /label (a context each: nothing kept between them), closed after the test.
 
-    Until the receiver answers /api/frames itself, the clip's own frames stand in for its images.
+    `changes` alters the video as next-frame describes it (None removes a key). Until
+    the receiver answers /api/frames itself, the clip's own frames stand in for its images.
     """
-    page = chromium.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    contexts: list[Any] = []
+
+    def open_page(receiver_url: str, clip: LabClip, changes: dict[str, Any] | None = None) -> Any:
+        contexts.append(chromium.new_context(viewport={"width": 1280, "height": 800}))
+        page = contexts[-1].new_page()
+        route_as_receiver(page, receiver_url, clip, changes)
+        page.goto(f"{receiver_url}/label")
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def route_as_receiver(page: Any, receiver_url: str, clip: LabClip, changes: dict[str, Any] | None) -> None:
+    """Alter next-frame's video by `changes`; answer /api/frames with the clip's frames where the receiver does not."""
 
     def next_frame(route: Any) -> None:
         answer = route.fetch()
@@ -151,8 +168,6 @@ def open_label_page(chromium: Any, receiver_url: str, clip: LabClip, changes: di
         page.route(f"{receiver_url}/api/next-frame*", next_frame)
     if not serves_frame_images():
         page.route(f"{receiver_url}/api/frames/**", frame_image)
-    page.goto(f"{receiver_url}/label")
-    return page
 
 
 #: Records, at each press of Submit, whose pixels the canvas held ("video" or "receiver").
@@ -189,11 +204,11 @@ def label_frames(page: Any, seed: str) -> tuple[list[int], list[str]]:
 
 class TestProbedVideos:
     @pytest.mark.parametrize("name", list(LAB_CLIPS))
-    def test_every_submission_names_the_frame_drawn_when_submit_was_pressed(self, name: str, lab_clips: dict[str, LabClip], chromium: Any, tmp_path: Path) -> None:
+    def test_every_submission_names_the_frame_drawn_when_submit_was_pressed(self, name: str, lab_clips: dict[str, LabClip], open_label_page: Callable[..., Any], tmp_path: Path) -> None:
         """20 of 20 submissions carry the index drawn at Submit: VFR, late start, 29.97 fps, MJPEG AVI, HEVC."""
         clip = lab_clips[name]
         with labeling_receiver(tmp_path, clip) as receiver:
-            page = open_label_page(chromium, receiver.url, clip)
+            page = open_label_page(receiver.url, clip)
             drawn, sources = label_frames(page, name)
             assert len(drawn) == SUBMISSIONS
             assert received_frames(receiver.url) == drawn
@@ -204,40 +219,40 @@ class TestProbedVideos:
     # to them, even at their exact time (it shows the next one and says so), so those frames can
     # only be labelled from the receiver's image.
     @pytest.mark.parametrize("name", ["starts-at-10s.mp4", "ntsc.mp4"])
-    def test_a_playable_video_is_seeked_by_its_time_table(self, name: str, lab_clips: dict[str, LabClip], chromium: Any, tmp_path: Path) -> None:
+    def test_a_playable_video_is_seeked_by_its_time_table(self, name: str, lab_clips: dict[str, LabClip], open_label_page: Callable[..., Any], tmp_path: Path) -> None:
         """Without the receiver's images to fall back on, every frame of a probed MP4 is confirmed from the video itself."""
         clip = lab_clips[name]
         with labeling_receiver(tmp_path, clip) as receiver:
-            page = open_label_page(chromium, receiver.url, clip, {"frame_url": None})
+            page = open_label_page(receiver.url, clip, {"frame_url": None})
             drawn, sources = label_frames(page, name)
             assert received_frames(receiver.url) == drawn
         assert sources == ["video"] * SUBMISSIONS
 
 
 class TestReceiversImage:
-    def test_decode_labels_the_receivers_image_of_a_playable_video(self, lab_clips: dict[str, LabClip], chromium: Any, tmp_path: Path) -> None:
+    def test_decode_labels_the_receivers_image_of_a_playable_video(self, lab_clips: dict[str, LabClip], open_label_page: Callable[..., Any], tmp_path: Path) -> None:
         """`decode: true` makes the page label the receiver's image even where the browser could play the video."""
         clip = lab_clips["ntsc.mp4"]
         with labeling_receiver(tmp_path, clip) as receiver:
-            page = open_label_page(chromium, receiver.url, clip, {"decode": True})
+            page = open_label_page(receiver.url, clip, {"decode": True})
             drawn, sources = label_frames(page, "decode")
             assert received_frames(receiver.url) == drawn
         assert sources == ["receiver"] * SUBMISSIONS
 
-    def test_a_frame_the_browser_does_not_confirm_is_labelled_from_the_receivers_image(self, lab_clips: dict[str, LabClip], chromium: Any, tmp_path: Path) -> None:
+    def test_a_frame_the_browser_does_not_confirm_is_labelled_from_the_receivers_image(self, lab_clips: dict[str, LabClip], open_label_page: Callable[..., Any], tmp_path: Path) -> None:
         """When the presented frame's time is not in the table, the page labels the receiver's image of the frame asked for."""
         clip = lab_clips["starts-at-10s.mp4"]
         with labeling_receiver(tmp_path, clip) as receiver:
-            page = open_label_page(chromium, receiver.url, clip, {"times": late_table(clip)})
+            page = open_label_page(receiver.url, clip, {"times": late_table(clip)})
             drawn, sources = label_frames(page, "late")
             assert received_frames(receiver.url) == drawn
         assert sources == ["receiver"] * SUBMISSIONS
 
-    def test_without_it_a_frame_the_browser_does_not_confirm_is_refused(self, lab_clips: dict[str, LabClip], chromium: Any, tmp_path: Path) -> None:
+    def test_without_it_a_frame_the_browser_does_not_confirm_is_refused(self, lab_clips: dict[str, LabClip], open_label_page: Callable[..., Any], tmp_path: Path) -> None:
         """Without frame_url, a presented frame whose time is not in the table is refused with a sentence, and Submit stays off."""
         clip = lab_clips["starts-at-10s.mp4"]
         with labeling_receiver(tmp_path, clip) as receiver:
-            page = open_label_page(chromium, receiver.url, clip, {"times": late_table(clip), "frame_url": None})
+            page = open_label_page(receiver.url, clip, {"times": late_table(clip), "frame_url": None})
             page.wait_for_selector(f'{hook("message")}[data-kind="error"]', timeout=30_000)
             assert (page.text_content(hook("message")) or "").startswith("The browser showed a frame the receiver does not list instead of frame ")
             assert page.is_disabled(hook("submit"))
