@@ -40,11 +40,13 @@ from receiver.journal.engines import open_journal
 from receiver.settings import Settings
 from receiver.stores import Store, build_store
 from receiver.volunteers.sessions import SessionKeys, new_secret
+from receiver.volunteers.frame_cache import FrameCache
 from receiver.volunteers.frames import FrameLedger, SqliteTally, TallyDatabase
 from receiver.web.connections import ConnectionCap
 from receiver.web.dashboard import AgreementSummary, DashboardFacts, keypoint_agreement, render_dashboard
 from receiver.web.forwarded import ForwardedFor, TrustedHops
 from receiver.web.frame_api import frame_routes
+from receiver.web.frame_images import FrameImages
 from receiver.web.headers import SecurityHeaders, page_headers
 from receiver.web.labeling import routes as page_routes
 from receiver.web.metrics import Metrics, bearer_matches
@@ -53,6 +55,7 @@ from receiver.web.responses import JSONAnswer
 from receiver.web.responses import error as _error
 from receiver.web.sessions import LEASE_HEADER, SESSION_HEADER, session_routes
 from receiver.web.state import Receiver, receiver_of
+from receiver.web.video_files import video_routes
 from receiver.web.submissions import SubmissionEndpoint
 
 __all__ = ["create_app", "app_from_environment"]
@@ -339,6 +342,9 @@ def create_app(
     )
     if entropy is not None:
         receiver.entropy = entropy
+    if any(video.decodable for video in settings.videos):
+        cache = FrameCache(settings.frame_cache_dir, settings.frame_cache_mb * 1024 * 1024)
+        receiver.frame_images = FrameImages(settings.videos, video_dir=settings.video_dir, cache=cache)
     # New sessions per address group, counted in a file of their own: their buckets refill at their own rate.
     session_limits = SharedLimits(settings.limits_path.with_name(settings.limits_path.name + ".sessions"), per_client=settings.session_limit)
     receiver.session_limits = session_limits
@@ -416,6 +422,7 @@ def create_app(
         Route("/docs", docs, methods=["GET"]),
         Mount("/docs/assets", _docs_assets()),
         *page_routes(),
+        *video_routes(settings.video_dir),
     ]
     cors = Middleware(
         CORSMiddleware,

@@ -168,6 +168,7 @@ def make_clip_set(folder: Path) -> Path:
     rotated.mp4 (turned 90° clockwise on display), vp9.webm; beside them
     broken.mp4 (not a video) and sound.m4a (no video stream).
     """
+    folder.mkdir(parents=True, exist_ok=True)
     size = {"width": SMALL_WIDTH, "height": SMALL_HEIGHT}
     frames = SMALL_FRAMES
     make_clip(folder / "vfr.mp4", Fraction(30), frames, variable=True, **size)
