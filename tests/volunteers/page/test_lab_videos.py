@@ -13,24 +13,19 @@ from __future__ import annotations
 
 import io
 import json
-import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
-import httpx
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from playwright.sync_api import sync_playwright
 
 from receiver.cli import main
-from tests.support.clips import HEIGHT, WIDTH, encoder_available, ffmpeg_available, make_clip
-from tests.support.servers import ReceiverProcess, wait_until
-from tests.volunteers.page.conftest import CHROMIUM, FLAGS, routes_next_frame
-from tests.volunteers.page.driving import hook, label_and_submit, pending, submitted_drawings, watch_submits
+from tests.support.clips import encoder_available, ffmpeg_available, make_clip
+from tests.support.servers import ReceiverProcess
+from tests.volunteers.page.conftest import routes_next_frame
+from tests.volunteers.page.driving import hook, label_frames, received_frames
 from tests.volunteers.page.hosts import static_host
 
 pytestmark = pytest.mark.browser
@@ -52,25 +47,10 @@ UNPLAYABLE = {"mjpeg.avi", "hevc.mp4"}
 
 @dataclass(frozen=True)
 class LabClip:
-    """A clip on the video host, its entry as `receiver videos add` wrote it, and its frames as images."""
+    """A clip on the video host and its entry as `receiver videos add` wrote it."""
 
     name: str
     entry: dict[str, Any]
-    images: list[bytes]
-
-    def videos_file(self, folder: Path) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
-        file = folder / "videos.json"
-        file.write_text(json.dumps([self.entry]), encoding="utf-8")
-        return file
-
-
-def _images(path: Path) -> list[bytes]:
-    """Every frame as PNG, decoded with PyAV: what the receiver's frame images show."""
-    png = av.CodecContext.create("png", "w")
-    png.width, png.height, png.pix_fmt = WIDTH, HEIGHT, "rgb24"
-    with av.open(str(path)) as container:
-        return [b"".join(bytes(packet) for packet in png.encode(frame.reformat(format="rgb24"))) for frame in container.decode(video=0)]
 
 
 def videos_add(url: str, folder: Path) -> dict[str, Any]:
@@ -84,6 +64,7 @@ def videos_add(url: str, folder: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def lab_clips(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LabClip]]:
+    """Every clip on a video host (CORS, byte ranges) for the module, each with its probed entry."""
     if not ffmpeg_available() or not encoder_available("hevc"):
         pytest.skip("ffmpeg with libx265 is not installed (apt-get install ffmpeg)")
     if not routes_next_frame():
@@ -95,111 +76,16 @@ def lab_clips(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, La
             make_clip(directory / name, frames=FRAMES, **keywords)
             entry = videos_add(f"{url}/{name}", tmp_path_factory.mktemp(name))
             assert entry["frames"] == FRAMES and len(entry["times"]) == FRAMES
-            clips[name] = LabClip(name, entry, _images(directory / name))
+            clips[name] = LabClip(name, entry)
         yield clips
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """One browser for the module; each test opens its own context."""
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-def serves_frame_images() -> bool:
-    """Whether the receiver answers `GET /api/frames/{video}/{index}` itself."""
-    from receiver.settings import Settings
-    from receiver.web.app import create_app
-
-    return any(str(getattr(route, "path", "")).startswith("/api/frames/") for route in create_app(Settings()).routes)
 
 
 def labeling_receiver(workdir: Path, clip: LabClip) -> ReceiverProcess:
     """`receiver serve` handing out frames of this clip's entry, each frame retired by its first label."""
-    videos = clip.videos_file(workdir / "config")
+    videos = workdir / "config" / "videos.json"
+    videos.parent.mkdir(parents=True, exist_ok=True)
+    videos.write_text(json.dumps([clip.entry]), encoding="utf-8")
     return ReceiverProcess(workdir, {"RECEIVER_VIDEOS": str(videos), "RECEIVER_RATE_LIMIT": "0", "RECEIVER_RETIRE_AFTER": "1"})
-
-
-@pytest.fixture
-def open_label_page(chromium: Any) -> Iterator[Callable[..., Any]]:
-    """Opens fresh pages on /label (a context each: nothing kept between them), closed after the test.
-
-    `changes` alters the video as next-frame describes it (None removes a key). Until
-    the receiver answers /api/frames itself, the clip's own frames stand in for its images.
-    """
-    contexts: list[Any] = []
-
-    def open_page(receiver_url: str, clip: LabClip, changes: dict[str, Any] | None = None) -> Any:
-        contexts.append(chromium.new_context(viewport={"width": 1280, "height": 800}))
-        page = contexts[-1].new_page()
-        route_as_receiver(page, receiver_url, clip, changes)
-        page.goto(f"{receiver_url}/label")
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
-def route_as_receiver(page: Any, receiver_url: str, clip: LabClip, changes: dict[str, Any] | None) -> None:
-    """Alter next-frame's video by `changes`; answer /api/frames with the clip's frames where the receiver does not."""
-
-    def next_frame(route: Any) -> None:
-        answer = route.fetch()
-        body = answer.json()
-        for offered in [body, *body.get("frames", [])]:
-            if isinstance(offered.get("video"), dict):
-                for key, value in (changes or {}).items():
-                    if value is None:
-                        offered["video"].pop(key, None)
-                    else:
-                        offered["video"][key] = value
-        route.fulfill(response=answer, json=body)
-
-    def frame_image(route: Any) -> None:
-        index = int(route.request.url.rsplit("/", 1)[1])
-        route.fulfill(status=200, content_type="image/png", body=clip.images[index])
-
-    if changes:
-        page.route(f"{receiver_url}/api/next-frame*", next_frame)
-    if not serves_frame_images():
-        page.route(f"{receiver_url}/api/frames/**", frame_image)
-
-
-#: Records, at each press of Submit, whose pixels the canvas held ("video" or "receiver").
-WATCH_SOURCES = """() => {
-  const sources = [];
-  document.addEventListener("click", (event) => {
-    if (!event.target.closest('[data-testid="submit"]')) return;
-    sources.push(document.querySelector('[data-testid="frame"]').dataset.source);
-    document.documentElement.dataset.sources = JSON.stringify(sources);
-  }, {capture: true});
-}"""
-
-
-def received_frames(url: str) -> list[int]:
-    body = httpx.get(f"{url}/api/annotations", params={"per_page": 500}, timeout=10).json()
-    return [a["frame_index"] for a in body["annotations"]]
-
-
-def label_frames(page: Any, seed: str) -> tuple[list[int], list[str]]:
-    """Label SUBMISSIONS frames handed out by the receiver; the index drawn and the source at each Submit."""
-    chance = random.Random(seed)
-    watch_submits(page)
-    page.evaluate(WATCH_SOURCES)
-    for number in range(SUBMISSIONS):
-        try:
-            label_and_submit(page, [(chance.uniform(10, 310), chance.uniform(175, 230)) for _ in range(3)])
-        except PlaywrightTimeout as exc:
-            raise AssertionError(f"submission {number + 1}: no frame to label; the page says {page.text_content(hook('message'))!r}") from exc
-    wait_until(lambda: pending(page) == 0, timeout=60, what="the page's queue to empty")
-    assert page.get_attribute(hook("message"), "data-kind") != "error"
-    sources: list[str] = json.loads(page.get_attribute("html", "data-sources") or "[]")
-    return submitted_drawings(page), sources
 
 
 class TestProbedVideos:
@@ -208,8 +94,8 @@ class TestProbedVideos:
         """20 of 20 submissions carry the index drawn at Submit: VFR, late start, 29.97 fps, MJPEG AVI, HEVC."""
         clip = lab_clips[name]
         with labeling_receiver(tmp_path, clip) as receiver:
-            page = open_label_page(receiver.url, clip)
-            drawn, sources = label_frames(page, name)
+            page = open_label_page(receiver.url)
+            drawn, sources = label_frames(page, SUBMISSIONS, name)
             assert len(drawn) == SUBMISSIONS
             assert received_frames(receiver.url) == drawn
         if name in UNPLAYABLE:
@@ -223,8 +109,8 @@ class TestProbedVideos:
         """Without the receiver's images to fall back on, every frame of a probed MP4 is confirmed from the video itself."""
         clip = lab_clips[name]
         with labeling_receiver(tmp_path, clip) as receiver:
-            page = open_label_page(receiver.url, clip, {"frame_url": None})
-            drawn, sources = label_frames(page, name)
+            page = open_label_page(receiver.url, {"frame_url": None})
+            drawn, sources = label_frames(page, SUBMISSIONS, name)
             assert received_frames(receiver.url) == drawn
         assert sources == ["video"] * SUBMISSIONS
 
@@ -234,8 +120,8 @@ class TestReceiversImage:
         """`decode: true` makes the page label the receiver's image even where the browser could play the video."""
         clip = lab_clips["ntsc.mp4"]
         with labeling_receiver(tmp_path, clip) as receiver:
-            page = open_label_page(receiver.url, clip, {"decode": True})
-            drawn, sources = label_frames(page, "decode")
+            page = open_label_page(receiver.url, {"decode": True})
+            drawn, sources = label_frames(page, SUBMISSIONS, "decode")
             assert received_frames(receiver.url) == drawn
         assert sources == ["receiver"] * SUBMISSIONS
 
@@ -243,8 +129,8 @@ class TestReceiversImage:
         """When the presented frame's time is not in the table, the page labels the receiver's image of the frame asked for."""
         clip = lab_clips["starts-at-10s.mp4"]
         with labeling_receiver(tmp_path, clip) as receiver:
-            page = open_label_page(receiver.url, clip, {"times": late_table(clip)})
-            drawn, sources = label_frames(page, "late")
+            page = open_label_page(receiver.url, {"times": late_table(clip)})
+            drawn, sources = label_frames(page, SUBMISSIONS, "late")
             assert received_frames(receiver.url) == drawn
         assert sources == ["receiver"] * SUBMISSIONS
 
@@ -252,7 +138,7 @@ class TestReceiversImage:
         """Without frame_url, a presented frame whose time is not in the table is refused with a sentence, and Submit stays off."""
         clip = lab_clips["starts-at-10s.mp4"]
         with labeling_receiver(tmp_path, clip) as receiver:
-            page = open_label_page(receiver.url, clip, {"times": late_table(clip), "frame_url": None})
+            page = open_label_page(receiver.url, {"times": late_table(clip), "frame_url": None})
             page.wait_for_selector(f'{hook("message")}[data-kind="error"]', timeout=30_000)
             assert (page.text_content(hook("message")) or "").startswith("The browser showed a frame the receiver does not list instead of frame ")
             assert page.is_disabled(hook("submit"))
