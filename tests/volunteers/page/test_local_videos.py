@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime, timezone
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from receiver.cli import main
-from tests.support.clips import ffmpeg_available, make_clip
+from tests.support.clips import block_centres, decode, ffmpeg_available, make_clip
 from tests.support.servers import ReceiverProcess, free_port
 from tests.volunteers.page.conftest import routes_next_frame
-from tests.volunteers.page.driving import label_frames, received_frames
+from tests.volunteers.page.driving import hook, label_frames, received_frames
 
 pytestmark = pytest.mark.browser
 
@@ -68,3 +70,33 @@ def test_a_video_in_the_receivers_folder_browsers_cannot_play_is_labelled_from_i
         drawn, sources = label_frames(page, SUBMISSIONS, "decoded")
         assert received_frames(receiver.url) == drawn
     assert sources == ["receiver"] * SUBMISSIONS
+
+
+def test_the_review_of_a_frame_browsers_cannot_play_draws_the_receivers_decoded_frame(tmp_path: Path, chromium: Any) -> None:
+    """/review/{id} of a submission on an MJPEG AVI shows the frame it names, decoded by the receiver."""
+    receiver, entry = served_receiver(tmp_path, "mouse.avi", fps=Fraction(25), codec="mjpeg")
+    keypoints = ["left_front_paw", "right_front_paw", "left_hind_paw", "right_hind_paw", "nose", "tail_base"]
+    labels = [{"id": k, "placed": k == "nose", "pixel_x": 160.0 if k == "nose" else None, "pixel_y": 200.0 if k == "nose" else None} for k in keypoints]
+    payload = {
+        "video_url": entry["url"], "frame_index": 17, "total_frames": entry["frames"], "fps": entry["fps"],
+        "frame_width": entry["width"], "frame_height": entry["height"],
+        "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "labels": labels, "metadata": {"volunteer": "volunteer-ada"},
+    }
+    with receiver:
+        answer = httpx.post(f"{receiver.url}/api/labels", json=payload, timeout=10)
+        assert answer.status_code == 202, answer.text
+        context = chromium.new_context(viewport={"width": 1280, "height": 800})
+        try:
+            page = context.new_page()
+            page.goto(f"{receiver.url}/review/{answer.json()['id']}")
+            page.wait_for_selector("body[data-ready]", timeout=30_000)
+            levels = page.evaluate(
+                """(centres) => { const c = document.querySelector('[data-testid="frame"]').getContext('2d');
+                     return centres.map(([x, y]) => { const [r, g, b] = c.getImageData(x, y, 1, 1).data; return (r + g + b) / 3; }); }""",
+                [list(centre) for centre in block_centres()],
+            )
+            assert decode(levels) == 17
+            assert page.get_attribute(hook("frame"), "data-frame-index") == "17"
+        finally:
+            context.close()
