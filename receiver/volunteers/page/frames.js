@@ -51,10 +51,11 @@ export async function openVideo(video, url) {
   return video;
 }
 
-// The first frame reaches the screen only after loading ends. A seek begun before that is
-// answered with it (Chromium, an MP4 whose stream starts at 10 s: the first seek reported the
-// first frame), which is no wrong label, since its time names it, but a frame lost. So wait
-// for it, a little: where it was on screen before we asked, no callback comes.
+// The first frame reaches the screen only after loading ends, and a seek begun before that
+// is answered with it (Chromium, an MP4 whose stream starts at 10 s: the first seek's
+// callback reported the first frame). Its time names it, so nothing is mislabelled, but the
+// frame asked for is lost; so wait for that first frame. The wait is bounded because a frame
+// already on screen before we asked brings no callback.
 function firstPresented(video) {
   if (typeof video.requestVideoFrameCallback !== "function") return Promise.resolve();
   let timer;
