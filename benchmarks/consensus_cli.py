@@ -6,7 +6,7 @@ For each size, a bare repository is seeded with that many stored records (one
 `git fast-import`, the layout the receiver writes), then each command runs in
 a child process on it: `receiver consensus REPO` (lists the files, reads and
 validates each one, builds the click table and prints the consensus) and
-`receiver export REPO --format slp` (the same read, one instance per record,
+`receiver export REPO --format slp` (the same read, one instance per frame,
 written by sleap-io). Printed per command and size: the child's wall seconds
 and its peak resident memory (ru_maxrss from wait4), and the memory per
 10,000 records above the smallest size's, so the growth with the repository

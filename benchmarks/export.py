@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from receiver.consensus import consensus  # noqa: E402
 from receiver.contract.records import Record  # noqa: E402
 from receiver.contract.schemas import Skeleton, load_skeleton  # noqa: E402
-from receiver.export.formats import FORMATS  # noqa: E402
+from receiver.export.formats import FORMATS, Target  # noqa: E402
 from receiver.export.labels import consensus_labels, submission_labels, video_infos  # noqa: E402
 
 POSE = [(520, 410), (600, 430), (700, 380), (760, 450), (480, 420), (800, 400)]
@@ -75,7 +75,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--per-frame", type=int, default=5)
-    parser.add_argument("--formats", default=",".join(FORMATS))
+    # The formats that need the videos (nwb, yolo) have no videos to read here; coco and dlc are written without frames.
+    parser.add_argument("--formats", default="slp,coco,dlc,csv,labelstudio")
     args = parser.parse_args()
     skeleton = load_skeleton()
     records, made = timed(lambda: make_records(args.records, args.per_frame, skeleton))
@@ -87,16 +88,15 @@ def main() -> None:
             for name in args.formats.split(","):
                 fmt = FORMATS[name]
                 if mode == "submissions":
-                    labels, convert = timed(
-                        lambda: submission_labels(records, skeleton, tracks="slot" if fmt.one_per_image else "none")
-                    )
+                    labels, convert = timed(lambda: submission_labels(records, skeleton))
                 else:
                     results, rule_time = timed(lambda: consensus(records, keypoints))
                     labels, convert = timed(lambda: consensus_labels(results, video_infos(records), skeleton))
                     convert += rule_time
-                out = Path(scratch) / f"{mode}-{name}{fmt.suffix}"
-                _, write = timed(lambda: fmt.write(labels, out))
-                size = sum(p.stat().st_size for p in Path(scratch).glob(f"{mode}-{name}*"))
+                out = Path(scratch) / f"{mode}-{name}" / ("" if fmt.folder else f"out.{name}")
+                out.parent.mkdir(parents=True, exist_ok=True)
+                _, write = timed(lambda: fmt.write(labels, Target(out, skeleton)))
+                size = sum(p.stat().st_size for p in Path(scratch).glob(f"{mode}-{name}/**/*") if p.is_file())
                 rows.append((mode, name, convert, write, len(records) / (convert + write), size))
                 print(f"  {mode:<11} {name:<11} {convert + write:7.1f} s", flush=True)
     print()

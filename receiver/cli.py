@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from receiver.journal import Journal
+    from receiver.settings import Settings
     from receiver.volunteers.cli import VideoSettings
     from receiver.web.metrics import Metrics
 
@@ -95,8 +96,11 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
         err.write(f"receiver serve: {problem}\n")
         return EXIT_FAILED
     if settings.role != "deliver" and args.parent_pid is None:
-        from receiver.volunteers.videos import verify_videos
+        from receiver.volunteers.videos import misaddressed_videos, verify_videos
 
+        if settings.video_dir is not None and not settings.video_dir.is_dir():
+            err.write(f"receiver serve: RECEIVER_VIDEO_DIR {settings.video_dir} is not a folder; make it, or point it at the videos' folder\n")
+            return EXIT_USAGE
         # Only files in RECEIVER_VIDEO_DIR are opened: a video on another host is not fetched at start.
         disagreements = verify_videos(settings.videos, settings.video_dir)
         if disagreements:
@@ -105,6 +109,7 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
             err.writelines(f"  {line}\n" for line in disagreements)
             err.write("  correct those entries, or write them with `receiver videos add`\n")
             return EXIT_USAGE
+        err.writelines(f"receiver serve: warning: {warning}\n" for warning in misaddressed_videos(settings.videos, settings.own_urls))
     if settings.role == "deliver":
         from receiver.delivery.roles import prepare_process, run_deliverer
 
@@ -571,14 +576,44 @@ def _video_settings(environ: Mapping[str, str]) -> VideoSettings:
 
 
 def _own_store(environ: Mapping[str, str]) -> Path:
-    """The receiver's own repository, which export and consensus read when no source is named."""
-    from receiver.settings import load_settings
+    """The receiver's own repository, which export and consensus read when no source is named.
 
-    return load_settings(environ).local_repo
+    A GitHub-mode receiver keeps none: its data repository's default branch is
+    fetched with git into a bare copy beside where the local store would be.
+    """
+    from receiver.settings import load_settings
+    from receiver.stores.sources import clone_url, mirror
+
+    settings = load_settings(environ)
+    if settings.store != "github":
+        return settings.local_repo
+    remote = settings.github_clone_url or clone_url(settings.github_api_url, settings.github_repository)
+    cache = settings.local_repo.parent / "github-cache" / (settings.github_repository.replace("/", "+") + ".git")
+    return mirror(remote, cache, branch=settings.branch, token=_git_token(settings))
+
+
+def _git_token(settings: Settings) -> str:
+    """The token git sends to fetch the data repository: GITHUB_TOKEN, or an installation token of the GitHub App."""
+    if settings.github_token or settings.github_app_private_key_file is None:
+        return settings.github_token
+    from github import Auth, GithubException, GithubIntegration
+
+    from receiver.stores.github.client import AppCredentials
+
+    app = AppCredentials.from_key_file(settings.github_app_id, settings.github_app_private_key_file, settings.github_app_installation_id)
+    integration = GithubIntegration(auth=Auth.AppAuth(app.app_id, app.private_key), base_url=settings.github_api_url.rstrip("/"))
+    try:
+        return integration.get_access_token(app.installation_id).token
+    except GithubException as exc:
+        raise ValueError(
+            f"the GitHub App could not get a token to fetch the data repository (HTTP {exc.status}); "
+            "check RECEIVER_GITHUB_APP_ID, RECEIVER_GITHUB_APP_INSTALLATION_ID and the key, or set GITHUB_TOKEN"
+        ) from exc
 
 
 def _delivery_metrics(journal: Journal) -> Metrics | None:
     """Beside intake processes, what a deliver process delivers is counted in the files their /metrics sums."""
+    from receiver.settings import Settings
     from receiver.web.metrics import Metrics
 
     shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")

@@ -56,6 +56,8 @@ class Settings:
     batch_size: int = 500
     github_repository: str = ""
     github_api_url: str = "https://api.github.com"
+    #: Where `export` and `consensus` fetch the data repository with git; empty: derived from the API URL.
+    github_clone_url: str = ""
     github_token: str = field(default="", repr=False)
     github_app_id: int = 0
     github_app_installation_id: int = 0
@@ -84,6 +86,8 @@ class Settings:
     lease_seconds: float = 1800.0
     label_cap: int = 0
     one_voice_per_address: bool = True
+    gold: Path | None = None
+    gold_screening: bool = True
 
     @property
     def journal_path(self) -> Path:
@@ -145,6 +149,7 @@ SETTING_HELP: dict[str, str] = {
     "batch_size": "most records the delivery worker hands the store at once",
     "github_repository": "OWNER/NAME of the GitHub data repository (store = github)",
     "github_api_url": "GitHub API base URL (GitHub Enterprise, or a test server)",
+    "github_clone_url": "git URL `export` and `consensus` fetch the data repository from (default: from the API URL, https://github.com/OWNER/NAME.git)",
     "delivery_mode": "GitHub delivery: pull-request, direct or batch",
     "github_app_id": "act as this GitHub App instead of GITHUB_TOKEN (with the two settings below)",
     "github_app_installation_id": "the app's installation on the data repository",
@@ -171,6 +176,11 @@ SETTING_HELP: dict[str, str] = {
     "lease_seconds": "how long next-frame leases a frame to the session it hands it to; only labels of leased frames count toward retirement",
     "label_cap": "most labels of one frame that are judged (the rest are kept and delivered); 0 for three times retire_after",
     "one_voice_per_address": "lease each frame to one session per client address group, so one network is one voice per frame (false for a lab behind one address)",
+    "gold": (
+        "expert labels (a folder, git repository or JSON file of records, as `receiver consensus --gold` reads): their frames count as"
+        " retired, test new sessions and bar the ones far off them"
+    ),
+    "gold_screening": "hand sessions gold frames, 40 percent of a new session's frames, falling to 10 as it matches them (false: never; needs RECEIVER_GOLD)",
 }
 
 

@@ -15,6 +15,7 @@ May import: `contract`.
 
 from __future__ import annotations
 
+from receiver.consensus.gold import gold_agreement, gold_points
 from receiver.consensus.incremental import FrameState, FrameTally
 from receiver.consensus.model import Model
 from receiver.consensus.repository import (
@@ -26,7 +27,15 @@ from receiver.consensus.repository import (
     consensus,
     consensus_of_table,
 )
-from receiver.consensus.votes import FrameKey, Point, Vote, group_by_frame, records_table, volunteer_of, vote_of
+from receiver.consensus.votes import (
+    FrameKey,
+    Point,
+    Vote,
+    group_by_frame,
+    records_table,
+    volunteer_of,
+    vote_of,
+)
 
 __all__ = [
     "Consensus",
@@ -42,6 +51,8 @@ __all__ = [
     "VolunteerScore",
     "consensus",
     "consensus_of_table",
+    "gold_agreement",
+    "gold_points",
     "group_by_frame",
     "records_table",
     "volunteer_of",

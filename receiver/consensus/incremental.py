@@ -19,7 +19,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from receiver.consensus.model import Model
-from receiver.consensus.repository import ConsensusRule, FrameConsensus, pair_indices, read_answers
+from receiver.consensus.repository import (
+    ConsensusRule,
+    FrameConsensus,
+    pair_indices,
+    read_answers,
+)
 from receiver.consensus.votes import FrameKey, Vote, table_of, vote_of
 from receiver.contract.records import Record
 

@@ -25,9 +25,13 @@ T = TypeVar("T")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
+#: Suffixes that say "a file": a folder format given one of them was asked for something it does not write.
+_FILE_SUFFIXES = frozenset({".h5", ".csv", ".json", ".yaml", ".yml", ".txt", ".slp", ".nwb"})
+
 _SOURCE_HELP = (
     "an annotations/ folder, or a git repository (bare or not; its default branch is read without a checkout). "
-    "Default: the receiver's store, RECEIVER_LOCAL_REPO or receiver-data/annotations.git"
+    "Default: the receiver's store, RECEIVER_LOCAL_REPO or receiver-data/annotations.git; with RECEIVER_STORE=github, "
+    "its data repository, fetched with git into a cache beside it"
 )
 
 
@@ -47,16 +51,39 @@ def add_commands(commands: Any, *, own_store: Callable[[Mapping[str, str]], Path
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
             "Read every record of SOURCE, skip (and list) the ones that fail validation, and write the rest "
-            "with sleap-io in one training format. Needs the export extra: pip install 'pose-receiver[export]'."
+            "with sleap-io in one training format, with the labeled frames decoded from the videos in --videos. A frame "
+            "labeled by several volunteers gets one instance, its medoid label, unless --consensus or --all-labels. "
+            "Needs the export extra: pip install 'pose-receiver[export]'."
         ),
         epilog="formats:\n" + formats,
     )
     export.add_argument("source", nargs="?", type=Path, metavar="SOURCE", help=_SOURCE_HELP)
     export.add_argument("--format", required=True, choices=tuple(FORMATS), help="output format (see below)")
-    export.add_argument("--out", required=True, type=Path, metavar="PATH", help="the file to write")
     export.add_argument(
-        "--consensus", action="store_true", help="write one consensus instance per frame instead of every submission"
+        "--out", required=True, type=Path, metavar="PATH", help="the file to write, or for coco, dlc and yolo the folder to fill"
     )
+    export.add_argument(
+        "--consensus", action="store_true", help="write one consensus instance per settled frame instead of each frame's medoid label"
+    )
+    export.add_argument(
+        "--all-labels",
+        action="store_true",
+        help="every volunteer's label of a frame, each with who made it (slp, coco, csv, labelstudio); "
+        "by default a frame gets one instance, its medoid label (the one closest to the frame's other labels)",
+    )
+    export.add_argument("--embed", action="store_true", help="slp: embed the labeled frames (write a .pkg.slp that needs no video)")
+    export.add_argument(
+        "--videos",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="a folder holding the videos (found by the file name of each record's video_url); repeat for several",
+    )
+    export.add_argument(
+        "--no-frames", action="store_true", help="coco, dlc: write the labels alone, without extracting the frames"
+    )
+    export.add_argument("--force", action="store_true", help="write into an --out folder that already holds files (nothing is deleted)")
     export.add_argument("--settle", type=int, default=3, metavar="K", help="agreeing labels that settle a frame (default 3)")
     export.add_argument(
         "--settled-only", action="store_true", help="with --consensus: kept for old scripts; frames not settled have no consensus and are always left out"
@@ -204,7 +231,8 @@ def _rule(name: str, settle: int, err: TextIO) -> Any:
 def _export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     from receiver.consensus import consensus_of_table
     from receiver.export.extra import MissingExtra, require
-    from receiver.export.formats import FORMATS
+    from receiver.export.formats import FORMATS, OutputError, prepare_folder
+    from receiver.export.frames import VideoError
     from receiver.export.labels import consensus_labels, submission_labels
     from receiver.export.progress import progress_bar
     from receiver.export.summary import render, summarize
@@ -212,20 +240,29 @@ def _export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
     rule = _rule("export", args.settle, err)
     if rule is None:
         return EXIT_USAGE
-    if args.settled_only and not args.consensus:
-        err.write("receiver export: --settled-only needs --consensus\n")
+    fmt = FORMATS[args.format]
+    problem = _option_problem(args, fmt)
+    if problem:
+        err.write(f"receiver export: {problem}\n")
         return EXIT_USAGE
     try:
         require("sleap_io")
     except MissingExtra as exc:
         err.write(f"receiver export: {exc}\n")
         return EXIT_USAGE
-    fmt = FORMATS[args.format]
+    try:
+        if fmt.folder:
+            # Refused before anything is read: an occupied folder is a mistake to hear about at once.
+            prepare_folder(args.out, force=args.force)
+    except OutputError as exc:
+        err.write(f"receiver export: {exc}\n")
+        return EXIT_USAGE
     opened = _open("export", args, environ, err)
     if isinstance(opened, int):
         return opened
     source, skeleton = opened
     results = None
+    notes: list[str] = []
     if args.consensus:
         # One instance per frame, from the click table.
         streamed = _read_table("export", source, skeleton, err)
@@ -239,21 +276,78 @@ def _export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
         if isinstance(gathered, int):
             return gathered
         submissions, reading = gathered
-        # Several submissions of one frame in a one-per-image format would
-        # overwrite each other; a track per slot keeps them side by side.
-        crowded = fmt.one_per_image and submissions.crowded
-        labels = submission_labels(submissions, skeleton, tracks="slot" if crowded else "none")
+        keep = "all" if args.all_labels else "one"
+        labels = submission_labels(submissions, skeleton, keep=keep)
+        if keep == "one" and submissions.crowded:
+            notes.append(
+                "frames labeled more than once: each exported the medoid label (the one closest to the frame's other labels); "
+                "--consensus for a consensus instead, --all-labels for every label"
+            )
     counts, skipped = reading.counts, reading.skipped
     try:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
+        target = _target(args, fmt, labels, skeleton)
         with progress_bar(err, f"writing {args.out.name}") as step:
             step(0, None)
-            fmt.write(labels, args.out)
-    except OSError as exc:
-        err.write(f"receiver export: cannot write {args.out}: {exc.strerror or exc}; check the folder exists and is writable\n")
+            if not args.out.parent.exists():
+                args.out.parent.mkdir(parents=True)
+            written = fmt.write(labels, target)
+    except (VideoError, OutputError) as exc:
+        err.write(f"receiver export: {exc}\n")
         return EXIT_FAILED
-    out.write(render(summarize(counts, skipped, results), written=[f"{args.out} ({fmt.name})"]))
+    except OSError as exc:
+        err.write(f"receiver export: cannot write {exc.filename or args.out}: {exc.strerror or exc}; check the folder exists and is writable\n")
+        return EXIT_FAILED
+    if written.images:
+        notes.append(f"{written.images} frame image(s) extracted")
+    shown = [f"{path} ({fmt.name})" for path in written.paths[:3]]
+    out.write(render(summarize(counts, skipped, results, instances=written.instances), written=shown, notes=notes))
     return EXIT_OK
+
+
+def _option_problem(args: argparse.Namespace, fmt: Any) -> str | None:
+    """What is wrong with this combination of options, as a sentence; None when nothing is."""
+    if args.settled_only and not args.consensus:
+        return "--settled-only needs --consensus"
+    if args.embed and fmt.name != "slp":
+        return f"--embed is for --format slp; {fmt.name} {'carries its frames as image files' if fmt.frames else 'holds no frames'}"
+    if args.all_labels and args.consensus:
+        return "--all-labels and --consensus ask for different things: every label, or one consensus per frame; pick one"
+    if args.all_labels and not fmt.keeps_all:
+        return (
+            f"--format {fmt.name} keeps one instance per animal and frame, so several volunteers' labels would read as "
+            "several animals; leave out --all-labels (each frame gets its medoid label) or use slp or coco"
+        )
+    if args.no_frames and fmt.name == "yolo":
+        return "--format yolo cannot be written without its frames; leave out --no-frames and pass --videos DIR"
+    if not fmt.folder and args.out.is_dir():
+        return f"--out {args.out} is a folder; --format {fmt.name} writes a file: name the file"
+    if fmt.folder and args.out.suffix.lower() in _FILE_SUFFIXES:
+        return (
+            f"--format {fmt.name} writes a folder (annotations and frames together), and --out {args.out} names a "
+            f"{args.out.suffix} file; name a folder, e.g. --out {args.out.with_suffix('')}"
+        )
+    return None
+
+
+def _target(args: argparse.Namespace, fmt: Any, labels: Any, skeleton: Any) -> Any:
+    """Where and how to write: with the labeled frames when the format carries them (`VideoError` when a video is not here)."""
+    from receiver.export.formats import Target
+    from receiver.export.frames import attach, extract, locate, reference, wanted
+
+    if fmt.name == "nwb":
+        reference(labels, locate([str(v.filename) for v in labels.videos], args.videos))
+        return Target(args.out, skeleton)
+    needs_frames = fmt.frames and not args.no_frames and (fmt.name != "slp" or args.embed)
+    if not needs_frames:
+        return Target(args.out, skeleton)
+    files = locate([str(v.filename) for v in labels.videos], args.videos)
+
+    def frames(part: Any, destination: Callable[[str, int], Path]) -> dict[tuple[str, int], Path]:
+        images = extract(wanted(part), files, destination)
+        attach(part, images, files)
+        return images
+
+    return Target(args.out, skeleton, frames=frames, embed=args.embed)
 
 
 def _gather(records: Iterator[Record], skeleton: Any) -> Submissions:

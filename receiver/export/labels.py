@@ -5,21 +5,23 @@
 - One `Video` per `video_url`, named by the URL and never opened or fetched
   (`open_backend=False`); its shape `(total_frames, height, width, 3)` is set
   in `backend_metadata`, which sleap-io reads when the backend is closed.
-- One `LabeledFrame` per (video, frame_index), one `Instance` per submission
-  (or one per frame for the consensus). A keypoint not placed is NaN, which
-  sleap-io stores as not visible; a keypoint placed but hidden (the label's
-  `visible` false) keeps its coordinates with sleap-io's visible flag off,
-  which the writers in `formats` turn into each format's own notion.
+- One `LabeledFrame` per (video, frame_index). Without a consensus it holds
+  one instance, the frame's representative label (`representative`: the
+  medoid, the label closest to the others), since every training format reads
+  the instances of a frame as different animals; `keep="all"` keeps one
+  instance per label for the formats that can say who labeled what. A
+  consensus export holds the consensus instance of each settled frame. A
+  keypoint not placed is NaN, which sleap-io stores as not visible; a keypoint
+  placed but hidden (the label's `visible` false) keeps its coordinates with
+  sleap-io's visible flag off, which the writers in `formats` turn into each
+  format's own notion.
 - Who labeled what: sleap-io's `Instance` has no free metadata, and `Track`
   and `Identity` mean the animal, not the person who clicked, so submitters go
   in a side table in `Labels.provenance` (saved in `.slp` files):
   ``provenance["instances"]`` holds ``[video, frame_idx, instance, submitter,
-  record_id]`` per instance, and for a consensus export
-  ``provenance["consensus"]`` holds ``[video, frame_idx, labels, inliers,
-  settled, submitters]`` per frame. COCO and DLC files have no place for it.
-- ``tracks="slot"`` names the n-th instance of every frame ``label_n``: only
-  for writers that would otherwise drop all but one instance of a frame
-  (DeepLabCut's single-animal CSV).
+  record_id, volunteer, labels_of_the_frame]`` per instance, and for a
+  consensus export ``provenance["consensus"]`` holds ``[video, frame_idx,
+  labels, inliers, settled, submitters, score, spreads_px]`` per frame.
 
 It writes no files; `formats` does.
 """
@@ -30,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from receiver.consensus import FrameConsensus, FrameKey
+from receiver.consensus import FrameConsensus, FrameKey, volunteer_of
 from receiver.contract.records import Record
 from receiver.contract.schemas import Skeleton
 from receiver.export.extra import require
@@ -38,11 +40,12 @@ from receiver.export.extra import require
 if TYPE_CHECKING:
     import sleap_io
 
-__all__ = ["GENERATOR", "Submissions", "VideoInfo", "VideoSizes", "consensus_labels", "submission_labels", "video_infos"]
+__all__ = ["GENERATOR", "Keep", "Label", "Submissions", "representative", "VideoInfo", "VideoSizes", "consensus_labels", "submission_labels", "video_infos"]
 
 GENERATOR = "pose-receiver export"
 
-Tracks = Literal["none", "slot"]
+#: One instance per frame (its representative label), or every label of every frame.
+Keep = Literal["one", "all"]
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,19 @@ def video_infos(records: Iterable[Record]) -> dict[str, VideoInfo]:
     return sizes.infos()
 
 
+@dataclass(frozen=True)
+class Label:
+    """One submission as a submission export keeps it: its points and who sent it, when."""
+
+    points: Any
+    submitter: str
+    volunteer: str
+    record_id: str
+    received_at: str
+
+
 class Submissions:
-    """Records reduced, one at a time, to what a submission export writes: each one's points, submitter and id, by frame.
+    """Records reduced, one at a time, to what a submission export writes: each one's points and origin, by frame.
 
     A streamed export holds these (a few hundred bytes a record) instead of
     the records themselves.
@@ -91,14 +105,15 @@ class Submissions:
 
     def __init__(self, skeleton: Skeleton) -> None:
         self._nodes = [k.id for k in skeleton.keypoints]
-        self._frames: dict[FrameKey, list[tuple[Any, str, str]]] = {}
+        self._frames: dict[FrameKey, list[Label]] = {}
         self.videos = VideoSizes()
 
     def add(self, record: Record) -> None:
         np = require("numpy")
         key = FrameKey(record.submission["video_url"], int(record.submission["frame_index"]))
         points = np.array(_points(record, self._nodes), dtype="float64")
-        self._frames.setdefault(key, []).append((points, record.submitter, record.id))
+        label = Label(points, record.submitter, volunteer_of(record), record.id, record.received_at)
+        self._frames.setdefault(key, []).append(label)
         self.videos.add(record)
 
     @property
@@ -106,13 +121,19 @@ class Submissions:
         """Whether some frame has more than one submission."""
         return any(len(entries) > 1 for entries in self._frames.values())
 
-    def by_frame(self) -> list[tuple[FrameKey, list[tuple[Any, str, str]]]]:
-        """(frame, [(points, submitter, record id), ...]) in frame order, submissions in the order added."""
+    def by_frame(self) -> list[tuple[FrameKey, list[Label]]]:
+        """(frame, [label, ...]) in frame order, labels in the order added."""
         return sorted(self._frames.items())
 
 
-def submission_labels(records: Iterable[Record] | Submissions, skeleton: Skeleton, *, tracks: Tracks = "none") -> sleap_io.Labels:
-    """A Labels with one instance per record."""
+def submission_labels(records: Iterable[Record] | Submissions, skeleton: Skeleton, *, keep: Keep = "one") -> sleap_io.Labels:
+    """A Labels with one instance per frame (`keep="one"`, the label `representative` picks) or one per label (`"all"`).
+
+    One instance per frame is what a trainer needs: every format reads the
+    instances of a frame as different animals. `"all"` is the several-labels
+    view, for formats that can tell labelers apart (SLEAP's side table, COCO's
+    `labeler`).
+    """
     sio = require("sleap_io")
     if not isinstance(records, Submissions):
         gathered = Submissions(skeleton)
@@ -122,28 +143,47 @@ def submission_labels(records: Iterable[Record] | Submissions, skeleton: Skeleto
     sio_skeleton = _skeleton(sio, skeleton)
     videos = {url: _video(sio, info) for url, info in records.videos.infos().items()}
     video_index = {url: i for i, url in enumerate(videos)}
-    slots: list[Any] = []
     frames = []
     side: list[list[Any]] = []
     for key, entries in records.by_frame():
+        chosen = entries if keep == "all" else [entries[representative(entries)]]
         instances = []
-        for slot, (points, submitter, record_id) in enumerate(entries):
-            track = None
-            if tracks == "slot":
-                while len(slots) <= slot:
-                    slots.append(sio.Track(name=f"label_{len(slots) + 1}"))
-                track = slots[slot]
-            instances.append(sio.Instance.from_numpy(points, skeleton=sio_skeleton, track=track))
-            side.append([video_index[key.video_url], key.frame_index, slot, submitter, record_id])
+        for slot, label in enumerate(chosen):
+            instances.append(sio.Instance.from_numpy(label.points, skeleton=sio_skeleton))
+            side.append([video_index[key.video_url], key.frame_index, slot, label.submitter, label.record_id, label.volunteer, len(entries)])
         frames.append(sio.LabeledFrame(video=videos[key.video_url], frame_idx=key.frame_index, instances=instances))
-    provenance = {"generator": GENERATOR, "skeleton": skeleton.name, "instances": side}
-    return sio.Labels(
-        labeled_frames=frames,
-        videos=list(videos.values()),
-        skeletons=[sio_skeleton],
-        tracks=slots,
-        provenance=provenance,
-    )
+    provenance = {"generator": GENERATOR, "skeleton": skeleton.name, "instances": side, "kept": keep}
+    return sio.Labels(labeled_frames=frames, videos=list(videos.values()), skeletons=[sio_skeleton], provenance=provenance)
+
+
+def representative(labels: Sequence[Label]) -> int:
+    """Which of a frame's labels stands for it: the medoid, the label closest to all the others.
+
+    Closeness is the mean pixel distance over the keypoints both labels placed,
+    summed over the other labels; a pair with no keypoint in common counts as
+    the largest distance seen. Ties (always with one or two labels) go to the
+    label with more keypoints placed, then to the most recent.
+    """
+    np = require("numpy")
+    points = np.stack([label.points[:, :2] for label in labels])  # (n, k, 2)
+    placed = np.isfinite(points).all(axis=2)  # (n, k)
+    both = placed[:, None, :] & placed[None, :, :]  # (n, n, k)
+    gaps = np.linalg.norm(points[:, None, :, :] - points[None, :, :, :], axis=3)  # (n, n, k)
+    shared = both.sum(axis=2)
+    with np.errstate(invalid="ignore"):
+        mean = np.where(shared > 0, np.where(both, gaps, 0.0).sum(axis=2) / np.maximum(shared, 1), np.nan)
+    worst = np.nanmax(mean) if np.isfinite(mean).any() else 0.0
+    mean = np.where(np.isnan(mean), worst, mean)
+    np.fill_diagonal(mean, 0.0)
+    cost = mean.sum(axis=1)
+    # Rounded so that float noise does not break a tie the data does not break.
+    order = sorted(range(len(labels)), key=lambda i: (round(float(cost[i]), 6), -int(placed[i].sum()), _newest_first(labels[i])))
+    return order[0]
+
+
+def _newest_first(label: Label) -> tuple[int, ...]:
+    """A sort key that puts the most recent `received_at` first (the strings are fixed-width UTC)."""
+    return tuple(-ord(c) for c in label.received_at)
 
 
 def consensus_labels(

@@ -1,8 +1,11 @@
 """What an export did, as a value, and as the few lines printed at its end.
 
-Counts come from the records exported and the files skipped; the reasons of
-the skipped files are listed (the first few, then a count), so a broken file
-can be found and fixed. It decides no exit code and writes to no stream.
+Counts come from the records read and the files skipped; volunteers are
+counted as the consensus keys them (`receiver.consensus.volunteer_of`: a
+token's name, a session's pseudonym, `anonymous/<id>` for older records), and
+the instance count is what the writer wrote, never what was read. The reasons
+of the skipped files are listed (the first few, then a count), so a broken
+file can be found and fixed. It decides no exit code and writes to no stream.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from receiver.consensus import FrameConsensus
+from receiver.consensus import FrameConsensus, volunteer_of
 from receiver.contract.records import Record
 from receiver.stores.sources import Skipped
 
@@ -27,6 +30,8 @@ class Summary:
     labelers: int
     instances: int
     skipped: tuple[Skipped, ...]
+    #: Labels sent anonymously with no volunteer id: counted as labels, not as anyone.
+    unknown: int = 0
     settled: int | None = None
     outliers: int | None = None
 
@@ -39,6 +44,7 @@ class RecordCounts:
     frames: set[tuple[str, int]] = field(default_factory=set)
     videos: set[str] = field(default_factory=set)
     labelers: set[str] = field(default_factory=set)
+    unknown: int = 0
 
     @classmethod
     def of(cls, records: Iterable[Record]) -> RecordCounts:
@@ -52,33 +58,45 @@ class RecordCounts:
         self.labels += 1
         self.frames.add((video, record.submission["frame_index"]))
         self.videos.add(video)
-        self.labelers.add(record.submitter)
+        volunteer = volunteer_of(record)
+        if volunteer:
+            self.labelers.add(volunteer)
+        else:
+            self.unknown += 1
 
 
 def summarize(
-    counts: RecordCounts, skipped: Sequence[Skipped], consensus: Sequence[FrameConsensus] | None = None
+    counts: RecordCounts,
+    skipped: Sequence[Skipped],
+    consensus: Sequence[FrameConsensus] | None = None,
+    *,
+    instances: int = 0,
 ) -> Summary:
-    """The summary of a run; with a consensus, instances are frames."""
+    """The summary of a run; `instances` is what the writer put in the files."""
     return Summary(
         frames=len(counts.frames),
         videos=len(counts.videos),
         labels=counts.labels,
         labelers=len(counts.labelers),
-        instances=len(consensus) if consensus is not None else counts.labels,
+        instances=instances,
+        unknown=counts.unknown,
         skipped=tuple(skipped),
         settled=None if consensus is None else sum(1 for c in consensus if c.settled),
         outliers=None if consensus is None else sum(len(c.outliers) for c in consensus),
     )
 
 
-def render(summary: Summary, *, written: Sequence[str] = (), exported: bool = True) -> str:
-    """The end-of-run summary, one fact per line; `exported` adds the instance count."""
+def render(summary: Summary, *, written: Sequence[str] = (), exported: bool = True, notes: Sequence[str] = ()) -> str:
+    """The end-of-run summary, one fact per line; `exported` adds the instance count, `notes` how it was chosen."""
     lines = [f"wrote {path}" for path in written]
     tail = f"; {summary.instances} instance(s) exported" if exported else ""
     lines.append(
-        f"{summary.labels} labels by {summary.labelers} labeler(s) on {summary.frames} frame(s) "
+        f"{summary.labels} labels by {summary.labelers} volunteer(s) on {summary.frames} frame(s) "
         f"of {summary.videos} video(s){tail}"
     )
+    if summary.unknown:
+        lines.append(f"{summary.unknown} of the labels came from anonymous pages that named no volunteer")
+    lines += notes
     if summary.settled is not None:
         lines.append(f"consensus: {summary.settled} of {summary.frames} frame(s) settled, {summary.outliers} outlier label(s)")
     if summary.skipped:

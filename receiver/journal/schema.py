@@ -36,7 +36,10 @@ CREATE TABLE IF NOT EXISTS status (name TEXT PRIMARY KEY, value TEXT NOT NULL, w
 
 #: The frame tally (receiver/volunteers/frames.py): one row per configured video and per
 #: frame of it, the labels that count for each frame (`frame_votes`, one per
-#: voice, at most a few times K), the frames leased to volunteer sessions
+#: voice, at most a few times K), the frames whose counted labels changed and
+#: wait to be judged (`pending_judgements`), each voice's score on gold and on
+#: settled frames (`voice_scores`) and the voices whose standing changed, so
+#: their frames are judged again (`pending_voices`), the frames leased to volunteer sessions
 #: (`assignments`, one per session and one per client address group on each
 #: frame), the retired frames that later labels brought back (`reopened_frames`)
 #: and the secret that signs sessions (`volunteer_keys`), kept up to date inside each admitting transaction, on either
@@ -92,6 +95,22 @@ CREATE TABLE IF NOT EXISTS reopened_frames (
     video INTEGER NOT NULL,
     frame INTEGER NOT NULL,
     PRIMARY KEY (video, frame)
+){keyed};
+CREATE TABLE IF NOT EXISTS pending_judgements (
+    video INTEGER NOT NULL,
+    frame INTEGER NOT NULL,
+    queued INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (video, frame)
+){keyed};
+CREATE TABLE IF NOT EXISTS pending_voices (voice TEXT PRIMARY KEY, queued INTEGER NOT NULL DEFAULT 1){keyed};
+CREATE INDEX IF NOT EXISTS frame_votes_by_voice ON frame_votes (voice);
+CREATE TABLE IF NOT EXISTS voice_scores (
+    voice TEXT NOT NULL,
+    video INTEGER NOT NULL,
+    frame INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    good INTEGER NOT NULL,
+    PRIMARY KEY (voice, video, frame)
 ){keyed};
 """
 TALLY_SQLITE = _TALLY.format(identity="INTEGER PRIMARY KEY", double="REAL", keyed=" WITHOUT ROWID")

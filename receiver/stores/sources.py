@@ -8,12 +8,16 @@ parsed within the same bounds as an HTTP body and checked with
 `Validator.check_record`; a file that fails is kept as a `Skipped` with its
 first problem, and the run goes on.
 
-It reads; it never writes to the repository, fetches, or follows other
-branches than the default one (`HEAD`).
+It reads; it never writes to the repository it reads, or follows other
+branches than the default one (`HEAD`). The one exception is `mirror`: a
+GitHub-mode receiver has no local repository, so `export` and `consensus`
+first bring the data repository's default branch into a bare copy in a cache
+folder (`git clone`, then `git fetch` on later runs) and read that copy.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import threading
@@ -27,7 +31,19 @@ from receiver.contract.records import ANNOTATIONS_DIR, Record
 from receiver.contract.validation import Validator
 from receiver.stores.git import git_environment
 
-__all__ = ["Collection", "Skipped", "Source", "SourceError", "UsageError", "collect", "find_json_files", "open_source", "stream"]
+__all__ = [
+    "Collection",
+    "Skipped",
+    "Source",
+    "SourceError",
+    "UsageError",
+    "clone_url",
+    "collect",
+    "find_json_files",
+    "mirror",
+    "open_source",
+    "stream",
+]
 
 Progress = Callable[[int, int | None], None]
 
@@ -255,3 +271,65 @@ def _feed(stream: IO[bytes], oids: list[str]) -> None:
         stream.close()
     except BrokenPipeError:
         pass
+
+
+def clone_url(api_url: str, repository: str) -> str:
+    """The HTTPS git URL of OWNER/NAME on the GitHub whose REST API is `api_url` (github.com, or Enterprise's /api/v3)."""
+    base = api_url.rstrip("/")
+    if base in ("https://api.github.com", "http://api.github.com"):
+        base = "https://github.com"
+    elif base.endswith("/api/v3"):
+        base = base.removesuffix("/api/v3")
+    return f"{base}/{repository}.git"
+
+
+def mirror(remote: str, cache: Path, *, branch: str, token: str = "", timeout: float = 600.0) -> Path:
+    """A bare copy of `remote`'s `branch` in `cache`, cloned on first use and fetched on each later one; its HEAD is that branch.
+
+    The token goes to git as an HTTP header in its environment, never in the
+    URL or the command line, so neither `ps` nor git's messages show it.
+    Raises `SourceError` with git's reason when the remote cannot be read.
+    """
+    env = git_environment(_auth_config(token))
+    ref = f"refs/heads/{branch}"
+    if not (cache / "HEAD").is_file():
+        cache.mkdir(parents=True, exist_ok=True)
+        _run_git(["git", "init", "--bare", "--quiet", str(cache)], env, remote, timeout)
+    _run_git(
+        ["git", f"--git-dir={cache}", "fetch", "--quiet", "--no-tags", "--force", remote, f"+{ref}:{ref}"],
+        env,
+        remote,
+        timeout,
+    )
+    _run_git(["git", f"--git-dir={cache}", "symbolic-ref", "HEAD", ref], env, remote, timeout)
+    return cache
+
+
+def _auth_config(token: str) -> dict[str, str]:
+    """git configuration, as environment variables, that sends `token` the way GitHub accepts it for git over HTTPS."""
+    if not token:
+        return {}
+    base = git_environment()
+    count = int(base.get("GIT_CONFIG_COUNT", "0"))
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode("ascii")
+    return {
+        "GIT_CONFIG_COUNT": str(count + 1),
+        f"GIT_CONFIG_KEY_{count}": "http.extraHeader",
+        f"GIT_CONFIG_VALUE_{count}": f"Authorization: Basic {basic}",
+    }
+
+
+def _run_git(command: list[str], env: dict[str, str], remote: str, timeout: float) -> None:
+    try:
+        done = subprocess.run(command, capture_output=True, env=env, timeout=timeout, check=False)
+    except FileNotFoundError as error:
+        raise SourceError("git is not installed or not on PATH; install git to read a GitHub-mode store") from error
+    except subprocess.TimeoutExpired as error:
+        raise SourceError(f"git did not finish reading {remote} in {timeout:.0f} s; check the network and retry") from error
+    if done.returncode != 0:
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        reason = lines[-1] if lines else f"exit code {done.returncode}"
+        raise SourceError(
+            f"could not fetch the data repository {remote}: {reason}; check RECEIVER_GITHUB_REPOSITORY, "
+            "the token's access to it (GITHUB_TOKEN or the GitHub App) and the network, or pass a local clone as SOURCE"
+        )

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from receiver.media import Probe
-from receiver.volunteers.videos import SERVED_PREFIX, Video, VideoError, parse_videos
+from receiver.volunteers.videos import SERVED_PREFIX, Video, VideoError, load_videos, parse_videos
 
 __all__ = ["CatalogError", "Place", "is_url", "place_of", "probed_video", "read_entries", "write_entries", "merge", "how_served", "describe"]
 
@@ -83,18 +83,16 @@ def probed_video(place: Place, found: Probe) -> Video:
 
 
 def read_entries(path: Path) -> list[dict[str, Any]]:
-    """The entries of an existing videos file, checked as the receiver checks them (none when the file does not exist yet)."""
-    if not path.exists():
+    """The entries of an existing videos file, checked as the receiver checks them (none when the file does not exist yet or is empty)."""
+    if not path.exists() or not path.read_text(encoding="utf-8", errors="replace").strip():
         return []
     try:
-        text = path.read_text(encoding="utf-8")
-        entries: Any = tomllib.loads(text).get("videos", []) if _is_toml(path) else json.loads(text)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise CatalogError(f"the videos file {path.name} cannot be read ({exc}); fix it or name another file") from exc
-    try:
-        parse_videos(entries, source=path.name)
+        # Checked by the receiver's own loader first, so what add accepts is what serve will read.
+        load_videos(path)
     except VideoError as exc:
         raise CatalogError(f"{exc}; fix it before adding to it") from exc
+    text = path.read_text(encoding="utf-8")
+    entries: list[dict[str, Any]] = tomllib.loads(text)["videos"] if _is_toml(path) else json.loads(text)
     return [dict(entry) for entry in entries]
 
 

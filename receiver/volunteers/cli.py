@@ -133,8 +133,7 @@ def _list(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err
     except VideoError as exc:
         err.write(f"receiver videos list: {exc}\n")
         return EXIT_USAGE
-    for number, video in enumerate(videos, start=1):
-        out.write(describe(number, video))
+    out.writelines(describe(number, video) for number, video in enumerate(videos, start=1))
     served = sum(1 for video in videos if video.path is not None)
     out.write(f"{len(videos)} video(s) in {file.name}; {served} served by this receiver" + (f" from {settings.video_dir}" if served and settings.video_dir else "") + "\n")
     return EXIT_OK

@@ -15,9 +15,21 @@ decides, as in a rolling update), and every read takes the videos from the
 tables, never from a list kept since its own start.
 
 `FrameLedger.admitted` is the journal's admit hook: it runs inside the
-transaction that keeps new records, on either engine, and re-judges only the frames they label
-(through `receiver.volunteers.retirement`, the one place agreement is decided), so the
-tally commits with the records or not at all. `FrameLedger.open` brings the
+transaction that keeps new records, on either engine, counts each label under
+its voice and queues the frames whose counted labels changed
+(`pending_judgements`), so the queue commits with the records or not at all.
+Judging a frame (through `receiver.volunteers.retirement`, the one place
+agreement is decided) happens after, in `FrameLedger.judge_pending`: a thread
+of each receiver runs it when the journal admits (`receiver.volunteers.judging`),
+and every read of the tally runs it first, so an answer never misses a label
+already answered 202. A judgement costs one solve over at most `label_cap`
+labels, so piling labels on one frame slows nobody's intake.
+
+Gold frames (expert points, when configured) are never judged by the crowd:
+they count as retired, are handed to sessions at the rate their standing asks
+(`receiver.volunteers.trust`), and each label of one scores its voice. A voice
+far off gold or off the settled frames weighs nothing, and the frames it
+labelled are judged again without it. `FrameLedger.open` brings the
 tables in line with the configured videos: a video seen for the first time
 (or whose geometry changed) gets its frame rows and is rebuilt from the
 records already kept; a video no longer configured is dropped.
@@ -45,10 +57,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from receiver.consensus import ConsensusRule, FrameKey, Point, gold_agreement, vote_of
 from receiver.contract.records import ANONYMOUS, Record
 from receiver.journal.connector import JournalUnavailable
 from receiver.journal.sqlite import connect
-from receiver.volunteers.retirement import judge_frame
+from receiver.volunteers.retirement import FrameAgreement, judge_frame
+from receiver.volunteers.trust import GOLD_KIND, SETTLED_KIND, Standing
 from receiver.volunteers.videos import Video
 
 __all__ = ["CAP_TIMES_K", "FrameLedger", "Lease", "voice_of", "Pick", "Progress", "VideoProgress", "VOLUNTEER", "volunteer_of"]
@@ -183,9 +197,35 @@ STATEMENTS: dict[str, str] = {
     "add_vote": "INSERT INTO frame_votes (video, frame, voice, record) VALUES (:video, :frame, :voice, :record)",
     "replace_vote": "UPDATE frame_votes SET record = :record WHERE video = :video AND frame = :frame AND voice = :voice",
     "vote_documents": (
-        "SELECT r.document FROM frame_votes AS v JOIN records AS r ON r.id = v.record WHERE v.video = :video AND v.frame = :frame ORDER BY r.seq"
+        "SELECT v.voice, r.document FROM frame_votes AS v JOIN records AS r ON r.id = v.record"
+        " WHERE v.video = :video AND v.frame = :frame ORDER BY r.seq"
     ),
     "drop_votes": "DELETE FROM frame_votes WHERE video = :video",
+    # The judgement queue: a frame queued again while being judged is judged again (its count moved on).
+    "queue_judgement": (
+        "INSERT INTO pending_judgements (video, frame) VALUES (:video, :frame)"
+        " ON CONFLICT (video, frame) DO UPDATE SET queued = pending_judgements.queued + 1"
+    ),
+    "pending": "SELECT video, frame FROM pending_judgements ORDER BY video, frame LIMIT :limit",
+    "take_judgement": "DELETE FROM pending_judgements WHERE video = :video AND frame = :frame RETURNING queued",
+    "drop_pending": "DELETE FROM pending_judgements WHERE video = :video",
+    "video_row": "SELECT id, frames, fps, width, height, url FROM videos WHERE id = :video",
+    "queue_voice": "INSERT INTO pending_voices (voice) VALUES (:voice) ON CONFLICT (voice) DO UPDATE SET queued = pending_voices.queued + 1",
+    "pending_voices": "SELECT voice, queued FROM pending_voices ORDER BY voice LIMIT :limit",
+    "take_voice": "DELETE FROM pending_voices WHERE voice = :voice AND queued = :queued",
+    "voice_frames": "SELECT video, frame FROM frame_votes WHERE voice = :voice ORDER BY video, frame",
+    "standing": "SELECT kind, count(*), coalesce(sum(good), 0) FROM voice_scores WHERE voice = :voice GROUP BY kind",
+    "score": (
+        "INSERT INTO voice_scores (voice, video, frame, kind, good) VALUES (:voice, :video, :frame, :kind, :good)"
+        " ON CONFLICT (voice, video, frame) DO UPDATE SET kind = excluded.kind, good = excluded.good"
+    ),
+    "unscore_frame": "DELETE FROM voice_scores WHERE video = :video AND frame = :frame AND kind = :kind",
+    "drop_scores": "DELETE FROM voice_scores WHERE video = :video",
+    "mark_gold": "UPDATE frames SET retired = 1 WHERE video = :video AND frame = :frame",
+    "recount_touched": (
+        "UPDATE videos SET touched = (SELECT count(*) FROM frames WHERE frames.video = videos.id AND (frames.labels > 0 OR frames.retired = 1))"
+    ),
+    "labelled_by": "SELECT 1 FROM volunteer_frames WHERE volunteer = :volunteer AND video = :video AND frame = :frame",
     "add_volunteer_frame": "INSERT INTO volunteer_frames (volunteer, video, frame) VALUES (:volunteer, :video, :frame) ON CONFLICT DO NOTHING",
     "set_frame": "UPDATE frames SET labels = :labels, agreeing = :agreeing, retired = :retired WHERE video = :video AND frame = :frame",
     "count_video": "UPDATE videos SET touched = touched + :touched, retired = retired + :retired WHERE id = :video",
@@ -250,6 +290,10 @@ class Connection(Protocol):
 class TallyDatabase(Protocol):
     """Where the tally lives: the journal's SQLite file, or its PostgreSQL database."""
 
+    def judging(self) -> contextlib.AbstractContextManager[Connection]:
+        """A write transaction that runs beside admissions (they take their rows in the same order), not one after another."""
+        ...
+
     def open(self) -> None:
         """Connect; raises `JournalUnavailable` when the engine cannot be reached."""
         ...
@@ -313,6 +357,10 @@ class SqliteTally:
                 raise
             connection.execute("COMMIT")
 
+    def judging(self) -> contextlib.AbstractContextManager[Connection]:
+        # SQLite writes one transaction at a time anyway.
+        return self.transaction()
+
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
@@ -331,10 +379,16 @@ class FrameLedger:
         keypoints: Sequence[str],
         symmetry: Sequence[tuple[str, str]] = (),
         cap: int = 0,
+        gold: Mapping[FrameKey, Sequence[Point | None]] | None = None,
+        screening: bool = True,
     ) -> None:
         if retire_after < 1:
             raise ValueError("retire_after must be 1 or more")
         self.cap = cap
+        #: Expert points by (video URL, frame index); screening hands them to sessions.
+        self.gold = {(key.video_url, key.frame_index): tuple(points) for key, points in (gold or {}).items()}
+        self.screening = screening and bool(self.gold)
+        self._agree = ConsensusRule().agree
         self.database = database
         self.videos = tuple(videos)
         self.retire_after = retire_after
@@ -348,6 +402,7 @@ class FrameLedger:
         """Connect and sync the tables with the configured videos (the journal has created them)."""
         self.database.open()
         self._sync()
+        self._mark_gold()
         return self
 
     def close(self) -> None:
@@ -424,6 +479,18 @@ class FrameLedger:
     def _sql(self, name: str) -> str:
         return self.database.statement(name)
 
+    def _mark_gold(self) -> None:
+        """Count the configured gold frames as retired: the expert settled them, the crowd is only tested on them."""
+        ids = {url: ident for ident, url, *_ in self.database.read("videos", {})}
+        keys = sorted((ids[url], index) for url, index in self.gold if url in ids)
+        if not keys:
+            return
+        with self.database.transaction() as connection:
+            for ident, index in keys:
+                connection.execute(self._sql("mark_gold"), {"video": ident, "frame": index})
+            connection.execute(self._sql("recount_retired"), {})
+            connection.execute(self._sql("recount_touched"), {})
+
     def _count_votes(self) -> None:
         """Rebuild a tally an earlier receiver kept without counted labels, from the records, once."""
         with self.database.transaction() as connection:
@@ -452,7 +519,9 @@ class FrameLedger:
         return self._stored_retire_after() or self.retire_after
 
     def _drop(self, connection: Connection, ident: int) -> None:
-        for name in ("drop_frames", "drop_volunteer_frames", "drop_votes", "drop_assignments", "drop_reopened", "drop_video"):
+        for name in (
+            "drop_frames", "drop_volunteer_frames", "drop_votes", "drop_assignments", "drop_reopened", "drop_pending", "drop_scores", "drop_video"
+        ):
             connection.execute(self._sql(name), {"video": ident})
 
     def _add(self, connection: Connection, video: Video) -> None:
@@ -462,15 +531,16 @@ class FrameLedger:
         # Rebuild from the records already kept: the video may have been labelled before it was configured.
         row = (ident, video.frames, video.fps, video.width, video.height)
         indices = [i for (i,) in connection.execute(self._sql("labelled_frames"), {"url": video.url}).fetchall()]
+        moved: set[str] = set()
         for index in sorted(i for i in indices if isinstance(i, int) and 0 <= i < video.frames):
             documents = connection.execute(self._sql("frame_documents"), {"url": video.url, "frame": index}).fetchall()
             records = [Record.from_stored(bytes(document)) for (document,) in documents]
-            for record in records:
-                if _describes(record.submission, row):
-                    self._vote(connection, ident, index, record, self.label_cap(self.retire_after))
-            touched, retired = self._judge(connection, row, index, self.retire_after)
-            if touched or retired:
-                connection.execute(self._sql("count_video"), {"touched": touched, "retired": retired, "video": ident})
+            if self._count(connection, video.url, row, index, [r for r in records if _describes(r.submission, row)], self.retire_after, moved):
+                touched, retired = self._judge(connection, video.url, row, index, self.retire_after, moved)
+                if touched or retired:
+                    connection.execute(self._sql("count_video"), {"touched": touched, "retired": retired, "video": ident})
+        for voice in sorted(moved):
+            connection.execute(self._sql("queue_voice"), {"voice": voice})
 
     def _reretire(self, connection: Connection) -> None:
         """Apply a changed RECEIVER_RETIRE_AFTER to every frame (both directions walk the need index)."""
@@ -486,13 +556,13 @@ class FrameLedger:
         return self.cap or CAP_TIMES_K * retire_after
 
     def admitted(self, connection: Connection, records: Sequence[Record]) -> None:
-        """Count these newly kept records and re-judge the frames whose counted labels changed (inside the journal's transaction).
+        """Count these newly kept records and queue the frames whose counted labels changed (inside the journal's transaction).
 
-        The work per label is bounded: a frame is judged from its counted
-        labels only, at most `label_cap` of them, in one solve, however many
-        labels of it were posted. Frames are taken in one order and the
-        per-video counts written last, so receivers admitting side by side on
-        PostgreSQL lock rows in the same order and never wait on each other in a circle.
+        The work per label is a few index lookups, never a judgement: that runs
+        after the transaction (`judge_pending`). Frames are taken in one order
+        and the voices whose standing moved are queued last, so receivers
+        admitting and judging side by side on PostgreSQL lock rows in the same
+        order and never wait on each other in a circle.
         """
         if turn := self._sql("admitting"):
             connection.execute(turn, {})
@@ -509,36 +579,62 @@ class FrameLedger:
             row = videos[url]
             if row is not None and _describes(submission, row):
                 labels.setdefault((url, submission["frame_index"]), []).append(record)
-        counts: dict[int, list[int]] = {}
+        moved: set[str] = set()
         for url, index in sorted(labels):
             row = videos[url]
             assert row is not None
             ident = int(row[0])
-            # First the frame's row: on PostgreSQL this locks it, so a receiver admitting a label
-            # of the same frame waits for this transaction and then counts with this label in view.
+            # First the frame's row: on PostgreSQL this locks it, so a receiver admitting or judging
+            # the same frame waits for this transaction and then works with this label in view.
             if connection.execute(self._sql("frame"), {"video": ident, "frame": index}).fetchone() is None:
                 continue
-            changed = [self._vote(connection, ident, index, record, self.label_cap(retire_after)) for record in labels[url, index]]
-            if not any(changed):
-                continue
-            touched, retired = self._judge(connection, row, index, retire_after)
-            tally = counts.setdefault(ident, [0, 0])
-            tally[0] += touched
-            tally[1] += retired
-        for ident, (touched, retired) in sorted(counts.items()):
-            if touched or retired:
-                connection.execute(self._sql("count_video"), {"touched": touched, "retired": retired, "video": ident})
+            if self._count(connection, url, row, index, labels[url, index], retire_after, moved):
+                connection.execute(self._sql("queue_judgement"), {"video": ident, "frame": index})
+        for voice in sorted(moved):
+            connection.execute(self._sql("queue_voice"), {"voice": voice})
 
-    def _vote(self, connection: Connection, ident: int, index: int, record: Record, cap: int) -> bool:
+    def _count(
+        self, connection: Connection, url: str, row: Sequence[Any], index: int, records: Sequence[Record], retire_after: int, moved: set[str]
+    ) -> bool:
+        """Count one frame's new labels: a vote each on a crowd frame, a score each on a gold frame; whether the frame needs judging.
+
+        A voice whose gold score moves it across the line of being barred goes into `moved`.
+        """
+        ident = int(row[0])
+        gold = self.gold.get((url, index))
+        changed = False
+        for record in records:
+            volunteer = volunteer_of(record)
+            if volunteer is not None:
+                connection.execute(self._sql("add_volunteer_frame"), {"volunteer": volunteer, "video": ident, "frame": index})
+            voice = voice_of(record)
+            if voice is None:
+                continue
+            if record.volunteer is not None:
+                connection.execute(self._sql("lease_done"), {"video": ident, "frame": index, "session": record.volunteer})
+            if gold is None:
+                changed = self._vote(connection, ident, index, voice, record, self.label_cap(retire_after)) or changed
+                continue
+            matched = gold_agreement(vote_of(record, self.keypoints), gold, int(row[3]), int(row[4])) >= self._agree
+            before = self._standing(connection, voice)
+            connection.execute(self._sql("score"), {"voice": voice, "video": ident, "frame": index, "kind": GOLD_KIND, "good": int(matched)})
+            if self._standing(connection, voice).barred != before.barred:
+                moved.add(voice)
+        return changed
+
+    def _standing(self, connection: Connection, voice: str) -> Standing:
+        rows = {kind: (int(seen), int(good)) for kind, seen, good in connection.execute(self._sql("standing"), {"voice": voice}).fetchall()}
+        gold, settled = rows.get(GOLD_KIND, (0, 0)), rows.get(SETTLED_KIND, (0, 0))
+        return Standing(gold_seen=gold[0], gold_good=gold[1], settled_seen=settled[0], settled_agree=settled[1])
+
+    def standing(self, voice: str) -> Standing:
+        """A voice's scores on gold and settled frames as the tally holds them now (a voice is `session/<pseudonym>` or `token/<name>`)."""
+        rows = {kind: (int(seen), int(good)) for kind, seen, good in self.database.read("standing", {"voice": voice})}
+        gold, settled = rows.get(GOLD_KIND, (0, 0)), rows.get(SETTLED_KIND, (0, 0))
+        return Standing(gold_seen=gold[0], gold_good=gold[1], settled_seen=settled[0], settled_agree=settled[1])
+
+    def _vote(self, connection: Connection, ident: int, index: int, voice: str, record: Record, cap: int) -> bool:
         """Count one label of a frame under its voice, replacing that voice's earlier label; whether the counted labels changed."""
-        volunteer = volunteer_of(record)
-        if volunteer is not None:
-            connection.execute(self._sql("add_volunteer_frame"), {"volunteer": volunteer, "video": ident, "frame": index})
-        voice = voice_of(record)
-        if voice is None:
-            return False
-        if record.volunteer is not None:
-            connection.execute(self._sql("lease_done"), {"video": ident, "frame": index, "session": record.volunteer})
         key = {"video": ident, "frame": index, "voice": voice}
         if connection.execute(self._sql("vote"), key).fetchone() is not None:
             connection.execute(self._sql("replace_vote"), {**key, "record": record.id})
@@ -548,27 +644,100 @@ class FrameLedger:
         connection.execute(self._sql("add_vote"), {**key, "record": record.id})
         return True
 
-    def _judge(self, connection: Connection, row: Sequence[Any], index: int, retire_after: int) -> tuple[int, int]:
-        """Re-judge one frame from its counted labels; how many frames it newly touched and newly retired (0 or 1 each)."""
+    def _judge(self, connection: Connection, url: str, row: Sequence[Any], index: int, retire_after: int, moved: set[str]) -> tuple[int, int]:
+        """Re-judge one frame from the counted labels of voices not barred; how many frames it newly touched and newly retired (0 or 1 each).
+
+        When the frame retires, each voice on it scores whether it agreed; when
+        it comes back out of retirement, those scores go. A voice those scores
+        move across the line of being barred goes into `moved`.
+        """
         ident = int(row[0])
         before = connection.execute(self._sql("frame"), {"video": ident, "frame": index}).fetchone()
-        if before is None:
+        if before is None or (url, index) in self.gold:
             return 0, 0
         documents = connection.execute(self._sql("vote_documents"), {"video": ident, "frame": index}).fetchall()
-        counted = [Record.from_stored(bytes(document)) for (document,) in documents]
-        agreement = judge_frame(counted, self.keypoints, self.symmetry)
+        standings = {str(voice): self._standing(connection, str(voice)) for voice, _ in documents}
+        voices = {str(voice): Record.from_stored(bytes(document)) for voice, document in documents if not standings[str(voice)].barred}
+        agreement = judge_frame(list(voices.values()), self.keypoints, self.symmetry)
         was_touched, was_retired = before[0] > 0, bool(before[1])
         retired = agreement.retired(retire_after)
         if was_retired and not retired:
             # Later counted labels disagree with the answer it retired on: back into the pool.
             connection.execute(self._sql("reopen"), {"video": ident, "frame": index})
+            connection.execute(self._sql("unscore_frame"), {"video": ident, "frame": index, "kind": SETTLED_KIND})
         elif retired and not was_retired:
             connection.execute(self._sql("settled_again"), {"video": ident, "frame": index})
+        if retired:
+            for voice, record in voices.items():
+                good = int(record.id in agreement.agreeing_records)
+                connection.execute(self._sql("score"), {"voice": voice, "video": ident, "frame": index, "kind": SETTLED_KIND, "good": good})
+        if retired or was_retired:
+            moved.update(voice for voice, standing in standings.items() if self._standing(connection, voice).barred != standing.barred)
         connection.execute(
             self._sql("set_frame"),
             {"labels": agreement.labels, "agreeing": agreement.agreeing, "retired": int(retired), "video": ident, "frame": index},
         )
         return int(agreement.labels > 0 and not was_touched), int(retired) - int(was_retired)
+
+    # -- judging ------------------------------------------------------------------
+
+    def judge_pending(self, *, batch: int = 64) -> int:
+        """Judge the frames queued since the last call (and again those of voices whose standing moved); how many were judged.
+
+        Each batch is one transaction taking frames in order; a frame another
+        process judged meanwhile is skipped. Stops when the queue is empty, so
+        the work is what was queued, never a scan.
+        """
+        self._requeue_voices(batch)
+        judged = 0
+        while rows := self.database.read("pending", {"limit": batch}):
+            retire_after = self.retire_after_now()
+            counts: dict[int, list[int]] = {}
+            moved: set[str] = set()
+            with self.database.judging() as connection:
+                for video, frame in rows:
+                    key = {"video": int(video), "frame": int(frame)}
+                    # The frame's row first, as admissions take it (on PostgreSQL it locks the row).
+                    present = connection.execute(self._sql("frame"), key).fetchone() is not None
+                    if connection.execute(self._sql("take_judgement"), key).fetchone() is None or not present:
+                        continue
+                    row = connection.execute(self._sql("video_row"), {"video": int(video)}).fetchone()
+                    touched, retired = self._judge(connection, str(row[5]), row[:5], int(frame), retire_after, moved)
+                    tally = counts.setdefault(int(video), [0, 0])
+                    tally[0] += touched
+                    tally[1] += retired
+                    judged += 1
+                for ident, (touched, retired) in sorted(counts.items()):
+                    if touched or retired:
+                        connection.execute(self._sql("count_video"), {"touched": touched, "retired": retired, "video": ident})
+                for voice in sorted(moved):
+                    connection.execute(self._sql("queue_voice"), {"voice": voice})
+            if moved:
+                self._requeue_voices(batch)
+            if len(rows) < batch:
+                break
+        return judged
+
+    def agreement(self, url: str, index: int) -> FrameAgreement | None:
+        """What one frame's counted labels of voices not barred say together: what its retirement was judged on (None: not a frame here)."""
+        self.judge_pending()
+        rows = self.database.read("geometry", {"url": url})
+        if not rows:
+            return None
+        with self.database.judging() as connection:
+            documents = connection.execute(self._sql("vote_documents"), {"video": int(rows[0][0]), "frame": index}).fetchall()
+            counted = [
+                Record.from_stored(bytes(document)) for voice, document in documents if not self._standing(connection, str(voice)).barred
+            ]
+        return judge_frame(counted, self.keypoints, self.symmetry)
+
+    def _requeue_voices(self, batch: int) -> None:
+        """Queue every frame a voice counts on, for each voice whose standing moved: they are judged again with or without it."""
+        for voice, queued in self.database.read("pending_voices", {"limit": batch}):
+            with self.database.judging() as connection:
+                for video, frame in connection.execute(self._sql("voice_frames"), {"voice": voice}).fetchall():
+                    connection.execute(self._sql("queue_judgement"), {"video": int(video), "frame": int(frame)})
+                connection.execute(self._sql("take_voice"), {"voice": voice, "queued": queued})
 
     # -- reading ----------------------------------------------------------------
 
@@ -582,16 +751,20 @@ class FrameLedger:
         session of its address group was given the frame, and the frame's
         agreeing labels and the other sessions' open leases leave room below K.
         Without one (a caller that is no session), leases still keep frames
-        that are full from being handed out again.
+        that are full from being handed out again. With gold screening, some
+        of a session's frames are gold ones, as many as its standing asks.
         """
+        self.judge_pending()
         held = self.held()
         candidates = [ident for ident, known in held.items() if video is None or known.url == video.url]
         picks: list[tuple[int, int, int]] = []
         scope = {"session": lease.session, "address": lease.address, "now": lease.now} if lease else {"session": "", "address": "", "now": now}
         retire_after = self.retire_after_now()
         scope["cap"] = self.label_cap(retire_after)
+        if lease is not None and self.screening and candidates:
+            picks.extend(self._gold_picks(volunteer, lease, count, candidates, held, rng))
         # Frames brought back from retirement first: few, and their answer is in doubt.
-        if candidates:
+        if candidates and len(picks) < count:
             for video_id, frame in self.database.read(
                 "pick_reopened", {"volunteer": volunteer, "limit": count, "room": retire_after, **scope}
             ):
@@ -607,6 +780,25 @@ class FrameLedger:
         if lease is not None:
             picks = self._lease(picks, lease)
         return [Pick(held[v], f, agreeing) for v, f, agreeing in picks]
+
+    def _gold_picks(
+        self, volunteer: str, lease: Lease, count: int, candidates: list[int], held: Mapping[int, Video], rng: random.Random
+    ) -> list[tuple[int, int, int]]:
+        """Gold frames for this session, each of its `count` frames gold with the chance its standing gives, none it labelled before."""
+        wanted = sum(rng.random() < self.standing(f"session/{lease.session}").gold_rate() for _ in range(count))
+        if not wanted:
+            return []
+        ids = {video.url: ident for ident, video in held.items() if ident in candidates}
+        keys = [(ids[url], index) for url, index in self.gold if url in ids]
+        rng.shuffle(keys)
+        picks: list[tuple[int, int, int]] = []
+        # A few tries, not a scan: a session that labelled most gold frames is simply given fewer.
+        for video, frame in keys[: 4 * wanted]:
+            if not self.database.read("labelled_by", {"volunteer": volunteer, "video": video, "frame": frame}):
+                picks.append((video, frame, 0))
+                if len(picks) == wanted:
+                    break
+        return picks
 
     def _lease(self, picks: list[tuple[int, int, int]], lease: Lease) -> list[tuple[int, int, int]]:
         """Lease the picked frames to the session; a frame another session of its address group took meanwhile is dropped."""
@@ -649,6 +841,7 @@ class FrameLedger:
 
     def remaining(self) -> int:
         """Frames not retired, over every configured video."""
+        self.judge_pending()
         return int(self.database.read("remaining", {})[0][0])
 
     def coverage(self, video: Video, *, cells: int = 100) -> list[tuple[int, int, int]]:
@@ -660,6 +853,7 @@ class FrameLedger:
 
     def progress(self, volunteer: str | None = None, *, video: Video | None = None) -> Progress:
         """Every video the tally holds (or only `video`), frame counts by state, and how many frames the volunteer did."""
+        self.judge_pending()
         shown = [
             VideoProgress(url, int(frames), int(retired), int(touched) - int(retired), int(frames) - int(touched), int(reopened))
             for url, frames, touched, retired, reopened in self.database.read("progress", {})

@@ -97,5 +97,15 @@ class PostgresTally:
         except (psycopg.Error, PoolTimeout) as exc:
             raise JournalUnavailable(f"the frame tally cannot be brought up to date right now ({exc.__class__.__name__})") from exc
 
+    @contextlib.contextmanager
+    def judging(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        # Shared, as admissions hold it: judging runs beside them and waits only for a sync.
+        try:
+            with self._pool.connection() as connection, connection.transaction():
+                connection.execute("SELECT pg_advisory_xact_lock_shared(%s)", (self._sync_key,))
+                yield connection
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise JournalUnavailable(f"the frame tally cannot judge frames right now ({exc.__class__.__name__})") from exc
+
     def close(self) -> None:
         self._pool.close()

@@ -26,6 +26,8 @@ class FrameAgreement:
     agreeing: int
     keypoints: tuple[str, ...]
     centre: tuple[Point | None, ...]
+    #: The ids of the records that agree.
+    agreeing_records: frozenset[str] = frozenset()
 
     def retired(self, retire_after: int) -> bool:
         """At least K labels agree, and they outnumber the disagreeing ones two to one.
@@ -60,4 +62,10 @@ def judge_frame(records: Sequence[Record], keypoints: Sequence[str], symmetry: I
         symmetry=symmetry,
     )
     state = tally.extend(records)
-    return FrameAgreement(labels=state.labels, agreeing=state.agreeing_labels, keypoints=tuple(keypoints), centre=state.consensus.centre)
+    return FrameAgreement(
+        labels=state.labels,
+        agreeing=state.agreeing_labels,
+        keypoints=tuple(keypoints),
+        centre=state.consensus.centre,
+        agreeing_records=frozenset(score.record_id for score in state.consensus.inliers),
+    )

@@ -24,6 +24,7 @@ serve`) compares entries with the files the receiver can open.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -38,7 +39,7 @@ from receiver.media import Probe, ProbeError, probe
 
 __all__ = [
     "Video", "VideoError", "KEYS", "PROBED_KEYS", "load_videos", "parse_videos", "place_videos", "verify_videos",
-    "video_id", "served_file", "SERVED_PREFIX",
+    "video_id", "served_file", "SERVED_PREFIX", "misaddressed_videos",
 ]
 
 #: The keys of one entry, in the order error messages list them.
@@ -141,6 +142,25 @@ def place_videos(videos: Iterable[Video], *, bases: Iterable[str], server_frames
         decode = video.decodable and (server_frames == "always" or video.playable is False)
         placed.append(replace(video, decode=decode))
     return tuple(placed)
+
+
+def misaddressed_videos(videos: Iterable[Video], bases: Iterable[str]) -> list[str]:
+    """Served entries whose URL is not one of this receiver's addresses (`bases`), as sentences.
+
+    Such an entry is still served, but a browser loads it from the address in
+    the entry, which is another: typically written by `videos add` before
+    RECEIVER_PUBLIC_URL (or the port) was set. Its URL is the video's identity
+    in the records, so the receiver does not rewrite it; it says so.
+    """
+    bases = [base.rstrip("/") for base in bases if base]
+    warnings = []
+    for number, video in enumerate(videos, start=1):
+        if video.path is not None and served_file(video.url, bases) is None:
+            warnings.append(
+                f"entry {number}: {video.url} is not an address of this receiver ({bases[0] if bases else 'no address'}{SERVED_PREFIX}...), "
+                "so browsers may not load it; set RECEIVER_PUBLIC_URL and add the video again (its labels keep the old URL)"
+            )
+    return warnings
 
 
 def verify_videos(
@@ -252,7 +272,7 @@ def _probed(entry: Mapping[str, Any], where: str, frames: int) -> dict[str, Any]
         times = entry["times"]
         if not isinstance(times, list) or not all(_finite(t) for t in times) or len(times) != frames:
             raise VideoError(f"{where}: key times must list {frames} numbers, the time in seconds of each frame; run `receiver videos add` again")
-        if any(later < earlier for earlier, later in zip(times, times[1:])):
+        if any(later < earlier for earlier, later in itertools.pairwise(times)):
             raise VideoError(f"{where}: key times must not go back in time; run `receiver videos add` again")
         found["times"] = tuple(float(t) for t in times)
     if "start" in entry:

@@ -30,20 +30,28 @@ from starlette.staticfiles import StaticFiles
 from receiver import __version__
 from receiver.access.limitstate import Limits, SharedLimits
 from receiver.access.tokens import TokenWatch
+from receiver.consensus import FrameKey, Point, gold_points
 from receiver.contract.records import format_time, is_record_id
 from receiver.contract.validation import Validator
 from receiver.delivery.health import DeliveryFacts, assess
 from receiver.delivery.roles import build_worker
 from receiver.delivery.worker import DeliveryWorker
+from receiver.export.gold import GoldError, read_gold
 from receiver.journal import JournalUnavailable
 from receiver.journal.engines import open_journal
 from receiver.settings import Settings
 from receiver.stores import Store, build_store
-from receiver.volunteers.sessions import SessionKeys, new_secret
 from receiver.volunteers.frame_cache import FrameCache
 from receiver.volunteers.frames import FrameLedger, SqliteTally, TallyDatabase
+from receiver.volunteers.judging import Judge
+from receiver.volunteers.sessions import SessionKeys, new_secret
 from receiver.web.connections import ConnectionCap
-from receiver.web.dashboard import AgreementSummary, DashboardFacts, keypoint_agreement, render_dashboard
+from receiver.web.dashboard import (
+    AgreementSummary,
+    DashboardFacts,
+    keypoint_agreement,
+    render_dashboard,
+)
 from receiver.web.forwarded import ForwardedFor, TrustedHops
 from receiver.web.frame_api import frame_routes
 from receiver.web.frame_images import FrameImages
@@ -300,6 +308,16 @@ def _tally_database(settings: Settings) -> TallyDatabase:
     return SqliteTally(settings.journal_path)
 
 
+def _gold(settings: Settings, validator: Validator, keypoints: list[str]) -> dict[FrameKey, tuple[Point | None, ...]]:
+    """The expert points of RECEIVER_GOLD by frame, read once at start (none when it is not set)."""
+    if settings.gold is None:
+        return {}
+    try:
+        return gold_points(read_gold(settings.gold, validator), keypoints)
+    except GoldError as exc:
+        raise RuntimeError(f"RECEIVER_GOLD: {exc}") from exc
+
+
 def _session_keys(settings: Settings, tally: FrameLedger) -> SessionKeys:
     """The keys of volunteer sessions: the configured secret, or one made once and kept in the journal's database."""
     secret = settings.session_secret or tally.volunteer_key("sessions", new_secret)
@@ -363,6 +381,8 @@ def create_app(
             keypoints=keypoints,
             symmetry=receiver.validator.skeleton.symmetry,
             cap=settings.label_cap,
+            gold=_gold(settings, receiver.validator, keypoints),
+            screening=settings.gold_screening,
         )
         # With no videos there is no frame to re-judge: admissions then skip the hook and its transaction.
         # A shared journal's tally may hold another receiver's videos, so there the hook always runs.
@@ -378,12 +398,15 @@ def create_app(
             receiver.limits.close()
             raise
         receiver.journal = journal
+        judge = Judge(tally, journal.wait_for_work, journal.wake).start() if counts_labels else None
         if settings.role == "intake":
             # Another process delivers (see receiver.delivery.roles); /health reads what it publishes.
             log.info("receiving; delivery is another process's")
             try:
                 yield
             finally:
+                if judge is not None:
+                    judge.stop()
                 journal.close()
                 tally.close()
                 receiver.limits.close()
@@ -400,6 +423,8 @@ def create_app(
         finally:
             watchdog.cancel()
             worker.stop()
+            if judge is not None:
+                judge.stop()
             journal.close()
             tally.close()
             chosen.close()

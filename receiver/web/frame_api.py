@@ -225,7 +225,15 @@ async def review(request: Request) -> Response:
     comparable = [r for voice, r in voices.items() if voice is not None]
     keypoints = [k.id for k in receiver.validator.skeleton.keypoints]
     agreed = None
-    if len(comparable) >= 2:
+    if video is not None and receiver.tally is not None:
+        # What the frame's retirement was judged on: its counted labels, without voices barred for being far off gold.
+        try:
+            judged = await run_in_threadpool(receiver.tally.agreement, submission["video_url"], submission["frame_index"])
+        except JournalUnavailable as exc:
+            log.error("frame tally unreadable: %s", exc)
+            return error(503, UNREADABLE, headers={"Retry-After": "60"})
+        agreed = judged.points() if judged is not None and judged.labels >= 2 else None
+    elif len(comparable) >= 2:
         # Judged as the tally judges: at most the frame's label cap, in the thread pool, never on the event loop.
         cap = receiver.tally.label_cap(receiver.settings.retire_after) if receiver.tally is not None else CAP_TIMES_K * receiver.settings.retire_after
         judged = await run_in_threadpool(judge_frame, comparable[:cap], keypoints, receiver.validator.skeleton.symmetry)

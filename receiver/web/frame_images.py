@@ -40,7 +40,12 @@ _PREFETCHING = 2
 #: Prefetch requests waiting beyond this many are dropped: the frames are decoded when asked for instead.
 _MOST_WAITING = 64
 
+#: Longest a request waits for a prefetch decoding its frame before decoding it itself.
+_WAIT_SECONDS = 60.0
+
 Reader = Callable[..., Iterator[tuple[int, npt.NDArray[np.uint8]]]]
+#: A frame image: video id, index, format.
+_Key = tuple[str, int, str]
 
 
 class FrameImages:
@@ -63,6 +68,8 @@ class FrameImages:
         self._probes: dict[str, Probe] = {}
         self._lock = threading.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Frames being decoded now, each with the event set once it is kept (or its decode failed).
+        self._decoding: dict[_Key, threading.Event] = {}
         self._prefetching: asyncio.Semaphore | None = None
 
     def video(self, video_id: str) -> Video | None:
@@ -100,25 +107,67 @@ class FrameImages:
         return found
 
     def image(self, video: Video, index: int, format: str = DEFAULT_FORMAT) -> bytes:
-        """Frame `index` as an image: from the cache, or decoded now (blocking: call it in a thread)."""
+        """Frame `index` as an image: from the cache, or decoded now (blocking: call it in a thread).
+
+        When a prefetch is decoding this very frame (the page asks for it right
+        after next-frame handed it out), this waits for that decode instead of
+        running a second one beside it.
+        """
         kept = self.cache.get(video.id, index, format)
         if kept is not None:
             return kept
-        ((_, pixels),) = list(self._read(self._source(video), [index], probed=self._probe(video)))
-        data = encode_image(pixels, format)
-        self.cache.put(video.id, index, format, data)
+        key = (video.id, index, format)
+        (mine,) = self._claim([key]) or [None]
+        if mine is None:
+            self._wait(key)
+            kept = self.cache.get(video.id, index, format)
+            if kept is not None:
+                return kept
+        try:
+            ((_, pixels),) = list(self._read(self._source(video), [index], probed=self._probe(video)))
+            data = encode_image(pixels, format)
+            self.cache.put(video.id, index, format, data)
+        finally:
+            if mine is not None:
+                self._release([mine])
         return data
 
     def decode_ahead(self, video: Video, indices: Iterable[int], format: str = DEFAULT_FORMAT) -> int:
-        """Decode and keep the frames not kept yet, in one pass over the video; how many were decoded."""
+        """Decode and keep the frames not kept (nor being decoded) yet, in one pass over the video; how many were decoded."""
         missing = sorted({i for i in indices if 0 <= i < video.frames and not self.cache.has(video.id, i, format)})
-        if not missing:
+        claimed = self._claim([(video.id, i, format) for i in missing])
+        if not claimed:
             return 0
         done = 0
-        for index, pixels in self._read(self._source(video), missing, probed=self._probe(video)):
-            self.cache.put(video.id, index, format, encode_image(pixels, format))
-            done += 1
+        try:
+            for index, pixels in self._read(self._source(video), [i for _, i, _ in claimed], probed=self._probe(video)):
+                self.cache.put(video.id, index, format, encode_image(pixels, format))
+                self._release([(video.id, index, format)])
+                done += 1
+        finally:
+            self._release(claimed)
         return done
+
+    def _claim(self, keys: list[_Key]) -> list[_Key]:
+        """Mark the frames no one is decoding as being decoded by the caller; the ones it got."""
+        with self._lock:
+            mine = [key for key in keys if key not in self._decoding]
+            for key in mine:
+                self._decoding[key] = threading.Event()
+        return mine
+
+    def _release(self, keys: list[_Key]) -> None:
+        """The caller is done with these frames (kept, or failed): wake whoever waits for them."""
+        with self._lock:
+            done = [self._decoding.pop(key) for key in keys if key in self._decoding]
+        for event in done:
+            event.set()
+
+    def _wait(self, key: _Key) -> None:
+        with self._lock:
+            event = self._decoding.get(key)
+        if event is not None:
+            event.wait(_WAIT_SECONDS)
 
     def prefetch(self, video: Video, indices: Iterable[int]) -> None:
         """Start decoding these frames in the background; the caller's answer does not wait for it."""

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import tomllib
 from pathlib import Path
 
+import av
+import numpy as np
+import numpy.typing as npt
 import pytest
 
 from receiver.settings import load_settings
+from receiver.volunteers.frame_cache import FrameCache
+from receiver.web.frame_images import FrameImages
 from tests.acceptance.conftest import RunCLI
-from tests.support.clips import SMALL_FRAMES, ffmpeg_available, make_clip_set
+from tests.support.clips import SMALL_FRAMES, ffmpeg_available, index_in, make_clip_set
+from tests.support.servers import free_port
+from tests.volunteers.page.hosts import static_host
 
 
 @pytest.fixture(scope="module")
@@ -185,3 +193,56 @@ class TestServeChecksEntries:
         env = environ(video_dir, RECEIVER_VIDEOS=str(file), RECEIVER_LOCAL_REPO=str(tmp_path / "data" / "annotations.git"))
         result = run_cli("serve", environ=env)
         assert result.code == 2 and "entry 1: gone.mp4 is not a file in RECEIVER_VIDEO_DIR" in result.err
+
+
+class TestUrlVideos:
+    def test_a_url_is_probed_over_http_and_decoded_from_it(self, run_cli: RunCLI, clip_set: Path, tmp_path: Path) -> None:
+        """A video on another host stays a URL; its entry has the frame times, and the receiver decodes its frames from the URL."""
+        file = tmp_path / "videos.json"
+        with static_host(clip_set) as host:
+            result = run_cli("videos", "add", "--file", str(file), f"{host}/mjpeg.avi")
+            assert result.code == 0, result.err
+            (entry,) = json.loads(file.read_text())
+            assert entry["url"] == f"{host}/mjpeg.avi" and "path" not in entry
+            assert entry["times"] == pytest.approx([n / 25 for n in range(SMALL_FRAMES)])
+            settings = load_settings({"RECEIVER_VIDEOS": str(file)})
+            (video,) = settings.videos
+            assert video.public()["decode"] is True
+            images = FrameImages(settings.videos, video_dir=None, cache=FrameCache(tmp_path / "cache", 10**6))
+            assert index_in(decoded(images.image(video, 17, "png"))) == 17
+
+    def test_an_unreachable_url_is_refused_with_the_reason(self, run_cli: RunCLI, tmp_path: Path) -> None:
+        """Nothing listens there: the decoder's reason, exit 1, no file."""
+        file = tmp_path / "videos.json"
+        result = run_cli("videos", "add", "--file", str(file), f"http://127.0.0.1:{free_port()}/gone.mp4")
+        assert result.code == 1 and "cannot be opened as a video: Connection refused" in result.err
+        assert not file.exists()
+
+
+def decoded(data: bytes) -> npt.NDArray[np.uint8]:
+    with av.open(io.BytesIO(data)) as container:
+        pixels: npt.NDArray[np.uint8] = next(container.decode(video=0)).to_ndarray(format="rgb24")
+        return pixels
+
+
+def test_serve_refuses_a_video_folder_that_is_not_one(run_cli: RunCLI, tmp_path: Path) -> None:
+    """A mistyped RECEIVER_VIDEO_DIR stops serve at start rather than answering 404 for every video."""
+    result = run_cli("serve", environ={"RECEIVER_VIDEO_DIR": str(tmp_path / "nowhere"), "RECEIVER_LOCAL_REPO": str(tmp_path / "data" / "a.git")})
+    assert result.code == 2 and "RECEIVER_VIDEO_DIR" in result.err and "is not a folder" in result.err
+
+
+def test_a_toml_file_with_other_tables_is_not_added_to(run_cli: RunCLI, video_dir: Path, tmp_path: Path) -> None:
+    """What serve would refuse, add refuses too, and leaves the file as it was."""
+    file = tmp_path / "videos.toml"
+    file.write_text('[receiver]\nport = 9000\n')
+    result = run_cli("videos", "add", "--file", str(file), str(video_dir / "ntsc.mp4"), environ=environ(video_dir))
+    assert result.code == 2 and "it should hold only [[videos]] tables" in result.err
+    assert file.read_text() == '[receiver]\nport = 9000\n'
+
+
+def test_an_empty_videos_file_is_filled(run_cli: RunCLI, video_dir: Path, tmp_path: Path) -> None:
+    """A file made empty beforehand (touch videos.json) is a file with no videos yet."""
+    file = tmp_path / "videos.json"
+    file.write_text("")
+    assert run_cli("videos", "add", "--file", str(file), str(video_dir / "ntsc.mp4"), environ=environ(video_dir)).code == 0
+    assert len(json.loads(file.read_text())) == 1

@@ -29,23 +29,26 @@ class TestExport:
         folder = write_folder(tmp_path, _records())
         result = run_cli("export", "--format", "slp", "--out", str(tmp_path / "out.slp"), str(folder))
         assert result.code == 0
-        assert "5 labels by 5 labeler(s) on 2 frame(s) of 1 video(s); 5 instance(s) exported" in result.out
+        assert "5 labels by 5 volunteer(s) on 2 frame(s) of 1 video(s); 2 instance(s) exported" in result.out
         assert "skipped 0 files" in result.out
         assert len(sio.load_slp(str(tmp_path / "out.slp"), open_videos=False).labeled_frames) == 2
 
     def test_exports_a_bare_git_repository(self, tmp_path: Path, run_cli: RunCLI) -> None:
         """The receiver's own store is read from its default branch and exported."""
         LocalGitStore(tmp_path / "annotations.git").deliver(_records())
-        result = run_cli("export", "--format", "coco", "--out", str(tmp_path / "out.json"), str(tmp_path / "annotations.git"))
-        assert result.code == 0
-        assert len(json.loads((tmp_path / "out.json").read_text())["annotations"]) == 5
+        result = run_cli("export", "--format", "coco", "--all-labels", "--no-frames", "--out", str(tmp_path / "out"), str(tmp_path / "annotations.git"))
+        assert result.code == 0, result.err
+        annotations = json.loads((tmp_path / "out" / "annotations.json").read_text())["annotations"]
+        assert sorted(a["labeler"] for a in annotations) == ["solo", "volunteer-0", "volunteer-1", "volunteer-2", "volunteer-3"]
+        assert "5 instance(s) exported" in result.out
 
     def test_defaults_to_the_receivers_store(self, tmp_path: Path, run_cli: RunCLI) -> None:
         """With no SOURCE, RECEIVER_LOCAL_REPO names the repository read."""
         LocalGitStore(tmp_path / "store.git").deliver(_records())
         environ = {"RECEIVER_LOCAL_REPO": str(tmp_path / "store.git")}
-        result = run_cli("export", "--format", "dlc", "--out", str(tmp_path / "out.csv"), environ=environ)
-        assert result.code == 0 and (tmp_path / "out.csv").is_file()
+        result = run_cli("export", "--format", "dlc", "--no-frames", "--out", str(tmp_path / "out"), environ=environ)
+        assert result.code == 0, result.err
+        assert (tmp_path / "out" / "labeled-data" / "mouse-1" / "CollectedData_pose-receiver.h5").is_file()
 
     def test_a_broken_file_is_skipped_with_its_reason(self, tmp_path: Path, run_cli: RunCLI) -> None:
         """A file that fails validation is listed with why, and the rest is still exported."""
@@ -76,6 +79,7 @@ class TestExport:
         result = run_cli("export", "--consensus", "--format", "slp", "--out", str(tmp_path / "c.slp"), str(folder))
         assert result.code == 0
         assert "consensus: 1 of 2 frame(s) settled" in result.out
+        assert "; 1 instance(s) exported" in result.out
         labels = sio.load_slp(str(tmp_path / "c.slp"), open_videos=False)
         assert [(lf.frame_idx, len(lf.instances)) for lf in labels.labeled_frames] == [(10, 1)]
         assert labels.provenance["consensus_scores"][0] > 0.5
@@ -83,18 +87,61 @@ class TestExport:
     def test_consensus_coco_carries_each_frames_score(self, tmp_path: Path, run_cli: RunCLI) -> None:
         """COCO annotations of a consensus export carry the frame's certainty as `score`."""
         folder = write_folder(tmp_path, _records())
-        out = tmp_path / "c.json"
-        assert run_cli("export", "--consensus", "--format", "coco", "--out", str(out), str(folder)).code == 0
-        (annotation,) = json.loads(out.read_text())["annotations"]
+        out = tmp_path / "c"
+        assert run_cli("export", "--consensus", "--no-frames", "--format", "coco", "--out", str(out), str(folder)).code == 0
+        (annotation,) = json.loads((out / "annotations.json").read_text())["annotations"]
         assert 0.5 < annotation["score"] <= 1
 
     def test_settled_only_leaves_out_unsettled_frames(self, tmp_path: Path, run_cli: RunCLI) -> None:
         """With --settled-only the frame labeled once is not exported."""
         folder = write_folder(tmp_path, _records())
-        out = tmp_path / "c.json"
-        result = run_cli("export", "--consensus", "--settled-only", "--format", "coco", "--out", str(out), str(folder))
+        out = tmp_path / "c"
+        result = run_cli("export", "--consensus", "--settled-only", "--no-frames", "--format", "coco", "--out", str(out), str(folder))
         assert result.code == 0
-        assert len(json.loads(out.read_text())["annotations"]) == 1
+        assert len(json.loads((out / "annotations.json").read_text())["annotations"]) == 1
+
+
+    def test_volunteers_are_counted_as_the_consensus_keys_them(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """One token, one session, two declared page ids and an anonymous label: 5 labels by 4 volunteers, the anonymous one said apart."""
+        from datetime import UTC, datetime
+
+        from tests.export.records import submission
+
+        when = datetime(2026, 12, 1, tzinfo=UTC)
+        session = Record.create(submission(TRUTH, frame_index=1), submitter="anonymous", received_at=when, receiver_version="0.1.0", volunteer="v-aaaaaaaaaa", assigned=True)
+        declared = [
+            Record.create(submission(TRUTH, frame_index=2 + n, metadata={"volunteer": name}), submitter="anonymous", received_at=when, receiver_version="0.1.0")
+            for n, name in enumerate(("page-x", "page-y"))
+        ]
+        nobody = Record.create(submission(TRUTH, frame_index=5), submitter="anonymous", received_at=when, receiver_version="0.1.0")
+        folder = write_folder(tmp_path, [record(TRUTH, submitter="lab-token"), session, *declared, nobody])
+        result = run_cli("export", "--format", "csv", "--out", str(tmp_path / "out.csv"), str(folder))
+        assert result.code == 0, result.err
+        assert "5 labels by 4 volunteer(s) on 5 frame(s) of 1 video(s); 5 instance(s) exported" in result.out
+        assert "1 of the labels came from anonymous pages that named no volunteer" in result.out
+
+    def test_a_folder_format_refuses_a_file_name(self, tmp_path: Path, run_cli: RunCLI) -> None:
+        """--format dlc --out CollectedData.h5 names a file; DeepLabCut's export is a project folder: exit 2, nothing written."""
+        folder = write_folder(tmp_path, _records())
+        result = run_cli("export", "--format", "dlc", "--out", str(tmp_path / "CollectedData.h5"), str(folder))
+        assert result.code == 2
+        assert "writes a folder" in result.err and "--out " + str(tmp_path / "CollectedData") in result.err
+        assert not (tmp_path / "CollectedData.h5").exists()
+
+    @pytest.mark.parametrize(
+        ("options", "says"),
+        [
+            (["--format", "dlc", "--all-labels"], "would read as several animals"),
+            (["--format", "coco", "--embed"], "--embed is for --format slp"),
+            (["--format", "slp", "--all-labels", "--consensus"], "pick one"),
+        ],
+        ids=["all-labels-dlc", "embed-coco", "all-labels-consensus"],
+    )
+    def test_options_that_cannot_go_together_are_a_usage_error(self, tmp_path: Path, run_cli: RunCLI, options: list[str], says: str) -> None:
+        """Each refused combination exits 2 with a sentence saying what to do instead."""
+        folder = write_folder(tmp_path, _records())
+        result = run_cli("export", *options, "--out", str(tmp_path / "out"), str(folder))
+        assert result.code == 2 and says in result.err
 
 
 class TestConsensusCommand:
@@ -137,7 +184,7 @@ class TestConsensusReading:
         folder = write_folder(tmp_path, [*_records(), record(TRUTH, submitter="expert")])
         result = run_cli("consensus", str(folder), "--gold-from", "expert", "--out", str(tmp_path / "c.json"))
         assert result.code == 0, result.err
-        assert "5 labels by 5 labeler(s) on 2 frame(s)" in result.out
+        assert "5 labels by 5 volunteer(s) on 2 frame(s)" in result.out
         volunteers = {v["volunteer"] for v in json.loads((tmp_path / "c.json").read_text())["volunteers"]}
         assert "expert" not in volunteers and "volunteer-0" in volunteers
 
@@ -146,7 +193,7 @@ class TestConsensusReading:
         folder = write_folder(tmp_path, [record(TRUTH, submitter="expert")])
         result = run_cli("consensus", str(folder), "--gold-from", "expert")
         assert result.code == 0, result.err
-        assert "0 labels by 0 labeler(s)" in result.out
+        assert "0 labels by 0 volunteer(s)" in result.out
 
     def test_an_unreadable_gold_file_is_a_usage_error(self, tmp_path: Path, run_cli: RunCLI) -> None:
         """--gold naming a file that is not JSON: exit 2 and the file named."""
@@ -172,7 +219,7 @@ class TestConsensusReading:
         (folder / "broken.json").write_text("[]")
         result = run_cli("consensus", str(folder))
         assert result.code == 0
-        assert "5 labels by 5 labeler(s)" in result.out
+        assert "5 labels by 5 volunteer(s)" in result.out
         assert "skipped 1 file(s) that failed validation:" in result.out and "broken.json" in result.out
 
     @pytest.mark.parametrize(
@@ -207,7 +254,7 @@ class TestConsensusReading:
         monkeypatch.setattr(sources, "stream", watched)
         result = run_cli(*[str(tmp_path / part) if part.startswith("out.") else part for part in command], str(folder))
         assert result.code == 0, result.err
-        assert "300 labels by 7 labeler(s) on 40 frame(s)" in result.out
+        assert "300 labels by 7 volunteer(s) on 40 frame(s)" in result.out
         assert alive["most"] <= 3
 
 

@@ -12,10 +12,16 @@ from tests.export.records import HEIGHT, KEYPOINTS, TRUTH, VIDEO, WIDTH, crowd, 
 
 
 class TestSubmissionLabels:
-    def test_one_instance_per_record_and_one_frame_per_video_frame(self) -> None:
-        """Three records on two frames give two labeled frames holding three instances."""
+    def test_one_instance_per_frame_by_default(self) -> None:
+        """Three records on two frames give two labeled frames of one instance each: volunteers are not animals."""
         records = [record(TRUTH, submitter="a"), record(TRUTH, submitter="b"), record(TRUTH, frame_index=11)]
         labels = submission_labels(records, load_skeleton())
+        assert [(lf.frame_idx, len(lf.instances)) for lf in labels.labeled_frames] == [(10, 1), (11, 1)]
+
+    def test_all_labels_keeps_one_instance_per_record(self) -> None:
+        """keep='all' is the several-labels view: every record of a frame is an instance."""
+        records = [record(TRUTH, submitter="a"), record(TRUTH, submitter="b"), record(TRUTH, frame_index=11)]
+        labels = submission_labels(records, load_skeleton(), keep="all")
         assert [(lf.frame_idx, len(lf.instances)) for lf in labels.labeled_frames] == [(10, 2), (11, 1)]
 
     def test_video_is_named_by_url_never_opened_and_sized_from_the_records(self) -> None:
@@ -43,16 +49,27 @@ class TestSubmissionLabels:
         assert not instance.points["visible"][nose]
 
     def test_submitters_are_kept_in_the_provenance_side_table(self) -> None:
-        """provenance['instances'] names each instance's submitter and record."""
+        """provenance['instances'] names each instance's submitter, record, volunteer and the frame's label count."""
         first, second = record(TRUTH, submitter="ada"), record(TRUTH, submitter="bo")
-        labels = submission_labels([first, second], load_skeleton())
-        assert labels.provenance["instances"] == [[0, 10, 0, "ada", first.id], [0, 10, 1, "bo", second.id]]
+        labels = submission_labels([first, second], load_skeleton(), keep="all")
+        assert labels.provenance["instances"] == [[0, 10, 0, "ada", first.id, "ada", 2], [0, 10, 1, "bo", second.id, "bo", 2]]
 
-    def test_slot_tracks_name_each_instance_of_a_frame(self) -> None:
-        """With tracks='slot' the n-th label of every frame is on track label_n."""
-        records = [record(TRUTH, submitter=name) for name in ("a", "b")]
-        labels = submission_labels(records, load_skeleton(), tracks="slot")
-        assert [i.track.name for i in labels.labeled_frames[0].instances] == ["label_1", "label_2"]
+
+class TestRepresentative:
+    def test_the_label_closest_to_the_others_stands_for_the_frame(self) -> None:
+        """Of three labels, the one between the other two is exported, not the first or the last."""
+        shifted = [{k: (x + dx, y) for k, (x, y) in TRUTH.items()} for dx in (0.0, 40.0, 6.0)]
+        records = [record(points, submitter=f"v{i}", seconds=i) for i, points in enumerate(shifted)]
+        labels = submission_labels(records, load_skeleton())
+        assert labels.provenance["instances"] == [[0, 10, 0, "v2", records[2].id, "v2", 3]]
+
+    def test_between_two_labels_the_fuller_then_the_newer_wins(self) -> None:
+        """Two labels are equally close to each other: more keypoints placed wins, then the most recent."""
+        partial = record({**TRUTH, "nose": None}, submitter="partial", seconds=9)
+        full = record(TRUTH, submitter="full", seconds=1)
+        newer = record(TRUTH, submitter="newer", seconds=5)
+        assert submission_labels([full, partial], load_skeleton()).provenance["instances"][0][3] == "full"
+        assert submission_labels([full, newer], load_skeleton()).provenance["instances"][0][3] == "newer"
 
 
 class TestConsensusLabels:

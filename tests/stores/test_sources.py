@@ -140,3 +140,49 @@ class TestStream:
         table = records_table(valid(stream(open_source(folder), validator)), KEYPOINTS)
         assert sorted(table.record_ids) == sorted(r.id for r in records)
         assert [s.path.endswith("broken.json") for s in skipped] == [True]
+
+
+class TestMirror:
+    """A GitHub-mode store read through git: a bare copy of the remote's default branch, kept in a cache folder."""
+
+    def test_the_first_read_clones_the_default_branch(self, tmp_path: Path) -> None:
+        """The copy holds what the remote's branch holds and reads as a git source."""
+        from receiver.stores.sources import mirror
+
+        LocalGitStore(tmp_path / "remote.git").deliver([record(TRUTH, submitter="ada")])
+        copy = mirror(str(tmp_path / "remote.git"), tmp_path / "cache" / "data.git", branch="main")
+        assert [r.submitter for r in collect(open_source(copy), Validator()).records] == ["ada"]
+
+    def test_a_later_read_fetches_what_arrived_since(self, tmp_path: Path) -> None:
+        """Records delivered to the remote after the first read are in the copy on the next one."""
+        from receiver.stores.sources import mirror
+
+        remote = LocalGitStore(tmp_path / "remote.git")
+        remote.deliver([record(TRUTH, submitter="ada")])
+        mirror(str(tmp_path / "remote.git"), tmp_path / "cache.git", branch="main")
+        remote.deliver([record(TRUTH, submitter="bo", frame_index=11)])
+        copy = mirror(str(tmp_path / "remote.git"), tmp_path / "cache.git", branch="main")
+        assert sorted(r.submitter for r in collect(open_source(copy), Validator()).records) == ["ada", "bo"]
+
+    def test_an_unreachable_remote_is_a_sentence_without_the_token(self, tmp_path: Path) -> None:
+        """A remote git cannot read: SourceError naming it and what to check; the token appears nowhere."""
+        from receiver.stores.sources import mirror
+
+        with pytest.raises(SourceError) as caught:
+            mirror(str(tmp_path / "nowhere.git"), tmp_path / "cache.git", branch="main", token="s3cret-token")
+        message = str(caught.value)
+        assert "could not fetch the data repository" in message and "nowhere.git" in message
+        assert "s3cret" not in message
+
+    @pytest.mark.parametrize(
+        ("api_url", "url"),
+        [
+            ("https://api.github.com", "https://github.com/owner/data.git"),
+            ("https://ghe.example.org/api/v3/", "https://ghe.example.org/owner/data.git"),
+        ],
+    )
+    def test_the_clone_url_follows_the_api_url(self, api_url: str, url: str) -> None:
+        """github.com's API gives github.com's git URL; an Enterprise API under /api/v3 gives its host's."""
+        from receiver.stores.sources import clone_url
+
+        assert clone_url(api_url, "owner/data") == url

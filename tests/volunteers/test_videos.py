@@ -12,7 +12,7 @@ import pytest
 
 from receiver.settings import SettingsError, load_settings
 from receiver.media import Probe
-from receiver.volunteers.videos import Video, VideoError, load_videos, place_videos, verify_videos, video_id
+from receiver.volunteers.videos import Video, VideoError, load_videos, misaddressed_videos, place_videos, verify_videos, video_id
 
 GOOD = {"url": "https://videos.example.org/mouse-1.mp4", "fps": 30, "frames": 900, "width": 1280, "height": 720}
 SECOND = {"url": "http://videos.example.org/mouse-2.mp4", "fps": 29.97, "frames": 10, "width": 640, "height": 480}
@@ -240,3 +240,16 @@ class TestVerifyVideos:
             "entry 1: frames 900 disagrees with the video's 899",
             "entry 1: size 1280x720 disagrees with the video's 640x480",
         ]
+
+
+class TestMisaddressed:
+    def test_a_served_entry_at_another_address_is_named(self) -> None:
+        """Written before RECEIVER_PUBLIC_URL was set: served, but browsers would ask 127.0.0.1."""
+        video = Video("http://127.0.0.1:8000/videos/a.mp4", 30.0, 9, 8, 6, path="a.mp4")
+        (warning,) = misaddressed_videos([video], ["https://labels.example.org"])
+        assert warning.startswith("entry 1: http://127.0.0.1:8000/videos/a.mp4 is not an address of this receiver (https://labels.example.org/videos/...)")
+
+    def test_entries_at_the_receivers_address_and_other_hosts_pass(self) -> None:
+        served = Video("https://labels.example.org/videos/a.mp4", 30.0, 9, 8, 6, path="a.mp4")
+        elsewhere = Video("https://videos.example.org/b.mp4", 30.0, 9, 8, 6)
+        assert misaddressed_videos([served, elsewhere], ["https://labels.example.org"]) == []

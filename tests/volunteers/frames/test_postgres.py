@@ -1,12 +1,12 @@
 """The frame tally shared by receivers on one PostgreSQL: labels of one frame admitted at once on two machines both count.
 
-Each receiver re-judges a frame inside its own admitting transaction, from
-every label of that frame it can see. Two transactions running side by side
-cannot see each other's label, so without a lock the second to commit would
-write a count that misses the first. The test drives exactly that
-interleaving: a third session holds the video's row, so the first receiver's
-transaction stops just before it commits, while the second receiver admits
-its label of the same frame.
+Each receiver counts a label inside its own admitting transaction and queues
+the frame, and a judgement after it reads every counted label of that frame.
+Two transactions running side by side cannot see each other's label, so
+without a lock a judgement could run between them and miss the second. The
+test drives that interleaving: a third session holds the frame's row, so both
+receivers' admissions wait on it at once, and both must be counted once it is
+let go.
 """
 
 from __future__ import annotations
@@ -57,15 +57,16 @@ def test_labels_of_one_frame_admitted_at_once_on_two_receivers_are_both_counted(
         codes: list[int] = []
         alice, bob = apps.volunteer(first, "alice-0001"), apps.volunteer(second, "bob-00000002")
         with psycopg.connect(url) as blocker:
-            blocker.execute("SELECT id FROM videos WHERE url = %s FOR UPDATE", (VIDEO.url,))
+            blocker.execute("SELECT f.labels FROM frames AS f JOIN videos AS v ON v.id = f.video WHERE v.url = %s AND f.frame = %s FOR UPDATE OF f", (VIDEO.url, FRAME))
             one = _post_in_thread(alice, honest_label(VIDEO, FRAME, "alice-0001"), codes)
-            _until(lambda: _waiting_on_locks(url) == 1, "the first admission waits on the video's row")
+            _until(lambda: _waiting_on_locks(url) == 1, "the first admission waits on the frame's row")
             two = _post_in_thread(bob, honest_label(VIDEO, FRAME, "bob-00000002"), codes)
             _until(lambda: _waiting_on_locks(url) == 2, "the second admission waits too")
             blocker.rollback()
         one.join(10)
         two.join(10)
         assert codes == [202, 202]
+        assert second.get("/api/progress").status_code == 200  # a read judges what is queued
         with psycopg.connect(url) as connection:
             frame = connection.execute("SELECT labels, agreeing FROM frames WHERE frame = %s", (FRAME,)).fetchone()
             touched = connection.execute("SELECT touched FROM videos WHERE url = %s", (VIDEO.url,)).fetchone()
@@ -99,6 +100,7 @@ def test_a_label_admitted_while_another_receiver_adds_its_video_is_counted(tmp_p
             _until(lambda: _waiting_on_locks(url) == 1 or not posting.is_alive(), "the admission waits for the sync, or is done")
         posting.join(10)
         assert codes == [202]
+        assert first.get("/api/progress").status_code == 200  # a read judges what is queued
         with psycopg.connect(url) as connection:
             frame = connection.execute("SELECT labels FROM frames WHERE video = %s AND frame = %s", (ident, FRAME)).fetchone()
         assert frame == (1,)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -76,3 +77,47 @@ def test_only_decodable_videos_are_known(tmp_path: Path) -> None:
     other = Video("https://videos.example.org/b.mp4", 30.0, 10, 8, 6)
     frames = FrameImages([VIDEO, other], video_dir=tmp_path, cache=FrameCache(tmp_path / "c", 1000))
     assert frames.video(VIDEO.id) == VIDEO and frames.video(other.id) is None
+
+
+class MissSignallingCache(FrameCache):
+    """A frame cache that says when a read missed."""
+
+    def __init__(self, folder: Path, limit_bytes: int) -> None:
+        super().__init__(folder, limit_bytes)
+        self.missed = threading.Event()
+
+    def get(self, video: str, index: int, format: str) -> bytes | None:
+        found = super().get(video, index, format)
+        if found is None:
+            self.missed.set()
+        return found
+
+
+def test_a_request_waits_for_the_prefetch_decoding_its_frame(tmp_path: Path) -> None:
+    """The page's request for a frame being decoded ahead gets that decode's image; the frame is decoded once."""
+    started, gate = threading.Event(), threading.Event()
+    calls: list[list[int]] = []
+
+    def slow_reader(source: Any, indices: Iterable[int], *, probed: Probe | None = None) -> Iterator[tuple[int, npt.NDArray[np.uint8]]]:
+        wanted = sorted(indices)
+        calls.append(wanted)
+        started.set()
+        gate.wait(30)
+        for index in wanted:
+            yield index, np.full((6, 8, 3), index * 20, dtype=np.uint8)
+
+    cache = MissSignallingCache(tmp_path / "cache", 10**6)
+    frames = FrameImages([VIDEO], video_dir=tmp_path, cache=cache, read=slow_reader, inspect=lambda _: PROBE)
+    ahead = threading.Thread(target=frames.decode_ahead, args=(VIDEO, [2, 4]))
+    ahead.start()
+    assert started.wait(30)
+    answers: list[bytes] = []
+    asking = threading.Thread(target=lambda: answers.append(frames.image(VIDEO, 4, "jpeg")))
+    asking.start()
+    # The request has found the frame missing from the cache before the prefetch may finish it.
+    assert cache.missed.wait(30)
+    gate.set()
+    ahead.join(30)
+    asking.join(30)
+    assert calls == [[2, 4]]
+    assert answers == [frames.cache.get(VIDEO.id, 4, "jpeg")]
