@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from starlette.testclient import TestClient  # noqa: E402
 
-from receiver.media import probe  # noqa: E402
+from receiver.media.probe import probe  # noqa: E402
 from receiver.settings import Settings  # noqa: E402
 from receiver.volunteers.catalog import Place, probed_video  # noqa: E402
 from receiver.volunteers.videos import place_videos  # noqa: E402

@@ -180,14 +180,7 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
 
 
 def _tokens(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
-    from receiver.access.tokens import (
-        TokenError,
-        add_token,
-        describe,
-        in_force,
-        remove_token,
-        revoke_token,
-    )
+    from receiver.access.tokens import TokenError, add_token, describe, in_force, remove_token, revoke_token
     from receiver.settings import SettingsError, load_settings
 
     path = args.file or Path(environ.get("RECEIVER_TOKENS_FILE", "receiver-data/tokens.json"))
@@ -208,10 +201,7 @@ def _tokens(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
                 return EXIT_FAILED
             reach = "every running receiver refuses it from its next request"
             if journal_url:
-                from receiver.access.revocations import (
-                    REFRESH_SECONDS,
-                    SharedRevocations,
-                )
+                from receiver.access.revocations import REFRESH_SECONDS, SharedRevocations
 
                 # The database first: if it cannot be written, the file still holds the token in force and this can be run again.
                 SharedRevocations(journal_url).revoke(revoked)
@@ -256,11 +246,7 @@ def _retry(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
 
 
 def _moderate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
-    from receiver.datarepo.moderation import (
-        ModerationSetupError,
-        build_moderator,
-        moderate_pulls,
-    )
+    from receiver.datarepo.moderation import ModerationSetupError, build_moderator, moderate_pulls
     from receiver.settings import SettingsError, load_settings
 
     try:
@@ -344,13 +330,7 @@ def _init(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err
     import requests
     from github import GithubException
 
-    from receiver.datarepo.layout import (
-        InitError,
-        UnresolvedRef,
-        commit_of_ref,
-        pin_to_commit,
-        write_init,
-    )
+    from receiver.datarepo.layout import InitError, UnresolvedRef, commit_of_ref, pin_to_commit, write_init
     from receiver.stores.github.answers import answer_from
     from receiver.stores.github.client import github_client
 
@@ -398,11 +378,7 @@ def _predictions(args: argparse.Namespace, environ: Mapping[str, str], out: Text
     from receiver.journal.engines import open_journal
     from receiver.settings import SettingsError, load_settings
     from receiver.volunteers.frames import FrameLedger
-    from receiver.volunteers.predictions import (
-        PredictionError,
-        doubts,
-        read_predictions,
-    )
+    from receiver.volunteers.predictions import PredictionError, doubts, read_predictions
     from receiver.volunteers.tallies import tally_database
 
     try:

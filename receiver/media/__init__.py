@@ -7,12 +7,10 @@ as the probe numbers them, and encodes pixels as PNG, JPEG or WebP. Both
 speak to FFmpeg's libraries through PyAV (no subprocess per frame, no
 Pillow). Nothing here knows the receiver's settings, files or HTTP.
 
+Its modules are imported where they are used (`receiver.media.probe`,
+`receiver.media.frames`): importing the package loads neither PyAV nor numpy.
+
 May import: nothing of the receiver.
 """
 
-from __future__ import annotations
 
-from receiver.media.frames import FrameError, encode_image, read_frames
-from receiver.media.probe import Probe, ProbeError, probe
-
-__all__ = ["Probe", "ProbeError", "probe", "FrameError", "read_frames", "encode_image"]

@@ -19,11 +19,13 @@ import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from receiver.media import Probe
 from receiver.volunteers.videos import SERVED_PREFIX, Video, VideoError, load_videos, parse_videos
+
+if TYPE_CHECKING:
+    from receiver.media.probe import Probe
 
 __all__ = ["CatalogError", "Place", "is_url", "place_of", "probed_video", "read_entries", "write_entries", "merge", "how_served", "describe"]
 

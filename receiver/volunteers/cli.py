@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from receiver.media import ProbeError, probe
 from receiver.volunteers.catalog import CatalogError, describe, merge, place_of, probed_video, read_entries, write_entries
 from receiver.volunteers.videos import Video, VideoError, load_videos, place_videos
 
@@ -97,6 +96,8 @@ def _add(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err:
     except CatalogError as exc:
         err.write(f"receiver videos add: {exc}\n")
         return EXIT_USAGE
+    from receiver.media.probe import ProbeError, probe  # PyAV loads only for the command that probes
+
     videos: list[Video] = []
     refused = []
     for source, place in zip(args.sources, places):

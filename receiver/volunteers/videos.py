@@ -32,10 +32,11 @@ import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from receiver.media import Probe, ProbeError, probe
+if TYPE_CHECKING:
+    from receiver.media.probe import Probe
 
 __all__ = [
     "Video", "VideoError", "KEYS", "PROBED_KEYS", "load_videos", "parse_videos", "place_videos", "verify_videos",
@@ -164,7 +165,7 @@ def misaddressed_videos(videos: Iterable[Video], bases: Iterable[str]) -> list[s
 
 
 def verify_videos(
-    videos: Iterable[Video], video_dir: Path | None, *, read: Callable[[Path], Probe] = probe
+    videos: Iterable[Video], video_dir: Path | None, *, read: Callable[[Path], Probe] | None = None
 ) -> list[str]:
     """Every disagreement between an entry and the file the receiver would serve, as sentences (empty: all agree).
 
@@ -172,6 +173,10 @@ def verify_videos(
     not fetched at start (a start would then wait on, and fail with, another
     server); `receiver videos add URL` is how its numbers are checked.
     """
+    # PyAV is imported only when a file is to be checked: reading settings must stay light for every command.
+    from receiver.media.probe import ProbeError, probe
+
+    read = read or probe
     problems: list[str] = []
     for number, video in enumerate(videos, start=1):
         if video.path is None:

@@ -47,12 +47,7 @@ from receiver.volunteers.judging import Judge
 from receiver.volunteers.sessions import SessionKeys, new_secret
 from receiver.volunteers.tallies import tally_database
 from receiver.web.connections import ConnectionCap
-from receiver.web.dashboard import (
-    AgreementSummary,
-    DashboardFacts,
-    keypoint_agreement,
-    render_dashboard,
-)
+from receiver.web.dashboard import AgreementSummary, DashboardFacts, keypoint_agreement, render_dashboard
 from receiver.web.forwarded import ForwardedFor, TrustedHops
 from receiver.web.frame_api import frame_routes
 from receiver.web.frame_images import FrameImages
@@ -64,8 +59,8 @@ from receiver.web.responses import JSONAnswer
 from receiver.web.responses import error as _error
 from receiver.web.sessions import LEASE_HEADER, SESSION_HEADER, session_routes
 from receiver.web.state import Receiver, receiver_of
-from receiver.web.video_files import video_routes
 from receiver.web.submissions import SubmissionEndpoint
+from receiver.web.video_files import video_routes
 
 __all__ = ["create_app", "app_from_environment"]
 

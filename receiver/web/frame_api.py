@@ -21,8 +21,7 @@ from starlette.routing import Route
 
 from receiver.contract.records import Record, is_record_id
 from receiver.journal import JournalUnavailable
-from receiver.media import FrameError
-from receiver.media.frames import IMAGE_TYPES
+from receiver.media.frames import IMAGE_TYPES, FrameError
 from receiver.volunteers.frames import CAP_TIMES_K, VOLUNTEER, FrameLedger, Lease, Pick, voice_of
 from receiver.volunteers.retirement import judge_frame
 from receiver.volunteers.sessions import Session

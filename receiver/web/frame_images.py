@@ -26,7 +26,8 @@ import numpy as np
 import numpy.typing as npt
 from starlette.concurrency import run_in_threadpool
 
-from receiver.media import FrameError, Probe, ProbeError, encode_image, probe, read_frames
+from receiver.media.frames import FrameError, encode_image, read_frames
+from receiver.media.probe import Probe, ProbeError, probe
 from receiver.volunteers.frame_cache import FrameCache
 from receiver.volunteers.videos import Video
 

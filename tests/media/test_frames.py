@@ -13,7 +13,8 @@ import numpy.typing as npt
 import pytest
 
 import receiver.media.frames as frames_module
-from receiver.media import FrameError, encode_image, probe, read_frames
+from receiver.media.frames import FrameError, encode_image, read_frames
+from receiver.media.probe import probe
 from tests.media.conftest import FRAMES, HEIGHT, KINDS, WIDTH, clip
 from tests.support.clips import index_in
 

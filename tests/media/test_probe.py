@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from receiver.media import Probe, ProbeError, probe
+from receiver.media.probe import Probe, ProbeError, probe
 from tests.media.conftest import FRAMES, HEIGHT, KINDS, WIDTH, clip
 
 

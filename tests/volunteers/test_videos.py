@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from receiver.media.probe import Probe
 from receiver.settings import SettingsError, load_settings
-from receiver.media import Probe
 from receiver.volunteers.videos import Video, VideoError, load_videos, misaddressed_videos, place_videos, verify_videos, video_id
 
 GOOD = {"url": "https://videos.example.org/mouse-1.mp4", "fps": 30, "frames": 900, "width": 1280, "height": 720}

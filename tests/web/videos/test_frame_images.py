@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from receiver.media import read_frames
+from receiver.media.frames import read_frames
 from tests.support.clips import SMALL_FRAMES, index_in
 from tests.support.servers import wait_until
 from tests.web.videos.conftest import LISTED, Served

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from receiver.media import Probe
+from receiver.media.probe import Probe
 from receiver.volunteers.frame_cache import FrameCache
 from receiver.volunteers.videos import Video
 from receiver.web.frame_images import FrameImages
