@@ -447,16 +447,17 @@ function askFirst() {
   $("confirm-text").textContent = `${placed} of ${state.labels.length} keypoints are placed. ${names.join(", ")} ${missing.length === 1 ? "is" : "are"} not,`
     + ` and will be sent as not placed. If ${missing.length === 1 ? "it is" : "they are"} out of sight, you can place ${missing.length === 1 ? "it" : "them"} where ${missing.length === 1 ? "it" : "they"} probably ${missing.length === 1 ? "is" : "are"} and mark ${missing.length === 1 ? "it" : "them"} Hidden.`;
   $("confirm-remember").checked = false;
-  const dialog = $("confirm");
-  dialog.returnValue = "";
-  dialog.showModal();
+  $("confirm").showModal();
 }
 
-function onAnswered() {
-  const dialog = $("confirm");
+// Acted on in the answer's own click (a dialog's "close" event comes a task later, when a
+// second Enter or Submit could already have acted on the frame).
+function answer(sending) {
   if ($("confirm-remember").checked) localStorage.setItem(ASK_KEY, "no");
-  if (dialog.returnValue === "send" && labelling()) send(state.current);
-  else if (labelling()) prompt();
+  $("confirm").close();
+  if (!labelling()) return;
+  if (sending) send(state.current);
+  else prompt();
 }
 
 function send(current) {
@@ -555,7 +556,9 @@ async function start() {
   $("zoom-reset").addEventListener("click", wholeFrame);
   $("zoom-in").addEventListener("click", () => zoomCentre(ZOOM_STEP));
   $("zoom-out").addEventListener("click", () => zoomCentre(1 / ZOOM_STEP));
-  $("confirm").addEventListener("close", onAnswered);
+  $("confirm-send").addEventListener("click", () => answer(true));
+  $("confirm-back").addEventListener("click", () => answer(false));
+  $("confirm").addEventListener("cancel", (event) => { event.preventDefault(); answer(false); }); // Escape
   $("skip").addEventListener("click", () => { if (state.current) { say(`Skipped frame ${state.current.frame_index}.`); leaveFrame(); } });
 
   renderKeypointsIfReady();
