@@ -70,6 +70,17 @@ def test_enter_with_two_of_six_placed_asks_and_sends_nothing_until_answered(page
     assert placed_keypoints(receiver.url) == [["left_front_paw", "right_front_paw"]]
 
 
+def test_a_second_enter_goes_back_rather_than_sending(page: Any, receiver: ReceiverProcess) -> None:
+    """Enter pressed twice with one point placed: the second answers "Go back", which has the focus; nothing is sent."""
+    click_frame(page, *POSE[0])
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.dataset.testid") == "confirm-back"
+    page.keyboard.press("Enter")
+    assert not asking(page)
+    assert page.text_content(f'{hook("keypoint-left_front_paw")} small') == "placed"
+    assert pending(page) == 0 and kept_count(receiver.url) == 0
+
+
 def test_go_back_leaves_the_frame_to_be_finished(page: Any, receiver: ReceiverProcess) -> None:
     """Submit, then Go back: the same frame stays, the next click places the third keypoint, nothing is sent."""
     shown = int(page.get_attribute(hook("frame"), "data-frame-index"))
