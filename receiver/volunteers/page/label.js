@@ -14,6 +14,13 @@ const AHEAD = 3;
 const AHEAD_KEY = "pose-receiver.ahead.v1";
 const SKELETON_KEY = "pose-receiver.skeleton.v1";
 const CLICK_SLOP_PX = 6;
+// Asking before a frame goes with keypoints unplaced, until the volunteer says not to.
+const ASK_KEY = "pose-receiver.ask-unplaced.v1";
+// One wheel event zooms by at most this factor: a fast wheel (or one event carrying a large
+// delta) would otherwise jump several times in at once and lose the volunteer's place.
+const ZOOM_STEP = 1.25;
+// A touch screen has no pointer to hover and no keyboard at hand: it is told to tap, and key hints are hidden.
+const TOUCH_QUERY = "(hover: none), (pointer: coarse)";
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 
@@ -39,6 +46,8 @@ const state = {
   finished: false,
   sticky: false,        // a refusal's sentence is on screen
   outbox: null,
+  touch: false,         // the primary pointer is a finger (TOUCH_QUERY)
+  progressAsked: 0,     // the latest progress request: an earlier answer arriving late is dropped
 };
 
 const canvas = $("frame");
@@ -57,6 +66,25 @@ function say(sentence, kind = "info", { sticky = false } = {}) {
 
 const frameKey = (video, index) => `${video.url}#${index}`;
 
+// "Left" and "Right" in a keypoint's name are the animal's sides, not the volunteer's: a mouse
+// facing the camera has its left paw on the screen's right. The name sent stays the skeleton's.
+function sideOf(name) {
+  const found = /(?:^|[^a-z])(left|right)(?:[^a-z]|$)/i.exec(name);
+  return found ? found[1].toLowerCase() : null;
+}
+
+function shownName(keypoint) {
+  const side = sideOf(keypoint.name);
+  return side ? `${keypoint.name} (the animal's ${side})` : keypoint.name;
+}
+
+function useInput(touch) {
+  state.touch = touch;
+  document.documentElement.dataset.input = touch ? "touch" : "pointer";
+  canvas.setAttribute("aria-label", `The video frame: ${touch ? "tap" : "click"} where the active keypoint is`);
+  if (labelling()) prompt();
+}
+
 function blankLabels() {
   return state.skeleton.keypoints.map(() => ({ x: null, y: null, placed: false, hidden: false }));
 }
@@ -68,6 +96,7 @@ function redraw() {
   canvas.dataset.frameIndex = ready ? String(state.current.confirmed) : "";
   canvas.dataset.source = ready ? state.current.source : ""; // "video" or "receiver": whose pixels are labelled
   canvas.dataset.zoom = state.view.scale.toFixed(2);
+  $("zoom-level").textContent = `${Math.round(state.view.scale * 100)}%`;
   $("submit").disabled = !ready;
   if (!ready) return;
   render(canvas, frameCanvas, state.view, [{
@@ -88,6 +117,13 @@ function renderKeypoints() {
     button.style.setProperty("--swatch", PALETTE[i % PALETTE.length]);
     const status = label.placed ? (label.hidden ? "placed, hidden" : "placed") : (label.hidden ? "hidden, not placed" : "not placed");
     button.textContent = `${i + 1}. ${keypoint.name}`;
+    const side = sideOf(keypoint.name);
+    if (side) {
+      const whose = document.createElement("span");
+      whose.className = "side";
+      whose.textContent = ` (the animal's ${side})`;
+      button.append(whose);
+    }
     const note = document.createElement("small");
     note.textContent = status;
     button.append(note);
@@ -151,6 +187,7 @@ async function refillOnce() {
     }
   }
   saveAhead();
+  showProgress();
   state.finished = state.ahead.length === 0;
   if (state.finished && !state.current) say(answer.message || "Nothing is left to label. Thank you!", "done");
   if (!state.current) await showNext();
@@ -219,9 +256,9 @@ function undo() {
 function prompt() {
   const frame = state.current.confirmed;
   const active = state.labels[state.active];
-  const name = state.skeleton.keypoints[state.active].name;
+  const name = shownName(state.skeleton.keypoints[state.active]);
   if (state.labels.every((label) => label.placed)) say(`Frame ${frame}: every keypoint is placed; drag one to adjust it, then Submit.`);
-  else say(`Frame ${frame}: click where the ${name} is${active.hidden ? " (hidden: where it probably is)" : ""}.`);
+  else say(`Frame ${frame}: ${state.touch ? "tap" : "click"} where the ${name} is${active.hidden ? " (hidden: where it probably is)" : ""}.`);
 }
 
 function place(point) {
@@ -323,22 +360,43 @@ function onPointerUp(event) {
   else if (gesture && gesture.kind === "pinch") state.gesture = { kind: "none" };
 }
 
+// Pixels per wheel delta unit: deltaMode 0 is pixels, 1 lines, 2 pages.
+const WHEEL_UNIT = [1, 16, 400];
+
 function onWheel(event) {
   if (!state.current || state.current.confirmed === null) return;
   event.preventDefault();
   const at = canvasPoint(event);
-  zoomAt(state.view, Math.exp(-event.deltaY * 0.002), at.x, at.y, canvas.width, canvas.height);
+  const delta = event.deltaY * (WHEEL_UNIT[event.deltaMode] || 1);
+  // A touchpad's small deltas zoom a little each; a wheel's notch, or a burst, one step at most.
+  const factor = Math.min(ZOOM_STEP, Math.max(1 / ZOOM_STEP, Math.exp(-delta * 0.002)));
+  zoomAt(state.view, factor, at.x, at.y, canvas.width, canvas.height);
+  redraw();
+}
+
+// Zoom by `factor` about the middle of what is shown (the keys and buttons have no pointer position).
+function zoomCentre(factor) {
+  if (!labelling()) return;
+  zoomAt(state.view, factor, canvas.width / 2, canvas.height / 2, canvas.width, canvas.height);
+  redraw();
+}
+
+function wholeFrame() {
+  state.view = newView();
   redraw();
 }
 
 function onKey(event) {
   if (event.target instanceof HTMLInputElement || event.ctrlKey || event.metaKey || event.altKey) return;
+  if ($("confirm").open) return; // the question's own buttons take the keys
   const key = event.key;
   if (/^[1-9]$/.test(key) && Number(key) <= state.labels.length) { state.active = Number(key) - 1; if (labelling()) prompt(); redraw(); }
   else if (key === "z" || key === "Z" || key === "Backspace") { event.preventDefault(); undo(); }
   else if (key === "h" || key === "H") toggleHidden();
   else if (key === "Enter" && !(event.target instanceof HTMLButtonElement)) { event.preventDefault(); submit(); }
-  else if (key === "0") { state.view = newView(); redraw(); }
+  else if (key === "0") wholeFrame();
+  else if (key === "+" || key === "=") zoomCentre(ZOOM_STEP);
+  else if (key === "-" || key === "_") zoomCentre(1 / ZOOM_STEP);
 }
 
 // ---- submitting ----------------------------------------------------------------------
@@ -374,6 +432,35 @@ function submit() {
     say("Place at least one keypoint before submitting.", "warn");
     return;
   }
+  if (state.labels.some((label) => !label.placed) && localStorage.getItem(ASK_KEY) !== "no") {
+    askFirst();
+    return;
+  }
+  send(current);
+}
+
+// A frame with keypoints unplaced is asked about before it goes: Enter pressed too early must not send it unseen.
+function askFirst() {
+  const missing = state.skeleton.keypoints.filter((keypoint, i) => !state.labels[i].placed);
+  const placed = state.labels.length - missing.length;
+  const names = missing.map(shownName);
+  $("confirm-text").textContent = `${placed} of ${state.labels.length} keypoints are placed. ${names.join(", ")} ${missing.length === 1 ? "is" : "are"} not,`
+    + ` and will be sent as not placed. If ${missing.length === 1 ? "it is" : "they are"} out of sight, you can place ${missing.length === 1 ? "it" : "them"} where ${missing.length === 1 ? "it" : "they"} probably ${missing.length === 1 ? "is" : "are"} and mark ${missing.length === 1 ? "it" : "them"} Hidden.`;
+  $("confirm-remember").checked = false;
+  $("confirm").showModal();
+}
+
+// Acted on in the answer's own click (a dialog's "close" event comes a task later, when a
+// second Enter or Submit could already have acted on the frame).
+function answer(sending) {
+  if ($("confirm-remember").checked) localStorage.setItem(ASK_KEY, "no");
+  $("confirm").close();
+  if (!labelling()) return;
+  if (sending) send(state.current);
+  else prompt();
+}
+
+function send(current) {
   const key = frameKey(current.video, current.confirmed);
   // The lease is for the frame the receiver handed out; a frame the browser confirmed otherwise has none.
   state.outbox.add(payloadFor(current), key, current.confirmed === current.frame_index ? current.lease || null : null);
@@ -397,14 +484,27 @@ function onOutbox({ item, answer }) {
   if (state.ahead.length < AHEAD) refill();
 }
 
+// This volunteer's labelled frames (the receiver counts those it has, under the session) and
+// the frames still open (not yet agreed on by enough volunteers), asked again after each
+// label the receiver keeps and whenever frames are fetched, since others label too.
 async function showProgress() {
+  state.progressAsked += 1;
+  const asked = state.progressAsked;
+  let progress;
   try {
-    const progress = await state.client.progress(state.volunteer);
-    const done = progress.volunteer ? progress.volunteer.done : 0;
-    $("progress").textContent = `${progress.frames_left} frames left to label · you have labelled ${done}`;
+    progress = await state.client.progress(state.volunteer);
   } catch (error) {
     if (!(error instanceof Unreachable)) throw error;
+    return;
   }
+  if (asked !== state.progressAsked) return;
+  const done = progress.volunteer ? progress.volunteer.done : 0;
+  const total = (progress.videos || []).reduce((sum, video) => sum + video.frames, 0);
+  const left = progress.frames_left;
+  $("progress-mine").textContent = `You have labelled ${done} frame${done === 1 ? "" : "s"}`;
+  $("progress-open").textContent = `· ${left} of ${total} frame${total === 1 ? "" : "s"} still need${left === 1 ? "s" : ""} labels`;
+  $("progress").dataset.done = String(done);
+  $("progress").dataset.left = String(left);
 }
 
 // ---- start ---------------------------------------------------------------------------
@@ -425,6 +525,9 @@ async function loadSkeleton() {
 }
 
 async function start() {
+  const touch = window.matchMedia(TOUCH_QUERY);
+  useInput(touch.matches);
+  touch.addEventListener("change", () => useInput(touch.matches));
   state.outbox = createOutbox({ storage: localStorage, send: (payload, lease) => state.client.send(payload, lease), onChange: onOutbox });
   showPending();
   state.outbox.retryNow();
@@ -450,7 +553,12 @@ async function start() {
   $("submit").addEventListener("click", submit);
   $("undo").addEventListener("click", undo);
   $("hidden").addEventListener("click", toggleHidden);
-  $("zoom-reset").addEventListener("click", () => { state.view = newView(); redraw(); });
+  $("zoom-reset").addEventListener("click", wholeFrame);
+  $("zoom-in").addEventListener("click", () => zoomCentre(ZOOM_STEP));
+  $("zoom-out").addEventListener("click", () => zoomCentre(1 / ZOOM_STEP));
+  $("confirm-send").addEventListener("click", () => answer(true));
+  $("confirm-back").addEventListener("click", () => answer(false));
+  $("confirm").addEventListener("cancel", (event) => { event.preventDefault(); answer(false); }); // Escape
   $("skip").addEventListener("click", () => { if (state.current) { say(`Skipped frame ${state.current.frame_index}.`); leaveFrame(); } });
 
   renderKeypointsIfReady();

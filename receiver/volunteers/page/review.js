@@ -11,6 +11,8 @@ import { render, newView, markerRadius } from "./draw.js";
 export const RECORD_COLOUR = "#ff2d95";
 const OTHER_COLOURS = ["#00c8ff", "#ffd000", "#7cff4f", "#ff8c00", "#b388ff"];
 const CONSENSUS_COLOUR = "#ffffff";
+// Behind the points when the video cannot be shown: a mid grey, on which every colour above reads.
+export const BLANK_COLOUR = "#777777";
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 
@@ -105,12 +107,15 @@ async function start() {
   };
   const image = entry.frame_url ? (index) => state.client.frameImage(entry.frame_url, index) : null;
   const frameCanvas = document.createElement("canvas");
+  let shown = true;
   try {
     await showFrame({ video: $("video"), canvas: frameCanvas, entry, index: submission.frame_index, image, unplayable: new Set() });
   } catch (error) {
     if (!(error instanceof FrameError)) throw error;
-    say(error.message, "error");
-    return;
+    // The points are the submission's whatever became of its video: draw them where they are
+    // on a plain frame of the size the volunteer labelled.
+    shown = false;
+    blankFrame(frameCanvas, submission.frame_width, submission.frame_height);
   }
   const radius = markerRadius(frameCanvas.width);
   const layers = (review.others || []).map((other, i) => ({
@@ -129,8 +134,20 @@ async function start() {
   canvas.style.aspectRatio = `${frameCanvas.width} / ${frameCanvas.height}`;
   render(canvas, frameCanvas, newView(), layers);
   canvas.dataset.frameIndex = String(submission.frame_index);
-  say(`Frame ${submission.frame_index}, confirmed. Pink: this submission; dashed rings are hidden keypoints; white crosshairs the consensus.`);
+  canvas.dataset.source = shown ? "video" : "none";
+  const legend = "Pink: this submission; dashed rings are hidden keypoints; white crosshairs the consensus.";
+  if (shown) say(`Frame ${submission.frame_index}, confirmed. ${legend}`);
+  else say(`The video could not be shown in this browser (it may have moved, or this browser cannot play it), so the keypoints`
+    + ` are drawn on a plain background the size of the frame, ${frameCanvas.width}×${frameCanvas.height}. ${legend}`, "warn");
   document.body.dataset.ready = "true";
+}
+
+function blankFrame(frameCanvas, width, height) {
+  frameCanvas.width = width;
+  frameCanvas.height = height;
+  const context = frameCanvas.getContext("2d");
+  context.fillStyle = BLANK_COLOUR;
+  context.fillRect(0, 0, width, height);
 }
 
 start();

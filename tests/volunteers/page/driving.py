@@ -14,7 +14,7 @@ from tests.volunteers.page.clips import block_centres
 
 __all__ = [
     "hook", "wait_for_frame", "click_frame", "label_and_submit", "pending", "watch_submits", "submitted_drawings",
-    "submitted_sources", "label_frames", "received_frames",
+    "submitted_sources", "label_frames", "received_frames", "send_anyway",
 ]
 
 
@@ -37,12 +37,19 @@ def click_frame(page: Any, x: float, y: float) -> None:
     page.mouse.click(box["x"] + x * box["width"] / width, box["y"] + y * box["height"] / height)
 
 
+def send_anyway(page: Any) -> None:
+    """Answer "Submit anyway" when the page asks about unplaced keypoints (it asks from Submit's own handler)."""
+    if page.locator(hook("confirm")).is_visible():
+        page.click(hook("confirm-send"))
+
+
 def label_and_submit(page: Any, points: list[tuple[float, float]]) -> int:
-    """Place the first keypoints at `points` and press Submit; the frame index the page showed."""
+    """Place the first keypoints at `points` and press Submit (sending anyway if asked); the frame index the page showed."""
     shown = wait_for_frame(page)
     for x, y in points:
         click_frame(page, x, y)
     page.click(hook("submit"))
+    send_anyway(page)
     return shown
 
 
