@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from receiver.settings import Settings
     from receiver.web.metrics import Metrics
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "start_message"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -71,6 +71,38 @@ def _validate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO,
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def _journal_place(url: str) -> str:
+    """A PostgreSQL journal by host and database only: its URL may carry a password, which no output shows."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"PostgreSQL at {parts.hostname or 'localhost'}{port}{parts.path}"
+
+
+def start_message(settings: Settings) -> str:
+    """Where to go once `serve` listens: the page, the dashboard, the API docs, and where the data goes.
+
+    A newcomer who just ran `receiver serve` otherwise sees only uvicorn's log and has to guess the paths.
+    """
+    # A wildcard address listens everywhere; a browser on this machine reaches it as localhost.
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "", "::") else settings.host
+    base = f"http://[{host}]:{settings.port}" if ":" in host else f"http://{host}:{settings.port}"
+    if settings.store == "github":
+        data = f"GitHub repository {settings.github_repository} ({settings.delivery_mode})"
+    else:
+        data = str(settings.local_repo.resolve())
+    journal = _journal_place(settings.journal_url) if settings.journal_url else str(settings.journal_path.resolve())
+    return (
+        f"receiver serve: listening on {base}\n"
+        f"  labeling page  {base}/label\n"
+        f"  dashboard      {base}/dashboard\n"
+        f"  API docs       {base}/docs\n"
+        f"  data           {data}\n"
+        f"  journal        {journal}\n"
+    )
+
+
 def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     import logging.config
 
@@ -104,6 +136,9 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
     from functools import partial
 
     from receiver.web.connections import HeaderDeadlineProtocol
+
+    out.write(start_message(settings))
+    out.flush()
 
     options: dict[str, Any] = {
         "host": settings.host,
