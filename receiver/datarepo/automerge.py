@@ -47,7 +47,7 @@ from receiver.datarepo.gate import (
     moderation_from,
 )
 
-__all__ = ["Evidence", "Reader", "read_evidence", "run_automerge", "pull_from_event"]
+__all__ = ["Evidence", "Reader", "merge_commit_text", "read_evidence", "run_automerge", "pull_from_event"]
 
 T = TypeVar("T")
 
@@ -226,6 +226,16 @@ def _unreadable(context: ActionsContext, out: TextIO, number: int, what: str, ex
     return _refuse(context, out, number, Verdict((Check("read", False, reason),)))
 
 
+def merge_commit_text(number: int) -> tuple[str, str]:
+    """The title and message of a receiver merge, so a PR's title and body never become a commit message.
+
+    They protect volunteer text with Markdown code spans, which mean nothing in
+    a commit message: GitHub's default merge message repeats the PR title, and
+    a squash merge may take the PR body.
+    """
+    return f"Merge annotations of pull request #{number}", "Validated and merged by the data repository's gate."
+
+
 def run_automerge(
     environ: Mapping[str, str],
     out: TextIO,
@@ -281,7 +291,8 @@ def run_automerge(
         return _refuse(context, out, number, verdict)
     method = environ.get("RECEIVER_MERGE_METHOD", "squash")
     try:
-        result = again.merge(merge_method=method, sha=validated_sha)
+        title, message = merge_commit_text(number)
+        result = again.merge(merge_method=method, sha=validated_sha, commit_title=title, commit_message=message)
     except GithubException as exc:
         message = exc.data.get("message", "") if isinstance(exc.data, dict) else ""
         return _refuse(context, out, number, Verdict((*verdict.checks, Check("merge", False, f"GitHub refused the merge ({exc.status}): {message}"))))

@@ -110,6 +110,15 @@ def test_receiver_pr_with_valid_annotation_is_merged(fake: FakeGitHub, tmp_path:
     assert "merged" in summary and "❌" not in summary
 
 
+def test_the_merge_commit_carries_the_gates_words_not_the_pr_title_or_body(fake: FakeGitHub, tmp_path: Path) -> None:
+    """PR text protects volunteer words with code spans, which mean nothing in a commit message: neither becomes one."""
+    rec = record()
+    number, sha = open_receiver_pr(rec)
+    assert gate(tmp_path, number, sha)[0] == 0
+    head = client(ACTIONS).get_repo(REPO).get_branch("main").commit.commit.message
+    assert head == f"Merge annotations of pull request #{number}\n\nValidated and merged by the data repository's gate."
+
+
 def test_pr_also_touching_code_is_not_merged(fake: FakeGitHub, tmp_path: Path) -> None:
     rec = record()
     number, _ = open_receiver_pr(rec)
