@@ -349,11 +349,27 @@ def _init(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err
     import requests
     from github import GithubException
 
-    from receiver.datarepo.layout import InitError, UnresolvedRef, commit_of_ref, pin_to_commit, write_init
+    from receiver.datarepo.layout import (
+        DEFAULT_REF,
+        InitError,
+        UnresolvedRef,
+        checkout_commit,
+        commit_of_ref,
+        pin_to_commit,
+        receiver_repository,
+        write_init,
+    )
     from receiver.stores.github.answers import answer_from
     from receiver.stores.github.client import github_client
 
     api_url = args.github_api_url or environ.get("RECEIVER_GITHUB_API_URL") or "https://api.github.com"
+    args.receiver_repo = args.receiver_repo or receiver_repository()
+    if args.receiver_repo is None:
+        err.write("receiver init: this installation's metadata names no GitHub repository of the receiver's code; pass --receiver-repo OWNER/NAME\n")
+        return EXIT_USAGE
+    # Not told which code: the checkout this runs from (a commit, no lookup), else this version's tag, looked up.
+    checkout = checkout_commit() if args.receiver_ref is None else None
+    args.receiver_ref = args.receiver_ref or checkout or DEFAULT_REF
 
     def commit_of(ref: str) -> str | None:
         # Only a tag or branch is looked up: a commit id is pinned as given, with no request.
@@ -387,6 +403,11 @@ def _init(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err
         return EXIT_FAILED
     out.write("".join(f"wrote {path}\n" for path in written))
     out.write(f"The workflows check out {pin.repository} at commit {pin.commit}" + (f" ({pin.named} now).\n" if pin.named else ".\n"))
+    if checkout is not None:
+        out.write(
+            f"That is the HEAD of the checkout this receiver runs from: it must be on GitHub's {pin.repository} "
+            "(pushed) for the workflows to check it out; pass --receiver-ref to pin a release instead.\n"
+        )
     out.write("Commit these to the data repository, make the settings its README.md lists, then run `receiver doctor`.\n")
     return EXIT_OK
 
@@ -554,12 +575,18 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     init.add_argument("path", type=Path, metavar="PATH", help="the folder to write (created if missing)")
-    init.add_argument("--receiver-repo", required=True, metavar="OWNER/NAME", help="the GitHub repository of this project's code the workflows check out")
+    init.add_argument(
+        "--receiver-repo",
+        metavar="OWNER/NAME",
+        help="the GitHub repository of this project's code the workflows check out (default: the Repository URL of the package's metadata)",
+    )
     init.add_argument(
         "--receiver-ref",
-        default=DEFAULT_REF,
         metavar="REF",
-        help=f"tag, branch or full commit id of that code (default {DEFAULT_REF}); a tag or branch is looked up on GitHub and its commit id is pinned",
+        help=(
+            "tag, branch or full commit id of that code; a tag or branch is looked up on GitHub and its commit id is pinned "
+            f"(default: the HEAD commit of the git checkout this receiver runs from, else the tag {DEFAULT_REF})"
+        ),
     )
     init.add_argument(
         "--github-api-url",
