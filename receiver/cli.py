@@ -80,6 +80,18 @@ def _journal_place(url: str) -> str:
     return f"PostgreSQL at {parts.hostname or 'localhost'}{port}{parts.path}"
 
 
+def _place(path: Path, setting: str) -> str:
+    """A data path for the start message: relative to this folder, where a newcomer's default lies.
+
+    A path elsewhere is not printed (output may end up in logs, which never
+    carry a server path); the operator who set it knows it.
+    """
+    try:
+        return "./" + path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return f"where {setting} names (outside this folder)"
+
+
 def start_message(settings: Settings) -> str:
     """Where to go once `serve` listens: the page, the dashboard, the API docs, and where the data goes.
 
@@ -91,8 +103,8 @@ def start_message(settings: Settings) -> str:
     if settings.store == "github":
         data = f"GitHub repository {settings.github_repository} ({settings.delivery_mode})"
     else:
-        data = str(settings.local_repo.resolve())
-    journal = _journal_place(settings.journal_url) if settings.journal_url else str(settings.journal_path.resolve())
+        data = _place(settings.local_repo, "RECEIVER_LOCAL_REPO")
+    journal = _journal_place(settings.journal_url) if settings.journal_url else _place(settings.journal_path, "RECEIVER_JOURNAL")
     return (
         f"receiver serve: listening on {base}\n"
         f"  labeling page  {base}/label\n"

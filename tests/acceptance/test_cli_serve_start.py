@@ -8,13 +8,20 @@ from receiver.cli import start_message
 from receiver.settings import load_settings
 
 
-def test_start_message_names_the_page_dashboard_docs_and_data_folder(tmp_path: Path) -> None:
-    """The three addresses a newcomer opens next, and the absolute folder of the local store."""
-    settings = load_settings({"RECEIVER_PORT": "8123", "RECEIVER_LOCAL_REPO": str(tmp_path / "data.git")})
-    message = start_message(settings)
+def test_start_message_names_the_page_dashboard_docs_and_data_folder() -> None:
+    """The three addresses a newcomer opens next, and the local store's folder relative to where serve runs."""
+    message = start_message(load_settings({"RECEIVER_PORT": "8123"}))
     for path in ("/label", "/dashboard", "/docs"):
         assert f"http://127.0.0.1:8123{path}\n" in message
-    assert f"data           {tmp_path / 'data.git'}\n" in message
+    assert "data           ./receiver-data/annotations.git\n" in message
+    assert "journal        ./receiver-data/journal.sqlite3\n" in message
+
+
+def test_a_folder_outside_the_working_folder_is_named_by_its_setting_not_its_path(tmp_path: Path) -> None:
+    """Output may end in logs, which never carry a server path: a store elsewhere is named by the setting that put it there."""
+    message = start_message(load_settings({"RECEIVER_LOCAL_REPO": str(tmp_path / "data.git")}))
+    assert "data           where RECEIVER_LOCAL_REPO names (outside this folder)\n" in message
+    assert str(tmp_path) not in message
 
 
 def test_a_wildcard_address_is_shown_as_one_a_browser_opens() -> None:

@@ -82,7 +82,7 @@ def test_try_it_shows_the_commit_of_the_submission_under_dash(clone: Path) -> No
     record_id = re.search(r'"id":"([0-9a-f]+)"', ran.stdout)
     assert record_id and re.search(rf"{record_id.group(1)}\.json +\| ", ran.stdout), ran.stdout
     assert "does not have any commits yet" not in ran.stderr
-    assert f"http://127.0.0.1:{port}/label" in printed and str((clone / "receiver-data" / "annotations.git").resolve()) in printed
+    assert f"http://127.0.0.1:{port}/label" in printed and "./receiver-data/annotations.git" in printed
 
 
 def _healthy(server: subprocess.Popen[str], port: int) -> bool:
