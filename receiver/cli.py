@@ -288,6 +288,32 @@ def _moderate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO,
     return EXIT_OK if moderate_pulls(moderator, args.verdict, args.pulls, out) else EXIT_FAILED
 
 
+def _gate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    import requests
+
+    from receiver.datarepo.localgate import GateInputError, LocalGate, run_local_gate
+    from receiver.datarepo.moderation import ModerationSetupError, build_moderator
+    from receiver.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(environ, config_file=args.config)
+        github = build_moderator(settings, environ=environ).github
+    except (SettingsError, ModerationSetupError) as exc:
+        err.write(f"receiver gate: {exc}\n")
+        return EXIT_USAGE
+    run = LocalGate(args.pull, sha=args.sha, merge=args.merge, method=args.method, authors=args.authors, moderation=args.moderation)
+    try:
+        return run_local_gate(github, settings.github_repository, run, out)
+    except GateInputError as exc:
+        err.write(f"receiver gate: {exc}\n")
+        return EXIT_USAGE
+    except requests.exceptions.RequestException as exc:
+        err.write(f"receiver gate: GitHub at {settings.github_api_url} could not be reached ({exc.__class__.__name__}); check RECEIVER_GITHUB_API_URL and the network\n")
+        return EXIT_FAILED
+    finally:
+        github.close()
+
+
 def _page(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     from receiver.web.labeling import PageBuildError, build_static
 
@@ -542,6 +568,25 @@ def build_parser() -> argparse.ArgumentParser:
     moderate.add_argument("pulls", nargs="+", type=int, metavar="PR", help="pull request numbers")
     moderate.add_argument("--config", type=Path, help="settings file (default: ./receiver.toml if present)")
     moderate.set_defaults(run=_moderate)
+
+    gate = commands.add_parser(
+        "gate",
+        help="judge a pull request as the auto-merge workflow would (read-only unless --merge)",
+        description=(
+            "Run the auto-merge gate's judgement on pull request PR of the data repository (RECEIVER_GITHUB_REPOSITORY, GITHUB_TOKEN "
+            "or a GitHub App, RECEIVER_GITHUB_API_URL): the same checks on the same facts as the workflow, with this installation's "
+            "validator and the repository's variables RECEIVER_GATE_AUTHORS and RECEIVER_MODERATION, and the same summary. "
+            "Writes nothing unless --merge. Exit 0 when it merges (or would merge), 1 when it refuses or cannot read the PR, 2 on bad settings."
+        ),
+    )
+    gate.add_argument("pull", type=_positive_int, metavar="PR", help="the pull request's number")
+    gate.add_argument("--sha", metavar="SHA", help="the commit to judge, as validation passed it (default: the PR's head now)")
+    gate.add_argument("--merge", action="store_true", help="merge it when every check passes, as the workflow does")
+    gate.add_argument("--method", choices=("squash", "merge", "rebase"), default="squash", help="how to merge (the workflow's RECEIVER_MERGE_METHOD; default squash)")
+    gate.add_argument("--authors", metavar="LOGIN[,LOGIN]", help="whose pull requests may merge (default: the repository variable RECEIVER_GATE_AUTHORS, else pose-receiver)")
+    gate.add_argument("--moderation", metavar="auto|review", help="the repository's moderation (default: its variable RECEIVER_MODERATION, else auto)")
+    gate.add_argument("--config", type=Path, help="settings file (default: ./receiver.toml if present)")
+    gate.set_defaults(run=_gate)
 
     page = commands.add_parser(
         "page",
