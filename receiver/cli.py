@@ -149,8 +149,13 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
 
     from receiver.web.connections import HeaderDeadlineProtocol
 
-    out.write(start_message(settings))
-    out.flush()
+    if settings.log_format == "json":
+        # Every line a collector reads must parse: the same words, as one log record.
+        logging.config.dictConfig(logging_config(format=settings.log_format))
+        logging.getLogger("receiver.serve").info(start_message(settings).rstrip("\n"))
+    else:
+        out.write(start_message(settings))
+        out.flush()
 
     options: dict[str, Any] = {
         "host": settings.host,
