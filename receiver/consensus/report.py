@@ -22,6 +22,7 @@ import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from receiver.consensus.repository import Consensus
 
@@ -39,7 +40,7 @@ __all__ = ["bar_chart", "line_chart", "write_report"]
 _SIZE = (5.6, 3.0)
 _BAR, _LINE = "#4c78a8", "#e45756"
 # Fixed ids and no date: the same consensus gives the same page, byte for byte.
-_RC = {"svg.hashsalt": "pose-receiver", "svg.fonttype": "none", "font.family": "sans-serif", "font.size": 9}
+_RC: dict[Any, Any] = {"svg.hashsalt": "pose-receiver", "svg.fonttype": "none", "font.family": "sans-serif", "font.size": 9}
 
 
 def _to_svg(figure: Figure, name: str, title: str) -> str:

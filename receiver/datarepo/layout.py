@@ -135,13 +135,13 @@ def receiver_repository(distribution: str = _DISTRIBUTION) -> str | None:
     `pyproject.toml` names it once, so a newcomer never has to guess what `--receiver-repo` should be.
     """
     try:
-        entries = metadata(distribution).get_all("Project-URL") or []
+        entries: list[str] = metadata(distribution).get_all("Project-URL") or []
     except PackageNotFoundError:
         return None
     for entry in entries:
-        label, _, url = entry.partition(",")
+        label, _, url = str(entry).partition(",")
         parts = urlsplit(url.strip())
-        name = parts.path.strip("/").removesuffix(".git")
+        name: str = parts.path.strip("/").removesuffix(".git")
         if label.strip().lower() == "repository" and parts.netloc == "github.com" and _REPOSITORY.fullmatch(name):
             return name
     return None
