@@ -76,7 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"clone                      {cloned - started:8.1f} s")
     print(f"set-up until /health       {served - cloned:8.1f} s   (venv, pip install -e ., receiver serve)")
     print(f"Try it until the commit    {tried - served:8.1f} s   commit found: {'yes' if found else 'NO'}")
-    print("serve printed:\n" + "".join(f"  | {line}\n" for line in printed.splitlines() if line.strip()))
+    # pip's own lines come first; show what serve said once it listened.
+    start = printed.find("receiver serve:")
+    print("serve printed:\n" + "".join(f"  | {line}\n" for line in printed[max(start, 0) :].splitlines() if line.strip()))
     if args.keep:
         print(f"clone kept in {clone}")
     else:
