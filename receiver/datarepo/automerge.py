@@ -225,14 +225,14 @@ def _unreadable(out: TextIO, number: int, what: str, exc: GithubException) -> tu
     return _refuse(out, number, Verdict((Check("read", False, reason),)))
 
 
-def merge_commit_text(number: int) -> tuple[str, str]:
+def merge_commit_text(number: int, *, by: str = "the data repository's gate") -> tuple[str, str]:
     """The title and message of a receiver merge, so a PR's title and body never become a commit message.
 
     They protect volunteer text with Markdown code spans, which mean nothing in
     a commit message: GitHub's default merge message repeats the PR title, and
     a squash merge may take the PR body.
     """
-    return f"Merge annotations of pull request #{number}", "Validated and merged by the data repository's gate."
+    return f"Merge annotations of pull request #{number}", f"Validated and merged by {by}."
 
 
 def gate_pull(

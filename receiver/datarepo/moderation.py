@@ -174,7 +174,7 @@ class Moderator:
         verdict = judge(evidence.facts, policy, evidence.records)
         if not verdict.merge:
             return Outcome(facts.number, False, f"refused: the gate would not merge {facts.head_sha[:12]}: {'; '.join(verdict.refusals)}")
-        title, message = merge_commit_text(pull.number)
+        title, message = merge_commit_text(pull.number, by="a maintainer's approval (receiver moderate approve), on the gate's checks")
         status = self._call(lambda: pull.merge(sha=facts.head_sha, merge_method="merge", commit_title=title, commit_message=message), write=True)
         if not status.merged:
             return Outcome(facts.number, False, f"not merged: {status.message[:120]}")

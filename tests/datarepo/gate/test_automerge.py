@@ -411,6 +411,8 @@ class TestReviewMode:
         out = io.StringIO()
         assert moderate_pulls(approver(), "approve", [pull.number], out)
         assert fake.files(REPO)[rec.path] == rec.to_bytes()
+        merge = client(ACTIONS).get_repo(REPO).get_branch("main").commit.commit.message
+        assert merge.startswith(f"Merge annotations of pull request #{pull.number}\n\nValidated and merged by a maintainer's approval")
 
     def test_pr_whose_label_write_failed_is_never_merged_in_a_repository_in_moderation(self, fake: FakeGitHub, tmp_path: Path) -> None:
         """The labels POST answers 502: the PR sits open unlabelled, and the gate with RECEIVER_MODERATION=review still refuses it."""
