@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from receiver.volunteers.cli import VideoSettings
     from receiver.web.metrics import Metrics
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "start_message"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -70,6 +70,50 @@ def _validate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO,
     if checked == 0 and args.files_from is None:
         err.write("receiver validate: no *.json files found under the given paths\n")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _journal_place(url: str) -> str:
+    """A PostgreSQL journal by host and database only: its URL may carry a password, which no output shows."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"PostgreSQL at {parts.hostname or 'localhost'}{port}{parts.path}"
+
+
+def _place(path: Path, setting: str) -> str:
+    """A data path for the start message: relative to this folder, where a newcomer's default lies.
+
+    A path elsewhere is not printed (output may end up in logs, which never
+    carry a server path); the operator who set it knows it.
+    """
+    try:
+        return "./" + path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return f"where {setting} names (outside this folder)"
+
+
+def start_message(settings: Settings) -> str:
+    """Where to go once `serve` listens: the page, the dashboard, the API docs, and where the data goes.
+
+    A newcomer who just ran `receiver serve` otherwise sees only uvicorn's log and has to guess the paths.
+    """
+    # A wildcard address listens everywhere; a browser on this machine reaches it as localhost.
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "", "::") else settings.host
+    base = f"http://[{host}]:{settings.port}" if ":" in host else f"http://{host}:{settings.port}"
+    if settings.store == "github":
+        data = f"GitHub repository {settings.github_repository} ({settings.delivery_mode})"
+    else:
+        data = _place(settings.local_repo, "RECEIVER_LOCAL_REPO")
+    journal = _journal_place(settings.journal_url) if settings.journal_url else _place(settings.journal_path, "RECEIVER_JOURNAL")
+    return (
+        f"receiver serve: listening on {base}\n"
+        f"  labeling page  {base}/label\n"
+        f"  dashboard      {base}/dashboard\n"
+        f"  API docs       {base}/docs\n"
+        f"  data           {data}\n"
+        f"  journal        {journal}\n"
+    )
 
 
 def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
@@ -120,6 +164,14 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
     from functools import partial
 
     from receiver.web.connections import HeaderDeadlineProtocol
+
+    if settings.log_format == "json":
+        # Every line a collector reads must parse: the same words, as one log record.
+        logging.config.dictConfig(logging_config(format=settings.log_format))
+        logging.getLogger("receiver.serve").info(start_message(settings).rstrip("\n"))
+    else:
+        out.write(start_message(settings))
+        out.flush()
 
     options: dict[str, Any] = {
         "host": settings.host,
@@ -257,6 +309,32 @@ def _moderate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO,
     return EXIT_OK if moderate_pulls(moderator, args.verdict, args.pulls, out) else EXIT_FAILED
 
 
+def _gate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    import requests
+
+    from receiver.datarepo.localgate import GateInputError, LocalGate, run_local_gate
+    from receiver.datarepo.moderation import ModerationSetupError, build_moderator
+    from receiver.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(environ, config_file=args.config)
+        github = build_moderator(settings, environ=environ).github
+    except (SettingsError, ModerationSetupError) as exc:
+        err.write(f"receiver gate: {exc}\n")
+        return EXIT_USAGE
+    run = LocalGate(args.pull, sha=args.sha, merge=args.merge, method=args.method, authors=args.authors, moderation=args.moderation)
+    try:
+        return run_local_gate(github, settings.github_repository, run, out)
+    except GateInputError as exc:
+        err.write(f"receiver gate: {exc}\n")
+        return EXIT_USAGE
+    except requests.exceptions.RequestException as exc:
+        err.write(f"receiver gate: GitHub at {settings.github_api_url} could not be reached ({exc.__class__.__name__}); check RECEIVER_GITHUB_API_URL and the network\n")
+        return EXIT_FAILED
+    finally:
+        github.close()
+
+
 def _page(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     from receiver.web.labeling import PageBuildError, build_static
 
@@ -330,11 +408,27 @@ def _init(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err
     import requests
     from github import GithubException
 
-    from receiver.datarepo.layout import InitError, UnresolvedRef, commit_of_ref, pin_to_commit, write_init
+    from receiver.datarepo.layout import (
+        DEFAULT_REF,
+        InitError,
+        UnresolvedRef,
+        checkout_commit,
+        commit_of_ref,
+        pin_to_commit,
+        receiver_repository,
+        write_init,
+    )
     from receiver.stores.github.answers import answer_from
     from receiver.stores.github.client import github_client
 
     api_url = args.github_api_url or environ.get("RECEIVER_GITHUB_API_URL") or "https://api.github.com"
+    args.receiver_repo = args.receiver_repo or receiver_repository()
+    if args.receiver_repo is None:
+        err.write("receiver init: this installation's metadata names no GitHub repository of the receiver's code; pass --receiver-repo OWNER/NAME\n")
+        return EXIT_USAGE
+    # Not told which code: the checkout this runs from (a commit, no lookup), else this version's tag, looked up.
+    checkout = checkout_commit() if args.receiver_ref is None else None
+    args.receiver_ref = args.receiver_ref or checkout or DEFAULT_REF
 
     def commit_of(ref: str) -> str | None:
         # Only a tag or branch is looked up: a commit id is pinned as given, with no request.
@@ -368,6 +462,11 @@ def _init(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err
         return EXIT_FAILED
     out.write("".join(f"wrote {path}\n" for path in written))
     out.write(f"The workflows check out {pin.repository} at commit {pin.commit}" + (f" ({pin.named} now).\n" if pin.named else ".\n"))
+    if checkout is not None:
+        out.write(
+            f"That is the HEAD of the checkout this receiver runs from: it must be on GitHub's {pin.repository} "
+            "(pushed) for the workflows to check it out; pass --receiver-ref to pin a release instead.\n"
+        )
     out.write("Commit these to the data repository, make the settings its README.md lists, then run `receiver doctor`.\n")
     return EXIT_OK
 
@@ -576,6 +675,25 @@ def build_parser() -> argparse.ArgumentParser:
     moderate.add_argument("--config", type=Path, help="settings file (default: ./receiver.toml if present)")
     moderate.set_defaults(run=_moderate)
 
+    gate = commands.add_parser(
+        "gate",
+        help="judge a pull request as the auto-merge workflow would (read-only unless --merge)",
+        description=(
+            "Run the auto-merge gate's judgement on pull request PR of the data repository (RECEIVER_GITHUB_REPOSITORY, GITHUB_TOKEN "
+            "or a GitHub App, RECEIVER_GITHUB_API_URL): the same checks on the same facts as the workflow, with this installation's "
+            "validator and the repository's variables RECEIVER_GATE_AUTHORS and RECEIVER_MODERATION, and the same summary. "
+            "Writes nothing unless --merge. Exit 0 when it merges (or would merge), 1 when it refuses or cannot read the PR, 2 on bad settings."
+        ),
+    )
+    gate.add_argument("pull", type=_positive_int, metavar="PR", help="the pull request's number")
+    gate.add_argument("--sha", metavar="SHA", help="the commit to judge, as validation passed it (default: the PR's head now)")
+    gate.add_argument("--merge", action="store_true", help="merge it when every check passes, as the workflow does")
+    gate.add_argument("--method", choices=("squash", "merge", "rebase"), default="squash", help="how to merge (the workflow's RECEIVER_MERGE_METHOD; default squash)")
+    gate.add_argument("--authors", metavar="LOGIN[,LOGIN]", help="whose pull requests may merge (default: the repository variable RECEIVER_GATE_AUTHORS, else pose-receiver)")
+    gate.add_argument("--moderation", metavar="auto|review", help="the repository's moderation (default: its variable RECEIVER_MODERATION, else auto)")
+    gate.add_argument("--config", type=Path, help="settings file (default: ./receiver.toml if present)")
+    gate.set_defaults(run=_gate)
+
     page = commands.add_parser(
         "page",
         help="write the labeling page as static files",
@@ -620,12 +738,18 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     init.add_argument("path", type=Path, metavar="PATH", help="the folder to write (created if missing)")
-    init.add_argument("--receiver-repo", required=True, metavar="OWNER/NAME", help="the GitHub repository of this project's code the workflows check out")
+    init.add_argument(
+        "--receiver-repo",
+        metavar="OWNER/NAME",
+        help="the GitHub repository of this project's code the workflows check out (default: the Repository URL of the package's metadata)",
+    )
     init.add_argument(
         "--receiver-ref",
-        default=DEFAULT_REF,
         metavar="REF",
-        help=f"tag, branch or full commit id of that code (default {DEFAULT_REF}); a tag or branch is looked up on GitHub and its commit id is pinned",
+        help=(
+            "tag, branch or full commit id of that code; a tag or branch is looked up on GitHub and its commit id is pinned "
+            f"(default: the HEAD commit of the git checkout this receiver runs from, else the tag {DEFAULT_REF})"
+        ),
     )
     init.add_argument(
         "--github-api-url",

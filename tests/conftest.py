@@ -17,6 +17,47 @@ from tests.support.github_world import fake_world
 from tests.support.pgcluster import Cluster, find_binaries
 
 
+#: Fixtures that make a test slow wherever it is: a PostgreSQL cluster of its own.
+SLOW_FIXTURES = frozenset({"postgres_cluster"})
+#: Load and end-to-end runs, by path under tests/: receivers and fakes as processes, nginx, thousands of
+#: requests, and the long property runs of the validator.
+SLOW_PATHS = (
+    "e2e/",
+    "deploy/",
+    "adversarial/test_faults.py",
+    "adversarial/test_fuzz_http.py",
+    "web/metrics/test_serve.py",
+    "web/metrics/test_worker.py",
+    "datarepo/test_moderation_race.py",
+    "journal/test_walmode.py",
+    "delivery/test_github_limits.py",
+    "contract/test_validation_properties.py",
+    "contract/test_records.py::test_no_folder_passes_a_thousand_entries_at_a_million_records",
+)
+_TESTS = Path(__file__).resolve().parent
+
+
+def _is_slow(item: pytest.Item) -> bool:
+    if item.get_closest_marker("browser") is not None or set(getattr(item, "fixturenames", ())) & SLOW_FIXTURES:
+        return True
+    # Engines chosen by parameter ([postgresql]) reach the cluster through request.getfixturevalue.
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "postgresql" in callspec.id:
+        return True
+    where = Path(str(item.path)).resolve()
+    if not where.is_relative_to(_TESTS):
+        return False
+    name = where.relative_to(_TESTS).as_posix()
+    return name.startswith(SLOW_PATHS) or f"{name}::{item.name}".startswith(SLOW_PATHS)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser, PostgreSQL and load tests are `slow`, so `pytest -m "not slow"` is the quick loop; `.ci/run` runs them all."""
+    for item in items:
+        if _is_slow(item):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def network() -> Iterator[responses.RequestsMock]:
     """`requests` reaches nothing but loopback; register fakes on this mock."""

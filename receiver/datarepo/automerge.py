@@ -47,7 +47,7 @@ from receiver.datarepo.gate import (
     moderation_from,
 )
 
-__all__ = ["Evidence", "Reader", "read_evidence", "run_automerge", "pull_from_event"]
+__all__ = ["Evidence", "Reader", "gate_pull", "merge_commit_text", "read_evidence", "run_automerge", "pull_from_event"]
 
 T = TypeVar("T")
 
@@ -214,16 +214,81 @@ def _annotate(out: TextIO, records: Mapping[str, RecordCheck]) -> None:
             out.write(f"::error file={escape_property(path)},title={title}::{escape_data(str(problem))}\n")
 
 
-def _refuse(context: ActionsContext, out: TextIO, number: int, verdict: Verdict) -> int:
+def _refuse(out: TextIO, number: int, verdict: Verdict) -> tuple[int, str]:
     out.write(f"Not merging #{number}: {'; '.join(verdict.refusals)}\n")
-    context.write_summary(_summary(number, verdict, "not merged"))
-    return EXIT_REFUSED
+    return EXIT_REFUSED, _summary(number, verdict, "not merged")
 
 
-def _unreadable(context: ActionsContext, out: TextIO, number: int, what: str, exc: GithubException) -> int:
+def _unreadable(out: TextIO, number: int, what: str, exc: GithubException) -> tuple[int, str]:
     message = exc.data.get("message", "") if isinstance(exc.data, dict) else ""
     reason = f"GitHub answered {exc.status} while reading {what}: {message}".rstrip(": ")
-    return _refuse(context, out, number, Verdict((Check("read", False, reason),)))
+    return _refuse(out, number, Verdict((Check("read", False, reason),)))
+
+
+def merge_commit_text(number: int, *, by: str = "the data repository's gate") -> tuple[str, str]:
+    """The title and message of a receiver merge, so a PR's title and body never become a commit message.
+
+    They protect volunteer text with Markdown code spans, which mean nothing in
+    a commit message: GitHub's default merge message repeats the PR title, and
+    a squash merge may take the PR body.
+    """
+    return f"Merge annotations of pull request #{number}", f"Validated and merged by {by}."
+
+
+def gate_pull(
+    repo: Repository,
+    number: int,
+    judged_sha: str | None,
+    policy: Policy,
+    validator: Validator,
+    out: TextIO,
+    *,
+    merge: bool = True,
+    method: str = "squash",
+) -> tuple[int, str]:
+    """Judge pull request `number` at `judged_sha` (None: its head now) and, if `merge`, merge it; the exit code and the job summary.
+
+    The workflow and `receiver gate` both run this, so a maintainer's local
+    run refuses and accepts exactly what the workflow does. Read-only when
+    `merge` is false: a PR that passes is reported as one the gate would merge.
+    """
+    try:
+        pull = repo.get_pull(number)
+    except GithubException as exc:
+        return _unreadable(out, number, f"pull request #{number}", exc)
+    judged_sha = judged_sha or pull.head.sha
+    try:
+        evidence = read_evidence(_direct, repo, pull, judged_sha, policy, validator)
+    except GithubException as exc:
+        return _unreadable(out, number, f"the files of {judged_sha[:12]}", exc)
+    _annotate(out, evidence.records)
+    facts, checked = evidence.facts, evidence.records
+    verdict = judge(facts, policy, checked)
+    if not verdict.merge:
+        return _refuse(out, number, verdict)
+    if not merge:
+        out.write(f"Would merge #{number} at {judged_sha}: every check passes (read-only; --merge merges it)\n")
+        return EXIT_MERGED, _summary(number, verdict, "would merge (read-only run)")
+    # Read it again right before merging: a head moved, a label added or a
+    # close during the reads above is refused here, not merged.
+    try:
+        again = repo.get_pull(number)
+    except GithubException as exc:
+        return _unreadable(out, number, f"pull request #{number} again", exc)
+    now = dataclasses.replace(
+        facts, state=again.state, head_sha=again.head.sha, labels=_labels(again), changed_files=again.changed_files, draft=bool(again.draft)
+    )
+    verdict = judge(now, policy, checked)
+    if not verdict.merge:
+        return _refuse(out, number, verdict)
+    title, message = merge_commit_text(number)
+    try:
+        result = again.merge(merge_method=method, sha=judged_sha, commit_title=title, commit_message=message)
+    except GithubException as exc:
+        refusal = exc.data.get("message", "") if isinstance(exc.data, dict) else ""
+        return _refuse(out, number, Verdict((*verdict.checks, Check("merge", False, f"GitHub refused the merge ({exc.status}): {refusal}"))))
+    out.write(f"Merged #{number} as {result.sha}\n")
+    return EXIT_MERGED, _summary(number, verdict, f"merged ({result.sha[:12]})")
 
 
 def run_automerge(
@@ -255,36 +320,10 @@ def run_automerge(
     client = github or Github(auth=Auth.Token(context.token), base_url=context.api_url, retry=None, seconds_between_requests=None, seconds_between_writes=None)
     try:
         repo = client.get_repo(context.repository)
-        pull = repo.get_pull(number)
     except GithubException as exc:
-        return _unreadable(context, out, number, f"pull request #{number}", exc)
-    try:
-        evidence = read_evidence(_direct, repo, pull, validated_sha, policy, validator or Validator())
-    except GithubException as exc:
-        return _unreadable(context, out, number, f"the files of {validated_sha[:12]}", exc)
-    _annotate(out, evidence.records)
-    facts, checked = evidence.facts, evidence.records
-    verdict = judge(facts, policy, checked)
-    if not verdict.merge:
-        return _refuse(context, out, number, verdict)
-    # Read it again right before merging: a head moved, a label added or a
-    # close during the reads above is refused here, not merged.
-    try:
-        again = repo.get_pull(number)
-    except GithubException as exc:
-        return _unreadable(context, out, number, f"pull request #{number} again", exc)
-    now = dataclasses.replace(
-        facts, state=again.state, head_sha=again.head.sha, labels=_labels(again), changed_files=again.changed_files, draft=bool(again.draft)
-    )
-    verdict = judge(now, policy, checked)
-    if not verdict.merge:
-        return _refuse(context, out, number, verdict)
-    method = environ.get("RECEIVER_MERGE_METHOD", "squash")
-    try:
-        result = again.merge(merge_method=method, sha=validated_sha)
-    except GithubException as exc:
-        message = exc.data.get("message", "") if isinstance(exc.data, dict) else ""
-        return _refuse(context, out, number, Verdict((*verdict.checks, Check("merge", False, f"GitHub refused the merge ({exc.status}): {message}"))))
-    out.write(f"Merged #{number} as {result.sha}\n")
-    context.write_summary(_summary(number, verdict, f"merged ({result.sha[:12]})"))
-    return EXIT_MERGED
+        code, summary = _unreadable(out, number, f"pull request #{number}", exc)
+    else:
+        method = environ.get("RECEIVER_MERGE_METHOD", "squash")
+        code, summary = gate_pull(repo, number, validated_sha, policy, validator or Validator(), out, method=method)
+    context.write_summary(summary)
+    return code

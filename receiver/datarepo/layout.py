@@ -27,9 +27,12 @@ settings is `doctor`'s.
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, metadata
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from github import GithubException
 from github.Repository import Repository
@@ -46,11 +49,13 @@ __all__ = [
     "Pin",
     "UnresolvedRef",
     "accepted_workflow",
+    "checkout_commit",
     "commit_of_ref",
     "init_files",
     "is_commit_id",
     "pin_to_commit",
     "pinned_checkout",
+    "receiver_repository",
     "render",
     "schema_files",
     "shipped_workflows",
@@ -64,6 +69,9 @@ WORKFLOWS_DIR = ".github/workflows"
 DEFAULT_REF = f"v{__version__}"
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: Where this code sits when it is a git checkout (an editable install): the project's root.
+CHECKOUT = Path(__file__).resolve().parents[2]
+_DISTRIBUTION = "pose-receiver"
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _REF = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_./-]*")
 _COMMIT = re.compile(r"[0-9a-fA-F]{40}")
@@ -119,6 +127,43 @@ def _names_problem(repository: str, ref: str, branch: str) -> str | None:
     if not _REF.fullmatch(branch):
         return f"--branch must be a branch name, not {branch!r}"
     return None
+
+
+def receiver_repository(distribution: str = _DISTRIBUTION) -> str | None:
+    """OWNER/NAME of this project's code on GitHub, from the package metadata's Repository URL; None when it names none.
+
+    `pyproject.toml` names it once, so a newcomer never has to guess what `--receiver-repo` should be.
+    """
+    try:
+        entries: list[str] = metadata(distribution).get_all("Project-URL") or []
+    except PackageNotFoundError:
+        return None
+    for entry in entries:
+        label, _, url = str(entry).partition(",")
+        parts = urlsplit(url.strip())
+        name: str = parts.path.strip("/").removesuffix(".git")
+        if label.strip().lower() == "repository" and parts.netloc == "github.com" and _REPOSITORY.fullmatch(name):
+            return name
+    return None
+
+
+def checkout_commit(root: Path = CHECKOUT) -> str | None:
+    """The commit at HEAD of the git checkout this code runs from; None when it was installed without one.
+
+    `init` pins it when not told a ref: a commit needs no lookup and cannot
+    move. Without a checkout, `init` falls back to this version's tag.
+
+    Only `root` itself is asked (a `.git` beside `pyproject.toml`), never a
+    repository further up that happens to hold a virtual environment.
+    """
+    if not ((root / ".git").exists() and (root / "pyproject.toml").is_file()):
+        return None
+    try:
+        found = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "--quiet", "HEAD^{commit}"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = found.stdout.strip()
+    return commit.lower() if found.returncode == 0 and is_commit_id(commit) else None
 
 
 def pin_to_commit(repository: str, ref: str, commit_of: Callable[[str], str | None], *, branch: str = "main") -> Pin:
@@ -229,16 +274,17 @@ def init_files(pin: Pin) -> dict[str, bytes]:
 def write_init(target: Path, pin: Pin, *, force: bool = False) -> list[str]:
     """Write a data repository into `target`; the paths written, in order.
 
-    A folder that already holds files is refused unless `force`; even then
-    nothing under `annotations/` is written over (its placeholder only when
-    the folder has no such file).
+    A folder that already holds files is refused unless `force` (a `.git`
+    alone does not count: a fresh clone of an empty repository is where a lab
+    runs it); even then nothing under `annotations/` is written over (its
+    placeholder only when the folder has no such file).
     """
     problem = pin.problem()
     if problem is not None:
         raise InitError(problem)
     if target.exists() and not target.is_dir():
         raise InitError(f"{target} is a file, not a folder")
-    if target.is_dir() and any(target.iterdir()) and not force:
+    if target.is_dir() and any(entry.name != ".git" for entry in target.iterdir()) and not force:
         raise InitError(f"{target} is not empty; pass --force to write the workflows, schemas and README over what is there (annotations/ is never touched)")
     written = []
     for path, data in init_files(pin).items():

@@ -36,7 +36,7 @@ from github.Repository import Repository
 
 from receiver.contract.records import BRANCH_PREFIX
 from receiver.contract.validation import Validator
-from receiver.datarepo.automerge import read_evidence
+from receiver.datarepo.automerge import merge_commit_text, read_evidence
 from receiver.datarepo.gate import DEFAULT_AUTHORS, Policy, authors_from, judge
 from receiver.stores import GithubAccess, StoreError, StoreRateLimited, StoreUnavailable
 from receiver.stores.github import AppCredentials, github_client, translate
@@ -174,7 +174,8 @@ class Moderator:
         verdict = judge(evidence.facts, policy, evidence.records)
         if not verdict.merge:
             return Outcome(facts.number, False, f"refused: the gate would not merge {facts.head_sha[:12]}: {'; '.join(verdict.refusals)}")
-        status = self._call(lambda: pull.merge(sha=facts.head_sha, merge_method="merge"), write=True)
+        title, message = merge_commit_text(pull.number, by="a maintainer's approval (receiver moderate approve), on the gate's checks")
+        status = self._call(lambda: pull.merge(sha=facts.head_sha, merge_method="merge", commit_title=title, commit_message=message), write=True)
         if not status.merged:
             return Outcome(facts.number, False, f"not merged: {status.message[:120]}")
         self._delete_branch(facts.head_ref)

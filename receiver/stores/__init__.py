@@ -107,6 +107,13 @@ class GithubAccess(Protocol):
     def github_write_interval(self) -> float: ...
 
 
+class _HasUrl(Protocol):
+    """A configured video, as far as a store cares: its URL, which PR bodies link."""
+
+    @property
+    def url(self) -> str: ...
+
+
 class StoreSettings(GithubAccess, Protocol):
     """What choosing and opening a store takes (the settings carry it)."""
 
@@ -130,6 +137,9 @@ class StoreSettings(GithubAccess, Protocol):
 
     @property
     def public_url(self) -> str: ...
+
+    @property
+    def videos(self) -> Sequence[_HasUrl]: ...
 
 
 def build_store(settings: StoreSettings) -> Store:
@@ -160,6 +170,7 @@ def build_store(settings: StoreSettings) -> Store:
         budget=budget,
         moderation="review" if settings.moderation == "review" else "auto",
         review_url=f"{settings.public_url}/review" if settings.public_url else None,
+        videos=frozenset(video.url for video in settings.videos),
         github=github_client(settings.github_api_url, token=settings.github_token, app=app),
     )
 

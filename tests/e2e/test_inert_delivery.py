@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import httpx
 from receiver.contract.records import video_key
 from receiver.stores.pull_requests import TITLE_PREFIX
 from tests.e2e.conftest import FAST, wait_delivered
-from tests.support.captured import numbered_submission
+from tests.support.captured import captured_body, numbered_submission
 from tests.support.hostile import HOSTILE, HOSTILE_URLS, constructs
 from tests.support.servers import FakeGitHubProcess, ReceiverProcess
 
@@ -70,3 +71,21 @@ def test_hostile_text_is_refused_with_a_pointer_or_delivered_inert(github: FakeG
     assert len(messages) > len(accepted)
     for message in messages:
         assert constructs(message, markdown=False, ours=ours) == [], message
+
+
+def test_a_captured_submission_pr_shows_its_frame_as_digits_and_links_its_configured_video(github: FakeGitHubProcess, tmp_path: Path) -> None:
+    """A page's captured POST of a configured video, over HTTP: the PR title and body say its frame as digits and link the video."""
+    body = captured_body()
+    body["frame_index"], body["total_frames"] = 1198, 3000
+    video = {"url": body["video_url"], "fps": body["fps"], "frames": body["total_frames"], "width": body["frame_width"], "height": body["frame_height"]}
+    videos = tmp_path / "videos.json"
+    videos.write_text(json.dumps([video]), encoding="utf-8")
+    with ReceiverProcess(tmp_path, github.receiver_settings(RECEIVER_VIDEOS=str(videos), **FAST)) as server:
+        response = httpx.post(f"{server.url}/api/labels", json=body, headers=JSON, timeout=30)
+        assert response.status_code == 202, response.text
+        wait_delivered(server.url)
+    (summary,) = github.state()["pulls"]
+    pull = httpx.get(f"{github.url}/repos/{github.repo}/pulls/{summary['number']}", headers={"Authorization": f"token {github.token}"}, timeout=30).json()
+    assert "frame 1198 of" in pull["title"] and "**Frame:** 1198 of" in pull["body"]
+    assert f"]({body['video_url']})" in pull["body"]
+    assert "\N{REPLACEMENT CHARACTER}" not in pull["title"] + pull["body"]

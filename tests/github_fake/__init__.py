@@ -2,7 +2,7 @@
 
 It holds repositories (forks included), refs, git objects with real git ids,
 pull requests with labels and comments, users and their tokens, and answers
-PyGithub as GitHub would, with GitHub's rate limits (on a fake clock),
+PyGithub as GitHub would, with GitHub's rate limits (on a clock tests freeze, or real time when run by hand),
 faults on demand and a log of every request.
 
 In-process, through ``responses``::
@@ -37,6 +37,8 @@ rulesets or reviews, and has no plain issues or line-level merges.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .app import FakeGitHub
 from .clock import FakeClock
 from .errors import ApiError
@@ -45,7 +47,9 @@ from .limits import LimitSettings
 from .messages import Request, Response
 from .requestlog import LogEntry
 from .server import FakeServer
-from .via_responses import DEFAULT_BASE_URL, fake_github_mock, register
+
+if TYPE_CHECKING:
+    from .via_responses import DEFAULT_BASE_URL, fake_github_mock, register
 
 __all__ = [
     "ApiError",
@@ -61,3 +65,15 @@ __all__ = [
     "fake_github_mock",
     "register",
 ]
+
+
+_THROUGH_RESPONSES = ("DEFAULT_BASE_URL", "fake_github_mock", "register")
+
+
+def __getattr__(name: str) -> Any:
+    """The in-process entry points, imported when first asked for: they need ``responses`` (the test extra), the server does not."""
+    if name in _THROUGH_RESPONSES:
+        from . import via_responses
+
+        return getattr(via_responses, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

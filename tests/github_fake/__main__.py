@@ -3,7 +3,12 @@
 Prints ``fake github listening on URL`` (flushed) once it accepts
 connections, so a parent process waits for that line instead of sleeping.
 ``--token`` may repeat and take ``TOKEN=LOGIN`` (plain ``TOKEN`` means the
-first repository's owner). Stops on SIGINT/SIGTERM.
+first repository's owner). Its clock follows real time, so rate-limit windows
+end by themselves; ``--frozen-clock`` starts it frozen at a fixed date, moved
+only by ``POST /_fake/clock``. Stops on SIGINT/SIGTERM.
+
+It needs only the receiver's own dependencies (PyGithub brings ``requests``):
+``responses``, of the test extra, is imported only by in-process tests.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 from types import FrameType
 
 from .app import FakeGitHub
+from .clock import FakeClock
 from .server import FakeServer
 
 __all__ = ["Arguments", "main", "parse"]
@@ -29,6 +35,7 @@ class Arguments:
     repos: list[str]
     tokens: list[tuple[str, str]]
     prefix: str
+    frozen_clock: bool = False
 
 
 def parse(argv: Sequence[str]) -> Arguments:
@@ -38,6 +45,7 @@ def parse(argv: Sequence[str]) -> Arguments:
     parser.add_argument("--repo", action="append", default=[], help="OWNER/NAME, created with a README on main")
     parser.add_argument("--token", action="append", default=[], help="TOKEN or TOKEN=LOGIN")
     parser.add_argument("--prefix", default="", help="API path prefix, e.g. /api/v3")
+    parser.add_argument("--frozen-clock", action="store_true", help="a clock that moves only by POST /_fake/clock (default: real time)")
     args = parser.parse_args(argv)
     repos = args.repo or ["owner/data"]
     default_login = repos[0].split("/")[0]
@@ -45,12 +53,12 @@ def parse(argv: Sequence[str]) -> Arguments:
     for spec in args.token:
         token, sep, login = spec.partition("=")
         tokens.append((token, login if sep else default_login))
-    return Arguments(args.host, args.port, repos, tokens, args.prefix)
+    return Arguments(args.host, args.port, repos, tokens, args.prefix, args.frozen_clock)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse(sys.argv[1:] if argv is None else argv)
-    fake = FakeGitHub()
+    fake = FakeGitHub(clock=FakeClock() if arguments.frozen_clock else FakeClock.real_time())
     for full_name in arguments.repos:
         fake.create_repository(full_name)
     for token, login in arguments.tokens:

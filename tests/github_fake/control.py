@@ -15,8 +15,8 @@ POST   /_fake/roles           ``{repo, login, role}``: a collaborator's role (nu
 POST   /_fake/protection      ``{repo, branch, contexts}``: required checks (null: unprotected)
 POST   /_fake/rulesets        ``{repo, branches, contexts}``: a ruleset requiring checks
 POST   /_fake/limits          ``{primary_per_hour?, secondary_per_minute?, secondary_per_hour?}``
-GET    /_fake/clock           ``{now}``
-POST   /_fake/clock           ``{advance: seconds}`` -> ``{now}``
+GET    /_fake/clock           ``{now, frozen}``
+POST   /_fake/clock           ``{advance?: seconds, freeze?: true, follow?: true}`` -> ``{now, frozen}``
 ====== ====================== ===================================================
 
 A fault posted to ``/_fake/faults`` has the fields of ``faults.Fault``: ``kind``
@@ -167,9 +167,17 @@ def _limits(fake: FakeGitHub, _request: Request, body: Any) -> Response:
 
 
 def _clock(fake: FakeGitHub, request: Request, body: Any) -> Response:
+    """Read the clock; or freeze it, let it follow real time again, and move it ahead (in that order)."""
     if request.method == "POST":
+        unknown = set(body) - {"advance", "freeze", "follow"}
+        if unknown:
+            return _problem(422, f"/_fake/clock takes advance, freeze and follow, not {', '.join(sorted(unknown))}")
+        if body.get("freeze"):
+            fake.clock.freeze()
+        if body.get("follow"):
+            fake.clock.follow()
         fake.advance(float(body.get("advance", 0)))
-    return _ok({"now": fake.clock.now()})
+    return _ok({"now": fake.clock.now(), "frozen": fake.clock.frozen})
 
 
 def _table() -> dict[tuple[str, str], _Control]:

@@ -44,7 +44,7 @@ class TestPullRequestMode:
         store.deliver([record(7)])
         pull = store.github.get_repo(REPO).get_pull(1)  # type: ignore[union-attr]
         assert pull.title.startswith("Annotation: frame 7 of ")
-        assert "| Left Front Paw (`left_front_paw`) | yes | 7 |" in pull.body
+        assert "| `Left Front Paw` (`left_front_paw`) | yes | 7 |" in pull.body
         assert "Validated at intake by receiver 0.1.0" in pull.body and "anonymous" in pull.body
         assert pull.user.login == "pose-receiver"
 

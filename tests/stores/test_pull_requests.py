@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 import pytest
 
+from receiver.contract.inert import MARK
 from receiver.contract.records import Record, video_key
-from receiver.stores.pull_requests import BATCH_PREFIX, TITLE_PREFIX, batch_body, batch_title, commit_message, pull_body, pull_title
+from receiver.stores.pull_requests import BATCH_PREFIX, TITLE_PREFIX, batch_body, batch_title, code_span, commit_message, pull_body, pull_title
 from tests.support.captured import captured_body, numbered_record
 from tests.support.hostile import HOSTILE, HOSTILE_URLS, constructs
 
@@ -69,25 +71,76 @@ class TestInert:
 
 class TestAtAGlance:
     def test_title_names_frame_video_and_keypoints(self) -> None:
+        """The video's file name reads as sent, in a code span, with no replacement character inside it."""
         record = numbered_record(7)
-        assert pull_title(record) == f"{TITLE_PREFIX} frame 7 of 59e7d8\N{REPLACEMENT CHARACTER}5b-6827-4e62-977a-bab97c\N{REPLACEMENT CHARACTER}54df82 (6/6 keypoints)"
+        assert pull_title(record) == f"{TITLE_PREFIX} frame 7 of `59e7d85b-6827-4e62-977a-bab97c54df82` (6/6 keypoints)"
 
     def test_body_shows_video_frame_submitter_keypoints_and_validation(self) -> None:
         body = pull_body(numbered_record(7, submitter="lab-tablet-3"))
-        assert "**Video:** https:\N{REPLACEMENT CHARACTER}//ember-open-data.s3.amazonaws.com/" in body
-        assert "**Frame:** 7 of 300 (1,280×720 px at 30 fps)" in body
-        assert "**Submitted by:** lab-tablet-3 at 2026-11-25T00:00:07.000Z" in body
-        assert "| Left Front Paw (`left_front_paw`) | yes | 7 | 480 |" in body
+        assert "**Video:** `https://ember-open-data.s3.amazonaws.com/" in body
+        assert "**Frame:** 7 of 300 (1280×720 px at 30 fps)" in body
+        assert "**Submitted by:** `lab-tablet-3` at `2026-11-25T00:00:07.000Z`" in body
+        assert "| `Left Front Paw` (`left_front_paw`) | yes | 7 | 480 |" in body
         assert "Validated at intake by receiver 0.1.0" in body
+        assert MARK not in body
 
-    def test_large_numbers_are_grouped(self) -> None:
-        """A frame past a million reads as a number, not as a 7-digit commit SHA."""
+    def test_frame_numbers_and_pixels_are_plain_digits_a_search_finds(self) -> None:
+        """Frame 1198 is written 1198, not 1,198: a maintainer searching PRs for it finds it."""
+        record = numbered_record(1198, frame_index=1198, total_frames=20_000)
+        assert "frame 1198 of" in pull_title(record)
+        assert "**Frame:** 1198 of 20000 " in pull_body(record)
+        assert "," not in pull_body(record).split("**Frame:**", 1)[1].split("\n", 1)[0]
+
+    def test_a_number_that_could_read_as_a_commit_sha_is_in_a_code_span(self) -> None:
+        """From 7 digits GitHub could link a commit: the number is kept whole, inside a code span."""
         record = numbered_record(1, frame_index=12_345_678, total_frames=20_000_000)
-        assert "frame 12,345,678 of" in pull_title(record)
+        assert "frame `12345678` of" in pull_title(record)
+        assert "frame 12,345,678 of" in commit_message([record])
 
-    def test_metadata_is_shown_inert(self) -> None:
+    def test_metadata_is_shown_in_code_spans(self) -> None:
         record = numbered_record(1, metadata={"tool": "pozoo <b>@x</b>", "version": "1.2"})
-        assert f"**Labeling tool:** tool: pozoo \N{REPLACEMENT CHARACTER}b\N{REPLACEMENT CHARACTER}x\N{REPLACEMENT CHARACTER}/b\N{REPLACEMENT CHARACTER}; version: 1.2" in pull_body(record)
+        assert "**Labeling tool:** `tool`: `pozoo <b>@x</b>`; `version`: `1.2`" in pull_body(record)
+
+
+class TestCodeSpan:
+    @pytest.mark.parametrize("text", ["`", "``@octocat", "a ``` b", "`x`", "```` #1 ````"])
+    def test_text_with_backticks_cannot_close_the_span(self, text: str) -> None:
+        """The fence is longer than any backtick run in the text, and padded where the text touches it."""
+        span = code_span(text)
+        fence = re.match(r"`+", span).group()  # type: ignore[union-attr]
+        assert span.endswith(fence) and fence not in span[len(fence) : -len(fence)]
+        assert span[len(fence) : -len(fence)].strip(" ") == text
+
+    def test_line_breaks_and_invisible_characters_become_visible_marks(self) -> None:
+        """Nothing can leave the line or hide: breaks, controls, zero-width and bidi characters show as U+FFFD."""
+        assert code_span("x\n\nCo-authored-by: M\u200b\u202e") == f"`x{MARK}Co-authored-by: M{MARK}`"
+
+    def test_a_pipe_is_escaped_in_a_table_cell_only(self) -> None:
+        assert code_span("a|b", cell=True) == "`a\\|b`" and code_span("a|b") == "`a|b`"
+
+    def test_ordinary_urls_and_identifiers_keep_every_character(self) -> None:
+        url = "https://ember-open-data.s3.amazonaws.com/59e7d85b-6827-4e62-977a-bab97c54df82.mp4"
+        assert code_span(url) == f"`{url}`"
+
+
+class TestConfiguredVideoLink:
+    URL = "https://ember-open-data.s3.amazonaws.com/59e7d85b-6827-4e62-977a-bab97c54df82.mp4"
+
+    def test_a_configured_video_is_a_link_to_its_url(self) -> None:
+        """One of the operator's videos: a Markdown link a maintainer can click and copy."""
+        record = numbered_record(7, video_url=self.URL)
+        assert f"**Video:** [`{self.URL}`]({self.URL}) (key" in pull_body(record, videos={self.URL})
+
+    def test_a_video_nobody_configured_is_not_linked(self) -> None:
+        """A URL only a volunteer chose is shown, never linked: it could lure a maintainer anywhere."""
+        record = numbered_record(7, video_url=self.URL)
+        assert f"]({self.URL})" not in pull_body(record, videos={"https://example.org/other.mp4"})
+        assert f"**Video:** `{self.URL}` (key" in pull_body(record)
+
+    def test_the_link_forms_nothing_else(self) -> None:
+        record = numbered_record(7, video_url=self.URL)
+        body = pull_body(record, videos={self.URL})
+        assert constructs(body, markdown=True, ours=[*ours(record), f"[`{self.URL}`]({self.URL})"]) == []
 
 
 class TestReviewLink:

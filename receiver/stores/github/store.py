@@ -73,6 +73,8 @@ class GitHubStore:
     moderation: Moderation = "auto"
     #: Where PR bodies link each record's review page (`<review_url>/<id>`); None for no link.
     review_url: str | None = None
+    #: The configured videos' URLs (`RECEIVER_VIDEOS`): a PR body links these, and shows any other URL as text.
+    videos: frozenset[str] = frozenset()
     name: str = "github"
 
     def __post_init__(self) -> None:
@@ -285,7 +287,7 @@ class GitHubStore:
         if step.kind == "open-pull":
 
             def open_pull() -> PullSeen:
-                pull = repo.create_pull(base=self._default_branch, head=branch, title=pull_title(record), body=pull_body(record, review_url=self.review_url))
+                pull = repo.create_pull(base=self._default_branch, head=branch, title=pull_title(record), body=pull_body(record, review_url=self.review_url, videos=self.videos))
                 return PullSeen(int(pull.number), str(pull.html_url), "open", False)
 
             return Observation(seen.branch_tip, seen.on_branch, pull=self.call(f"opening the pull request for {branch}", open_pull, write=True))

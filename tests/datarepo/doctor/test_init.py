@@ -22,7 +22,8 @@ from receiver.cli import main
 from receiver.contract.outcomes import Delivered
 from receiver.contract.records import Record
 from receiver.datarepo.automerge import run_automerge
-from receiver.datarepo.layout import WORKFLOWS, shipped_workflows
+from receiver.datarepo.layout import WORKFLOWS, checkout_commit, receiver_repository, shipped_workflows
+from tests.datarepo.doctor.conftest import set_up
 from receiver.stores.github import GitHubStore
 from receiver.stores.pacing import Budget
 from tests.github_fake import FakeClock, FakeGitHub, fake_github_mock
@@ -133,11 +134,63 @@ class TestPin:
         assert all(checked_out(tmp_path / "d", name) == f"ref: {tagged} # v0.1.0" for name in WORKFLOWS)
         assert f"at commit {tagged} (v0.1.0 now)" in output
 
-    def test_the_default_is_this_versions_tag(self, receiver_code: FakeGitHub, tmp_path: Path) -> None:
-        """No --receiver-ref: the tag v<version> is looked up and its commit pinned."""
+    def test_the_default_is_the_checkouts_head_commit_pinned_without_asking_github(self, receiver_code: FakeGitHub, tmp_path: Path) -> None:
+        """No --receiver-ref, run from a git checkout: its HEAD commit is pinned as is, and the output says it must be pushed."""
+        head = _git(ROOT, "rev-parse", "HEAD")
         code, output = init(tmp_path / "d", environ=ON_FAKE)
         assert code == 0, output
-        assert checked_out(tmp_path / "d", "automerge.yml") == f"ref: {receiver_code.state.repository(RECEIVER).refs['refs/tags/v0.1.0']} # v0.1.0"
+        assert all(checked_out(tmp_path / "d", name) == f"ref: {head} # {head}" for name in WORKFLOWS)
+        assert "HEAD of the checkout this receiver runs from" in output and receiver_code.requests() == []
+
+    def test_an_installation_without_a_checkout_has_no_checkout_commit(self, tmp_path: Path) -> None:
+        """A wheel's folder, or a folder inside some other repository: no commit, so init falls back to the version's tag."""
+        (tmp_path / "pyproject.toml").write_text("[project]\n")
+        assert checkout_commit(tmp_path) is None
+        (tmp_path / ".git").mkdir()
+        assert checkout_commit(tmp_path) is None
+
+    def test_the_version_tag_a_receiver_without_a_checkout_pins_is_refused_when_missing(self, receiver_code: FakeGitHub, tmp_path: Path) -> None:
+        """The fallback tag, like any ref, must name a commit of the receiver's repository; the sentence names both."""
+        code, output = init(tmp_path / "d", "--receiver-ref", "v0.0.404", environ=ON_FAKE)
+        assert code == 2 and "v0.0.404 is neither a tag nor a branch of lab/pose-receiver" in output
+
+
+class TestDefaults:
+    def test_a_fresh_clone_of_an_empty_repository_is_written_without_force(self, tmp_path: Path) -> None:
+        """The README's step: `receiver init .` in a clone that holds only .git."""
+        subprocess.run(["git", "init", "-q", str(tmp_path / "clone")], check=True)
+        code, output = init(tmp_path / "clone", "--receiver-ref", COMMIT)
+        assert code == 0, output
+        assert (tmp_path / "clone" / ".github" / "workflows" / "validate.yml").is_file()
+
+    def test_the_receiver_repository_comes_from_the_package_metadata(self) -> None:
+        """pyproject's Repository URL names the code the workflows check out."""
+        assert receiver_repository() == "pose-receiver/pose-receiver"
+
+    def test_init_with_only_the_folder_pins_the_projects_repository_at_a_commit(self, tmp_path: Path) -> None:
+        """`receiver init DIR`, no flags: both workflows check out pose-receiver/pose-receiver at a 40-hex commit."""
+        out, err = io.StringIO(), io.StringIO()
+        assert main(["init", str(tmp_path / "d")], environ={}, out=out, err=err) == 0, err.getvalue()
+        for name in WORKFLOWS:
+            document = yaml.safe_load((tmp_path / "d" / ".github" / "workflows" / name).read_text())
+            [job] = document["jobs"].values()
+            [pinned] = [s["with"] for s in job["steps"] if s.get("with", {}).get("repository")]
+            assert pinned["repository"] == "pose-receiver/pose-receiver" and re.fullmatch(r"[0-9a-f]{40}", pinned["ref"])
+
+    def test_doctor_passes_on_a_data_repository_made_from_init_with_no_flags(self, tmp_path: Path) -> None:
+        """The README's steps: init with only the folder, push it, make the settings, then doctor: every check passes."""
+        assert main(["init", str(tmp_path / "d")], environ={}, out=io.StringIO(), err=io.StringIO()) == 0
+        clock = FakeClock()
+        fake = FakeGitHub(clock=clock, sleep=clock.advance)
+        fake.create_repository(REPO, tree(tmp_path / "d"))
+        fake.add_token(TOKEN, "pose-receiver")
+        set_up(fake)
+        out, err = io.StringIO(), io.StringIO()
+        with fake_github_mock(fake, BASE):
+            code = main(["doctor"], environ={"RECEIVER_GITHUB_REPOSITORY": REPO, "RECEIVER_GITHUB_API_URL": BASE, "GITHUB_TOKEN": TOKEN}, out=out, err=err)
+        assert code == 0, out.getvalue() + err.getvalue()
+        assert "pose-receiver/pose-receiver" in out.getvalue()
+
 
     def test_a_branch_is_pinned_as_its_head_commit_now(self, receiver_code: FakeGitHub, tmp_path: Path) -> None:
         """--receiver-ref next: the commit the branch points at when init runs, not the branch."""

@@ -1,4 +1,10 @@
-"""scripts/merge_receiver_pr.py against the GitHub fake, with the variables a workflow_run job gets."""
+"""scripts/merge_receiver_pr.py against the GitHub fake, with the variables a workflow_run job gets.
+
+Every case runs twice: as the workflow runs the gate, and as a maintainer runs
+`receiver gate PR --sha SHA --merge` with the same identity, the repository's
+variables set to what the workflow was given. Both must refuse and merge the
+same pull requests, with the same summary.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from pathlib import Path
 import pytest
 from github import Auth, Github, GithubException, InputGitTreeElement
 
+from receiver.cli import main
 from receiver.contract.records import Record
 from receiver.datarepo.automerge import run_automerge
 from receiver.datarepo.moderation import Moderator, build_moderator, moderate_pulls
@@ -70,8 +77,40 @@ def open_receiver_pr(rec: Record) -> tuple[int, str]:
     return pull.number, pull.head.sha
 
 
+RUNNERS = ("workflow", "receiver gate")
+_runner: dict[str, object] = {}
+
+
+@pytest.fixture(autouse=True, params=RUNNERS)
+def gate_runner(request: pytest.FixtureRequest, fake: FakeGitHub) -> Iterator[str]:
+    """Which way `gate` runs the gate in this case: the workflow's script, or the maintainer's command."""
+    _runner.update(name=request.param, fake=fake)
+    yield request.param
+    _runner.clear()
+
+
 def gate(tmp_path: Path, number: int, head_sha: str, moderation: str | None = None) -> tuple[int, str, str]:
-    """Run the gate as the workflow_run job would, after validation succeeded on `head_sha` (`moderation`: the repository's RECEIVER_MODERATION)."""
+    """Run the gate after validation succeeded on `head_sha` (`moderation`: the repository's RECEIVER_MODERATION), one way or the other."""
+    if _runner.get("name") == "receiver gate":
+        return local_gate(_runner["fake"], number, head_sha, moderation)  # type: ignore[arg-type]
+    return workflow_gate(tmp_path, number, head_sha, moderation)
+
+
+def local_gate(fake: FakeGitHub, number: int, head_sha: str, moderation: str | None) -> tuple[int, str, str]:
+    """`receiver gate PR --sha SHA --merge` as the workflow's identity, with RECEIVER_MODERATION set as a repository variable."""
+    if moderation is not None:
+        repository = fake.state.repository(REPO)
+        fake.state.set_variable(repository, "RECEIVER_MODERATION", moderation, create="RECEIVER_MODERATION" not in repository.settings.variables)
+    out, err = io.StringIO(), io.StringIO()
+    environ = {"RECEIVER_GITHUB_REPOSITORY": REPO, "RECEIVER_GITHUB_API_URL": BASE, "GITHUB_TOKEN": ACTIONS}
+    code = main(["gate", str(number), "--sha", head_sha, "--merge"], environ=environ, out=out, err=err)
+    printed = out.getvalue()
+    summary = printed[printed.index("### Auto-merge") :] if "### Auto-merge" in printed else ""
+    return code, printed + err.getvalue(), summary
+
+
+def workflow_gate(tmp_path: Path, number: int, head_sha: str, moderation: str | None = None) -> tuple[int, str, str]:
+    """Run the gate as the workflow_run job would, after validation succeeded on `head_sha`."""
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"action": "completed", "workflow_run": {"conclusion": "success", "head_sha": head_sha, "head_branch": "x", "pull_requests": [{"number": number}]}}))
     summary = tmp_path / "summary.md"
@@ -108,6 +147,15 @@ def test_receiver_pr_with_valid_annotation_is_merged(fake: FakeGitHub, tmp_path:
     assert code == 0, out
     assert fake.files(REPO, "main")[rec.path] == rec.to_bytes()
     assert "merged" in summary and "❌" not in summary
+
+
+def test_the_merge_commit_carries_the_gates_words_not_the_pr_title_or_body(fake: FakeGitHub, tmp_path: Path) -> None:
+    """PR text protects volunteer words with code spans, which mean nothing in a commit message: neither becomes one."""
+    rec = record()
+    number, sha = open_receiver_pr(rec)
+    assert gate(tmp_path, number, sha)[0] == 0
+    head = client(ACTIONS).get_repo(REPO).get_branch("main").commit.commit.message
+    assert head == f"Merge annotations of pull request #{number}\n\nValidated and merged by the data repository's gate."
 
 
 def test_pr_also_touching_code_is_not_merged(fake: FakeGitHub, tmp_path: Path) -> None:
@@ -363,6 +411,8 @@ class TestReviewMode:
         out = io.StringIO()
         assert moderate_pulls(approver(), "approve", [pull.number], out)
         assert fake.files(REPO)[rec.path] == rec.to_bytes()
+        merge = client(ACTIONS).get_repo(REPO).get_branch("main").commit.commit.message
+        assert merge.startswith(f"Merge annotations of pull request #{pull.number}\n\nValidated and merged by a maintainer's approval")
 
     def test_pr_whose_label_write_failed_is_never_merged_in_a_repository_in_moderation(self, fake: FakeGitHub, tmp_path: Path) -> None:
         """The labels POST answers 502: the PR sits open unlabelled, and the gate with RECEIVER_MODERATION=review still refuses it."""
