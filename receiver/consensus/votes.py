@@ -30,7 +30,10 @@ __all__ = [
     "group_by_frame",
     "table_of",
     "volunteer_of",
+    "animals_of",
+    "tracks_of",
     "vote_of",
+    "votes_of",
 ]
 
 Point = tuple[float, float]
@@ -77,9 +80,37 @@ def volunteer_of(record: Record) -> str:
     return UNKNOWN_VOLUNTEER
 
 
+def animals_of(submission: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """Each animal's labels in a submission: its one `labels`, or one list per instance."""
+    if "labels" in submission:
+        return [submission["labels"]]
+    return [instance["labels"] for instance in submission.get("instances", [])]
+
+
+def tracks_of(submission: dict[str, Any]) -> list[str | None]:
+    """Each animal's track (None where not given), in the order of `animals_of`."""
+    if "labels" in submission:
+        return [None]
+    return [instance.get("track") for instance in submission.get("instances", [])]
+
+
 def vote_of(record: Record, keypoints: Sequence[str]) -> Vote:
-    """A record's clicks in the order of `keypoints` (a valid record: placed means coordinates)."""
-    by_id = {label["id"]: label for label in record.submission["labels"]}
+    """A record's clicks in the order of `keypoints` (a valid record: placed means coordinates).
+
+    A record of several animals votes with its first instance here: judging a
+    frame one animal at a time (retirement, gold screening) needs one vote per
+    record. `votes_of` gives every animal's.
+    """
+    return _vote(record, animals_of(record.submission)[0], keypoints)
+
+
+def votes_of(record: Record, keypoints: Sequence[str]) -> list[Vote]:
+    """One vote per animal the record labels (one for a single-animal record)."""
+    return [_vote(record, labels, keypoints) for labels in animals_of(record.submission)]
+
+
+def _vote(record: Record, labels: Sequence[dict[str, Any]], keypoints: Sequence[str]) -> Vote:
+    by_id = {label["id"]: label for label in labels}
     points: list[Point | None] = []
     visible: list[bool] = []
     for keypoint in keypoints:
@@ -231,7 +262,8 @@ def records_table(records: Iterable[Record], keypoints: Sequence[str], *, chunk:
                 display_names[who] = shown[:64]
         row = [nan] * (2 * k_count)
         flags = [False] * k_count
-        for label in submission["labels"]:
+        # A record of several animals lays out its first here; `instances` match them whole.
+        for label in submission["labels"] if "labels" in submission else animals_of(submission)[0]:
             k = position.get(label["id"])
             if k is None:
                 continue

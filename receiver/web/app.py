@@ -44,6 +44,7 @@ from receiver.stores import Store, build_store
 from receiver.volunteers.frames import FrameLedger, SqliteTally, TallyDatabase
 from receiver.volunteers.judging import Judge
 from receiver.volunteers.sessions import SessionKeys, new_secret
+from receiver.volunteers.videos import video_allowances
 from receiver.web.connections import ConnectionCap
 from receiver.web.dashboard import (
     AgreementSummary,
@@ -349,7 +350,7 @@ def create_app(
     """
     receiver = Receiver(
         settings=settings,
-        validator=validator or Validator(),
+        validator=validator or Validator(allowances=video_allowances(settings.videos)),
         tokens=_tokens(settings),
         limits=_limits(settings),
         clock=clock,
