@@ -397,7 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--videos",
         type=Path,
         metavar="FILE",
-        help="the receiver's videos file: how many animals (animals) and which tracks (tracks) each video allows (default: one animal, no tracks)",
+        help="the receiver's videos file, to check how many animals (animals) and which tracks (tracks) each video allows; without it neither is checked",
     )
     validate.add_argument("-v", "--verbose", action="store_true", help="also list the files that pass (text format)")
     validate.add_argument(

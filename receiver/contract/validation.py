@@ -13,7 +13,11 @@ portably name).
 A video's allowance (`Allowance`: how many animals, which tracks) comes from
 the operator's videos file, which this package does not read: whoever builds
 the `Validator` hands it a mapping from video URL to allowance, and every
-other video gets the default of one animal and no tracks. It returns problems; it never raises on bad input and never
+other video in it gets the default of one animal and no tracks. The receiver
+always knows its videos and so always hands one (empty without a videos
+file). A validator built without one (reading stored records for an export,
+or `receiver validate` without `--videos`) does not know what each video
+allows and judges only what a record says of itself: each track once. It returns problems; it never raises on bad input and never
 touches the network (the video URL is not fetched).
 
 Volunteer text ends up in pull requests and commits, so control, format and
@@ -270,9 +274,9 @@ class Validator:
     """
 
     def __init__(self, skeleton: Skeleton | None = None, *, allowances: Mapping[str, Allowance] | None = None) -> None:
-        """`allowances` maps a video URL to what its frames may hold; every other video allows one animal and no tracks."""
+        """`allowances` maps a video URL to what its frames may hold, every other video one animal and no tracks; None: not known here."""
         self.skeleton = skeleton or load_skeleton()
-        self.allowances: Mapping[str, Allowance] = dict(allowances or {})
+        self.allowances: Mapping[str, Allowance] | None = None if allowances is None else dict(allowances)
         submission, record = load_schema(SUBMISSION), load_schema(RECORD)
         registry: Registry[Any] = Registry().with_resource(
             submission["$id"], Resource.from_contents(submission)
@@ -325,8 +329,10 @@ class Validator:
             return self.check_stored(document, filename=filename)
         return self.check_submission(document)
 
-    def allowance_of(self, video_url: Any) -> Allowance:
-        """What the video at `video_url` allows: its entry's allowance, else one animal and no tracks."""
+    def allowance_of(self, video_url: Any) -> Allowance | None:
+        """What the video at `video_url` allows: its entry's allowance, else one animal and no tracks; None when this validator was told no videos."""
+        if self.allowances is None:
+            return None
         return self.allowances.get(video_url, SINGLE_ANIMAL) if isinstance(video_url, str) else SINGLE_ANIMAL
 
     @staticmethod
@@ -352,7 +358,7 @@ class Validator:
 
 
 def _plainly_acceptable(
-    document: Any, skeleton: Skeleton, *, stored: bool = False, allowance_of: Callable[[Any], Allowance] | None = None
+    document: Any, skeleton: Skeleton, *, stored: bool = False, allowance_of: Callable[[Any], Allowance | None] | None = None
 ) -> bool:
     """Whether a schema-valid submission is the common, clean case no rule objects to, in one pass.
 
@@ -395,8 +401,8 @@ def _plainly_acceptable(
         instances = document.get("instances")
         if type(instances) is not list or not instances or "labels" in document:
             return False
-        allowance = (allowance_of or (lambda _url: SINGLE_ANIMAL))(url)
-        if len(instances) > allowance.animals:
+        allowance = allowance_of(url) if allowance_of is not None else None
+        if allowance is not None and len(instances) > allowance.animals:
             return False
         tracks: set[str] = set()
         for instance in instances:
@@ -404,7 +410,7 @@ def _plainly_acceptable(
                 return False
             track = instance.get("track")
             if track is not None:
-                if track not in allowance.tracks or track in tracks:
+                if (allowance is not None and track not in allowance.tracks) or track in tracks:
                     return False
                 tracks.add(track)
             if not _plain_labels(instance.get("labels"), names, width, height, stored=stored):
@@ -612,13 +618,13 @@ def _label_rules(
 
 
 def _instance_rules(
-    instances: Sequence[Any], document: Mapping[str, Any], skeleton: Skeleton, allowance: Allowance, prefix: Prefix
+    instances: Sequence[Any], document: Mapping[str, Any], skeleton: Skeleton, allowance: Allowance | None, prefix: Prefix
 ) -> Iterator[Problem]:
     """Each animal's labels as a single animal's, then what the video allows: how many animals, which tracks, each track once."""
     stored = bool(prefix)
     if "labels" in document:
         return  # the schema already says labels and instances do not mix; which one was meant is the sender's call
-    if len(instances) > allowance.animals:
+    if allowance is not None and len(instances) > allowance.animals:
         allowed = "one animal; send it as labels" if allowance.animals == 1 else f"at most {allowance.animals} animals; label the {allowance.animals} clearest"
         yield Problem(pointer([*prefix, "instances"]), f"has {len(instances)} animals but this video allows {allowed}")
     first: dict[str, int] = {}
@@ -636,6 +642,8 @@ def _instance_rules(
             yield Problem(pointer([*at, "track"]), f"repeats track '{track[:40]}' already given at {pointer([*prefix, 'instances', first[track], 'track'])}; give each animal its own track")
             continue
         first[track] = i
+        if allowance is None:
+            continue
         if not allowance.tracks:
             yield Problem(pointer([*at, "track"]), "this video names no tracks; leave track out")
         elif track not in allowance.tracks:

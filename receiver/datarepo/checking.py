@@ -104,6 +104,6 @@ def check_paths(paths: Iterable[str], validator: Validator, *, jobs: int = 1) ->
         for path in itertools.chain(first, found):
             yield check_file(path, validator)
         return
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=_start_method(), initializer=_start_worker, initargs=(validator.skeleton, dict(validator.allowances))) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=_start_method(), initializer=_start_worker, initargs=(validator.skeleton, validator.allowances)) as pool:
         for results in pool.map(_check_chunk, _chunks(itertools.chain(first, found), CHUNK)):
             yield from results

@@ -37,9 +37,15 @@ def test_a_stored_pair_passes_with_the_videos_file_allowing_it(run_cli: RunCLI, 
     assert result.code == 0
 
 
-def test_a_stored_pair_fails_without_the_videos_file_with_a_pointer(run_cli: RunCLI, tmp_path: Path) -> None:
+def test_a_stored_pair_passes_without_a_videos_file_as_nothing_says_what_the_video_allows(run_cli: RunCLI, tmp_path: Path) -> None:
+    _stored(tmp_path / "data", "mother", "pup")
+    assert run_cli("validate", str(tmp_path / "data")).code == 0
+
+
+def test_a_stored_pair_fails_where_the_videos_file_allows_one_animal(run_cli: RunCLI, tmp_path: Path) -> None:
     _stored(tmp_path / "data", None, None)
-    result = run_cli("validate", "--format", "json", str(tmp_path / "data"))
+    videos = _videos(tmp_path)
+    result = run_cli("validate", "--format", "json", "--videos", str(videos), str(tmp_path / "data"))
     assert result.code == 1
     problems = json.loads(result.out)["files"][0]["problems"]
     assert problems == [{"pointer": "/submission/instances", "message": "has 2 animals but this video allows one animal; send it as labels"}]

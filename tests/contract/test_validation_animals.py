@@ -12,6 +12,8 @@ from tests.support.captured import captured_body
 
 URL = captured_body()["video_url"]
 PAIR = Validator(allowances={URL: Allowance(2, ("mother", "pup"))})
+#: What a receiver without a videos file knows: every video has one animal.
+CATALOG_OF_ONE = Validator(allowances={})
 
 
 def record_of(body: dict[str, object]) -> Record:
@@ -25,9 +27,14 @@ class TestAllowance:
     def test_two_instances_within_the_allowance_pass(self) -> None:
         assert PAIR.check_submission(several_animals("mother", "pup")) == []
 
-    def test_two_instances_without_an_allowance_are_refused_at_instances(self) -> None:
-        problems = Validator().check_submission(several_animals(None, None))
+    def test_two_instances_on_a_video_the_catalog_gives_one_animal_are_refused_at_instances(self) -> None:
+        problems = CATALOG_OF_ONE.check_submission(several_animals(None, None))
         assert problems == [Problem("/instances", "has 2 animals but this video allows one animal; send it as labels")]
+
+    def test_without_a_catalog_count_and_track_names_are_not_judged_but_repeats_are(self) -> None:
+        """A validator told no videos (an export reading stored records) cannot know what a video allows."""
+        assert Validator().check_submission(several_animals("a", "b", "c")) == []
+        assert [p.pointer for p in Validator().check_submission(several_animals("a", "a"))] == ["/instances/1/track"]
 
 
 class TestInstanceLabels:
@@ -65,7 +72,7 @@ class TestFastPath:
         assert _plainly_acceptable(several_animals("mother", "pup"), PAIR.skeleton, allowance_of=PAIR.allowance_of)
 
     def test_a_pair_beyond_the_allowance_is_never_waved_through(self) -> None:
-        assert not _plainly_acceptable(several_animals(None, None), PAIR.skeleton)
+        assert not _plainly_acceptable(several_animals(None, None), PAIR.skeleton, allowance_of=CATALOG_OF_ONE.allowance_of)
 
     def test_a_repeated_track_is_never_waved_through(self) -> None:
         assert not _plainly_acceptable(several_animals("pup", "pup"), PAIR.skeleton, allowance_of=PAIR.allowance_of)
@@ -78,7 +85,7 @@ class TestStoredRecords:
 
     def test_a_stored_pair_fails_where_the_video_allows_one_animal(self) -> None:
         record = record_of(several_animals("mother", "pup"))
-        pointers = [p.pointer for p in Validator().check_record(record.document(), filename=record.path)]
+        pointers = [p.pointer for p in CATALOG_OF_ONE.check_record(record.document(), filename=record.path)]
         assert pointers == ["/submission/instances", "/submission/instances/0/track", "/submission/instances/1/track"]
 
     def test_a_stored_instance_without_names_is_refused(self) -> None:
