@@ -155,8 +155,7 @@ def match_instances(
         return Matching((), 0, ())
     seed = _seed(instances, counts, sigma, diagonal, pairs)
     centres = instances[seed].copy()
-    for v in [seed, *(v for v in range(len(instances)) if v != seed)]:
-        points = instances[v]
+    for v, points in enumerate(instances):
         if v == seed or not len(points):
             continue
         chosen = _assign(pair_oks(points, centres, sigma, diagonal, pairs), least)
