@@ -39,6 +39,8 @@ BENCHMARKS = [
     ("next_frame", "next-frame answers/s and p50/p99 ms over a large frame tally",
      ["benchmarks/next_frame.py", "--videos", "100", "--frames", "1000", "--requests", "500"], ["benchmarks/next_frame.py"],
      r"^(\| (path|tally|next-frame)|tally built|\d[\d,]* videos)"),
+    ("frames", "decoded frames/s from the cache and on a miss, and probe seconds per hour of video",
+     ["benchmarks/frames.py", "--seconds", "20", "--requests", "30", "--probes", "3"], ["benchmarks/frames.py"], r"^(\| |\d+ s clips)"),
     ("consensus_quality", "consensus error vs median, DBSCAN (Zooniverse) and oracle; swaps, reliability, noise",
      ["benchmarks/consensus_quality.py", "--frames", "200"], ["benchmarks/consensus_quality.py"], r"^(\| |consensus beats|swaps|random|learned)"),
     ("consensus_scale", "`receiver consensus` over many records: seconds and peak memory",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from receiver.journal import Journal
     from receiver.settings import Settings
+    from receiver.volunteers.cli import VideoSettings
     from receiver.web.metrics import Metrics
 
 __all__ = ["main", "build_parser"]
@@ -96,6 +97,21 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
     if problem is not None:
         err.write(f"receiver serve: {problem}\n")
         return EXIT_FAILED
+    if settings.role != "deliver" and args.parent_pid is None:
+        from receiver.volunteers.videos import misaddressed_videos, verify_videos
+
+        if settings.video_dir is not None and not settings.video_dir.is_dir():
+            err.write(f"receiver serve: RECEIVER_VIDEO_DIR {settings.video_dir} is not a folder; make it, or point it at the videos' folder\n")
+            return EXIT_USAGE
+        # Only files in RECEIVER_VIDEO_DIR are opened: a video on another host is not fetched at start.
+        disagreements = verify_videos(settings.videos, settings.video_dir)
+        if disagreements:
+            named = Path(environ.get("RECEIVER_VIDEOS", "RECEIVER_VIDEOS")).name
+            err.write(f"receiver serve: the videos file {named} disagrees with the videos it lists:\n")
+            err.writelines(f"  {line}\n" for line in disagreements)
+            err.write("  correct those entries, or write them with `receiver videos add`\n")
+            return EXIT_USAGE
+        err.writelines(f"receiver serve: warning: {warning}\n" for warning in misaddressed_videos(settings.videos, settings.own_urls))
     if settings.role == "deliver":
         from receiver.delivery.roles import prepare_process, run_deliverer
 
@@ -166,7 +182,14 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
 
 
 def _tokens(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
-    from receiver.access.tokens import TokenError, add_token, describe, in_force, remove_token, revoke_token
+    from receiver.access.tokens import (
+        TokenError,
+        add_token,
+        describe,
+        in_force,
+        remove_token,
+        revoke_token,
+    )
     from receiver.settings import SettingsError, load_settings
 
     path = args.file or Path(environ.get("RECEIVER_TOKENS_FILE", "receiver-data/tokens.json"))
@@ -187,7 +210,10 @@ def _tokens(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
                 return EXIT_FAILED
             reach = "every running receiver refuses it from its next request"
             if journal_url:
-                from receiver.access.revocations import REFRESH_SECONDS, SharedRevocations
+                from receiver.access.revocations import (
+                    REFRESH_SECONDS,
+                    SharedRevocations,
+                )
 
                 # The database first: if it cannot be written, the file still holds the token in force and this can be run again.
                 SharedRevocations(journal_url).revoke(revoked)
@@ -232,7 +258,11 @@ def _retry(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, er
 
 
 def _moderate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
-    from receiver.datarepo.moderation import ModerationSetupError, build_moderator, moderate_pulls
+    from receiver.datarepo.moderation import (
+        ModerationSetupError,
+        build_moderator,
+        moderate_pulls,
+    )
     from receiver.settings import SettingsError, load_settings
 
     try:
@@ -316,7 +346,13 @@ def _init(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err
     import requests
     from github import GithubException
 
-    from receiver.datarepo.layout import InitError, UnresolvedRef, commit_of_ref, pin_to_commit, write_init
+    from receiver.datarepo.layout import (
+        InitError,
+        UnresolvedRef,
+        commit_of_ref,
+        pin_to_commit,
+        write_init,
+    )
     from receiver.stores.github.answers import answer_from
     from receiver.stores.github.client import github_client
 
@@ -356,6 +392,95 @@ def _init(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err
     out.write(f"The workflows check out {pin.repository} at commit {pin.commit}" + (f" ({pin.named} now).\n" if pin.named else ".\n"))
     out.write("Commit these to the data repository, make the settings its README.md lists, then run `receiver doctor`.\n")
     return EXIT_OK
+
+
+def _predictions(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    from receiver.contract.validation import Validator
+    from receiver.journal import JournalError
+    from receiver.journal.engines import open_journal
+    from receiver.settings import SettingsError, load_settings
+    from receiver.volunteers.frames import FrameLedger
+    from receiver.volunteers.predictions import (
+        PredictionError,
+        doubts,
+        read_predictions,
+    )
+    from receiver.volunteers.tallies import tally_database
+
+    try:
+        settings = load_settings(environ, config_file=args.config)
+    except SettingsError as exc:
+        err.write(f"receiver predictions: {exc}\n")
+        return EXIT_USAGE
+    if not settings.videos:
+        err.write("receiver predictions: no videos are configured (RECEIVER_VIDEOS); predictions belong to configured videos\n")
+        return EXIT_USAGE
+    skeleton = Validator().skeleton
+    keypoints = [k.id for k in skeleton.keypoints]
+    read = []
+    if args.action == "import":
+        try:
+            video_map, keypoint_map = _pairs(args.video, "--video"), _pairs(args.keypoint, "--keypoint")
+        except ValueError as exc:
+            err.write(f"receiver predictions: {exc}\n")
+            return EXIT_USAGE
+        try:
+            import sleap_io
+        except ImportError:
+            err.write("receiver predictions: reading pose files needs sleap-io: pip install 'pose-receiver[export]'\n")
+            return EXIT_USAGE
+        for path in args.files:
+            try:
+                labels = sleap_io.load_file(str(path))
+            except Exception as exc:  # sleap-io raises what its format readers raise
+                err.write(f"receiver predictions: {path.name} cannot be read as a pose file ({exc.__class__.__name__}: {exc}); nothing was imported\n")
+                return EXIT_FAILED
+            model = args.model or path.stem
+            try:
+                read.extend(
+                    read_predictions(
+                        labels.labeled_frames, source=path.name, videos=settings.videos, keypoints=keypoints, model=model,
+                        video_map=video_map, keypoint_map=keypoint_map,
+                    )
+                )
+            except PredictionError as exc:
+                err.write(f"receiver predictions: {exc}; nothing was imported\n")
+                return EXIT_FAILED
+    try:
+        with open_journal(settings):
+            tally = FrameLedger(tally_database(settings), settings.videos, retire_after=settings.retire_after, keypoints=keypoints).open()
+            try:
+                if read:
+                    sizes = {video.url: (video.width, video.height) for video in settings.videos}
+                    values: list[float] = []
+                    for url in sorted({p.video_url for p in read}):
+                        of_video = [p for p in read if p.video_url == url]
+                        values.extend(doubts(of_video, *sizes[url]))
+                    ordered = sorted(read, key=lambda p: (p.video_url, p.frame_index))
+                    count = tally.import_predictions(ordered, values)
+                    out.write(f"{count} predicted frame(s) imported from {len(args.files)} file(s).\n")
+                counts = tally.prediction_counts()
+            finally:
+                tally.close()
+    except JournalError as exc:
+        err.write(f"receiver predictions: {exc}\n")
+        return EXIT_FAILED
+    if not counts:
+        out.write("No predictions are loaded; `receiver predictions import FILE` loads some.\n")
+    for url, model, frames, doubt in counts:
+        out.write(f"{url}  model {model}: {frames} frame(s), mean doubt {doubt:.2f}\n")
+    return EXIT_OK
+
+
+def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
+    """NAME=VALUE options as a mapping, or a ValueError naming the one without '='."""
+    pairs = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            raise ValueError(f"{option} {item!r} should be NAME=VALUE")
+        pairs[name] = value
+    return pairs
 
 
 def _positive_int(text: str) -> int:
@@ -543,10 +668,46 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="write into a folder that already has files (annotations/ stays untouched)")
     init.set_defaults(run=_init)
 
+    predictions = commands.add_parser(
+        "predictions",
+        help="load a model's predictions for the configured videos, or list them",
+        description=(
+            "import reads pose files (SLEAP .slp, DeepLabCut .h5, NWB ndx-pose) through sleap-io and keeps their predictions beside the"
+            " journal, replacing earlier ones of the same frames; a file that cannot be placed on the configured videos and skeleton is"
+            " refused whole. list shows what is loaded per video and model version. With RECEIVER_FRAME_CHOICE=uncertain, next-frame"
+            " hands out the frames whose predictions are most in doubt first."
+        ),
+    )
+    predictions.add_argument("action", choices=("import", "list"))
+    predictions.add_argument("files", nargs="*", type=Path, metavar="FILE", help="pose files to import")
+    predictions.add_argument("--model", help="the model version to keep with each prediction (default: the file's name)")
+    predictions.add_argument("--video", action="append", metavar="NAME=URL", help="the configured video a file name in the pose file stands for")
+    predictions.add_argument("--keypoint", action="append", metavar="NODE=ID", help="the skeleton keypoint a node name in the pose file stands for")
+    predictions.add_argument("--config", type=Path, help="settings file (TOML); default receiver.toml when present")
+    predictions.set_defaults(run=_predictions)
+
     from receiver.export.cli import add_commands
+    from receiver.volunteers.cli import add_commands as add_video_commands
 
     add_commands(commands, own_store=_own_store)
+    add_video_commands(commands, settings_of=_video_settings)
     return parser
+
+
+def _video_settings(environ: Mapping[str, str]) -> VideoSettings:
+    """What `receiver videos` needs from the settings; the videos file itself is read by the command, since `add` may create it."""
+    from receiver.settings import load_settings
+    from receiver.volunteers.cli import VideoSettings
+
+    named = environ.get("RECEIVER_VIDEOS", "").strip()
+    settings = load_settings({k: v for k, v in environ.items() if k != "RECEIVER_VIDEOS"}, overrides={"videos": ""})
+    return VideoSettings(
+        videos_file=Path(named) if named else None,
+        video_dir=settings.video_dir,
+        base_url=settings.own_urls[0],
+        own_urls=settings.own_urls,
+        server_frames=settings.server_frames,
+    )
 
 
 def _own_store(environ: Mapping[str, str]) -> Path:
@@ -587,7 +748,6 @@ def _git_token(settings: Settings) -> str:
 
 def _delivery_metrics(journal: Journal) -> Metrics | None:
     """Beside intake processes, what a deliver process delivers is counted in the files their /metrics sums."""
-    from receiver.settings import Settings
     from receiver.web.metrics import Metrics
 
     shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")

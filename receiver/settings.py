@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from receiver.access.ratelimit import RateLimit
-from receiver.volunteers.videos import Video, load_videos
+from receiver.volunteers.videos import Video, load_videos, place_videos
 
 __all__ = ["Settings", "SettingsError", "RateLimit", "load_settings", "SETTING_HELP"]
 
@@ -72,6 +72,9 @@ class Settings:
     max_attempts: int = 5
     stall_seconds: float = 120.0
     videos: tuple[Video, ...] = field(default=(), repr=False)
+    video_dir: Path | None = None
+    server_frames: str = "auto"
+    frame_cache_mb: int = 256
     retire_after: int = 3
     public_url: str = ""
     metrics: str = "token"
@@ -85,6 +88,7 @@ class Settings:
     one_voice_per_address: bool = True
     gold: Path | None = None
     gold_screening: bool = True
+    frame_choice: str = "uniform"
 
     @property
     def journal_path(self) -> Path:
@@ -99,6 +103,18 @@ class Settings:
     def metrics_dir(self) -> Path:
         """Where worker processes keep their counters for /metrics to sum (beside the journal, wiped at each start)."""
         return self.journal_path.with_name(self.journal_path.name + ".metrics")
+
+    @property
+    def frame_cache_dir(self) -> Path:
+        """Where decoded frames are kept (beside the journal, bounded by frame_cache_mb)."""
+        return self.journal_path.with_name(self.journal_path.name + ".frames")
+
+    @property
+    def own_urls(self) -> tuple[str, ...]:
+        """The addresses this receiver is reached at: its public URL, and its own host and port."""
+        hosts = {self.host, "127.0.0.1", "localhost"} if self.host in ("127.0.0.1", "0.0.0.0", "localhost", "::") else {self.host}
+        own = [self.public_url] if self.public_url else []
+        return (*own, *sorted(f"http://{host}:{self.port}" for host in hosts))
 
     @property
     def origin_regex(self) -> str | None:
@@ -147,7 +163,10 @@ SETTING_HELP: dict[str, str] = {
     "moderation": "auto (the gate merges valid receiver PRs) or review (PRs are labelled needs-review and merged by a maintainer)",
     "max_attempts": "refusals by the store after which a record is marked failed (then `receiver retry`)",
     "stall_seconds": "/health says stalled when records wait and nothing was delivered for this long",
-    "videos": "JSON or TOML file listing the videos volunteers label (url, fps, frames, width, height); enables /api/next-frame",
+    "videos": "JSON or TOML file listing the videos volunteers label (url, fps, frames, width, height); enables /api/next-frame; `receiver videos add` writes it",
+    "video_dir": "folder of video files the receiver serves itself at /videos/<path> (with byte ranges and CORS); nothing outside it is served",
+    "server_frames": "auto (the page labels frames the receiver decodes only for videos browsers cannot play) or always (for every video it can decode)",
+    "frame_cache_mb": "megabytes of decoded frames kept on disk beside the journal (least recently used go first)",
     "retire_after": "agreeing labels after which a frame is retired and no longer handed out",
     "public_url": "the receiver's public http(s) address; pull requests then link each record's review page",
     "metrics": "GET /metrics (Prometheus): off, public, or token (the default: only with RECEIVER_METRICS_TOKEN, off while none is set)",
@@ -161,6 +180,10 @@ SETTING_HELP: dict[str, str] = {
     "gold": (
         "expert labels (a folder, git repository or JSON file of records, as `receiver consensus --gold` reads): their frames count as"
         " retired, test new sessions and bar the ones far off them"
+    ),
+    "frame_choice": (
+        "how next-frame picks among frames needing labels: uniform (fewest agreeing labels first, at random) or uncertain"
+        " (frames whose imported predictions are most in doubt first; see `receiver predictions`)"
     ),
     "gold_screening": "hand sessions gold frames, 40 percent of a new session's frames, falling to 10 as it matches them (false: never; needs RECEIVER_GOLD)",
 }
@@ -226,6 +249,8 @@ _CHOICES = {
     "moderation": ("auto", "review"),
     "log_format": ("text", "json"),
     "metrics": ("off", "public", "token"),
+    "frame_choice": ("uniform", "uncertain"),
+    "server_frames": ("auto", "always"),
 }
 
 
@@ -292,6 +317,7 @@ def load_settings(
         raise SettingsError(f"RECEIVER_RETIRE_AFTER={values['retire_after']}: expected 1 or more agreeing labels")
     token = environ.get("GITHUB_TOKEN", "")
     settings = replace(Settings(), **values, github_token=token)
+    settings = replace(settings, videos=place_videos(settings.videos, bases=settings.own_urls, server_frames=settings.server_frames))
     app = settings.github_app_id or settings.github_app_installation_id or settings.github_app_private_key_file
     if app and not (settings.github_app_id and settings.github_app_installation_id and settings.github_app_private_key_file):
         raise SettingsError(

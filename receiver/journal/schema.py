@@ -39,7 +39,9 @@ CREATE TABLE IF NOT EXISTS status (name TEXT PRIMARY KEY, value TEXT NOT NULL, w
 #: voice, at most a few times K), the frames whose counted labels changed and
 #: wait to be judged (`pending_judgements`), each voice's score on gold and on
 #: settled frames (`voice_scores`) and the voices whose standing changed, so
-#: their frames are judged again (`pending_voices`), the frames leased to volunteer sessions
+#: their frames are judged again (`pending_voices`), a model's predictions by
+#: video URL and frame (`predictions`, kept across video changes) and the frames
+#: not retired that have one, by doubt (`doubtful_frames`), the frames leased to volunteer sessions
 #: (`assignments`, one per session and one per client address group on each
 #: frame), the retired frames that later labels brought back (`reopened_frames`)
 #: and the secret that signs sessions (`volunteer_keys`), kept up to date inside each admitting transaction, on either
@@ -104,6 +106,21 @@ CREATE TABLE IF NOT EXISTS pending_judgements (
 ){keyed};
 CREATE TABLE IF NOT EXISTS pending_voices (voice TEXT PRIMARY KEY, queued INTEGER NOT NULL DEFAULT 1){keyed};
 CREATE INDEX IF NOT EXISTS frame_votes_by_voice ON frame_votes (voice);
+CREATE TABLE IF NOT EXISTS predictions (
+    url TEXT NOT NULL,
+    frame INTEGER NOT NULL,
+    model TEXT NOT NULL,
+    points TEXT NOT NULL,
+    doubt {double} NOT NULL,
+    PRIMARY KEY (url, frame)
+){keyed};
+CREATE TABLE IF NOT EXISTS doubtful_frames (
+    video INTEGER NOT NULL,
+    frame INTEGER NOT NULL,
+    doubt {double} NOT NULL,
+    PRIMARY KEY (video, frame)
+){keyed};
+CREATE INDEX IF NOT EXISTS doubtful_by_doubt ON doubtful_frames (doubt);
 CREATE TABLE IF NOT EXISTS voice_scores (
     voice TEXT NOT NULL,
     video INTEGER NOT NULL,

@@ -5,8 +5,8 @@ packets (pts × time base, sorted into presentation order, the packets an edit
 list discards left out), so a frame is numbered by its place in that table
 whatever the rate: variable rates, streams that start late and edit lists are
 numbered as a decoder shows them. Reading the table demultiplexes the whole
-file but decodes only its first frame (to prove the codec decodes and to read
-the rotation), which keeps a probe far cheaper than a decode.
+file once but decodes only until its first frame (to prove the codec decodes
+and to read the rotation), which keeps a probe far cheaper than a decode.
 
 Errors::
 
@@ -16,6 +16,7 @@ Errors::
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 from fractions import Fraction
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 import av
 import av.container
 import av.error
+import av.video.frame
 import av.video.stream
 
 __all__ = ["Probe", "ProbeError", "probe", "source_name", "open_video", "PLAYABLE"]
@@ -99,20 +101,12 @@ def _reason(exc: av.error.FFmpegError) -> str:
 
 
 def probe(source: str | os.PathLike[str]) -> Probe:
-    """Read a video's frame table and properties, decoding only its first frame."""
+    """Read a video's frame table and properties in one pass over its packets, decoding only until its first frame."""
     name = source_name(source)
     container, stream = open_video(source)
     with container:
-        try:
-            first = next(container.decode(stream), None)
-        except av.error.FFmpegError as exc:
-            raise ProbeError(f"{name} cannot be decoded: {_reason(exc)}") from exc
-        if first is None:
-            raise ProbeError(f"{name} cannot be decoded: its video stream yields no frame")
+        pts, keys, first = _packet_table(container, stream, name)
         rotation = (-int(first.rotation or 0)) % 360
-    container, stream = open_video(source)
-    with container:
-        pts, keys = _packet_table(container, stream, name)
         time_base = stream.time_base or Fraction(1, 1)
         times = tuple(float(value * time_base) for value in pts)
         context = stream.codec_context
@@ -139,22 +133,35 @@ def probe(source: str | os.PathLike[str]) -> Probe:
         )
 
 
-def _packet_table(container: av.container.InputContainer, stream: av.video.stream.VideoStream, name: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Every frame's pts in presentation order, and the indices of those that start a decodable run (keyframes)."""
+def _packet_table(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, name: str
+) -> tuple[tuple[int, ...], tuple[int, ...], av.video.frame.VideoFrame]:
+    """Every frame's pts in presentation order, the indices of keyframes, and the first decoded frame.
+
+    Packets are decoded only until the first frame comes out (which proves the
+    codec decodes and carries the rotation); the rest are only counted.
+    """
     stamps: list[tuple[int, bool]] = []
+    first: av.video.frame.VideoFrame | None = None
     try:
         for packet in container.demux(stream):
+            if first is None:
+                decoded = packet.decode()
+                first = next((frame for frame in decoded if isinstance(frame, av.video.frame.VideoFrame)), None)
             if not packet.size or packet.is_discard:
                 continue
             stamp = packet.pts if packet.pts is not None else packet.dts
             if stamp is not None:
                 stamps.append((stamp, packet.is_keyframe))
     except av.error.FFmpegError as exc:
-        raise ProbeError(f"{name} cannot be read to its end: {_reason(exc)}") from exc
+        what = "read to its end" if first is not None else "decoded"
+        raise ProbeError(f"{name} cannot be {what}: {_reason(exc)}") from exc
+    if first is None:
+        raise ProbeError(f"{name} cannot be decoded: its video stream yields no frame")
     if not stamps:
         raise ProbeError(f"{name} cannot be decoded: its video stream has no timed frames")
     stamps.sort()
-    return tuple(stamp for stamp, _ in stamps), tuple(i for i, (_, key) in enumerate(stamps) if key)
+    return tuple(stamp for stamp, _ in stamps), tuple(i for i, (_, key) in enumerate(stamps) if key), first
 
 
 def _fps(stream: av.video.stream.VideoStream, times: tuple[float, ...]) -> float:
@@ -167,7 +174,7 @@ def _fps(stream: av.video.stream.VideoStream, times: tuple[float, ...]) -> float
 
 def _constant(pts: tuple[int, ...], time_base: Fraction) -> bool:
     """Whether every frame lasts as long as the next, to a tick of the time base or a millisecond (Matroska's tick)."""
-    steps = [later - earlier for earlier, later in zip(pts, pts[1:])]
+    steps = [later - earlier for earlier, later in itertools.pairwise(pts)]
     if not steps:
         return True
     return float((max(steps) - min(steps)) * time_base) <= max(float(time_base), 0.001) + 1e-9

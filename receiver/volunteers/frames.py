@@ -46,6 +46,7 @@ the volunteer has not labelled. Handed-out frames are not reserved.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import random
@@ -61,6 +62,7 @@ from receiver.consensus import ConsensusRule, FrameKey, Point, gold_agreement, v
 from receiver.contract.records import ANONYMOUS, Record
 from receiver.journal.connector import JournalUnavailable
 from receiver.journal.sqlite import connect
+from receiver.volunteers.predictions import Prediction
 from receiver.volunteers.retirement import FrameAgreement, judge_frame
 from receiver.volunteers.trust import GOLD_KIND, SETTLED_KIND, Standing
 from receiver.volunteers.videos import Video
@@ -79,6 +81,12 @@ _VOTES_KEY = "frames.votes"
 
 #: By default a frame's labels are judged up to this many times K; the rest are kept and not judged.
 CAP_TIMES_K = 3
+
+#: How next-frame chooses among frames that need labels (RECEIVER_FRAME_CHOICE).
+CHOICES = ("uniform", "uncertain")
+
+#: Predictions whose doubt differs by less than this are in doubt alike: `uncertain` picks among them at random.
+_ALIKE = 0.05
 
 
 @dataclass(frozen=True)
@@ -226,6 +234,29 @@ STATEMENTS: dict[str, str] = {
         "UPDATE videos SET touched = (SELECT count(*) FROM frames WHERE frames.video = videos.id AND (frames.labels > 0 OR frames.retired = 1))"
     ),
     "labelled_by": "SELECT 1 FROM volunteer_frames WHERE volunteer = :volunteer AND video = :video AND frame = :frame",
+    "drop_prediction": "DELETE FROM predictions WHERE url = :url AND frame = :frame",
+    "add_prediction": "INSERT INTO predictions (url, frame, model, points, doubt) VALUES (:url, :frame, :model, :points, :doubt)",
+    "prediction": "SELECT model, points FROM predictions WHERE url = :url AND frame = :frame",
+    "prediction_counts": "SELECT url, model, count(*), avg(doubt) FROM predictions GROUP BY url, model ORDER BY url, model",
+    # The frames not retired that have a prediction, by doubt: what `uncertain` picking walks, most doubtful first.
+    "doubt_video": (
+        "INSERT INTO doubtful_frames (video, frame, doubt) SELECT f.video, f.frame, p.doubt FROM predictions AS p"
+        " JOIN videos AS v ON v.url = p.url JOIN frames AS f ON f.video = v.id AND f.frame = p.frame"
+        " WHERE v.id = :video AND f.retired = 0 ON CONFLICT (video, frame) DO UPDATE SET doubt = excluded.doubt"
+    ),
+    "doubt_frame": (
+        "INSERT INTO doubtful_frames (video, frame, doubt) SELECT v.id, p.frame, p.doubt FROM predictions AS p JOIN videos AS v ON v.url = p.url"
+        " WHERE v.id = :video AND p.frame = :frame ON CONFLICT (video, frame) DO UPDATE SET doubt = excluded.doubt"
+    ),
+    "settle_doubt": "DELETE FROM doubtful_frames WHERE video = :video AND frame = :frame",
+    "drop_doubt": "DELETE FROM doubtful_frames WHERE video = :video",
+    "pick_doubtful": (
+        "SELECT f.video, f.frame, d.doubt FROM doubtful_frames AS d JOIN frames AS f ON f.video = d.video AND f.frame = d.frame"
+        " WHERE f.retired = 0 AND f.labels < :cap"
+        " AND NOT EXISTS (SELECT 1 FROM volunteer_frames AS mine WHERE mine.volunteer = :volunteer AND mine.video = f.video AND mine.frame = f.frame)"
+        + _LEASABLE
+        + " ORDER BY d.doubt DESC LIMIT :limit"
+    ),
     "add_volunteer_frame": "INSERT INTO volunteer_frames (volunteer, video, frame) VALUES (:volunteer, :video, :frame) ON CONFLICT DO NOTHING",
     "set_frame": "UPDATE frames SET labels = :labels, agreeing = :agreeing, retired = :retired WHERE video = :video AND frame = :frame",
     "count_video": "UPDATE videos SET touched = touched + :touched, retired = retired + :retired WHERE id = :video",
@@ -381,6 +412,7 @@ class FrameLedger:
         cap: int = 0,
         gold: Mapping[FrameKey, Sequence[Point | None]] | None = None,
         screening: bool = True,
+        choice: str = "uniform",
     ) -> None:
         if retire_after < 1:
             raise ValueError("retire_after must be 1 or more")
@@ -388,6 +420,10 @@ class FrameLedger:
         #: Expert points by (video URL, frame index); screening hands them to sessions.
         self.gold = {(key.video_url, key.frame_index): tuple(points) for key, points in (gold or {}).items()}
         self.screening = screening and bool(self.gold)
+        if choice not in CHOICES:
+            raise ValueError(f"choice must be one of {', '.join(CHOICES)}, not {choice!r}")
+        #: `uncertain` hands out the frames whose predictions are most in doubt first; `uniform` ignores predictions.
+        self.choice = choice
         self._agree = ConsensusRule().agree
         self.database = database
         self.videos = tuple(videos)
@@ -409,11 +445,18 @@ class FrameLedger:
         self.database.close()
 
     def held(self) -> dict[int, Video]:
-        """The videos the tally holds now, by their id in it; another receiver's start may have changed them."""
-        return {
-            int(ident): Video(url=url, fps=float(fps), frames=int(frames), width=int(width), height=int(height))
-            for ident, url, fps, frames, width, height in self.database.read("videos", {})
-        }
+        """The videos the tally holds now, by their id in it; another receiver's start may have changed them.
+
+        A video held as this receiver configured it comes back as configured, with
+        what its entry adds to the five columns kept (frame times, decoding).
+        """
+        held = {}
+        for ident, url, fps, frames, width, height in self.database.read("videos", {}):
+            video = Video(url=url, fps=float(fps), frames=int(frames), width=int(width), height=int(height))
+            configured = self._by_url.get(url)
+            same = configured is not None and (configured.fps, configured.frames, configured.width, configured.height) == (video.fps, video.frames, video.width, video.height)
+            held[int(ident)] = configured if same and configured is not None else video
+        return held
 
     def video(self, url: str) -> Video | None:
         """The video with this URL as the tally holds it now, if it does."""
@@ -513,7 +556,8 @@ class FrameLedger:
 
     def _drop(self, connection: Connection, ident: int) -> None:
         for name in (
-            "drop_frames", "drop_volunteer_frames", "drop_votes", "drop_assignments", "drop_reopened", "drop_pending", "drop_scores", "drop_video"
+            "drop_frames", "drop_volunteer_frames", "drop_votes", "drop_assignments", "drop_reopened", "drop_pending", "drop_scores", "drop_doubt",
+            "drop_video",
         ):
             connection.execute(self._sql(name), {"video": ident})
 
@@ -534,6 +578,7 @@ class FrameLedger:
                     connection.execute(self._sql("count_video"), {"touched": touched, "retired": retired, "video": ident})
         for voice in sorted(moved):
             connection.execute(self._sql("queue_voice"), {"voice": voice})
+        connection.execute(self._sql("doubt_video"), {"video": ident})
 
     def _reretire(self, connection: Connection) -> None:
         """Apply a changed RECEIVER_RETIRE_AFTER to every frame (both directions walk the need index)."""
@@ -658,8 +703,10 @@ class FrameLedger:
             # Later counted labels disagree with the answer it retired on: back into the pool.
             connection.execute(self._sql("reopen"), {"video": ident, "frame": index})
             connection.execute(self._sql("unscore_frame"), {"video": ident, "frame": index, "kind": SETTLED_KIND})
+            connection.execute(self._sql("doubt_frame"), {"video": ident, "frame": index})
         elif retired and not was_retired:
             connection.execute(self._sql("settled_again"), {"video": ident, "frame": index})
+            connection.execute(self._sql("settle_doubt"), {"video": ident, "frame": index})
         if retired:
             for voice, record in voices.items():
                 good = int(record.id in agreement.agreeing_records)
@@ -711,17 +758,45 @@ class FrameLedger:
                 break
         return judged
 
+    # -- predictions ----------------------------------------------------------------
+
+    def import_predictions(self, predictions: Sequence[Prediction], doubt: Sequence[float]) -> int:
+        """Keep these predictions (with each one's doubt), replacing what an earlier import held for the same frames, in one transaction."""
+        with self.database.transaction() as connection:
+            for prediction, value in zip(predictions, doubt, strict=True):
+                key = {"url": prediction.video_url, "frame": prediction.frame_index}
+                connection.execute(self._sql("drop_prediction"), key)
+                points = json.dumps([None if p is None else list(p) for p in prediction.points])
+                connection.execute(self._sql("add_prediction"), {**key, "model": prediction.model, "points": points, "doubt": value})
+            for ident, url, *_ in connection.execute(self._sql("videos"), {}).fetchall():
+                if any(prediction.video_url == url for prediction in predictions):
+                    connection.execute(self._sql("doubt_video"), {"video": int(ident)})
+        return len(predictions)
+
+    def prediction(self, url: str, index: int) -> dict[str, Any] | None:
+        """The kept prediction of a frame, keyed by keypoint (`{"x", "y", "score"}` or null), with its model; None when there is none."""
+        rows = self.database.read("prediction", {"url": url, "frame": index})
+        if not rows:
+            return None
+        model, points = rows[0]
+        values = json.loads(points)
+        return {
+            "model": str(model),
+            "keypoints": {k: None if v is None else {"x": v[0], "y": v[1], "score": v[2]} for k, v in zip(self.keypoints, values)},
+        }
+
+    def prediction_counts(self) -> list[tuple[str, str, int, float]]:
+        """Per video URL and model version: how many frames have a prediction, and their mean doubt."""
+        return [(str(u), str(m), int(n), float(d)) for u, m, n, d in self.database.read("prediction_counts", {})]
+
     def agreement(self, url: str, index: int) -> FrameAgreement | None:
         """What one frame's counted labels of voices not barred say together: what its retirement was judged on (None: not a frame here)."""
         self.judge_pending()
         rows = self.database.read("geometry", {"url": url})
         if not rows:
             return None
-        with self.database.judging() as connection:
-            documents = connection.execute(self._sql("vote_documents"), {"video": int(rows[0][0]), "frame": index}).fetchall()
-            counted = [
-                Record.from_stored(bytes(document)) for voice, document in documents if not self._standing(connection, str(voice)).barred
-            ]
+        documents = self.database.read("vote_documents", {"video": int(rows[0][0]), "frame": index})
+        counted = [Record.from_stored(bytes(document)) for voice, document in documents if not self.standing(str(voice)).barred]
         return judge_frame(counted, self.keypoints, self.symmetry)
 
     def _requeue_voices(self, batch: int) -> None:
@@ -756,6 +831,8 @@ class FrameLedger:
         scope["cap"] = self.label_cap(retire_after)
         if lease is not None and self.screening and candidates:
             picks.extend(self._gold_picks(volunteer, lease, count, candidates, held, rng))
+        if self.choice == "uncertain" and candidates and len(picks) < count:
+            picks.extend(self._doubtful_picks(volunteer, count - len(picks), candidates, rng, {(v, f) for v, f, _ in picks}, scope, retire_after))
         # Frames brought back from retirement first: few, and their answer is in doubt.
         if candidates and len(picks) < count:
             for video_id, frame in self.database.read(
@@ -792,6 +869,18 @@ class FrameLedger:
                 if len(picks) == wanted:
                     break
         return picks
+
+    def _doubtful_picks(
+        self, volunteer: str, wanted: int, candidates: list[int], rng: random.Random, taken: set[tuple[int, int]], scope: Mapping[str, Any], room: int
+    ) -> list[tuple[int, int, int]]:
+        """The frames whose predictions are most in doubt; among frames in doubt alike (within 0.05), at random, so volunteers asking together spread."""
+        rows = self.database.read("pick_doubtful", {"volunteer": volunteer, "limit": 4 * wanted + len(taken), "room": room, **scope})
+        ranked = [(int(v), int(f), float(d)) for v, f, d in rows if int(v) in candidates and (int(v), int(f)) not in taken]
+        if not ranked:
+            return []
+        bar = ranked[min(wanted, len(ranked)) - 1][2] - _ALIKE
+        pool = [(video, frame) for video, frame, doubt in ranked if doubt >= bar]
+        return [(video, frame, 0) for video, frame in rng.sample(pool, min(wanted, len(pool)))]
 
     def _lease(self, picks: list[tuple[int, int, int]], lease: Lease) -> list[tuple[int, int, int]]:
         """Lease the picked frames to the session; a frame another session of its address group took meanwhile is dropped."""

@@ -88,24 +88,22 @@ class PostgresTally:
         except (psycopg.Error, PoolTimeout) as exc:
             raise JournalUnavailable(f"the frame tally cannot be read right now ({exc.__class__.__name__})") from exc
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
-        try:
-            with self._pool.connection() as connection, connection.transaction():
-                connection.execute("SELECT pg_advisory_xact_lock(%s)", (self._sync_key,))
-                yield connection
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise JournalUnavailable(f"the frame tally cannot be brought up to date right now ({exc.__class__.__name__})") from exc
+    def transaction(self) -> contextlib.AbstractContextManager[psycopg.Connection[tuple[Any, ...]]]:
+        return self._holding("pg_advisory_xact_lock", "be brought up to date")
+
+    def judging(self) -> contextlib.AbstractContextManager[psycopg.Connection[tuple[Any, ...]]]:
+        # Shared, as admissions hold it: judging runs beside them and waits only for a sync.
+        return self._holding("pg_advisory_xact_lock_shared", "judge frames")
 
     @contextlib.contextmanager
-    def judging(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
-        # Shared, as admissions hold it: judging runs beside them and waits only for a sync.
+    def _holding(self, lock: str, what: str) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        """A transaction holding the sync lock the way `lock` (a PostgreSQL advisory-lock function) takes it."""
         try:
             with self._pool.connection() as connection, connection.transaction():
-                connection.execute("SELECT pg_advisory_xact_lock_shared(%s)", (self._sync_key,))
+                connection.execute(f"SELECT {lock}(%s)", (self._sync_key,))
                 yield connection
         except (psycopg.Error, PoolTimeout) as exc:
-            raise JournalUnavailable(f"the frame tally cannot judge frames right now ({exc.__class__.__name__})") from exc
+            raise JournalUnavailable(f"the frame tally cannot {what} right now ({exc.__class__.__name__})") from exc
 
     def close(self) -> None:
         self._pool.close()

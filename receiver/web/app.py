@@ -41,9 +41,11 @@ from receiver.journal import JournalUnavailable
 from receiver.journal.engines import open_journal
 from receiver.settings import Settings
 from receiver.stores import Store, build_store
-from receiver.volunteers.frames import FrameLedger, SqliteTally, TallyDatabase
+from receiver.volunteers.frame_cache import FrameCache
+from receiver.volunteers.frames import FrameLedger
 from receiver.volunteers.judging import Judge
 from receiver.volunteers.sessions import SessionKeys, new_secret
+from receiver.volunteers.tallies import tally_database
 from receiver.volunteers.videos import video_allowances
 from receiver.web.connections import ConnectionCap
 from receiver.web.dashboard import (
@@ -54,6 +56,7 @@ from receiver.web.dashboard import (
 )
 from receiver.web.forwarded import ForwardedFor, TrustedHops
 from receiver.web.frame_api import frame_routes
+from receiver.web.frame_images import FrameImages
 from receiver.web.headers import SecurityHeaders, page_headers
 from receiver.web.labeling import routes as page_routes
 from receiver.web.metrics import Metrics, bearer_matches
@@ -62,6 +65,7 @@ from receiver.web.responses import JSONAnswer
 from receiver.web.responses import error as _error
 from receiver.web.sessions import LEASE_HEADER, SESSION_HEADER, session_routes
 from receiver.web.state import Receiver, receiver_of
+from receiver.web.video_files import video_routes
 from receiver.web.submissions import SubmissionEndpoint
 
 __all__ = ["create_app", "app_from_environment"]
@@ -297,15 +301,6 @@ def _tokens(settings: Settings) -> TokenWatch:
     return TokenWatch(settings.tokens_file)
 
 
-def _tally_database(settings: Settings) -> TallyDatabase:
-    """Where the frame tally lives: beside the records, in the journal's own database."""
-    if settings.journal_url:
-        from receiver.volunteers.postgres import PostgresTally
-
-        return PostgresTally(settings.journal_url)
-    return SqliteTally(settings.journal_path)
-
-
 def _gold(settings: Settings, validator: Validator, keypoints: list[str]) -> dict[FrameKey, tuple[Point | None, ...]]:
     """The expert points of RECEIVER_GOLD by frame, read once at start (none when it is not set)."""
     if settings.gold is None:
@@ -358,6 +353,9 @@ def create_app(
     )
     if entropy is not None:
         receiver.entropy = entropy
+    if any(video.decodable for video in settings.videos):
+        cache = FrameCache(settings.frame_cache_dir, settings.frame_cache_mb * 1024 * 1024)
+        receiver.frame_images = FrameImages(settings.videos, video_dir=settings.video_dir, cache=cache)
     # New sessions per address group, counted in a file of their own: their buckets refill at their own rate.
     session_limits = SharedLimits(settings.limits_path.with_name(settings.limits_path.name + ".sessions"), per_client=settings.session_limit)
     receiver.session_limits = session_limits
@@ -370,7 +368,7 @@ def create_app(
         # configuration left, and is rebuilt from the records if videos come back.
         keypoints = [k.id for k in receiver.validator.skeleton.keypoints]
         tally = FrameLedger(
-            _tally_database(settings),
+            tally_database(settings),
             settings.videos,
             retire_after=settings.retire_after,
             keypoints=keypoints,
@@ -378,6 +376,7 @@ def create_app(
             cap=settings.label_cap,
             gold=_gold(settings, receiver.validator, keypoints),
             screening=settings.gold_screening,
+            choice=settings.frame_choice,
         )
         # With no videos there is no frame to re-judge: admissions then skip the hook and its transaction.
         # A shared journal's tally may hold another receiver's videos, so there the hook always runs.
@@ -442,6 +441,7 @@ def create_app(
         Route("/docs", docs, methods=["GET"]),
         Mount("/docs/assets", _docs_assets()),
         *page_routes(),
+        *video_routes(settings.video_dir),
     ]
     cors = Middleware(
         CORSMiddleware,

@@ -1,7 +1,8 @@
-"""The volunteer loop's HTTP side: which frame to label next, how far the videos are, and one record's review.
+"""The volunteer loop's HTTP side: which frame to label next, how far the videos are, one record's review, a frame's image.
 
-`GET /api/next-frame?volunteer=ID[&count=N][&video=URL]`, `GET /api/progress[?volunteer=ID][&video=URL]`
-and `GET /api/review/{id}`. The first two need configured videos
+`GET /api/next-frame?volunteer=ID[&count=N][&video=URL]`, `GET /api/progress[?volunteer=ID][&video=URL]`,
+`GET /api/review/{id}` and `GET /api/frames/{video}/{index}[?format=jpeg|png|webp]` (the frame decoded
+by the receiver, see `receiver.web.frame_images`; next-frame starts decoding the frames it hands out). The first two need configured videos
 (`RECEIVER_VIDEOS`); without them they answer 404 with a sentence saying so,
 since nothing is missing that waiting would bring. The tally they read is
 `receiver.volunteers.frames`; the agreement behind it is `receiver.volunteers.retirement`.
@@ -20,10 +21,13 @@ from starlette.routing import Route
 
 from receiver.contract.records import Record, is_record_id
 from receiver.journal import JournalUnavailable
+from receiver.media import FrameError
+from receiver.media.frames import IMAGE_TYPES
 from receiver.volunteers.frames import CAP_TIMES_K, VOLUNTEER, FrameLedger, Lease, Pick, voice_of
 from receiver.volunteers.retirement import judge_frame
 from receiver.volunteers.sessions import Session
 from receiver.volunteers.videos import Video
+from receiver.web.frame_images import DEFAULT_FORMAT
 from receiver.web.responses import JSONAnswer, error
 from receiver.web.sessions import address_group, session_of
 from receiver.web.state import Receiver, receiver_of
@@ -42,6 +46,9 @@ NO_VOLUNTEER = "Say who is asking: add ?volunteer=<id>, the random id (8 to 64 l
 UNKNOWN_VIDEO = "No video with this URL is being labelled here; GET /api/progress lists the ones that are."
 BUSY = "The receiver cannot read its frame tally right now; try again in a minute."
 UNREADABLE = "The receiver cannot read its submissions right now; try again in a minute."
+NO_FRAMES = "No video with this id has frames decoded here; the frame_url of a video in GET /api/next-frame names one that has."
+BAD_INDEX = "The frame index must be a whole number, 0 or more."
+BAD_FORMAT = "The format must be jpeg, png or webp."
 
 
 def _tally(receiver: Receiver) -> FrameLedger | JSONResponse:
@@ -151,6 +158,7 @@ async def next_frame(request: Request) -> Response:
         picks, remaining, retire_after = await run_in_threadpool(read)
     except JournalUnavailable as exc:
         return _busy(exc)
+    _prefetch(receiver, picks)
     answer: dict[str, Any] = {"retire_after": retire_after, "remaining": remaining, "frames": [item(p) for p in picks]}
     if session is not None:
         answer["volunteer"] = session.pseudonym
@@ -227,11 +235,17 @@ async def review(request: Request) -> Response:
         agreed = judged.points() if judged is not None and judged.labels >= 2 else None
     elif len(comparable) >= 2:
         # Judged as the tally judges: at most the frame's label cap, in the thread pool, never on the event loop.
-        cap = receiver.tally.label_cap(receiver.settings.retire_after) if receiver.tally is not None else CAP_TIMES_K * receiver.settings.retire_after
-        judged = await run_in_threadpool(judge_frame, comparable[:cap], keypoints, receiver.validator.skeleton.symmetry)
+        most = CAP_TIMES_K * receiver.settings.retire_after
+        judged = await run_in_threadpool(judge_frame, comparable[:most], keypoints, receiver.validator.skeleton.symmetry)
         agreed = judged.points()
     count = len(others)
     message = f"Submission {record.id} labels frame {submission['frame_index']}; {count} other label{'s' if count != 1 else ''} of that frame."
+    # A frame piled with labels is answered with the ones that count (one per voice, at most the cap), not with the pile.
+    cap = receiver.tally.label_cap(receiver.settings.retire_after) if receiver.tally is not None else CAP_TIMES_K * receiver.settings.retire_after
+    if count > cap:
+        counted = {r.id for r in comparable}
+        others = [r for r in others if r.id in counted][:cap]
+        message += f" The {len(others)} that count are shown."
     return JSONAnswer(
         {
             "message": message,
@@ -252,9 +266,49 @@ def _public(record: Record) -> dict[str, Any]:
     return document
 
 
+def _prefetch(receiver: Receiver, picks: list[Pick]) -> None:
+    """Start decoding the handed-out frames of videos the page labels as images; the answer does not wait."""
+    if receiver.frame_images is None:
+        return
+    by_video: dict[str, tuple[Video, list[int]]] = {}
+    for pick in picks:
+        if pick.video.decode:
+            by_video.setdefault(pick.video.id, (pick.video, []))[1].append(pick.frame_index)
+    for video, indices in by_video.values():
+        receiver.frame_images.prefetch(video, indices)
+
+
+def _frame_index(raw: str) -> int | None:
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+
+
+async def frame_image(request: Request) -> Response:
+    receiver = receiver_of(request)
+    images = receiver.frame_images
+    video = images.video(request.path_params["video"]) if images is not None else None
+    if images is None or video is None:
+        return error(404, NO_FRAMES)
+    index = _frame_index(request.path_params["index"])
+    if index is None:
+        return error(400, BAD_INDEX)
+    format = request.query_params.get("format", DEFAULT_FORMAT)
+    if format not in IMAGE_TYPES:
+        return error(400, BAD_FORMAT)
+    if index >= video.frames:
+        return error(404, f"This video has frames 0 to {video.frames - 1}; there is no frame {index}.")
+    try:
+        data = await run_in_threadpool(images.image, video, index, format)
+    except FrameError as exc:
+        log.warning("frame %d of video %s cannot be decoded: %s", index, video.id, exc)
+        return error(404, f"Frame {index} of this video cannot be decoded; its operator can check the file with `receiver videos add`.")
+    # A frame of a video never changes while its entry stands: browsers and proxies may keep it.
+    return Response(data, media_type=IMAGE_TYPES[format], headers={"Cache-Control": "public, max-age=86400"})
+
+
 def frame_routes() -> list[Route]:
     return [
         Route("/api/next-frame", next_frame, methods=["GET"]),
         Route("/api/progress", progress, methods=["GET"]),
         Route("/api/review/{id}", review, methods=["GET"]),
+        Route("/api/frames/{video}/{index}", frame_image, methods=["GET"]),
     ]

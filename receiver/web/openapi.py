@@ -56,7 +56,7 @@ SESSION_PARAMETER = {
 
 
 def _volunteer_paths() -> dict[str, Any]:
-    """sessions, next-frame, progress and review (receiver/web/sessions.py, frame_api.py); 404 when no videos are configured."""
+    """sessions, next-frame, progress, frames and review (receiver/web/sessions.py, frame_api.py); 404 when no videos are configured."""
     volunteer = {
         "name": "volunteer",
         "in": "query",
@@ -106,6 +106,27 @@ def _volunteer_paths() -> dict[str, Any]:
                     "400": _error("The volunteer id is invalid."),
                     "401": refused,
                     "404": _error("No videos are configured, or the video is not one of them."),
+                },
+            }
+        },
+        "/api/frames/{video}/{index}": {
+            "get": {
+                "summary": "One frame decoded by the receiver, as an image sized as the video (a video's frame_url names it)",
+                "operationId": "frameImage",
+                "parameters": [
+                    {"name": "video", "in": "path", "required": True, "description": "The video's id: the first 16 hex digits of the SHA-256 of its URL.",
+                     "schema": {"type": "string", "pattern": "^[0-9a-f]{16}$"}},
+                    {"name": "index", "in": "path", "required": True, "description": "The frame's place in the video's frame table, from 0.",
+                     "schema": {"type": "integer", "minimum": 0, "maximum": 999999999}},
+                    {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["jpeg", "png", "webp"], "default": "jpeg"}},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The frame, exactly as the decoder presents it at that place in the frame table.",
+                        "content": {kind: {"schema": {"type": "string", "format": "binary"}} for kind in ("image/jpeg", "image/png", "image/webp")},
+                    },
+                    "400": _error("The index is not a whole number, or the format is not jpeg, png or webp."),
+                    "404": _error("No video with this id has decoded frames here, or the index is past its last frame."),
                 },
             }
         },

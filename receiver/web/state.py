@@ -23,6 +23,7 @@ from receiver.stores import Store
 from receiver.volunteers.frames import FrameLedger
 from receiver.volunteers.sessions import SessionKeys
 from receiver.web.dashboard import AgreementSummary
+from receiver.web.frame_images import FrameImages
 
 __all__ = ["Receiver", "receiver_of"]
 
@@ -47,6 +48,8 @@ class Receiver:
     #: How many new sessions each client address group may have.
     session_limits: Limits | None = None
     entropy: Callable[[], int] = lambda: secrets.randbits(64)
+    #: Decodes, keeps and prefetches the frames of videos the receiver can decode (none: no such video).
+    frame_images: FrameImages | None = None
 
 
 def receiver_of(request: Request) -> Receiver:

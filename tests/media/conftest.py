@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
-from tests.support.clips import encoder_available, ffmpeg_available, make_clip
-
-#: Small enough to make in a blink, big enough for the index code to survive lossy codecs.
-WIDTH, HEIGHT, FRAMES = 64, 48, 40
+from tests.support.clips import SMALL_FRAMES as FRAMES
+from tests.support.clips import SMALL_HEIGHT as HEIGHT
+from tests.support.clips import SMALL_WIDTH as WIDTH
+from tests.support.clips import ffmpeg_available, make_clip_set
 
 
 @dataclass(frozen=True)
@@ -43,27 +41,10 @@ KINDS = {
 
 @pytest.fixture(scope="session")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder of every kind of clip (HEVC only where this ffmpeg has libx265)."""
+    """A folder of every kind of clip (tests/support/clips.py, `make_clip_set`)."""
     if not ffmpeg_available():
         pytest.skip("ffmpeg is not installed (apt-get install ffmpeg)")
-    folder = tmp_path_factory.mktemp("media-clips")
-    size = {"width": WIDTH, "height": HEIGHT}
-    make_clip(folder / "vfr.mp4", Fraction(30), FRAMES, variable=True, **size)
-    make_clip(folder / "start10.mp4", Fraction(30), FRAMES, start=10.0, **size)
-    make_clip(folder / "mjpeg.avi", Fraction(25), FRAMES, codec="mjpeg", **size)
-    if encoder_available("hevc"):
-        make_clip(folder / "hevc.mp4", Fraction(25), FRAMES, codec="hevc", **size)
-    make_clip(folder / "ffv1.mkv", Fraction(25), FRAMES, codec="ffv1", **size)
-    make_clip(folder / "ntsc.mp4", Fraction(30000, 1001), FRAMES, gop=12, **size)
-    make_clip(folder / "rotated.mp4", Fraction(30), FRAMES, rotate=90, **size)
-    if encoder_available("vp9"):
-        make_clip(folder / "vp9.webm", Fraction(30), FRAMES, codec="vp9", **size)
-    (folder / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 this is not a video")
-    subprocess.run(
-        ["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=duration=0.2", str(folder / "sound.m4a")],
-        check=True, capture_output=True,
-    )
-    return folder
+    return make_clip_set(tmp_path_factory.mktemp("media-clips"))
 
 
 def clip(clips: Path, name: str) -> Path:

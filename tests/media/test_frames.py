@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
 import numpy.typing as npt
 import pytest
 
+import receiver.media.frames as frames_module
 from receiver.media import FrameError, encode_image, probe, read_frames
 from tests.media.conftest import FRAMES, HEIGHT, KINDS, WIDTH, clip
 from tests.support.clips import index_in
@@ -124,3 +127,55 @@ class TestEncodeImage:
         """Grey or float pixels are refused rather than encoded wrongly."""
         with pytest.raises(ValueError, match="pixels must be RGB uint8"):
             encode_image(np.zeros((4, 4), dtype=np.uint8), "png")
+
+
+class CountingContainer:
+    """A container that counts the seeks and decoded frames read_frames asks of it, and otherwise is the real one."""
+
+    def __init__(self, container: Any) -> None:
+        self.container = container
+        self.seeks = 0
+        self.decoded = 0
+
+    def seek(self, *args: Any, **kwargs: Any) -> None:
+        self.seeks += 1
+        self.container.seek(*args, **kwargs)
+
+    def decode(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        for frame in self.container.decode(*args, **kwargs):
+            self.decoded += 1
+            yield frame
+
+    def __enter__(self) -> CountingContainer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.container.close()
+
+
+class TestOnePass:
+    @pytest.fixture
+    def counted(self, monkeypatch: pytest.MonkeyPatch) -> list[CountingContainer]:
+        opened: list[CountingContainer] = []
+        real_open = frames_module.open_video
+
+        def counting_open(source: Any) -> tuple[CountingContainer, Any]:
+            container, stream = real_open(source)
+            opened.append(CountingContainer(container))
+            return opened[-1], stream
+
+        monkeypatch.setattr(frames_module, "open_video", counting_open, raising=True)
+        return opened
+
+    def test_every_frame_is_one_seek_and_one_decode_each(self, clips: Path, counted: list[CountingContainer]) -> None:
+        """Reading all frames decodes each once, from one seek."""
+        assert len(list(read_frames(clip(clips, "ntsc.mp4"), range(FRAMES)))) == FRAMES
+        assert (counted[0].seeks, counted[0].decoded) == (1, FRAMES)
+
+    def test_a_far_frame_starts_at_its_keyframe(self, clips: Path, counted: list[CountingContainer]) -> None:
+        """The last frame alone decodes from the keyframe before it, not from the start."""
+        path = clip(clips, "ntsc.mp4")
+        last_key = max(k for k in probe(path).keyframes if k <= FRAMES - 1)
+        list(read_frames(path, [FRAMES - 1]))
+        assert counted[0].seeks == 1
+        assert counted[0].decoded <= FRAMES - last_key

@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 __all__ = [
     "Clip", "make_clip", "BITS", "WIDTH", "HEIGHT", "block_centres", "decode", "index_in", "ffmpeg_available",
-    "encoder_available", "CODECS",
+    "encoder_available", "CODECS", "make_clip_set", "SMALL_WIDTH", "SMALL_HEIGHT", "SMALL_FRAMES",
 ]
 
 WIDTH, HEIGHT = 320, 240
@@ -154,3 +154,36 @@ def _rotate(source: Path, target: Path, clockwise: int) -> None:
                 continue
             packet.stream = out
             writer.mux(packet)
+
+
+#: The media tests' clip set: small enough to make in a blink, big enough for the index code to survive lossy codecs.
+SMALL_WIDTH, SMALL_HEIGHT, SMALL_FRAMES = 64, 48, 40
+
+
+def make_clip_set(folder: Path) -> Path:
+    """Every kind of clip labs record, in `folder` (HEVC and VP9 only where this ffmpeg can write them).
+
+    vfr.mp4 (every third frame lasts twice as long), start10.mp4 (its stream
+    starts at 10 s), mjpeg.avi, hevc.mp4, ffv1.mkv, ntsc.mp4 (29.97 fps),
+    rotated.mp4 (turned 90° clockwise on display), vp9.webm; beside them
+    broken.mp4 (not a video) and sound.m4a (no video stream).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    size = {"width": SMALL_WIDTH, "height": SMALL_HEIGHT}
+    frames = SMALL_FRAMES
+    make_clip(folder / "vfr.mp4", Fraction(30), frames, variable=True, **size)
+    make_clip(folder / "start10.mp4", Fraction(30), frames, start=10.0, **size)
+    make_clip(folder / "mjpeg.avi", Fraction(25), frames, codec="mjpeg", **size)
+    if encoder_available("hevc"):
+        make_clip(folder / "hevc.mp4", Fraction(25), frames, codec="hevc", **size)
+    make_clip(folder / "ffv1.mkv", Fraction(25), frames, codec="ffv1", **size)
+    make_clip(folder / "ntsc.mp4", Fraction(30000, 1001), frames, gop=12, **size)
+    make_clip(folder / "rotated.mp4", Fraction(30), frames, rotate=90, **size)
+    if encoder_available("vp9"):
+        make_clip(folder / "vp9.webm", Fraction(30), frames, codec="vp9", **size)
+    (folder / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 this is not a video")
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=duration=0.2", str(folder / "sound.m4a")],
+        check=True, capture_output=True,
+    )
+    return folder

@@ -1,22 +1,20 @@
 // Seek and confirm: show frame i of a video and prove which frame the browser presented.
 //
-// Seeking to exactly i / fps lands on the boundary between frames i - 1 and i, and
-// rounding in the player or the container's timestamps then shows either. We seek
-// to the middle of the frame, (i + 0.5) / fps, and read back the presented frame's
-// own timestamp (requestVideoFrameCallback's mediaTime) where the browser has it:
-// frame = floor(mediaTime * fps + EPSILON). EPSILON absorbs containers that store
-// timestamps in whole milliseconds (up to 0.015 of a frame early at 30 fps) and is
-// far below the half frame of margin the seek target leaves. The frame is copied
-// into a canvas inside the same callback, so the pixels kept are the ones confirmed.
+// Where frame i is on the video element's clock comes from a timeline (timeline.js): the
+// frame's own presentation time when the receiver probed the video, i / fps otherwise.
+// We seek to the middle of the frame's display interval and read back the presented
+// frame's own timestamp (requestVideoFrameCallback's mediaTime) where the browser has it,
+// and the timeline names the frame that timestamp belongs to. The frame is copied into a
+// canvas inside the same callback, so the pixels kept are the ones confirmed.
 
-const EPSILON = 0.1;
 const LOAD_TIMEOUT_MS = 20000;
 const SEEK_TIMEOUT_MS = 10000;
 const PRESENT_TIMEOUT_MS = 3000;
+const FIRST_FRAME_WAIT_MS = 500;
 
 export class FrameError extends Error {}
 
-function within(promise, ms, sentence) {
+export function within(promise, ms, sentence) {
   let timer;
   const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new FrameError(sentence)), ms); });
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
@@ -40,6 +38,7 @@ export async function openVideo(video, url) {
   video.playsInline = true;
   video.preload = "auto";
   video.dataset.url = url;
+  delete video.dataset.frame;
   const done = new AbortController();
   const ready = Promise.race([once(video, "loadeddata"), failed(video, done.signal)]);
   video.src = url;
@@ -48,31 +47,42 @@ export async function openVideo(video, url) {
   } finally {
     done.abort();
   }
+  await firstPresented(video);
   return video;
 }
 
-export function frameOf(seconds, fps) {
-  return Math.floor(seconds * fps + EPSILON);
+// The first frame reaches the screen only after loading ends, and a seek begun before that
+// is answered with it (Chromium, an MP4 whose stream starts at 10 s: the first seek's
+// callback reported the first frame). Its time names it, so nothing is mislabelled, but the
+// frame asked for is lost; so wait for that first frame. The wait is bounded because a frame
+// already on screen before we asked brings no callback.
+function firstPresented(video) {
+  if (typeof video.requestVideoFrameCallback !== "function") return Promise.resolve();
+  let timer;
+  return new Promise((resolve) => {
+    video.requestVideoFrameCallback(resolve);
+    timer = setTimeout(resolve, FIRST_FRAME_WAIT_MS);
+  }).finally(() => clearTimeout(timer));
 }
 
-// Seek to frame `index`, copy the presented frame into `canvas`, and return the index
-// the browser confirms. Throws FrameError with a sentence when it cannot be confirmed.
-export async function presentFrame(video, canvas, index, fps) {
-  const duration = Number.isFinite(video.duration) ? video.duration : Infinity;
-  const target = Math.min((index + 0.5) / fps, Math.max(0, duration - 0.25 / fps));
+// Seek to frame `index` of `timeline`, copy the presented frame into `canvas`, and return the
+// index the browser confirms (null when what it presented is no frame of the timeline).
+// Throws FrameError with a sentence when the browser does not present or say what it presented.
+export async function presentFrame(video, canvas, index, timeline) {
+  const target = timeline.target(index, video.duration);
   canvas.width = video.videoWidth;
   canvas.height = video.videoHeight;
   const context = canvas.getContext("2d", { willReadFrequently: true });
   const copy = () => context.drawImage(video, 0, 0, canvas.width, canvas.height);
   const done = new AbortController();
   try {
-    return await seekAndConfirm(video, index, fps, target, copy, done.signal);
+    return await seekAndConfirm(video, index, timeline, target, copy, done.signal);
   } finally {
     done.abort();
   }
 }
 
-async function seekAndConfirm(video, index, fps, target, copy, signal) {
+async function seekAndConfirm(video, index, timeline, target, copy, signal) {
   const seeked = Promise.race([once(video, "seeked"), failed(video, signal)]);
 
   if (typeof video.requestVideoFrameCallback !== "function") {
@@ -80,7 +90,7 @@ async function seekAndConfirm(video, index, fps, target, copy, signal) {
     video.currentTime = target;
     await within(seeked, SEEK_TIMEOUT_MS, "The video could not be seeked to this frame; it cannot be labelled. Skip to the next one.");
     copy();
-    return frameOf(video.currentTime, fps);
+    return timeline.frameDuring(video.currentTime);
   }
 
   // A seek to where the video already is presents no new frame, so no callback would come.
@@ -94,7 +104,8 @@ async function seekAndConfirm(video, index, fps, target, copy, signal) {
   video.currentTime = target;
   await within(seeked, SEEK_TIMEOUT_MS, "The video could not be seeked to this frame; it cannot be labelled. Skip to the next one.");
   const mediaTime = await within(presented, PRESENT_TIMEOUT_MS, "The browser did not show which frame it presented; this frame cannot be labelled. Skip to the next one.");
-  const confirmed = frameOf(mediaTime, fps);
-  video.dataset.frame = String(confirmed);
+  const confirmed = timeline.frameAt(mediaTime);
+  if (confirmed === null) delete video.dataset.frame;
+  else video.dataset.frame = String(confirmed);
   return confirmed;
 }

@@ -4,7 +4,8 @@
 
 import config from "./config.js";
 import { makeClient, Unreachable } from "./receiver.js";
-import { openVideo, presentFrame, FrameError } from "./frames.js";
+import { FrameError } from "./frames.js";
+import { showFrame } from "./showing.js";
 import { render, newView, toFrame, zoomAt, panBy, markerRadius, PALETTE } from "./draw.js";
 import { createOutbox } from "./outbox.js";
 import { keepSession, keptSession, volunteerId } from "./volunteer.js";
@@ -34,6 +35,7 @@ const state = {
   refilling: false,     // a request for frames is out
   refillAgain: false,
   presenting: Promise.resolve(), // the last seek and confirm: one at a time on the one video
+  unplayable: new Set(), // video URLs this browser could not load: their frames come from the receiver
   finished: false,
   sticky: false,        // a refusal's sentence is on screen
   outbox: null,
@@ -64,6 +66,7 @@ function blankLabels() {
 function redraw() {
   const ready = state.current && state.current.confirmed !== null;
   canvas.dataset.frameIndex = ready ? String(state.current.confirmed) : "";
+  canvas.dataset.source = ready ? state.current.source : ""; // "video" or "receiver": whose pixels are labelled
   canvas.dataset.zoom = state.view.scale.toFixed(2);
   $("submit").disabled = !ready;
   if (!ready) return;
@@ -170,16 +173,12 @@ async function showNext() {
   try {
     await earlier;
     if (!stillCurrent()) return;
-    await openVideo(video, frame.video.url);
-    if (video.videoWidth !== frame.video.width || video.videoHeight !== frame.video.height) {
-      throw new FrameError(`The video is ${video.videoWidth}×${video.videoHeight} but the receiver expects ${frame.video.width}×${frame.video.height}; this frame cannot be labelled. Skip to the next one.`);
-    }
-    const confirmed = await presentFrame(video, frameCanvas, frame.frame_index, frame.video.fps);
+    const entry = frame.video;
+    const image = entry.frame_url ? (index) => state.client.frameImage(entry.frame_url, index) : null;
+    const source = await showFrame({ video, canvas: frameCanvas, entry, index: frame.frame_index, image, unplayable: state.unplayable });
     if (!stillCurrent()) return;
-    if (confirmed !== frame.frame_index) {
-      throw new FrameError(`The browser showed frame ${confirmed} instead of frame ${frame.frame_index}; it cannot be labelled. Skip to the next one.`);
-    }
-    state.current.confirmed = confirmed;
+    state.current.confirmed = frame.frame_index;
+    state.current.source = source;
     canvas.style.aspectRatio = `${frameCanvas.width} / ${frameCanvas.height}`;
     canvas.style.maxWidth = `calc(70vh * ${frameCanvas.width / frameCanvas.height})`;
     prompt();

@@ -63,8 +63,32 @@ export function makeClient(baseUrl, sessions = null) {
 
   const volunteerQuery = (volunteer) => `volunteer=${encodeURIComponent(volunteer)}`;
 
+  // The receiver's image of one frame: `template` is a video's frame_url, a path on the receiver
+  // (or a full URL) with "{index}" where the frame's index goes. Sent without the session, as an
+  // <img> would be: the image is public, and a plain GET needs no CORS preflight.
+  async function frameImage(template, index) {
+    const path = template.replaceAll("{index}", String(index));
+    const url = /^https?:\/\//.test(path) ? path : base + (path.startsWith("/") ? "" : "/") + path;
+    let response;
+    try {
+      response = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+    } catch (error) {
+      throw new Unreachable(`The receiver cannot be reached for this frame's image (${error.message}).`);
+    }
+    if (!response.ok) {
+      const body = await response.json().catch(() => null);
+      throw new Unreachable((body && (body.error || body.message)) || `The receiver answered ${response.status} for this frame's image.`);
+    }
+    try {
+      return await response.blob();
+    } catch (error) {
+      throw new Unreachable(`The receiver stopped sending this frame's image (${error.message}).`);
+    }
+  }
+
   return {
     skeleton: () => getJSON("/api/skeleton"),
+    frameImage,
     nextFrames: (volunteer, count) => getJSON(`/api/next-frame?${volunteerQuery(volunteer)}&count=${count}`),
     progress: (volunteer) => getJSON(`/api/progress?${volunteerQuery(volunteer)}`),
     review: (id) => getJSON(`/api/review/${encodeURIComponent(id)}`),

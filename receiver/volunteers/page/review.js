@@ -4,7 +4,8 @@
 
 import config from "./config.js";
 import { makeClient, Unreachable } from "./receiver.js";
-import { openVideo, presentFrame, FrameError } from "./frames.js";
+import { FrameError } from "./frames.js";
+import { showFrame } from "./showing.js";
 import { render, newView, markerRadius } from "./draw.js";
 
 export const RECORD_COLOUR = "#ff2d95";
@@ -98,15 +99,14 @@ async function start() {
   const edges = (state.skeleton.edges || []).map(([a, b]) => [position.get(a), position.get(b)]);
   describe(review, keypoints);
 
-  const videoUrl = review.video ? review.video.url : submission.video_url;
-  const fps = review.video ? review.video.fps : submission.fps;
+  // A video no longer configured is seeked by the rate the submission names.
+  const entry = review.video || {
+    url: submission.video_url, fps: submission.fps, width: submission.frame_width, height: submission.frame_height,
+  };
+  const image = entry.frame_url ? (index) => state.client.frameImage(entry.frame_url, index) : null;
   const frameCanvas = document.createElement("canvas");
   try {
-    await openVideo($("video"), videoUrl);
-    const confirmed = await presentFrame($("video"), frameCanvas, submission.frame_index, fps);
-    if (confirmed !== submission.frame_index) {
-      throw new FrameError(`The browser showed frame ${confirmed} instead of frame ${submission.frame_index}; the drawing would mislead, so it is not shown.`);
-    }
+    await showFrame({ video: $("video"), canvas: frameCanvas, entry, index: submission.frame_index, image, unplayable: new Set() });
   } catch (error) {
     if (!(error instanceof FrameError)) throw error;
     say(error.message, "error");

@@ -274,6 +274,17 @@ class TestReview:
         assert set(body["consensus"]) == {label["id"] for label in body["record"]["submission"]["labels"]}
         assert all(abs(point["x"] - label["pixel_x"]) < 20 for label in body["record"]["submission"]["labels"] for point in [body["consensus"][label["id"]]])
 
+    def test_a_frame_piled_past_its_cap_is_answered_with_the_labels_that_count(self, apps: Apps) -> None:
+        """Twelve unleased labels and three counted ones: the answer holds the counted others, and says how many there are in all."""
+        client = apps.start(videos=(SMALL,))
+        for n in range(12):
+            apps.volunteer(client, f"piler-{n:06d}").post(honest_label(SMALL, 1, f"piler-{n:06d}"), leased=False)
+        ids = [apps.volunteer(client, v).post(honest_label(SMALL, 1, v)).json()["id"] for v in (ALICE, BOB, CAROL)]
+        body = client.get(f"/api/review/{ids[0]}").json()
+        assert sorted(o["receipt"]["id"] for o in body["others"]) == sorted(ids[1:])
+        assert "14 other labels" in body["message"] and "The 2 that count are shown." in body["message"]
+        assert body["consensus"] is not None
+
     def test_lone_label_of_an_unconfigured_video_has_no_video_and_no_consensus(self, apps: Apps) -> None:
         """video and consensus are null, others empty."""
         client = apps.start()

@@ -197,6 +197,8 @@ class TestRetirementUndone:
         """Enough agreeing labels after the dispute retire it again, and it leaves the reopened count."""
         client = apps.start(videos=(ONE,), retire_after=1, label_cap=20)
         apps.volunteer(client, "alice-0001").post(honest_label(ONE, 0, "alice-0001"))
+        # Judged now (a read judges what is queued), so the frame retires before the dispute arrives.
+        assert client.get("/api/progress").json()["videos"][0]["retired"] == 1
         apps.volunteer(client, "doubter-0000").post(far_label(ONE, 0, "doubter-0000"))
         assert client.get("/api/progress").json()["reopened"] == 1
         for n in range(6):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -74,6 +74,57 @@ def labeling_receiver(workdir: Path, clips: list[HostedClip], *, port: int | Non
     videos.write_text(json.dumps([c.setting() for c in clips]), encoding="utf-8")
     environ = {"RECEIVER_VIDEOS": str(videos), "RECEIVER_RATE_LIMIT": "0", "RECEIVER_RETIRE_AFTER": "1"}
     return ReceiverProcess(workdir, environ, port=port)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """One browser for a module whose tests each open their own context."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def open_label_page(chromium: Any) -> Iterator[Callable[..., Any]]:
+    """Opens fresh pages on a receiver's /label (a context each: nothing kept between them), closed after the test.
+
+    `changes` alters each video as next-frame describes it to the page (None removes a
+    key), to specify the page on descriptions the receiver does not write itself.
+    """
+    contexts: list[Any] = []
+
+    def open_page(receiver_url: str, changes: dict[str, Any] | None = None) -> Any:
+        contexts.append(chromium.new_context(viewport={"width": 1280, "height": 800}))
+        page = contexts[-1].new_page()
+        if changes:
+            contexts[-1].route(f"{receiver_url}/api/next-frame*", lambda route: _change_videos(route, changes))
+        page.goto(f"{receiver_url}/label")
+        return page
+
+    yield open_page
+    for context in contexts:
+        # A request for frames may still be out: its handler is dropped rather than failing on a closed page.
+        context.unroute_all(behavior="ignoreErrors")
+        context.close()
+
+
+def _change_videos(route: Any, changes: dict[str, Any]) -> None:
+    answer = route.fetch()
+    body = answer.json()
+    for offered in [body, *body.get("frames", [])]:
+        video = offered.get("video")
+        if isinstance(video, dict):
+            for key, value in changes.items():
+                if value is None:
+                    video.pop(key, None)
+                else:
+                    video[key] = value
+    route.fulfill(response=answer, json=body)
 
 
 @pytest.fixture

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import random
 from typing import Any
 
+import httpx
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from tests.support.servers import wait_until
 from tests.volunteers.page.clips import block_centres
 
-__all__ = ["hook", "wait_for_frame", "click_frame", "label_and_submit", "pending", "watch_submits", "submitted_drawings"]
+__all__ = [
+    "hook", "wait_for_frame", "click_frame", "label_and_submit", "pending", "watch_submits", "submitted_drawings",
+    "submitted_sources", "label_frames", "received_frames",
+]
 
 
 def hook(name: str) -> str:
@@ -43,12 +52,16 @@ def pending(page: Any) -> int:
 
 #: Installs a listener that, when Submit is pressed and before the page acts on it,
 #: reads the frame's index back from the canvas pixels (the clip's block code).
+#: It also keeps whose pixels the canvas held: "video" or "receiver" (its decoded image).
 WATCH_SUBMITS = """(centres) => {
   const drawn = [];
+  const sources = [];
   document.documentElement.dataset.drawn = "[]";
   document.addEventListener("click", (event) => {
     if (!event.target.closest('[data-testid="submit"]')) return;
     const canvas = document.querySelector('[data-testid="frame"]');
+    sources.push(canvas.dataset.source);
+    document.documentElement.dataset.sources = JSON.stringify(sources);
     const context = canvas.getContext("2d");
     let value = 0;
     for (const [x, y] of centres) {
@@ -67,7 +80,35 @@ def watch_submits(page: Any) -> None:
 
 def submitted_drawings(page: Any) -> list[int]:
     """The frame index drawn on the canvas at each press of Submit, in order."""
-    import json
-
     drawn: list[int] = json.loads(page.get_attribute("html", "data-drawn") or "[]")
     return drawn
+
+
+def submitted_sources(page: Any) -> list[str]:
+    """Whose pixels the canvas held at each press of Submit: "video" or "receiver"."""
+    sources: list[str] = json.loads(page.get_attribute("html", "data-sources") or "[]")
+    return sources
+
+
+def label_frames(page: Any, count: int, seed: str) -> tuple[list[int], list[str]]:
+    """Label `count` frames as they come, each with three keypoints in the grey band, and wait until all are sent.
+
+    Answers the index drawn and the source at each Submit; a frame that never comes
+    fails with the sentence the page shows instead.
+    """
+    chance = random.Random(seed)
+    watch_submits(page)
+    for number in range(count):
+        try:
+            label_and_submit(page, [(chance.uniform(10, 310), chance.uniform(175, 230)) for _ in range(3)])
+        except PlaywrightTimeout as exc:
+            raise AssertionError(f"submission {number + 1}: no frame to label; the page says {page.text_content(hook('message'))!r}") from exc
+    wait_until(lambda: pending(page) == 0, timeout=60, what="the page's queue to empty")
+    assert page.get_attribute(hook("message"), "data-kind") != "error"
+    return submitted_drawings(page), submitted_sources(page)
+
+
+def received_frames(url: str) -> list[int]:
+    """frame_index of every record the receiver kept, in the order it took them in."""
+    body = httpx.get(f"{url}/api/annotations", params={"per_page": 500}, timeout=10).json()
+    return [a["frame_index"] for a in body["annotations"]]
