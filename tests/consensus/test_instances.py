@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from receiver.consensus import Consensus, consensus, records_table, vote_of, votes_of
+from receiver.consensus import Consensus, FrameKey, FrameTally, consensus, records_table, vote_of, votes_of
 from receiver.consensus.instances import match_instances, pair_oks
 from receiver.contract.records import Record
 from receiver.export.tables import consensus_json
 from tests.consensus.crowd import PAIRS
 from tests.consensus.herd import Herd, make_herd
-from tests.export.records import KEYPOINTS, TRUTH, submission
+from tests.export.records import KEYPOINTS, TRUTH, VIDEO, submission
 
 SIGMA = np.full(len(KEYPOINTS), 0.003)
 DIAGONAL = float(np.hypot(1280, 720))
@@ -133,3 +133,28 @@ def test_volunteers_are_scored_on_their_matched_instances(herd: Herd) -> None:
     honest = [agreement[v] for v, kind in herd.kind.items() if kind == "honest" and v in agreement]
     random_ = [agreement[v] for v, kind in herd.kind.items() if kind == "random" and v in agreement]
     assert max(random_) < np.median(honest)
+
+
+class TestFrameTally:
+    """Retirement's view: a record of several animals agrees when each of its animals agrees and it sent them all."""
+
+    def _tally(self) -> FrameTally:
+        return FrameTally(FrameKey(VIDEO, 10), 1280, 720, KEYPOINTS, symmetry=PAIRS)
+
+    def test_records_whose_every_animal_matches_agree(self) -> None:
+        records = [_record([(-300, None), (300, None)][:: 1 if n % 2 else -1], f"v{n}", jitter=1.0, seed=n) for n in range(3)]
+        state = self._tally().extend(records)
+        assert (state.labels, state.agreeing_labels, state.settled(3)) == (3, 3, True)
+
+    def test_a_record_that_missed_an_animal_or_put_one_far_off_does_not_agree(self) -> None:
+        records = [_record([(-300, None), (300, None)], f"v{n}", jitter=1.0, seed=n) for n in range(3)]
+        records.append(_record([(-300, None)], "skipper", jitter=1.0, seed=7))
+        records.append(_record([(-300, None), (330, None)], "off", jitter=1.0, seed=8))
+        state = self._tally().extend(records)
+        assert (state.labels, state.agreeing_labels) == (5, 3)
+        assert {s.record_id for s in state.consensus.outliers} == {records[3].id, records[4].id}
+
+    def test_single_animal_frames_are_judged_as_before(self) -> None:
+        records = [Record.create(submission(dict(TRUTH), metadata={"volunteer": f"v{i}"}), submitter="anonymous", received_at=WHEN, receiver_version="0.1.0") for i in range(3)]
+        state = self._tally().extend(records)
+        assert state.consensus.animal is None and state.agreeing_labels == 3
