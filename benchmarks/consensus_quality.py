@@ -182,8 +182,8 @@ def herds(seed: int, frames: int) -> None:
     hits = sum(h for h, _ in right.values())
     total = sum(t for _, t in right.values())
     print(f"right number of animals on {hits / total:.1%} of frames (target >= 98%)")
-    flagged = sum(1 for frame in result.frames if any("number of animals" in why for why in frame.review))
-    print(f"animals flagged for review as disputed: {flagged}")
+    flagged = {frame.key for frame in result.frames if any("number of animals" in why for why in frame.review)}
+    print(f"frames flagged for review because volunteers sent different numbers of animals: {len(flagged)} of {total}")
     print(f"matched keypoints: mean error {mean:.2f} px, oracle {oracle_mean:.2f} px: {mean / oracle_mean:.3f}x (target <= 1.15x)")
 
 
