@@ -24,10 +24,10 @@ def pair(*tracks: str | None) -> Record:
 def test_the_body_holds_one_keypoint_table_per_animal() -> None:
     body = pull_body(pair("mother", "pup"))
     assert body.count("| Keypoint | Placed | x | y |") == 2
-    assert "**Animal 1** (track mother)" in body and "**Animal 2** (track pup)" in body
+    assert "**Animal 1** (track `mother`)" in body and "**Animal 2** (track `pup`)" in body
     # The second animal was placed 100 px left of the first: its own table shows it.
     second = body.split("**Animal 2**")[1]
-    assert "| Left Front Paw (`left_front_paw`) | yes | 1,098 | 480 |" in second
+    assert "| `Left Front Paw` (`left_front_paw`) | yes | 1098 | 480 |" in second
 
 
 def test_an_animal_without_a_track_is_numbered_only() -> None:
