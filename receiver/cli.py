@@ -34,6 +34,7 @@ def _validate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO,
     from receiver.contract.validation import Validator
     from receiver.datarepo.checking import available_cores, check_paths
     from receiver.reporting import GithubReporter, JsonReporter, Reporter, TextReporter
+    from receiver.volunteers.videos import VideoError, load_videos, video_allowances
 
     paths = list(args.paths)
     if args.files_from is not None:
@@ -51,8 +52,9 @@ def _validate(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO,
         err.write("".join(f"receiver validate: {p}: no such file or folder\n" for p in missing))
         return EXIT_USAGE
     try:
-        validator = Validator(load_skeleton(args.skeleton) if args.skeleton else None)
-    except SkeletonError as exc:
+        allowances = video_allowances(load_videos(args.videos)) if args.videos else None
+        validator = Validator(load_skeleton(args.skeleton) if args.skeleton else None, allowances=allowances)
+    except (SkeletonError, VideoError) as exc:
         err.write(f"receiver validate: {exc}\n")
         return EXIT_USAGE
     with ExitStack() as stack:
@@ -492,6 +494,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="text for people, json for programs, github for workflow annotations and the job summary (GITHUB_STEP_SUMMARY)",
     )
     validate.add_argument("--skeleton", type=Path, help="skeleton file to check keypoints against (default: the project's)")
+    validate.add_argument(
+        "--videos",
+        type=Path,
+        metavar="FILE",
+        help="the receiver's videos file, to check how many animals (animals) and which tracks (tracks) each video allows; without it neither is checked",
+    )
     validate.add_argument("-v", "--verbose", action="store_true", help="also list the files that pass (text format)")
     validate.add_argument(
         "--jobs",

@@ -1,7 +1,8 @@
 """Consensus: one trustworthy label per frame from several volunteers' clicks, and who to trust.
 
 The modules, one concept each: `votes` (records laid out as arrays, who the
-volunteer is), `noise` (per-keypoint noise and the OKS built on it), `swaps`
+volunteer is), `instances` (several animals in a frame matched across
+volunteers), `noise` (per-keypoint noise and the OKS built on it), `swaps`
 (left/right pairs exchanged back), `model` (what is learned, and the
 per-frame step that uses it), `reliability` (learning volunteers and noise
 from the answers), `repository` (a whole repository: learn, then answer per
@@ -32,9 +33,11 @@ from receiver.consensus.votes import (
     Point,
     Vote,
     group_by_frame,
+    animals_of,
     records_table,
     volunteer_of,
     vote_of,
+    votes_of,
 )
 
 __all__ = [
@@ -57,4 +60,6 @@ __all__ = [
     "records_table",
     "volunteer_of",
     "vote_of",
+    "votes_of",
+    "animals_of",
 ]

@@ -18,6 +18,13 @@ answers), solves once more, and reads the answers off:
 - per volunteer (`VolunteerScore`): labels, mean agreement, honest share,
   precision, offset, reliability and swaps, and the error against gold.
 
+Frames of several animals (records with `instances`) are matched into
+animals first (`instances`, with the learned noise once there is some: the
+table is matched with the prior's, a model learned, then matched again);
+each animal is then a `FrameConsensus` of its own, with the frame's key and
+its `animal` number and `track`, and the same centre, spread and agreement a
+single animal gets. Volunteers are learned from their matched instances.
+
 Gold frames (expert points) keep the expert's point whatever the crowd says,
 and score the volunteers who labeled them against the truth. Frames are
 processed in blocks of similar size so memory stays bounded.
@@ -37,7 +44,7 @@ import numpy.typing as npt
 from receiver.consensus.model import Model, Solution, solve, squared_distance
 from receiver.consensus.noise import KAPPA, oks
 from receiver.consensus.reliability import Tally
-from receiver.consensus.votes import ClickTable, FrameKey, Point, records_table
+from receiver.consensus.votes import ClickTable, FrameKey, Point, records_table, rematched
 from receiver.contract.records import Record
 
 __all__ = [
@@ -123,6 +130,9 @@ class FrameConsensus:
     score: float = 0.0
     gold: bool = False
     review: tuple[str, ...] = ()
+    #: In a frame of several animals, which one this is (0 first) and its track; None for a single animal's frame.
+    animal: int | None = None
+    track: str | None = None
 
     @property
     def labels(self) -> int:
@@ -250,6 +260,8 @@ def _gold_array(table: ClickTable, gold: Gold | None) -> FloatArray | None:
         return None
     array = np.full((len(table.frames), len(table.keypoints), 2), np.nan)
     for f, key in enumerate(table.frames):
+        if f in table.animal_of:
+            continue  # an expert's points are of one animal: they judge single-animal frames only
         points = gold.get(key)
         if points is not None:
             for k, point in enumerate(points):
@@ -444,6 +456,11 @@ class Answers:
                     review.append(f"{name}: uncertain, standard error {radius:.1f} px")
             if not settled and length >= rule.settle:
                 review.append(f"{length} labels but only {agreeing} agree")
+            animal, track = table.animal_of.get(f, (None, None))
+            if animal is not None:
+                decided, sent = table.animal_counts[table.frames[f]]
+                if any(count != decided for count in sent):
+                    review.append(f"volunteers disagree on the number of animals: they sent {', '.join(map(str, sorted(sent)))}; {decided} kept")
             yield FrameConsensus(
                 key=table.frames[f],
                 width=int(table.size[f, 0]),
@@ -458,6 +475,8 @@ class Answers:
                 score=sum(scores) / len(scores) if scores else 0.0,
                 gold=gold,
                 review=tuple(review),
+                animal=animal,
+                track=track,
             )
 
 
@@ -643,7 +662,8 @@ def consensus(
 ) -> Consensus:
     """Learn from every record, then the consensus of each frame and the score of each volunteer."""
     rule = rule or ConsensusRule()
-    table = records_table(records, keypoints)
+    symmetry = tuple(symmetry)
+    table = records_table(records, keypoints, symmetry=symmetry)
     return consensus_of_table(table, rule, symmetry=symmetry, gold=gold)
 
 
@@ -658,6 +678,11 @@ def consensus_of_table(
     """`consensus` over a laid-out table; with `model`, nothing is learned and that model is used."""
     pairs = pair_indices(table.keypoints, symmetry)
     start = None
+    if model is None and table.animal_counts:
+        # Instances were matched with the prior's noise; match them again with the learned one, then learn on that.
+        table = rematched(table, _learn(table, pairs, rule, gold)[0].sigma)
+    elif model is not None and table.animal_counts:
+        table = rematched(table, model.sigma)
     if model is None:
         model, start = _learn(table, pairs, rule, gold)
     answers, volunteers = answer_arrays(table, model, pairs, rule, gold, start=start)

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from receiver.consensus.instances import match_instances
+from receiver.consensus.model import PRIOR_SIGMA
 from receiver.contract.records import ANONYMOUS, Record
 
 __all__ = [
@@ -28,9 +30,13 @@ __all__ = [
     "Point",
     "Vote",
     "group_by_frame",
+    "rematched",
     "table_of",
     "volunteer_of",
+    "animals_of",
+    "tracks_of",
     "vote_of",
+    "votes_of",
 ]
 
 Point = tuple[float, float]
@@ -77,9 +83,37 @@ def volunteer_of(record: Record) -> str:
     return UNKNOWN_VOLUNTEER
 
 
+def animals_of(submission: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """Each animal's labels in a submission: its one `labels`, or one list per instance."""
+    if "labels" in submission:
+        return [submission["labels"]]
+    return [instance["labels"] for instance in submission.get("instances", [])]
+
+
+def tracks_of(submission: dict[str, Any]) -> list[str | None]:
+    """Each animal's track (None where not given), in the order of `animals_of`."""
+    if "labels" in submission:
+        return [None]
+    return [instance.get("track") for instance in submission.get("instances", [])]
+
+
 def vote_of(record: Record, keypoints: Sequence[str]) -> Vote:
-    """A record's clicks in the order of `keypoints` (a valid record: placed means coordinates)."""
-    by_id = {label["id"]: label for label in record.submission["labels"]}
+    """A record's clicks in the order of `keypoints` (a valid record: placed means coordinates).
+
+    A record of several animals votes with its first instance here: judging a
+    frame one animal at a time (retirement, gold screening) needs one vote per
+    record. `votes_of` gives every animal's.
+    """
+    return _vote(record, animals_of(record.submission)[0], keypoints)
+
+
+def votes_of(record: Record, keypoints: Sequence[str]) -> list[Vote]:
+    """One vote per animal the record labels (one for a single-animal record)."""
+    return [_vote(record, labels, keypoints) for labels in animals_of(record.submission)]
+
+
+def _vote(record: Record, labels: Sequence[dict[str, Any]], keypoints: Sequence[str]) -> Vote:
+    by_id = {label["id"]: label for label in labels}
     points: list[Point | None] = []
     visible: list[bool] = []
     for keypoint in keypoints:
@@ -125,7 +159,13 @@ class ClickTable:
     volunteer: IntArray
     #: The name a volunteer's page showed (metadata.volunteer), beside the pseudonym that identifies them.
     display_names: dict[str, str] = field(default_factory=dict)
+    #: Frames of several animals: each animal is a frame of its own here (same `FrameKey`), by index: (animal number, track).
+    animal_of: dict[int, tuple[int, str | None]] = field(default_factory=dict)
+    #: Frames of several animals by key: the number of animals decided, and how many each of its volunteers sent.
+    animal_counts: dict[FrameKey, tuple[int, tuple[int, ...]]] = field(default_factory=dict)
     _volunteer_index: dict[str, int] = field(default_factory=dict, repr=False)
+    #: What the frames of several animals were matched from (the table without them, their voters, the pairs), to match them again.
+    _animals: tuple[ClickTable, Any, IntArray] | None = field(default=None, repr=False)
 
     @property
     def placed(self) -> BoolArray:
@@ -174,14 +214,26 @@ def table_of(votes: Iterable[tuple[FrameKey, tuple[int, int], Vote]], keypoints:
     )
 
 
-def records_table(records: Iterable[Record], keypoints: Sequence[str], *, chunk: int = 65_536) -> ClickTable:
+def records_table(
+    records: Iterable[Record],
+    keypoints: Sequence[str],
+    *,
+    chunk: int = 65_536,
+    symmetry: Iterable[tuple[str, str]] = (),
+    sigma: FloatArray | None = None,
+) -> ClickTable:
     """The click table of stored records, read as they come.
 
     The same table as `table_of` over `vote_of`, without a `Vote` per record:
     each record's clicks go straight into flat lists that become numpy arrays
     every `chunk` records, so the records can be streamed (from a folder, a
-    git repository or a generator) and need not be held.
+    git repository or a generator) and need not be held. Records of several
+    animals (`instances`) are the exception: they are held per frame until
+    the end, when each such frame's instances are matched into animals
+    (`instances.match_instances`, with `sigma` per keypoint and the
+    `symmetry` pairs) and each animal becomes a frame of the table.
     """
+    several: dict[tuple[str, int], list[Record]] = {}
     position = {keypoint: k for k, keypoint in enumerate(keypoints)}
     k_count = len(keypoints)
     nan = float("nan")
@@ -214,6 +266,9 @@ def records_table(records: Iterable[Record], keypoints: Sequence[str], *, chunk:
     for record in records:
         submission = record.submission
         where = (submission["video_url"], int(submission["frame_index"]))
+        if "labels" not in submission:
+            several.setdefault(where, []).append(record)
+            continue
         f = frame_index.get(where)
         if f is None:
             f = frame_index[where] = len(frames)
@@ -231,7 +286,8 @@ def records_table(records: Iterable[Record], keypoints: Sequence[str], *, chunk:
                 display_names[who] = shown[:64]
         row = [nan] * (2 * k_count)
         flags = [False] * k_count
-        for label in submission["labels"]:
+        # A record of several animals lays out its first here; `instances` match them whole.
+        for label in submission["labels"] if "labels" in submission else animals_of(submission)[0]:
             k = position.get(label["id"])
             if k is None:
                 continue
@@ -249,7 +305,7 @@ def records_table(records: Iterable[Record], keypoints: Sequence[str], *, chunk:
         if len(frame_rows) >= chunk:
             flush()
     flush()
-    return ClickTable(
+    table = ClickTable(
         keypoints=tuple(keypoints),
         frames=frames,
         size=np.array(sizes, dtype=np.float64).reshape(-1, 2),
@@ -262,6 +318,153 @@ def records_table(records: Iterable[Record], keypoints: Sequence[str], *, chunk:
         volunteer=np.concatenate(volunteer),
         display_names=display_names,
         _volunteer_index=volunteer_index,
+    )
+    if not several:
+        return table
+    pairs = np.array([(position[a], position[b]) for a, b in symmetry if a in position and b in position], dtype=np.int64).reshape(-1, 2)
+    base, voters = _set_apart(table, several, position)
+    return _with_animals(base, voters, pairs, np.full(k_count, PRIOR_SIGMA) if sigma is None else sigma)
+
+
+def rematched(table: ClickTable, sigma: FloatArray) -> ClickTable:
+    """The table with its frames of several animals matched again with `sigma` (the learned noise): what `consensus` does once it has learned."""
+    if table._animals is None:
+        return table
+    base, voters, pairs = table._animals
+    return _with_animals(base, voters, pairs, sigma)
+
+
+@dataclass
+class _Voter:
+    """One record's animals in a frame of several: points (n, K, 2), visible (n, K), tracks (n,)."""
+
+    record_id: str
+    submitter: str
+    volunteer: int
+    points: FloatArray
+    visible: BoolArray
+    tracks: list[str | None]
+
+
+def _voter(record: Record, position: dict[str, int], volunteer: int) -> _Voter:
+    animals = animals_of(record.submission)
+    k = len(position)
+    points = np.full((len(animals), k, 2), np.nan)
+    visible = np.zeros((len(animals), k), dtype=bool)
+    for i, labels in enumerate(animals):
+        for label in labels:
+            j = position.get(label["id"])
+            if j is not None and label.get("placed"):
+                points[i, j] = (float(label["pixel_x"]), float(label["pixel_y"]))
+                visible[i, j] = bool(label.get("visible", True))
+    return _Voter(record.id, record.submitter, volunteer, points, visible, tracks_of(record.submission))
+
+
+_Frames = dict[tuple[str, int], tuple[tuple[int, int], list[_Voter]]]
+
+
+def _set_apart(table: ClickTable, several: dict[tuple[str, int], list[Record]], position: dict[str, int]) -> tuple[ClickTable, _Frames]:
+    """The table without the frames that have records of several animals, and those frames' voters (a single-animal record votes as one instance)."""
+    lookup = {(key.video_url, key.frame_index): f for f, key in enumerate(table.frames)}
+    mixed = np.array(sorted(lookup[w] for w in several if w in lookup), dtype=np.int64)
+    moved = np.isin(table.frame, mixed)
+    by_frame: dict[int, list[_Voter]] = {}
+    for row in np.flatnonzero(moved).tolist():
+        voter = _Voter(table.record_ids[row], table.submitters[row], int(table.volunteer[row]), table.clicks[row][None], table.visible[row][None], [None])
+        by_frame.setdefault(int(table.frame[row]), []).append(voter)
+    kept_frames = np.flatnonzero(~np.isin(np.arange(len(table.frames)), mixed))
+    renumber = np.full(len(table.frames), -1, dtype=np.int64)
+    renumber[kept_frames] = np.arange(len(kept_frames))
+    keep = ~moved
+    index = table._volunteer_index
+    volunteers = list(table.volunteers)
+    frames: _Frames = {}
+    for where, records in sorted(several.items()):
+        voters = by_frame.get(lookup[where], []) if where in lookup else []
+        for record in records:
+            who = volunteer_of(record)
+            if who not in index:
+                index[who] = len(volunteers)
+                volunteers.append(who)
+            voters.append(_voter(record, position, index[who]))
+        first = records[0].submission
+        frames[where] = ((int(first["frame_width"]), int(first["frame_height"])), voters)
+    base = ClickTable(
+        keypoints=table.keypoints,
+        frames=[table.frames[f] for f in kept_frames.tolist()],
+        size=table.size[kept_frames],
+        volunteers=volunteers,
+        record_ids=[r for r, kept in zip(table.record_ids, keep.tolist(), strict=True) if kept],
+        submitters=[s for s, kept in zip(table.submitters, keep.tolist(), strict=True) if kept],
+        clicks=table.clicks[keep],
+        visible=table.visible[keep],
+        frame=renumber[table.frame[keep]],
+        volunteer=table.volunteer[keep],
+        display_names=table.display_names,
+        _volunteer_index=index,
+    )
+    return base, frames
+
+
+def _exchanged(voter: _Voter, crossings: Sequence[tuple[int, int, int]]) -> _Voter:
+    """The voter with each keypoint it gave to the wrong one of two animals given back (a copy)."""
+    points, visible = voter.points.copy(), voter.visible.copy()
+    for i, j, k in crossings:
+        points[[i, j], k] = points[[j, i], k]
+        visible[[i, j], k] = visible[[j, i], k]
+    return _Voter(voter.record_id, voter.submitter, voter.volunteer, points, visible, voter.tracks)
+
+
+def _with_animals(base: ClickTable, several: _Frames, pairs: IntArray, sigma: FloatArray) -> ClickTable:
+    """`base` with one frame per matched animal of each frame of several animals appended; instances no animal takes are left out."""
+    k = len(base.keypoints)
+    frames, sizes = list(base.frames), base.size.tolist()
+    clicks, visible = [base.clicks], [base.visible]
+    frame, volunteer = [base.frame], [base.volunteer]
+    record_ids, submitters = list(base.record_ids), list(base.submitters)
+    animal_of: dict[int, tuple[int, str | None]] = {}
+    animal_counts: dict[FrameKey, tuple[int, tuple[int, ...]]] = {}
+    for where, (size, voters) in several.items():
+        key = FrameKey(*where)
+        matching = match_instances([v.points for v in voters], sigma, float(np.hypot(*size)), pairs)
+        animal_counts[key] = (matching.animals, matching.counts)
+        voters = [_exchanged(voter, crossings) if crossings else voter for voter, crossings in zip(voters, matching.crossings, strict=True)]
+        for a in range(matching.animals):
+            f_new = len(frames)
+            frames.append(key)
+            sizes.append(list(size))
+            tracks: list[str] = []
+            for voter, slots in zip(voters, matching.animal, strict=True):
+                for i, slot in enumerate(slots):
+                    if slot != a:
+                        continue
+                    clicks.append(voter.points[i][None])
+                    visible.append(voter.visible[i][None])
+                    frame.append(np.array([f_new], dtype=np.int64))
+                    volunteer.append(np.array([voter.volunteer], dtype=np.int64))
+                    record_ids.append(voter.record_id)
+                    submitters.append(voter.submitter)
+                    track = voter.tracks[i]
+                    if track is not None:
+                        tracks.append(track)
+            # The animal's track is the one most of its instances name (ties: the first by name).
+            animal_of[f_new] = (a, max(sorted(set(tracks)), key=tracks.count) if tracks else None)
+    return ClickTable(
+        keypoints=base.keypoints,
+        frames=frames,
+        size=np.array(sizes, dtype=np.float64).reshape(-1, 2),
+        volunteers=base.volunteers,
+        record_ids=record_ids,
+        submitters=submitters,
+        clicks=np.concatenate(clicks).reshape(-1, k, 2),
+        visible=np.concatenate(visible).reshape(-1, k),
+        frame=np.concatenate(frame).astype(np.int64),
+        volunteer=np.concatenate(volunteer).astype(np.int64),
+        display_names=base.display_names,
+        animal_of=animal_of,
+        animal_counts=animal_counts,
+        _volunteer_index=base._volunteer_index,
+        _animals=(base, several, pairs),
     )
 
 

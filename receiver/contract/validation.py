@@ -5,9 +5,19 @@ document gets the same verdict everywhere. Structure and types come from the
 JSON Schemas in `schemas/`; this module adds only what a schema cannot say
 (the skeleton's keypoint set, placed implies coordinates, `visible` only on a
 placed keypoint, coordinates inside the frame, frame_index within the video, a real calendar timestamp, a label's
-name being the skeleton's, a stored file's name and content agreeing, and
+name being the skeleton's, a stored file's name and content agreeing, how
+many animals a video's frame may hold and which tracks it names, and
 characters outside the basic multilingual plane that a schema pattern cannot
-portably name). It returns problems; it never raises on bad input and never
+portably name).
+
+A video's allowance (`Allowance`: how many animals, which tracks) comes from
+the operator's videos file, which this package does not read: whoever builds
+the `Validator` hands it a mapping from video URL to allowance, and every
+other video in it gets the default of one animal and no tracks. The receiver
+always knows its videos and so always hands one (empty without a videos
+file). A validator built without one (reading stored records for an export,
+or `receiver validate` without `--videos`) does not know what each video
+allows and judges only what a record says of itself: each track once. It returns problems; it never raises on bad input and never
 touches the network (the video URL is not fetched).
 
 Volunteer text ends up in pull requests and commits, so control, format and
@@ -23,7 +33,7 @@ import math
 import re
 import sys
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeGuard
@@ -37,7 +47,7 @@ from referencing import Registry, Resource
 from receiver.contract import records
 from receiver.contract.schemas import RECORD, SUBMISSION, Skeleton, load_schema, load_skeleton
 
-__all__ = ["Problem", "Validator", "pointer", "is_record", "is_stored_path", "fill_names", "refused_character"]
+__all__ = ["Allowance", "Problem", "Validator", "pointer", "is_record", "is_stored_path", "fill_names", "refused_character"]
 
 Prefix = tuple[str | int, ...]
 
@@ -51,6 +61,22 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.pointer or '/'}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """How many animals one video's frames may hold, and the track names its animals may carry."""
+
+    animals: int = 1
+    tracks: tuple[str, ...] = ()
+
+
+#: What a video the validator was not told about allows: one animal, no tracks, as before instances existed.
+SINGLE_ANIMAL = Allowance()
+
+#: The schema's alternatives for the labelled animals, recognised in its errors.
+_LABELS_OR_INSTANCES = [{"required": ["labels"]}, {"required": ["instances"]}]
+_NOT_BOTH = {"required": ["labels", "instances"]}
 
 
 def pointer(parts: Iterable[str | int]) -> str:
@@ -73,6 +99,7 @@ _PATTERN_HINTS = {
     "id": "must be a keypoint id: lowercase letters, digits and underscores, like left_front_paw",
     "received_at": "must be a UTC time like 2024-01-15T12:34:56Z",
     "submitter": "must be a short name of letters, digits, '.', '_' or '-'",
+    "track": "must be a track name of letters, digits, '.', '_' or '-', like mouse_1",
 }
 
 
@@ -108,6 +135,7 @@ _CHARACTER_ADVICE = {
     "name": "send the skeleton's name for the keypoint, or leave name out",
     "timestamp": "send the time alone, like 2024-01-15T12:34:56Z",
     "metadata": "send plain text",
+    "track": "send one of the video's track names, like mouse_1",
 }
 
 
@@ -135,6 +163,10 @@ def _text_kind(path: Sequence[str | int]) -> str | None:
         return str(path[0])
     if len(path) == 3 and path[0] == "labels" and path[2] in ("id", "name"):
         return str(path[2])
+    if len(path) == 5 and path[0] == "instances" and path[2] == "labels" and path[4] in ("id", "name"):
+        return str(path[4])
+    if len(path) == 3 and path[0] == "instances" and path[2] == "track":
+        return "track"
     if len(path) == 2 and path[0] == "metadata":
         return "metadata"
     return None
@@ -145,10 +177,10 @@ def _character_sentence(path: Sequence[str | int], value: Any) -> str | None:
     kind = _text_kind(path)
     if kind is None or not isinstance(value, str):
         return None
-    found = refused_character(value, whitespace=kind in ("video_url", "id", "timestamp"))
+    found = refused_character(value, whitespace=kind in ("video_url", "id", "timestamp", "track"))
     if found is None:
         return None
-    what = "a space, line break or invisible character" if kind in ("video_url", "id", "timestamp") else "a line break, control or invisible character"
+    what = "a space, line break or invisible character" if kind in ("video_url", "id", "timestamp", "track") else "a line break, control or invisible character"
     return f"contains {what} ({found}); {_CHARACTER_ADVICE[kind]}"
 
 
@@ -161,10 +193,17 @@ def _schema_problems(error: jsonschema.ValidationError) -> Iterator[Problem]:
     value: Any = error.instance
     schema: Any = error.schema
     field = str(path[-1]) if path else ""
-    if keyword == "required" and isinstance(value, dict):
+    if keyword == "anyOf" and expected == _LABELS_OR_INSTANCES:
+        yield Problem(pointer([*path, "labels"]), "is missing; every submission needs 'labels' (one animal) or 'instances' (several)")
+    elif keyword == "not" and expected == _NOT_BOTH:
+        # `required` holds for anything but an object, so `not` also fails there; the type's own error says that.
+        if isinstance(value, dict):
+            yield Problem(pointer([*path, "instances"]), "cannot come with labels; send labels for one animal or instances for several, not both")
+    elif keyword == "required" and isinstance(value, dict):
+        whole = "animal in instances" if len(path) >= 2 and path[-2] == "instances" else "submission"
         for name in expected:
             if name not in value:
-                yield Problem(pointer([*path, name]), f"is missing; every submission needs '{name}'")
+                yield Problem(pointer([*path, name]), f"is missing; every {whole} needs '{name}'")
     elif keyword == "additionalProperties" and isinstance(value, dict):
         known = set(schema.get("properties", {}))
         hint = " (a labeling tool's own facts may go under /metadata)" if not path else ""
@@ -234,8 +273,10 @@ class Validator:
     pays for jsonschema's detailed errors.
     """
 
-    def __init__(self, skeleton: Skeleton | None = None) -> None:
+    def __init__(self, skeleton: Skeleton | None = None, *, allowances: Mapping[str, Allowance] | None = None) -> None:
+        """`allowances` maps a video URL to what its frames may hold, every other video one animal and no tracks; None: not known here."""
         self.skeleton = skeleton or load_skeleton()
+        self.allowances: Mapping[str, Allowance] | None = None if allowances is None else dict(allowances)
         submission, record = load_schema(SUBMISSION), load_schema(RECORD)
         registry: Registry[Any] = Registry().with_resource(
             submission["$id"], Resource.from_contents(submission)
@@ -249,7 +290,7 @@ class Validator:
     def check_submission(self, document: Any) -> list[Problem]:
         """Every problem with a posted submission, empty when it is acceptable."""
         if self._fast_submission.is_valid(document):
-            if _plainly_acceptable(document, self.skeleton):
+            if _plainly_acceptable(document, self.skeleton, allowance_of=self.allowance_of):
                 return []
             schema: list[Problem] = []
         else:
@@ -263,7 +304,7 @@ class Validator:
         if self._fast_record.is_valid(document):
             schema: list[Problem] = []
             # What CI runs over every stored file: the clean case skips the rules, as a post does.
-            if not _plainly_acceptable(submission, self.skeleton, stored=True):
+            if not _plainly_acceptable(submission, self.skeleton, stored=True, allowance_of=self.allowance_of):
                 rules = list(self._rules(submission, ("submission",)))
         else:
             schema = self._structure(self._record, document)
@@ -288,6 +329,12 @@ class Validator:
             return self.check_stored(document, filename=filename)
         return self.check_submission(document)
 
+    def allowance_of(self, video_url: Any) -> Allowance | None:
+        """What the video at `video_url` allows: its entry's allowance, else one animal and no tracks; None when this validator was told no videos."""
+        if self.allowances is None:
+            return None
+        return self.allowances.get(video_url, SINGLE_ANIMAL) if isinstance(video_url, str) else SINGLE_ANIMAL
+
     @staticmethod
     def _structure(validator: jsonschema.Draft202012Validator, document: Any) -> list[Problem]:
         return [p for error in validator.iter_errors(document) for p in _schema_problems(error)]
@@ -304,10 +351,15 @@ class Validator:
         yield from _frame_rules(document, prefix)
         labels = document.get("labels")
         if isinstance(labels, list):
-            yield from _label_rules(labels, document, self.skeleton, prefix)
+            yield from _label_rules(labels, document, self.skeleton, prefix, stored=bool(prefix))
+        instances = document.get("instances")
+        if isinstance(instances, list):
+            yield from _instance_rules(instances, document, self.skeleton, self.allowance_of(document.get("video_url")), prefix)
 
 
-def _plainly_acceptable(document: Any, skeleton: Skeleton, *, stored: bool = False) -> bool:
+def _plainly_acceptable(
+    document: Any, skeleton: Skeleton, *, stored: bool = False, allowance_of: Callable[[Any], Allowance | None] | None = None
+) -> bool:
     """Whether a schema-valid submission is the common, clean case no rule objects to, in one pass.
 
     The receiver's hot path: a True skips the rules, which name problems and
@@ -344,6 +396,31 @@ def _plainly_acceptable(document: Any, skeleton: Skeleton, *, stored: bool = Fal
                 return False
     labels = document.get("labels")
     names = skeleton.names
+    if type(labels) is not list:
+        # Several animals: each instance must be plain, and the video must allow them and their tracks.
+        instances = document.get("instances")
+        if type(instances) is not list or not instances or "labels" in document:
+            return False
+        allowance = allowance_of(url) if allowance_of is not None else None
+        if allowance is not None and len(instances) > allowance.animals:
+            return False
+        tracks: set[str] = set()
+        for instance in instances:
+            if type(instance) is not dict:
+                return False
+            track = instance.get("track")
+            if track is not None:
+                if (allowance is not None and track not in allowance.tracks) or track in tracks:
+                    return False
+                tracks.add(track)
+            if not _plain_labels(instance.get("labels"), names, width, height, stored=stored):
+                return False
+        return True
+    return _plain_labels(labels, names, width, height, stored=stored)
+
+
+def _plain_labels(labels: Any, names: Mapping[str, str], width: int, height: int, *, stored: bool) -> bool:
+    """Whether one animal's labels are the clean case: every keypoint once, placed ones inside the frame, one placed at least."""
     if type(labels) is not list or len(labels) != len(names):
         return False
     seen: set[str] = set()
@@ -405,15 +482,14 @@ def _finite_rules(document: Mapping[str, Any], prefix: Prefix) -> Iterator[Probl
     for key, value in document.items():
         if type(value) is float and not math.isfinite(value):
             yield Problem(pointer([*prefix, key]), f"{value} is not a number; send a finite number")
-    labels = document.get("labels")
-    if isinstance(labels, list):
+    for at, labels in _label_lists(document):
         for i, label in enumerate(labels):
             if not isinstance(label, dict):
                 continue
             for axis in ("pixel_x", "pixel_y"):
                 value = label.get(axis)
                 if isinstance(value, float) and not math.isfinite(value):
-                    yield Problem(pointer([*prefix, "labels", i, axis]), f"{value} is not a number; send a finite number")
+                    yield Problem(pointer([*prefix, *at, "labels", i, axis]), f"{value} is not a number; send a finite number")
     metadata = document.get("metadata")
     if isinstance(metadata, dict):
         for key, value in metadata.items():
@@ -426,9 +502,11 @@ def _character_rules(document: Mapping[str, Any], prefix: Prefix) -> Iterator[Pr
     # these rules refuse by category, so format characters past it (tags,
     # musical-symbol formatting) are refused as well.
     places: list[tuple[Prefix, Any]] = [((key,), document.get(key)) for key in ("video_url", "timestamp")]
-    labels = document.get("labels")
-    if isinstance(labels, list):
-        places += [(("labels", i, key), label.get(key)) for i, label in enumerate(labels) if isinstance(label, dict) for key in ("id", "name")]
+    for at, labels in _label_lists(document):
+        places += [((*at, "labels", i, key), label.get(key)) for i, label in enumerate(labels) if isinstance(label, dict) for key in ("id", "name")]
+    instances = document.get("instances")
+    if isinstance(instances, list):
+        places += [(("instances", i, "track"), instance.get("track")) for i, instance in enumerate(instances) if isinstance(instance, dict)]
     metadata = document.get("metadata")
     if isinstance(metadata, dict):
         places += [(("metadata", key), value) for key, value in metadata.items()]
@@ -437,6 +515,18 @@ def _character_rules(document: Mapping[str, Any], prefix: Prefix) -> Iterator[Pr
             continue  # nothing any kind of text refuses: skip the per-kind sentence
         if sentence := _character_sentence(where, value):
             yield Problem(pointer([*prefix, *where]), sentence)
+
+
+def _label_lists(document: Mapping[str, Any]) -> Iterator[tuple[Prefix, list[Any]]]:
+    """Each animal's labels with where they sit: the submission's own `labels`, then each instance's."""
+    labels = document.get("labels")
+    if isinstance(labels, list):
+        yield (), labels
+    instances = document.get("instances")
+    if isinstance(instances, list):
+        for i, instance in enumerate(instances):
+            if isinstance(instance, dict) and isinstance(instance.get("labels"), list):
+                yield ("instances", i), instance["labels"]
 
 
 def _plain(value: Any) -> bool:
@@ -483,7 +573,7 @@ def _frame_rules(document: Mapping[str, Any], prefix: Prefix) -> Iterator[Proble
 
 
 def _label_rules(
-    labels: Sequence[Any], document: Mapping[str, Any], skeleton: Skeleton, prefix: Prefix
+    labels: Sequence[Any], document: Mapping[str, Any], skeleton: Skeleton, prefix: Prefix, *, stored: bool
 ) -> Iterator[Problem]:
     size = {"pixel_x": document.get("frame_width"), "pixel_y": document.get("frame_height")}
     # The frame's size is checked once, not once per label and axis.
@@ -505,7 +595,7 @@ def _label_rules(
                 seen[key] = index
             if key not in known:
                 yield Problem(pointer([*at, "id"]), f"'{key[:40]}' is not a keypoint of the {skeleton.name} skeleton; expected one of {', '.join(k.id for k in skeleton.keypoints)}")
-            yield from _name_rules(label, names.get(key), skeleton, at, stored=bool(prefix))
+            yield from _name_rules(label, names.get(key), skeleton, at, stored=stored)
         placed = label.get("placed")
         for axis in ("pixel_x", "pixel_y"):
             value = label.get(axis)
@@ -525,6 +615,39 @@ def _label_rules(
         yield Problem(pointer([*prefix, "labels"]), f"keypoint(s) {', '.join(missing)} missing; send every keypoint of the skeleton, placed or not")
     if labels and not placed_any and all(isinstance(x, dict) for x in labels):
         yield Problem(pointer([*prefix, "labels"]), "no keypoint is placed; place at least one before submitting")
+
+
+def _instance_rules(
+    instances: Sequence[Any], document: Mapping[str, Any], skeleton: Skeleton, allowance: Allowance | None, prefix: Prefix
+) -> Iterator[Problem]:
+    """Each animal's labels as a single animal's, then what the video allows: how many animals, which tracks, each track once."""
+    stored = bool(prefix)
+    if "labels" in document:
+        return  # the schema already says labels and instances do not mix; which one was meant is the sender's call
+    if allowance is not None and len(instances) > allowance.animals:
+        allowed = "one animal; send it as labels" if allowance.animals == 1 else f"at most {allowance.animals} animals; label the {allowance.animals} clearest"
+        yield Problem(pointer([*prefix, "instances"]), f"has {len(instances)} animals but this video allows {allowed}")
+    first: dict[str, int] = {}
+    for i, instance in enumerate(instances):
+        if not isinstance(instance, dict):
+            continue
+        at = (*prefix, "instances", i)
+        labels = instance.get("labels")
+        if isinstance(labels, list):
+            yield from _label_rules(labels, document, skeleton, at, stored=stored)
+        track = instance.get("track")
+        if not isinstance(track, str) or refused_character(track, whitespace=True) is not None:
+            continue
+        if track in first:
+            yield Problem(pointer([*at, "track"]), f"repeats track '{track[:40]}' already given at {pointer([*prefix, 'instances', first[track], 'track'])}; give each animal its own track")
+            continue
+        first[track] = i
+        if allowance is None:
+            continue
+        if not allowance.tracks:
+            yield Problem(pointer([*at, "track"]), "this video names no tracks; leave track out")
+        elif track not in allowance.tracks:
+            yield Problem(pointer([*at, "track"]), f"'{track[:40]}' is not a track of this video; expected one of {', '.join(allowance.tracks)}")
 
 
 def _name_rules(label: Mapping[str, Any], expected: str | None, skeleton: Skeleton, at: Prefix, *, stored: bool) -> Iterator[Problem]:
@@ -548,11 +671,18 @@ def fill_names(submission: Mapping[str, Any], skeleton: Skeleton) -> dict[str, A
     """
     names = skeleton.names
     filled = dict(submission)
+    if "labels" not in submission:
+        filled["instances"] = [{**instance, "labels": _named(instance["labels"], names)} for instance in submission["instances"]]
+        return filled
     filled["labels"] = [
         label if "name" in label else {**label, "name": names[label["id"]]}
         for label in submission["labels"]
     ]
     return filled
+
+
+def _named(labels: Sequence[Mapping[str, Any]], names: Mapping[str, str]) -> list[Any]:
+    return [label if "name" in label else {**label, "name": names[label["id"]]} for label in labels]
 
 
 def _identity_rules(document: Mapping[str, Any], filename: str | None) -> Iterator[Problem]:

@@ -15,7 +15,7 @@ import itertools
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from receiver.contract.parsing import MAX_DOCUMENT_BYTES, ParseError, parse_json
 from receiver.contract.schemas import Skeleton
-from receiver.contract.validation import Problem, Validator
+from receiver.contract.validation import Allowance, Problem, Validator
 from receiver.stores.sources import UsageError, find_json_files
 
 __all__ = ["FileResult", "UsageError", "find_json_files", "check_file", "check_paths", "available_cores"]
@@ -70,9 +70,9 @@ def available_cores() -> int:
 _worker_validator: Validator | None = None
 
 
-def _start_worker(skeleton: Skeleton) -> None:
+def _start_worker(skeleton: Skeleton, allowances: Mapping[str, Allowance] | None = None) -> None:
     global _worker_validator
-    _worker_validator = Validator(skeleton)
+    _worker_validator = Validator(skeleton, allowances=allowances)
 
 
 def _check_chunk(paths: list[str]) -> list[FileResult]:
@@ -104,6 +104,6 @@ def check_paths(paths: Iterable[str], validator: Validator, *, jobs: int = 1) ->
         for path in itertools.chain(first, found):
             yield check_file(path, validator)
         return
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=_start_method(), initializer=_start_worker, initargs=(validator.skeleton,)) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=_start_method(), initializer=_start_worker, initargs=(validator.skeleton, validator.allowances)) as pool:
         for results in pool.map(_check_chunk, _chunks(itertools.chain(first, found), CHUNK)):
             yield from results

@@ -151,7 +151,7 @@ def _read_table(name: str, source: Source, skeleton: Any, err: TextIO, *, aside:
     from receiver.consensus import records_table
 
     keypoints = [k.id for k in skeleton.keypoints]
-    return _read_into(name, source, skeleton, err, lambda records: records_table(records, keypoints), aside=aside, votes_only=True)
+    return _read_into(name, source, skeleton, err, lambda records: records_table(records, keypoints, symmetry=skeleton.symmetry), aside=aside, votes_only=True)
 
 
 def _read_into(

@@ -12,6 +12,9 @@ leave out, and says why where it does:
   we add the `.h5` twin DeepLabCut trains from (pandas, key
   `df_with_missing`, as DeepLabCut writes it), the PNGs at the paths the table
   names, and `config.yaml` (sleap-io reads DeepLabCut configs but writes none).
+  With several animals in a frame it is a multi-animal project whose
+  `individuals` are the tracks, or `animal1`, `animal2`... by position where
+  no track is named (the writer keeps only instances with a track).
 - `nwb`: `save_nwb(nwb_format="annotations")`, an ndx-pose `PoseTraining`
   with the source videos by reference.
 - `yolo`: `save_ultralytics` per split (seeded, so an export is repeatable);
@@ -221,6 +224,7 @@ def _dlc(labels: sleap_io.Labels, target: Target) -> Written:
             f"two videos are both named {', '.join(twice)}; DeepLabCut keeps one labeled-data folder per video name: "
             "export them separately, or rename one"
         )
+    individuals = _individuals(labels)
     written = Written()
     table_paths: dict[tuple[str, int], Path] = {}
     for video in labels.videos:
@@ -233,7 +237,8 @@ def _dlc(labels: sleap_io.Labels, target: Target) -> Written:
         # DeepLabCut has no visibility flag: a hidden point it knows is still a point to learn.
         with _hidden_as_placed(labels):
             sio.save_csv(labels, str(csv_path), format="dlc", video=video, include_score=False, scorer=SCORER)
-        table = pd.read_csv(csv_path, header=[0, 1, 2], index_col=0)
+        # A multi-animal table has a fourth header row: the individual.
+        table = pd.read_csv(csv_path, header=[0, 1, 2, 3] if individuals else [0, 1, 2], index_col=0)
         if len(table.index) != len(frames):
             raise RuntimeError(f"the DeepLabCut writer wrote {len(table.index)} rows for {len(frames)} frames of {video.filename}")
         # The .h5 is what DeepLabCut trains from; it writes it with this key and reads it with pandas.read_hdf.
@@ -241,16 +246,43 @@ def _dlc(labels: sleap_io.Labels, target: Target) -> Written:
         for frame, image in zip(frames, table.index):
             table_paths[(str(video.filename), frame.frame_idx)] = target.out / image
         written.paths.append(folder / f"CollectedData_{SCORER}.h5")
-        written.instances += int(table.notna().any(axis=1).sum())
+        if individuals:
+            written.instances += sum(int(table.xs(name, axis=1, level=1).notna().any(axis=1).sum()) for name in individuals)
+        else:
+            written.instances += int(table.notna().any(axis=1).sum())
     if target.frames is not None:
         written.images = len(target.frames(labels, lambda url, index: table_paths[(url, index)]))
     config = target.out / "config.yaml"
-    config.write_text(_dlc_config(labels, target), encoding="utf-8")
+    config.write_text(_dlc_config(labels, target, individuals), encoding="utf-8")
     written.paths.insert(0, config)
     return written
 
 
-def _dlc_config(labels: sleap_io.Labels, target: Target) -> str:
+def _individuals(labels: sleap_io.Labels) -> list[str]:
+    """The animals of a multi-animal DeepLabCut project, every instance given a track; empty when no frame holds two.
+
+    DeepLabCut names each animal of a frame (`individuals`); sleap-io writes
+    an instance only under its track, so one without gets `animal<n>` by its
+    place in the frame. Volunteers are never individuals.
+    """
+    if all(len(frame.instances) <= 1 for frame in labels.labeled_frames):
+        return []
+    sio = require("sleap_io")
+    by_name = {track.name: track for track in labels.tracks}
+    for frame in labels.labeled_frames:
+        taken = {instance.track.name for instance in frame.instances if instance.track is not None}
+        free = (f"animal{n}" for n in range(1, 10_000) if f"animal{n}" not in taken)
+        for instance in frame.instances:
+            if instance.track is None:
+                name = next(free)
+                if name not in by_name:
+                    by_name[name] = sio.Track(name=name)
+                    labels.tracks.append(by_name[name])
+                instance.track = by_name[name]
+    return [track.name for track in labels.tracks]
+
+
+def _dlc_config(labels: sleap_io.Labels, target: Target, individuals: Sequence[str] = ()) -> str:
     """DeepLabCut's project config: the keys its labeling and training read (sleap-io has no writer for it)."""
     yaml = require("yaml")
     videos = {}
@@ -286,6 +318,13 @@ def _dlc_config(labels: sleap_io.Labels, target: Target) -> str:
         "corner2move2": [50, 50],
         "move2corner": True,
     }
+    if individuals:
+        # maDLC's keys: every body part belongs to each individual; "MULTI!" is what it writes for bodyparts.
+        config["multianimalproject"] = True
+        config["individuals"] = list(individuals)
+        config["uniquebodyparts"] = []
+        config["multianimalbodyparts"] = config["bodyparts"]
+        config["bodyparts"] = "MULTI!"
     return yaml.safe_dump(config, sort_keys=False)
 
 

@@ -15,6 +15,11 @@
   placed but hidden (the label's `visible` false) keeps its coordinates with
   sleap-io's visible flag off, which the writers in `formats` turn into each
   format's own notion.
+- Several animals: a record with `instances` gives a frame one sleap-io
+  instance per animal (its `Track` when the instance names one); its
+  representative is the medoid among the frame's labels with the most common
+  number of animals, and a consensus export holds each settled animal the
+  consensus decided. Tracks name animals, never volunteers.
 - Who labeled what: sleap-io's `Instance` has no free metadata, and `Track`
   and `Identity` mean the animal, not the person who clicked, so submitters go
   in a side table in `Labels.provenance` (saved in `.slp` files):
@@ -28,11 +33,13 @@ It writes no files; `formats` does.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from receiver.consensus import FrameConsensus, FrameKey, volunteer_of
+from receiver.consensus import FrameConsensus, FrameKey, animals_of, volunteer_of
+from receiver.consensus.votes import tracks_of
 from receiver.contract.records import Record
 from receiver.contract.schemas import Skeleton
 from receiver.export.extra import require
@@ -94,6 +101,15 @@ class Label:
     volunteer: str
     record_id: str
     received_at: str
+    #: A record of several animals: each animal's points and track; empty for a single animal (then `points` is it).
+    animals: tuple[Any, ...] = ()
+    tracks: tuple[str | None, ...] = ()
+
+    def instances(self) -> list[tuple[Any, str | None]]:
+        """Each animal the label holds, with its track (None where not given)."""
+        if not self.animals:
+            return [(self.points, None)]
+        return list(zip(self.animals, self.tracks, strict=True))
 
 
 class Submissions:
@@ -111,8 +127,13 @@ class Submissions:
     def add(self, record: Record) -> None:
         np = require("numpy")
         key = FrameKey(record.submission["video_url"], int(record.submission["frame_index"]))
-        points = np.array(_points(record, self._nodes), dtype="float64")
-        label = Label(points, record.submitter, volunteer_of(record), record.id, record.received_at)
+        if "labels" in record.submission:
+            points = np.array(_points(record.submission["labels"], self._nodes), dtype="float64")
+            label = Label(points, record.submitter, volunteer_of(record), record.id, record.received_at)
+        else:
+            animals = tuple(np.array(_points(labels, self._nodes), dtype="float64") for labels in animals_of(record.submission))
+            tracks = tuple(tracks_of(record.submission))
+            label = Label(animals[0], record.submitter, volunteer_of(record), record.id, record.received_at, animals, tracks)
         self._frames.setdefault(key, []).append(label)
         self.videos.add(record)
 
@@ -143,17 +164,30 @@ def submission_labels(records: Iterable[Record] | Submissions, skeleton: Skeleto
     sio_skeleton = _skeleton(sio, skeleton)
     videos = {url: _video(sio, info) for url, info in records.videos.infos().items()}
     video_index = {url: i for i, url in enumerate(videos)}
+    tracks: dict[str, Any] = {}
     frames = []
     side: list[list[Any]] = []
     for key, entries in records.by_frame():
         chosen = entries if keep == "all" else [entries[representative(entries)]]
         instances = []
-        for slot, label in enumerate(chosen):
-            instances.append(sio.Instance.from_numpy(label.points, skeleton=sio_skeleton))
-            side.append([video_index[key.video_url], key.frame_index, slot, label.submitter, label.record_id, label.volunteer, len(entries)])
+        for label in chosen:
+            for points, track in label.instances():
+                instances.append(sio.Instance.from_numpy(points, skeleton=sio_skeleton, track=_track(sio, tracks, track)))
+                side.append([video_index[key.video_url], key.frame_index, len(instances) - 1, label.submitter, label.record_id, label.volunteer, len(entries)])
         frames.append(sio.LabeledFrame(video=videos[key.video_url], frame_idx=key.frame_index, instances=instances))
     provenance = {"generator": GENERATOR, "skeleton": skeleton.name, "instances": side, "kept": keep}
-    return sio.Labels(labeled_frames=frames, videos=list(videos.values()), skeletons=[sio_skeleton], provenance=provenance)
+    return sio.Labels(
+        labeled_frames=frames, videos=list(videos.values()), skeletons=[sio_skeleton], tracks=list(tracks.values()), provenance=provenance
+    )
+
+
+def _track(sio: Any, tracks: dict[str, Any], name: str | None) -> Any:
+    """The one sleap-io `Track` of that name (made the first time it is named), or None."""
+    if name is None:
+        return None
+    if name not in tracks:
+        tracks[name] = sio.Track(name=name)
+    return tracks[name]
 
 
 def representative(labels: Sequence[Label]) -> int:
@@ -165,6 +199,8 @@ def representative(labels: Sequence[Label]) -> int:
     label with more keypoints placed, then to the most recent.
     """
     np = require("numpy")
+    if any(label.animals for label in labels):
+        return _representative_of_animals(labels)
     points = np.stack([label.points[:, :2] for label in labels])  # (n, k, 2)
     placed = np.isfinite(points).all(axis=2)  # (n, k)
     both = placed[:, None, :] & placed[None, :, :]  # (n, n, k)
@@ -179,6 +215,32 @@ def representative(labels: Sequence[Label]) -> int:
     # Rounded so that float noise does not break a tie the data does not break.
     order = sorted(range(len(labels)), key=lambda i: (round(float(cost[i]), 6), -int(placed[i].sum()), _newest_first(labels[i])))
     return order[0]
+
+
+def _representative_of_animals(labels: Sequence[Label]) -> int:
+    """The medoid among a frame's labels of several animals that hold the most common number of them.
+
+    Two labels are as far apart as each animal of one is from the nearest
+    animal of the other, on average (mean pixel distance over the keypoints
+    both placed), so the order in which volunteers listed their animals does
+    not count.
+    """
+    np = require("numpy")
+    sizes = [len(label.instances()) for label in labels]
+    common = max(set(sizes), key=lambda n: (sizes.count(n), n))
+    candidates = [i for i, n in enumerate(sizes) if n == common]
+    animals = [np.stack([points[:, :2] for points, _ in label.instances()]) for label in labels]
+
+    def apart(a: Any, b: Any) -> float:
+        gaps = np.linalg.norm(a[:, None] - b[None, :], axis=3)  # (n, m, k)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(gaps, axis=2)
+        nearest = np.where(np.isfinite(mean), mean, np.inf).min(axis=1)
+        return float(np.where(np.isfinite(nearest), nearest, 0.0).mean())
+
+    cost = {i: sum(apart(animals[i], animals[j]) for j in range(len(labels)) if j != i) for i in candidates}
+    return min(candidates, key=lambda i: (round(cost[i], 6), _newest_first(labels[i])))
 
 
 def _newest_first(label: Label) -> tuple[int, ...]:
@@ -202,10 +264,12 @@ def consensus_labels(
     sio = require("sleap_io")
     np = require("numpy")
     sio_skeleton = _skeleton(sio, skeleton)
+    # Stable: the animals of a frame of several keep the consensus' order.
     chosen = sorted((r for r in results if r.settled), key=lambda r: r.key)
     used = {r.key.video_url for r in chosen}
     sio_videos = {url: _video(sio, info) for url, info in videos.items() if url in used}
     video_index = {url: i for i, url in enumerate(sio_videos)}
+    tracks: dict[str, Any] = {}
     frames = []
     side: list[list[Any]] = []
     scores: list[float] = []
@@ -215,10 +279,13 @@ def consensus_labels(
             (c[0], c[1], 1.0 if v is not False else 0.0) if c is not None else (nan, nan, 0.0)
             for c, v in zip(result.centre, result.visible)
         ]
-        instance = sio.Instance.from_numpy(np.array(rows, dtype="float64"), skeleton=sio_skeleton)
-        frames.append(
-            sio.LabeledFrame(video=sio_videos[result.key.video_url], frame_idx=result.key.frame_index, instances=[instance])
-        )
+        instance = sio.Instance.from_numpy(np.array(rows, dtype="float64"), skeleton=sio_skeleton, track=_track(sio, tracks, result.track))
+        if result.animal is not None and frames and frames[-1].frame_idx == result.key.frame_index and frames[-1].video is sio_videos[result.key.video_url]:
+            frames[-1].instances.append(instance)  # another animal of the same frame
+        else:
+            frames.append(
+                sio.LabeledFrame(video=sio_videos[result.key.video_url], frame_idx=result.key.frame_index, instances=[instance])
+            )
         side.append(
             [
                 video_index[result.key.video_url],
@@ -234,7 +301,7 @@ def consensus_labels(
         scores.append(round(result.score, 4))
     provenance = {"generator": GENERATOR, "skeleton": skeleton.name, "consensus": side, "consensus_scores": scores}
     return sio.Labels(
-        labeled_frames=frames, videos=list(sio_videos.values()), skeletons=[sio_skeleton], provenance=provenance
+        labeled_frames=frames, videos=list(sio_videos.values()), skeletons=[sio_skeleton], tracks=list(tracks.values()), provenance=provenance
     )
 
 
@@ -248,9 +315,9 @@ def _video(sio: Any, info: VideoInfo) -> Any:
     return sio.Video(filename=info.url, backend_metadata=metadata, open_backend=False)
 
 
-def _points(record: Record, nodes: Sequence[str]) -> list[tuple[float, float, float]]:
-    """x, y and sleap-io's visible flag per node: a hidden keypoint keeps its coordinates, visible 0."""
-    by_id = {label["id"]: label for label in record.submission["labels"]}
+def _points(labels: Sequence[dict[str, Any]], nodes: Sequence[str]) -> list[tuple[float, float, float]]:
+    """x, y and sleap-io's visible flag per node of one animal's labels: a hidden keypoint keeps its coordinates, visible 0."""
+    by_id = {label["id"]: label for label in labels}
     nan = float("nan")
     points = []
     for node in nodes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from receiver.consensus import Consensus, FrameConsensus, VolunteerScore
@@ -18,7 +18,9 @@ __all__ = [
     "consensus_csv",
     "consensus_json",
     "consensus_text",
+    "animals_document",
     "frame_document",
+    "frame_documents",
     "volunteer_document",
     "volunteers_csv",
     "volunteers_text",
@@ -40,32 +42,85 @@ def frame_document(result: FrameConsensus) -> dict[str, Any]:
         "score": _round(result.score, 4),
         "gold": result.gold,
         "review": list(result.review),
-        "keypoints": {
-            name: {
-                "x": None if centre is None else _round(centre[0]),
-                "y": None if centre is None else _round(centre[1]),
-                "spread": _round(spread),
-                "agreeing": agreeing,
-                "visible": visible,
-            }
-            for name, centre, spread, agreeing, visible in zip(
-                result.keypoints, result.centre, result.spread, result.agreeing, result.visible
-            )
-        },
-        "submissions": [
+        "keypoints": _keypoints(result),
+        "submissions": _submissions(result),
+    }
+
+
+def animals_document(animals: Sequence[FrameConsensus]) -> dict[str, Any]:
+    """One frame of several animals as a JSON-ready object: the frame's fields, then `instances`, one per decided animal with its `keypoints` (and `track`)."""
+    first = animals[0]
+    records = {s.record_id for animal in animals for s in animal.submissions}
+    review = list(dict.fromkeys(reason for animal in animals for reason in animal.review))
+    return {
+        "video_url": first.key.video_url,
+        "frame_index": first.key.frame_index,
+        "labels": len(records),
+        "inliers": sum(len(animal.inliers) for animal in animals),
+        "settled": all(animal.settled for animal in animals),
+        "score": _round(sum(animal.score for animal in animals) / len(animals), 4),
+        "gold": False,
+        "review": review,
+        "animals": len(animals),
+        "instances": [
             {
-                "record": s.record_id,
-                "submitter": s.submitter,
-                "agreement": _round(s.agreement, 4),
-                "error": _round(s.error, 5),
-                "outlier": s.outlier,
-                "outlying_keypoints": list(s.outlying_keypoints),
-                "volunteer": s.volunteer,
-                "swapped": [list(pair) for pair in s.swapped],
+                **({"track": animal.track} if animal.track is not None else {}),
+                "labels": animal.labels,
+                "inliers": len(animal.inliers),
+                "settled": animal.settled,
+                "score": _round(animal.score, 4),
+                "keypoints": _keypoints(animal),
+                "submissions": _submissions(animal),
             }
-            for s in result.submissions
+            for animal in animals
         ],
     }
+
+
+def frame_documents(frames: Iterable[FrameConsensus]) -> Iterator[dict[str, Any]]:
+    """Each frame as a JSON-ready object; the animals of a frame of several (consecutive, same key) become one object with `instances`."""
+    group: list[FrameConsensus] = []
+    for result in frames:
+        if group and (result.animal is None or result.key != group[0].key):
+            yield animals_document(group)
+            group = []
+        if result.animal is None:
+            yield frame_document(result)
+        else:
+            group.append(result)
+    if group:
+        yield animals_document(group)
+
+
+def _keypoints(result: FrameConsensus) -> dict[str, Any]:
+    return {
+        name: {
+            "x": None if centre is None else _round(centre[0]),
+            "y": None if centre is None else _round(centre[1]),
+            "spread": _round(spread),
+            "agreeing": agreeing,
+            "visible": visible,
+        }
+        for name, centre, spread, agreeing, visible in zip(
+            result.keypoints, result.centre, result.spread, result.agreeing, result.visible
+        )
+    }
+
+
+def _submissions(result: FrameConsensus) -> list[dict[str, Any]]:
+    return [
+        {
+            "record": s.record_id,
+            "submitter": s.submitter,
+            "agreement": _round(s.agreement, 4),
+            "error": _round(s.error, 5),
+            "outlier": s.outlier,
+            "outlying_keypoints": list(s.outlying_keypoints),
+            "volunteer": s.volunteer,
+            "swapped": [list(pair) for pair in s.swapped],
+        }
+        for s in result.submissions
+    ]
 
 
 def volunteer_document(volunteer: VolunteerScore) -> dict[str, Any]:
@@ -92,7 +147,7 @@ def consensus_json(result: Consensus) -> str:
         "rule": vars(result.rule),
         "symmetry": [list(pair) for pair in result.pairs],
         "noise": {k: round(float(s), 6) for k, s in zip(model.keypoints, model.sigma)},
-        "frames": [frame_document(r) for r in result.frames],
+        "frames": list(frame_documents(result.frames)),
         "volunteers": [volunteer_document(v) for v in result.volunteers],
         "review": [{"video_url": f.key.video_url, "frame_index": f.key.frame_index, "why": list(f.review)} for f in result.review],
         "gold_curve": [{"volunteers": n, "error_px": round(e, 3), "frames": c} for n, e, c in result.gold_curve],

@@ -1,6 +1,7 @@
 """What the receiver writes for people: a pull request's title and body, a commit's message.
 
-Pure text from records: which video and frame, which keypoints (placed, x, y),
+Pure text from records: which video and frame, which keypoints (placed, x, y;
+one table per animal when a submission labels several),
 who submitted, which receiver, and that intake validation passed. The branch
 prefix and the title's first word mark a receiver PR; no label or comment is
 added, since each would cost another content-creating request.
@@ -47,15 +48,24 @@ def _number(value: Any) -> str:
     return inert(f"{value:,}" if isinstance(value, int) else f"{value:,g}")
 
 
+def _animals(submission: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each labelled animal: the submission's one, or its instances."""
+    if "labels" in submission:
+        return [submission]
+    animals: list[dict[str, Any]] = submission["instances"]
+    return animals
+
+
 def _placed(record: Record) -> tuple[int, int]:
-    labels = record.submission["labels"]
+    labels = [label for animal in _animals(record.submission) for label in animal["labels"]]
     return sum(1 for label in labels if label["placed"]), len(labels)
 
 
 def pull_title(record: Record) -> str:
     placed, total = _placed(record)
     frame = _number(record.submission["frame_index"])
-    return f"{TITLE_PREFIX} frame {frame} of {_video_name(record.submission['video_url'])} ({placed}/{total} keypoints)"
+    count = "" if "labels" in record.submission else f"{len(record.submission['instances'])} animals, "
+    return f"{TITLE_PREFIX} frame {frame} of {_video_name(record.submission['video_url'])} ({count}{placed}/{total} keypoints)"
 
 
 def _metadata(submission: dict[str, Any]) -> list[str]:
@@ -81,21 +91,30 @@ def pull_body(record: Record, *, review_url: str | None = None) -> str:
         *_metadata(submission),
         f"**File:** `{record.path}`",
         *([f"**Review:** {_review(review_url, record)}"] if review_url else []),
-        "",
-        "| Keypoint | Placed | x | y |",
-        "| --- | --- | --- | --- |",
     ]
-    for label in submission["labels"]:
-        placed = "yes" if label["placed"] else "no"
-        lines.append(
-            f"| {inert(label['name'])} (`{inert(label['id'])}`) | {placed} | {_number(label['pixel_x'])} | {_number(label['pixel_y'])} |"
-        )
+    several = "labels" not in submission
+    for number, animal in enumerate(_animals(submission), start=1):
+        if several:
+            track = f" (track {inert(animal['track'], limit=64)})" if "track" in animal else ""
+            lines += ["", f"**Animal {number}**{track}"]
+        lines += ["", *_keypoint_table(animal["labels"])]
     lines += [
         "",
         f"Validated at intake by receiver {inert(record.receiver_version)}; received {inert(record.received_at)}.",
         f"<!-- receiver-record: {record.id} -->",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _keypoint_table(labels: Sequence[dict[str, Any]]) -> list[str]:
+    """One animal's keypoints as a Markdown table: name and id, placed, x, y."""
+    lines = ["| Keypoint | Placed | x | y |", "| --- | --- | --- | --- |"]
+    for label in labels:
+        placed = "yes" if label["placed"] else "no"
+        lines.append(
+            f"| {inert(label['name'])} (`{inert(label['id'])}`) | {placed} | {_number(label['pixel_x'])} | {_number(label['pixel_y'])} |"
+        )
+    return lines
 
 
 def batch_title(records: Sequence[Record]) -> str:

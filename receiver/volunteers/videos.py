@@ -14,6 +14,10 @@ has only these). `receiver videos add` writes what it probed beside them:
 - `rotation`: degrees clockwise the video is turned when displayed (0, 90, 180, 270);
 - `playable`: whether browsers play it; if not, the page labels frames the receiver decodes.
 
+Any entry may also say how many animals its frames hold (`animals`, default
+1) and name their tracks (`tracks`, identities kept across frames); the
+validator is told them per URL (`video_allowances`).
+
 Anything else is refused with a sentence naming the file, the entry and the
 key, so an operator fixes the file once instead of meeting a half-read catalog
 later. This module parses, and `place_videos` decides from settings which
@@ -35,12 +39,14 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from receiver.contract.validation import Allowance
+
 if TYPE_CHECKING:
     from receiver.media.probe import Probe
 
 __all__ = [
     "Video", "VideoError", "KEYS", "PROBED_KEYS", "load_videos", "parse_videos", "place_videos", "verify_videos",
-    "video_id", "served_file", "SERVED_PREFIX", "misaddressed_videos",
+    "video_id", "served_file", "SERVED_PREFIX", "misaddressed_videos", "ANIMAL_KEYS", "video_allowances",
 ]
 
 #: The keys of one entry, in the order error messages list them.
@@ -50,6 +56,10 @@ PROBED_KEYS = ("path", "times", "start", "constant_rate", "codec", "container", 
 #: Where the receiver serves the files of RECEIVER_VIDEO_DIR.
 SERVED_PREFIX = "/videos/"
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+#: Keys an entry may leave out: how many animals a frame holds (default 1) and the names of their tracks (default none).
+ANIMAL_KEYS = ("animals", "tracks")
+_MOST_ANIMALS = 16  # the submission schema's bound on instances
+_TRACK = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 _WHITESPACE = re.compile(r"[\s\x00-\x1f\x7f]")
 _LONGEST_URL = 2048
@@ -80,6 +90,10 @@ class Video:
     playable: bool | None = None
     #: The page labels the receiver's decoded frames instead of the video (set by `place_videos`).
     decode: bool = False
+    #: How many animals one frame may hold; more than 1 lets submissions send `instances`.
+    animals: int = 1
+    #: The identities the animals may be given (`track` of an instance), each at most once per frame.
+    tracks: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -101,6 +115,7 @@ class Video:
             shown["frame_url"] = f"/api/frames/{self.id}/{{index}}"
             if self.decode:
                 shown["decode"] = True
+        shown.update(self._animal_keys())
         return shown
 
     def entry(self) -> dict[str, Any]:
@@ -110,7 +125,22 @@ class Video:
             value = getattr(self, key)
             if value is not None:
                 written[key] = list(value) if key == "times" else value
+        written.update(self._animal_keys())
         return written
+
+    def _animal_keys(self) -> dict[str, Any]:
+        """`animals` and `tracks` where they differ from one animal without tracks, so single-animal entries read as before."""
+        keys: dict[str, Any] = {}
+        if self.animals != 1:
+            keys["animals"] = self.animals
+        if self.tracks:
+            keys["tracks"] = list(self.tracks)
+        return keys
+
+
+def video_allowances(videos: Iterable[Video]) -> dict[str, Allowance]:
+    """What each video's frames may hold, by URL, for the validator (which cannot read this file itself)."""
+    return {video.url: Allowance(video.animals, video.tracks) for video in videos if video.animals != 1 or video.tracks}
 
 
 def video_id(url: str) -> str:
@@ -250,10 +280,11 @@ def parse_videos(entries: Any, *, source: str) -> tuple[Video, ...]:
 def _video(entry: Any, where: str) -> Video:
     if not isinstance(entry, Mapping):
         raise VideoError(f"{where} must be an object with the keys {', '.join(KEYS)}")
-    unknown = sorted(str(key) for key in entry if key not in KEYS and key not in PROBED_KEYS)
+    unknown = sorted(str(key) for key in entry if key not in KEYS and key not in PROBED_KEYS and key not in ANIMAL_KEYS)
     if unknown:
         raise VideoError(
-            f"{where}: unknown key {unknown[0]}; an entry has only {', '.join(KEYS)} (and what `receiver videos add` writes: {', '.join(PROBED_KEYS)})"
+            f"{where}: unknown key {unknown[0]}; an entry has only {', '.join(KEYS)} (and what `receiver videos add` writes: {', '.join(PROBED_KEYS)}; "
+            f"and {', '.join(ANIMAL_KEYS)} for several animals)"
         )
     missing = [key for key in KEYS if key not in entry]
     if missing:
@@ -265,7 +296,25 @@ def _video(entry: Any, where: str) -> Video:
         width=_count(entry["width"], where, "width"),
         height=_count(entry["height"], where, "height"),
     )
-    return replace(video, **_probed(entry, where, video.frames))
+    return replace(video, **_probed(entry, where, video.frames), **_animals(entry, where))
+
+
+def _animals(entry: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The optional `animals` and `tracks` of an entry, checked: a count from 1 to 16, distinct track names it can hold."""
+    found: dict[str, Any] = {}
+    if "animals" in entry:
+        value = entry["animals"]
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MOST_ANIMALS:
+            raise VideoError(f"{where}: key animals must be a whole number of animals per frame, from 1 to {_MOST_ANIMALS}")
+        found["animals"] = value
+    if "tracks" in entry:
+        tracks = entry["tracks"]
+        if not isinstance(tracks, list) or not all(isinstance(t, str) and _TRACK.fullmatch(t) for t in tracks):
+            raise VideoError(f"{where}: key tracks must be a list of names of letters, digits, '.', '_' or '-', like [\"mouse_1\", \"mouse_2\"]")
+        if len(set(tracks)) != len(tracks):
+            raise VideoError(f"{where}: key tracks names a track twice; name each animal's track once")
+        found["tracks"] = tuple(tracks)
+    return found
 
 
 def _probed(entry: Mapping[str, Any], where: str, frames: int) -> dict[str, Any]:

@@ -46,6 +46,7 @@ from receiver.volunteers.frames import FrameLedger
 from receiver.volunteers.judging import Judge
 from receiver.volunteers.sessions import SessionKeys, new_secret
 from receiver.volunteers.tallies import tally_database
+from receiver.volunteers.videos import video_allowances
 from receiver.web.connections import ConnectionCap
 from receiver.web.dashboard import AgreementSummary, DashboardFacts, keypoint_agreement, render_dashboard
 from receiver.web.forwarded import ForwardedFor, TrustedHops
@@ -339,7 +340,7 @@ def create_app(
     """
     receiver = Receiver(
         settings=settings,
-        validator=validator or Validator(),
+        validator=validator or Validator(allowances=video_allowances(settings.videos)),
         tokens=_tokens(settings),
         limits=_limits(settings),
         clock=clock,

@@ -143,7 +143,11 @@ def _volunteer_paths() -> dict[str, Any]:
 
 def openapi_document(version: str) -> dict[str, Any]:
     """The receiver's API description, for /openapi.json, /docs and API fuzzers."""
-    refs = {"#/$defs/label": "#/components/schemas/Label", "submission.schema.json": "#/components/schemas/Submission"}
+    refs = {
+        "#/$defs/label": "#/components/schemas/Label",
+        "#/$defs/instance": "#/components/schemas/Instance",
+        "submission.schema.json": "#/components/schemas/Submission",
+    }
     components: dict[str, Any] = {}
     components["Submission"] = _component(load_schema(SUBMISSION), components, refs)
     components["Record"] = _component(load_schema(RECORD), components, refs)
