@@ -97,7 +97,7 @@ def _item(pick: Pick) -> dict[str, Any]:
 
 def _predictions(tally: FrameLedger, picks: list[Pick]) -> dict[tuple[str, int], dict[str, Any]]:
     """The kept model prediction of each handed-out frame that has one: the page shows it as suggestions."""
-    found = {}
+    found: dict[tuple[str, int], dict[str, Any]] = {}
     for pick in picks:
         prediction = tally.prediction(pick.video.url, pick.frame_index)
         if prediction is not None:
