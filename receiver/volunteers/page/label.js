@@ -311,6 +311,7 @@ function showSuggestions(prediction) {
   state.model = state.suggestions.some(Boolean) ? String(prediction.model) : null;
 }
 
+// The next keypoint still unplaced, after the active one, becomes active.
 function advance() {
   const count = state.labels.length;
   for (let step = 1; step <= count; step += 1) {
