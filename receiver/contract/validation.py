@@ -3,7 +3,7 @@
 The receiver, `receiver validate` and CI all call `Validator`, so the same
 document gets the same verdict everywhere. Structure and types come from the
 JSON Schemas in `schemas/`; this module adds only what a schema cannot say
-(the skeleton's keypoint set, placed implies coordinates, `visible` only on a
+(the skeleton's keypoint set, placed implies coordinates, `visible` and `origin` only on a
 placed keypoint, coordinates inside the frame, frame_index within the video, a real calendar timestamp, a label's
 name being the skeleton's, a stored file's name and content agreeing, how
 many animals a video's frame may hold and which tracks it names, and
@@ -228,6 +228,8 @@ def _schema_problems(error: jsonschema.ValidationError) -> Iterator[Problem]:
         yield Problem(where, f"has {len(value)} fields; it may have at most {expected}")
     elif keyword == "propertyNames" or "propertyNames" in error.absolute_schema_path:
         yield Problem(where, "field names must start with a letter and use letters, digits, '_', '.' or '-'")
+    elif keyword == "enum" and field == "origin":
+        yield Problem(where, f"{_short(value)} is not an origin; send 'suggested' for a model's point accepted unchanged or 'placed' for one the volunteer placed or moved")
     elif keyword == "pattern" and (sentence := _character_sentence(path, value)):
         yield Problem(where, sentence)
     elif keyword == "pattern":
@@ -442,7 +444,7 @@ def _plain_labels(labels: Any, names: Mapping[str, str], width: int, height: int
                 return False
             placed_any = True
         elif placed is False:
-            if label.get("pixel_x") is not None or label.get("pixel_y") is not None or "visible" in label:
+            if label.get("pixel_x") is not None or label.get("pixel_y") is not None or "visible" in label or "origin" in label:
                 return False
         else:
             return False
@@ -609,6 +611,9 @@ def _label_rules(
             # Hidden or seen only means something for a point that was placed;
             # on an unplaced one it would be a claim with nothing behind it.
             yield Problem(pointer([*at, "visible"]), "applies only to a placed keypoint; remove visible, or place the keypoint and then say whether it is seen")
+        if placed is False and "origin" in label:
+            # Nothing was accepted or placed: an origin there would count a vote that is not one.
+            yield Problem(pointer([*at, "origin"]), "applies only to a placed keypoint; remove origin, or place the keypoint (or accept its suggestion)")
         placed_any = placed_any or (placed is True)
     missing = [k.id for k in skeleton.keypoints if k.id not in seen]
     if missing and seen:

@@ -95,6 +95,16 @@ def _item(pick: Pick) -> dict[str, Any]:
     return {"video": pick.video.public(), "frame_index": pick.frame_index, "labels": pick.labels}
 
 
+def _predictions(tally: FrameLedger, picks: list[Pick]) -> dict[tuple[str, int], dict[str, Any]]:
+    """The kept model prediction of each handed-out frame that has one: the page shows it as suggestions."""
+    found: dict[tuple[str, int], dict[str, Any]] = {}
+    for pick in picks:
+        prediction = tally.prediction(pick.video.url, pick.frame_index)
+        if prediction is not None:
+            found[pick.video.url, pick.frame_index] = prediction
+    return found
+
+
 def _asker(request: Request, receiver: Receiver, *, required: bool) -> tuple[str | None, Session | None] | Response:
     """Who asks: the session's pseudonym when the request carries a session, else the `?volunteer=` id (not an identity)."""
     session = session_of(request.headers, receiver)
@@ -141,20 +151,23 @@ async def next_frame(request: Request) -> Response:
         address = address_group(request.scope, receiver) if receiver.settings.one_voice_per_address else session.pseudonym
         lease = Lease(session.pseudonym, address, now, now + receiver.settings.lease_seconds)
 
-    def read() -> tuple[list[Pick], int, int]:
+    def read() -> tuple[list[Pick], dict[tuple[str, int], dict[str, Any]], int, int]:
         picks = tally.next_frames(volunteer, count=count, rng=rng, video=video, lease=lease, now=now)
         remaining = tally.remaining() if video is None else tally.progress(video=video).frames_left
-        return picks, remaining, tally.retire_after_now()
+        return picks, _predictions(tally, picks), remaining, tally.retire_after_now()
 
     def item(pick: Pick) -> dict[str, Any]:
         found = _item(pick)
+        suggestion = predictions.get((pick.video.url, pick.frame_index))
+        if suggestion is not None:
+            found["prediction"] = suggestion
         if lease is not None and session is not None and receiver.sessions is not None:
             found["lease"] = receiver.sessions.ticket(session, pick.video.url, pick.frame_index, lease.until)
         return found
 
     # The tally's database may be another machine's (PostgreSQL): never wait on it in the event loop.
     try:
-        picks, remaining, retire_after = await run_in_threadpool(read)
+        picks, predictions, remaining, retire_after = await run_in_threadpool(read)
     except JournalUnavailable as exc:
         return _busy(exc)
     _prefetch(receiver, picks)

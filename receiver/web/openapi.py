@@ -55,6 +55,26 @@ SESSION_PARAMETER = {
 }
 
 
+#: A frame's model prediction as next-frame hands it out (imported by `receiver predictions import`), shown as suggestions.
+PREDICTION = {
+    "type": "object",
+    "description": "Present only on a frame with an imported prediction: the model's version and, per keypoint id, its point and score or null.",
+    "required": ["model", "keypoints"],
+    "properties": {
+        "model": {"type": "string", "description": "The model version; the page sends it back as metadata.model."},
+        "keypoints": {
+            "type": "object",
+            "additionalProperties": {
+                "anyOf": [
+                    {"type": "object", "required": ["x", "y"], "properties": {"x": {"type": "number"}, "y": {"type": "number"}, "score": {"type": ["number", "null"]}}},
+                    {"type": "null"},
+                ]
+            },
+        },
+    },
+}
+
+
 def _volunteer_paths() -> dict[str, Any]:
     """sessions, next-frame, progress, frames and review (receiver/web/sessions.py, frame_api.py); 404 when no videos are configured."""
     volunteer = {
@@ -88,7 +108,10 @@ def _volunteer_paths() -> dict[str, Any]:
                 "responses": {
                     "200": _message(
                         "The frame to label (frame_index null when none is left for this volunteer); with a session each frame carries its lease.",
-                        {"frames": {"type": "array", "items": {"type": "object", "properties": {"lease": {"type": "string"}}}}},
+                        {
+                            "frames": {"type": "array", "items": {"type": "object", "properties": {"lease": {"type": "string"}, "prediction": PREDICTION}}},
+                            "prediction": PREDICTION,
+                        },
                     ),
                     "400": _error("Neither a session nor a volunteer id was sent, or the id or count is invalid."),
                     "401": refused,

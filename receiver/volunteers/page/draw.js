@@ -39,7 +39,7 @@ export function markerRadius(width) {
 }
 
 // layers: [{points: [{x, y, placed, hidden}], colours: [css] | css, edges: [[i, j]], edgeColour: css,
-//           active: i | null, radius, style: "dot" | "cross"}]
+//           active: i | null, radius, style: "dot" | "cross" | "suggestion"}]
 export function render(canvas, frame, view, layers) {
   canvas.width = frame.width;
   canvas.height = frame.height;
@@ -91,6 +91,10 @@ function drawLayer(context, layer, scale) {
       context.stroke();
       return;
     }
+    if (layer.style === "suggestion") {
+      drawSuggestion(context, point, colour, r, layer.active === i);
+      return;
+    }
     context.fillStyle = colour;
     if (point.hidden) {
       // Hidden (occluded): a ring with a centre dot, so its place still reads exactly.
@@ -111,4 +115,27 @@ function drawLayer(context, layer, scale) {
       context.beginPath(); context.arc(point.x, point.y, r * 1.8, 0, 2 * Math.PI); context.stroke();
     }
   });
+}
+
+// A model's suggestion: a hollow ring, dashed in the keypoint's colour over a dark ring, so it
+// never reads as a placed (filled) point; the active one gets a second, wider ring.
+function drawSuggestion(context, point, colour, r, active) {
+  const width = Math.max(1.5, r / 2.5);
+  context.beginPath(); context.arc(point.x, point.y, r, 0, 2 * Math.PI);
+  context.strokeStyle = "rgba(0, 0, 0, 0.8)";
+  context.lineWidth = width + 2;
+  context.setLineDash([]);
+  context.stroke();
+  context.strokeStyle = colour;
+  context.lineWidth = width;
+  context.setLineDash([r * 0.9, r * 0.5]);
+  context.stroke();
+  context.setLineDash([]);
+  if (active) {
+    context.strokeStyle = "#ffffff";
+    context.lineWidth = Math.max(1, r / 4);
+    context.setLineDash([r / 2, r / 2]);
+    context.beginPath(); context.arc(point.x, point.y, r * 1.8, 0, 2 * Math.PI); context.stroke();
+    context.setLineDash([]);
+  }
 }

@@ -9,6 +9,7 @@ import { showFrame } from "./showing.js";
 import { render, newView, toFrame, zoomAt, panBy, markerRadius, PALETTE } from "./draw.js";
 import { createOutbox } from "./outbox.js";
 import { keepSession, keptSession, volunteerId } from "./volunteer.js";
+import { suggestionsFor, showsSuggestion, accepted, suggestionLayerPoints } from "./suggestions.js";
 
 const AHEAD = 3;
 const AHEAD_KEY = "pose-receiver.ahead.v1";
@@ -32,7 +33,9 @@ const state = {
   ahead: [],            // frames to label next: [{video, frame_index}]
   submitted: new Set(), // "url#index" sent this session (the receiver may not count them yet)
   current: null,        // {video, frame_index, confirmed: int | null}
-  labels: [],           // per keypoint: {x, y, placed, hidden}
+  labels: [],           // per keypoint: {x, y, placed, hidden, origin?: "suggested" | "placed"}
+  suggestions: [],      // per keypoint: the model's point {x, y} or null (suggestions.js)
+  model: null,          // the model version of the shown frame's prediction, sent as metadata.model
   active: 0,
   history: [],          // undo: earlier {labels, active}
   view: newView(),
@@ -99,9 +102,15 @@ function redraw() {
   $("zoom-level").textContent = `${Math.round(state.view.scale * 100)}%`;
   $("submit").disabled = !ready;
   if (!ready) return;
-  render(canvas, frameCanvas, state.view, [{
-    points: state.labels, colours: PALETTE, edges: state.edges, active: state.active, radius: markerRadius(frameCanvas.width),
-  }]);
+  const radius = markerRadius(frameCanvas.width);
+  const shown = suggestionLayerPoints(state.labels, state.suggestions);
+  // The drawn suggestions, in frame pixels, for whoever reads the page's state (tests, tools).
+  canvas.dataset.suggestions = JSON.stringify(shown.map((point) => point && { x: point.x, y: point.y }));
+  $("accept-all").hidden = !shown.some(Boolean);
+  render(canvas, frameCanvas, state.view, [
+    { points: shown, colours: PALETTE, edges: [], active: state.active, radius, style: "suggestion" },
+    { points: state.labels, colours: PALETTE, edges: state.edges, active: state.active, radius },
+  ]);
   renderKeypoints();
 }
 
@@ -115,7 +124,9 @@ function renderKeypoints() {
     button.dataset.testid = `keypoint-${keypoint.id}`;
     button.setAttribute("aria-pressed", String(i === state.active));
     button.style.setProperty("--swatch", PALETTE[i % PALETTE.length]);
-    const status = label.placed ? (label.hidden ? "placed, hidden" : "placed") : (label.hidden ? "hidden, not placed" : "not placed");
+    const whence = label.origin === "suggested" ? "suggestion accepted" : "placed";
+    const status = label.placed ? (label.hidden ? `${whence}, hidden` : whence)
+      : `${showsSuggestion(state.labels, state.suggestions, i) ? "suggested" : "not placed"}${label.hidden ? ", hidden" : ""}`;
     button.textContent = `${i + 1}. ${keypoint.name}`;
     const side = sideOf(keypoint.name);
     if (side) {
@@ -178,11 +189,11 @@ async function refillOnce() {
     return;
   }
   const offered = answer.frames && answer.frames.length ? answer.frames
-    : (answer.frame_index === null || answer.frame_index === undefined ? [] : [{ video: answer.video, frame_index: answer.frame_index, lease: answer.lease || null }]);
+    : (answer.frame_index === null || answer.frame_index === undefined ? [] : [{ video: answer.video, frame_index: answer.frame_index, lease: answer.lease || null, prediction: answer.prediction }]);
   for (const frame of offered) {
     if (state.ahead.length >= AHEAD) break;
     if (!held.has(frameKey(frame.video, frame.frame_index))) {
-      state.ahead.push({ video: frame.video, frame_index: frame.frame_index, lease: frame.lease || null });
+      state.ahead.push({ video: frame.video, frame_index: frame.frame_index, lease: frame.lease || null, prediction: frame.prediction || null });
       held.add(frameKey(frame.video, frame.frame_index));
     }
   }
@@ -198,6 +209,8 @@ async function showNext() {
   const frame = state.ahead[0];
   state.current = { ...frame, confirmed: null };
   state.labels = blankLabels();
+  state.suggestions = [];
+  state.model = null;
   state.active = 0;
   state.history = [];
   state.view = newView();
@@ -216,6 +229,7 @@ async function showNext() {
     if (!stillCurrent()) return;
     state.current.confirmed = frame.frame_index;
     state.current.source = source;
+    showSuggestions(frame.prediction);
     canvas.style.aspectRatio = `${frameCanvas.width} / ${frameCanvas.height}`;
     canvas.style.maxWidth = `calc(70vh * ${frameCanvas.width / frameCanvas.height})`;
     prompt();
@@ -258,14 +272,47 @@ function prompt() {
   const active = state.labels[state.active];
   const name = shownName(state.skeleton.keypoints[state.active]);
   if (state.labels.every((label) => label.placed)) say(`Frame ${frame}: every keypoint is placed; drag one to adjust it, then Submit.`);
-  else say(`Frame ${frame}: ${state.touch ? "tap" : "click"} where the ${name} is${active.hidden ? " (hidden: where it probably is)" : ""}.`);
+  else if (showsSuggestion(state.labels, state.suggestions, state.active)) {
+    const how = state.touch ? "tap it to accept, drag it to correct, or tap where it is; Accept all takes every suggestion" : "click it (or press S) to accept, drag it to correct, or click where it is; A accepts all";
+    say(`Frame ${frame}: the ring is the model's guess for the ${name}: ${how}.`);
+  } else say(`Frame ${frame}: ${state.touch ? "tap" : "click"} where the ${name} is${active.hidden ? " (hidden: where it probably is)" : ""}.`);
 }
 
 function place(point) {
   state.sticky = false;
   remember();
   const label = state.labels[state.active];
-  state.labels[state.active] = { ...label, x: point.x, y: point.y, placed: true };
+  state.labels[state.active] = { ...label, x: point.x, y: point.y, placed: true, ...(state.model ? { origin: "placed" } : {}) };
+  advance();
+}
+
+// Take the suggestion of keypoint i as it is; the next keypoint still open becomes active.
+function accept(i) {
+  if (!labelling() || !showsSuggestion(state.labels, state.suggestions, i)) return;
+  state.sticky = false;
+  remember();
+  state.labels[i] = accepted(state.labels[i], state.suggestions[i]);
+  state.active = i;
+  advance();
+}
+
+// Every suggestion not yet acted on is taken at once (one undo step brings them all back).
+function acceptAll() {
+  if (!labelling() || !state.labels.some((label, i) => showsSuggestion(state.labels, state.suggestions, i))) return;
+  state.sticky = false;
+  remember();
+  state.labels = state.labels.map((label, i) => (showsSuggestion(state.labels, state.suggestions, i) ? accepted(label, state.suggestions[i]) : label));
+  advance();
+}
+
+// The shown frame's prediction as suggestions; none when the frame has none.
+function showSuggestions(prediction) {
+  state.suggestions = prediction ? suggestionsFor(prediction, state.skeleton.keypoints, frameCanvas.width, frameCanvas.height) : [];
+  state.model = state.suggestions.some(Boolean) ? String(prediction.model) : null;
+}
+
+// The next keypoint still unplaced, after the active one, becomes active.
+function advance() {
   const count = state.labels.length;
   for (let step = 1; step <= count; step += 1) {
     const next = (state.active + step) % count;
@@ -304,6 +351,18 @@ function nearestPlaced(point) {
   return best && best.i;
 }
 
+// The suggestion under the pointer, if any: a placed point near it wins (it is drawn on top).
+function nearestSuggestion(point) {
+  const reach = (markerRadius(canvas.width) * 2.5) / state.view.scale;
+  let best = null;
+  state.suggestions.forEach((suggestion, i) => {
+    if (!showsSuggestion(state.labels, state.suggestions, i)) return;
+    const distance = Math.hypot(suggestion.x - point.x, suggestion.y - point.y);
+    if (distance <= reach && (best === null || distance < best.distance)) best = { i, distance };
+  });
+  return best && best.i;
+}
+
 function clampToFrame(point) {
   return { x: Math.min(Math.max(0, point.x), canvas.width), y: Math.min(Math.max(0, point.y), canvas.height) };
 }
@@ -322,8 +381,12 @@ function onPointerDown(event) {
     state.gesture = { kind: "pinch", distance: Math.hypot(a.x - b.x, a.y - b.y) };
     return;
   }
-  const hit = nearestPlaced(toFrame(state.view, at.x, at.y));
-  state.gesture = hit === null ? { kind: "tap", start: at, last: at } : { kind: "drag", index: hit, start: at, moved: false };
+  const where = toFrame(state.view, at.x, at.y);
+  const hit = nearestPlaced(where);
+  const suggested = hit === null ? nearestSuggestion(where) : null;
+  if (hit !== null) state.gesture = { kind: "drag", index: hit, start: at, moved: false };
+  else if (suggested !== null) state.gesture = { kind: "drag", index: suggested, start: at, moved: false, suggestion: true };
+  else state.gesture = { kind: "tap", start: at, last: at };
 }
 
 function onPointerMove(event) {
@@ -338,9 +401,13 @@ function onPointerMove(event) {
     gesture.distance = distance;
     redraw();
   } else if (gesture.kind === "drag") {
+    // A press on a suggestion that barely moves is a click that accepts it, not a drag.
+    if (gesture.suggestion && !gesture.moved && Math.hypot(at.x - gesture.start.x, at.y - gesture.start.y) < CLICK_SLOP_PX) return;
     if (!gesture.moved) { remember(); gesture.moved = true; }
     const point = clampToFrame(toFrame(state.view, at.x, at.y));
-    state.labels[gesture.index] = { ...state.labels[gesture.index], x: point.x, y: point.y };
+    // A moved point, suggested or not, is the volunteer's own.
+    const origin = state.model ? { origin: "placed" } : {};
+    state.labels[gesture.index] = { ...state.labels[gesture.index], x: point.x, y: point.y, placed: true, ...origin };
     redraw();
   } else if ((gesture.kind === "tap" || gesture.kind === "pan") && state.view.scale > 1) {
     if (gesture.kind === "tap" && Math.hypot(at.x - gesture.start.x, at.y - gesture.start.y) < CLICK_SLOP_PX) return;
@@ -356,6 +423,9 @@ function onPointerUp(event) {
   state.pointers.delete(event.pointerId);
   const gesture = state.gesture;
   if (gesture && gesture.kind === "tap" && state.pointers.size === 0) place(clampToFrame(toFrame(state.view, gesture.start.x, gesture.start.y)));
+  else if (gesture && gesture.kind === "drag" && gesture.suggestion && state.pointers.size === 0) {
+    if (gesture.moved) { state.active = gesture.index; prompt(); redraw(); } else accept(gesture.index);
+  }
   if (state.pointers.size === 0) state.gesture = null;
   else if (gesture && gesture.kind === "pinch") state.gesture = { kind: "none" };
 }
@@ -393,6 +463,8 @@ function onKey(event) {
   if (/^[1-9]$/.test(key) && Number(key) <= state.labels.length) { state.active = Number(key) - 1; if (labelling()) prompt(); redraw(); }
   else if (key === "z" || key === "Z" || key === "Backspace") { event.preventDefault(); undo(); }
   else if (key === "h" || key === "H") toggleHidden();
+  else if (key === "a" || key === "A") acceptAll();
+  else if (key === "s" || key === "S") accept(state.active);
   else if (key === "Enter" && !(event.target instanceof HTMLButtonElement)) { event.preventDefault(); submit(); }
   else if (key === "0") wholeFrame();
   else if (key === "+" || key === "=") zoomCentre(ZOOM_STEP);
@@ -415,9 +487,10 @@ function payloadFor(current) {
       const label = state.labels[i];
       const entry = { id: keypoint.id, name: keypoint.name, placed: label.placed, pixel_x: label.placed ? round(label.x) : null, pixel_y: label.placed ? round(label.y) : null };
       if (label.hidden && label.placed) entry.visible = false;
+      if (label.placed && label.origin) entry.origin = label.origin;
       return entry;
     }),
-    metadata: { volunteer: state.volunteer },
+    metadata: state.model ? { volunteer: state.volunteer, model: state.model } : { volunteer: state.volunteer },
   };
 }
 
@@ -553,6 +626,7 @@ async function start() {
   $("submit").addEventListener("click", submit);
   $("undo").addEventListener("click", undo);
   $("hidden").addEventListener("click", toggleHidden);
+  $("accept-all").addEventListener("click", acceptAll);
   $("zoom-reset").addEventListener("click", wholeFrame);
   $("zoom-in").addEventListener("click", () => zoomCentre(ZOOM_STEP));
   $("zoom-out").addEventListener("click", () => zoomCentre(1 / ZOOM_STEP));
