@@ -56,7 +56,8 @@ def tree_of(revision: str | None, into: Path) -> Path:
     subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), revision], check=True)
     target = into / "before"
     with tarfile.open(archive) as tar:
-        tar.extractall(target, filter="data")
+        # The archive is our own `git archive`; the "data" filter exists from Python 3.11.4 (and 3.12).
+        tar.extractall(target, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     return target
 
 
