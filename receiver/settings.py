@@ -163,7 +163,7 @@ SETTING_HELP: dict[str, str] = {
     "moderation": "auto (the gate merges valid receiver PRs) or review (PRs are labelled needs-review and merged by a maintainer)",
     "max_attempts": "refusals by the store after which a record is marked failed (then `receiver retry`)",
     "stall_seconds": "/health says stalled when records wait and nothing was delivered for this long",
-    "videos": "JSON or TOML file listing the videos volunteers label (url, fps, frames, width, height); enables /api/next-frame; `receiver videos add` writes it",
+    "videos": "JSON or TOML file listing the videos volunteers label (url, fps, frames, width, height; optional animals and tracks); enables /api/next-frame; `receiver videos add` writes it",
     "video_dir": "folder of video files the receiver serves itself at /videos/<path> (with byte ranges and CORS); nothing outside it is served",
     "server_frames": "auto (the page labels frames the receiver decodes only for videos browsers cannot play) or always (for every video it can decode)",
     "frame_cache_mb": "megabytes of decoded frames kept on disk beside the journal (least recently used go first)",
