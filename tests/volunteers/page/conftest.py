@@ -17,6 +17,7 @@ from receiver.settings import Settings
 from receiver.web.app import create_app
 from tests.support.servers import ReceiverProcess
 from tests.volunteers.page.clips import Clip, ffmpeg_available, make_clip
+from tests.volunteers.page.driving import wait_for_frame
 from tests.volunteers.page.hosts import static_host
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -125,6 +126,22 @@ def _change_videos(route: Any, changes: dict[str, Any]) -> None:
                 else:
                     video[key] = value
     route.fulfill(response=answer, json=body)
+
+
+@pytest.fixture
+def receiver(video_host: str, tmp_path: Path) -> Iterator[ReceiverProcess]:
+    """A receiver handing out the 25 fps clip: what most page tests label (a module may bring its own)."""
+    with labeling_receiver(tmp_path, [hosted(video_host, "clip-25.mp4")]) as running:
+        yield running
+
+
+@pytest.fixture
+def page(receiver: ReceiverProcess, browser: Any) -> Any:
+    """The labeling page on that receiver, at 1280x800, its first frame shown."""
+    opened = browser.new_page(viewport={"width": 1280, "height": 800})
+    opened.goto(f"{receiver.url}/label")
+    wait_for_frame(opened)
+    return opened
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timezone
 from collections.abc import Callable
+from datetime import datetime, timezone
 from fractions import Fraction
 from pathlib import Path
 from typing import Any

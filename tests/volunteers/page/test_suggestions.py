@@ -76,14 +76,6 @@ def receiver(video_host: str, tmp_path: Path) -> Iterator[ReceiverProcess]:
         yield running
 
 
-@pytest.fixture
-def page(receiver: ReceiverProcess, browser: Any) -> Any:
-    opened = browser.new_page(viewport={"width": 1280, "height": 800})
-    opened.goto(f"{receiver.url}/label")
-    wait_for_frame(opened)
-    return opened
-
-
 def screen_point(page: Any, x: float, y: float) -> tuple[float, float]:
     box = page.locator(hook("frame")).bounding_box()
     return box["x"] + x * box["width"] / 320, box["y"] + y * box["height"] / 240

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.support.servers import ReceiverProcess, wait_until
-from tests.volunteers.page.conftest import hosted, labeling_receiver
 from tests.volunteers.page.driving import click_frame, hook, pending, send_anyway, wait_for_frame
 from tests.volunteers.page.test_views import schema_has_visible
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def receiver(video_host: str, tmp_path: Path) -> Iterator[ReceiverProcess]:
-    with labeling_receiver(tmp_path, [hosted(video_host, "clip-25.mp4")]) as running:
-        yield running
-
-
-@pytest.fixture
-def page(receiver: ReceiverProcess, browser: Any) -> Any:
-    opened = browser.new_page(viewport={"width": 1280, "height": 800})
-    opened.goto(f"{receiver.url}/label")
-    wait_for_frame(opened)
-    return opened
 
 
 def kept_labels(page: Any, url: str) -> dict[str, dict[str, Any]]:

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.support.servers import ReceiverProcess, wait_until
-from tests.volunteers.page.conftest import hosted, labeling_receiver
 from tests.volunteers.page.driving import click_frame, hook, pending, send_anyway, wait_for_frame
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def receiver(video_host: str, tmp_path: Path) -> Iterator[ReceiverProcess]:
-    with labeling_receiver(tmp_path, [hosted(video_host, "clip-25.mp4")]) as running:
-        yield running
 
 
 @pytest.fixture
