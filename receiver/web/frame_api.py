@@ -23,6 +23,7 @@ from receiver.contract.records import Record, is_record_id
 from receiver.journal import JournalUnavailable
 from receiver.media.frames import IMAGE_TYPES, FrameError
 from receiver.volunteers.frames import CAP_TIMES_K, VOLUNTEER, FrameLedger, Lease, Pick, voice_of
+from receiver.volunteers.matched import matched_animals
 from receiver.volunteers.retirement import judge_frame
 from receiver.volunteers.sessions import Session
 from receiver.volunteers.videos import Video
@@ -92,7 +93,11 @@ def _count(request: Request) -> int | JSONResponse:
 
 
 def _item(pick: Pick) -> dict[str, Any]:
-    return {"video": pick.video.public(), "frame_index": pick.frame_index, "labels": pick.labels}
+    """One handed-out frame: its video, its index, its labels so far, and how many animals (and which tracks) the page may send."""
+    item: dict[str, Any] = {"video": pick.video.public(), "frame_index": pick.frame_index, "labels": pick.labels, "animals": pick.video.animals}
+    if pick.video.tracks:
+        item["tracks"] = list(pick.video.tracks)
+    return item
 
 
 def _predictions(tally: FrameLedger, picks: list[Pick]) -> dict[tuple[str, int], dict[str, Any]]:
@@ -258,15 +263,18 @@ async def review(request: Request) -> Response:
         counted = {r.id for r in comparable}
         others = [r for r in others if r.id in counted][:cap]
         message += f" The {len(others)} that count are shown."
-    return JSONAnswer(
-        {
-            "message": message,
-            "record": record.document(),
-            "video": video.public() if video is not None else None,
-            "others": [_public(r) for r in others],
-            "consensus": agreed,
-        }
-    )
+    answer: dict[str, Any] = {
+        "message": message,
+        "record": record.document(),
+        "video": video.public() if video is not None else None,
+        "others": [_public(r) for r in others],
+        "consensus": agreed,
+    }
+    if "instances" in submission or any("instances" in r.submission for r in others):
+        # Per other record, per animal of it, the index of this submission's animal it is (null: none of them).
+        skeleton = receiver.validator.skeleton
+        answer["matched"] = matched_animals(submission, [r.submission for r in others], keypoints, skeleton.symmetry)
+    return JSONAnswer(answer)
 
 
 def _public(record: Record) -> dict[str, Any]:

@@ -75,6 +75,13 @@ PREDICTION = {
 }
 
 
+#: What a handed-out frame says about its animals: the page sends `instances` when more than one is allowed.
+ANIMALS = {
+    "animals": {"type": "integer", "minimum": 1, "description": "How many animals this frame's video allows: 1 sends labels, more may send instances."},
+    "tracks": {"type": "array", "items": {"type": "string"}, "description": "Present when the video names tracks: the identities an instance's track may take, each once per frame."},
+}
+
+
 def _volunteer_paths() -> dict[str, Any]:
     """sessions, next-frame, progress, frames and review (receiver/web/sessions.py, frame_api.py); 404 when no videos are configured."""
     volunteer = {
@@ -109,8 +116,12 @@ def _volunteer_paths() -> dict[str, Any]:
                     "200": _message(
                         "The frame to label (frame_index null when none is left for this volunteer); with a session each frame carries its lease.",
                         {
-                            "frames": {"type": "array", "items": {"type": "object", "properties": {"lease": {"type": "string"}, "prediction": PREDICTION}}},
+                            "frames": {
+                                "type": "array",
+                                "items": {"type": "object", "properties": {"lease": {"type": "string"}, "prediction": PREDICTION, **ANIMALS}},
+                            },
                             "prediction": PREDICTION,
+                            **ANIMALS,
                         },
                     ),
                     "400": _error("Neither a session nor a volunteer id was sent, or the id or count is invalid."),

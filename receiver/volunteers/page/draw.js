@@ -3,6 +3,9 @@
 // of the frame is at (x, y) of the canvas.
 
 export const PALETTE = ["#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6"];
+// One colour per animal when a frame holds several: every point and edge of an animal in its own,
+// unlike PALETTE's colour per keypoint, so which point belongs to which animal reads at a glance.
+export const ANIMAL_COLOURS = ["#ff2d95", "#00c8ff", "#ffd000", "#7cff4f", "#ff8c00", "#b388ff", "#ffffff", "#00e0a0"];
 
 export function newView() {
   return { scale: 1, x: 0, y: 0 };
@@ -39,7 +42,7 @@ export function markerRadius(width) {
 }
 
 // layers: [{points: [{x, y, placed, hidden}], colours: [css] | css, edges: [[i, j]], edgeColour: css,
-//           active: i | null, radius, style: "dot" | "cross" | "suggestion"}]
+//           active: i | null, radius, style: "dot" | "cross" | "suggestion", alpha: 0..1 (default 1)}]
 export function render(canvas, frame, view, layers) {
   canvas.width = frame.width;
   canvas.height = frame.height;
@@ -48,7 +51,11 @@ export function render(canvas, frame, view, layers) {
   context.clearRect(0, 0, canvas.width, canvas.height);
   context.setTransform(view.scale, 0, 0, view.scale, -view.x * view.scale, -view.y * view.scale);
   context.drawImage(frame, 0, 0);
-  for (const layer of layers) drawLayer(context, layer, view.scale);
+  for (const layer of layers) {
+    context.globalAlpha = layer.alpha === undefined ? 1 : layer.alpha;
+    drawLayer(context, layer, view.scale);
+  }
+  context.globalAlpha = 1;
   context.setTransform(1, 0, 0, 1, 0, 0);
 }
 

@@ -6,7 +6,7 @@ import config from "./config.js";
 import { makeClient, Unreachable } from "./receiver.js";
 import { FrameError } from "./frames.js";
 import { showFrame } from "./showing.js";
-import { render, newView, toFrame, zoomAt, panBy, markerRadius, PALETTE } from "./draw.js";
+import { render, newView, toFrame, zoomAt, panBy, markerRadius, PALETTE, ANIMAL_COLOURS } from "./draw.js";
 import { createOutbox } from "./outbox.js";
 import { keepSession, keptSession, volunteerId } from "./volunteer.js";
 import { suggestionsFor, showsSuggestion, accepted, suggestionLayerPoints } from "./suggestions.js";
@@ -32,12 +32,20 @@ const state = {
   edges: [],            // edges as keypoint positions
   ahead: [],            // frames to label next: [{video, frame_index}]
   submitted: new Set(), // "url#index" sent this session (the receiver may not count them yet)
-  current: null,        // {video, frame_index, confirmed: int | null}
-  labels: [],           // per keypoint: {x, y, placed, hidden, origin?: "suggested" | "placed"}
-  suggestions: [],      // per keypoint: the model's point {x, y} or null (suggestions.js)
+  current: null,        // {video, frame_index, confirmed: int | null, animals, tracks}
+  // The animals placed on the shown frame: one unless its video allows several (then sent as `instances`).
+  instances: [{ labels: [], track: null }],
+  animal: 0,            // the animal being placed: its index in instances
+  // Per keypoint of the animal being placed: {x, y, placed, hidden, origin?: "suggested" | "placed"}.
+  get labels() { return this.instances[this.animal].labels; },
+  set labels(value) { this.instances[this.animal].labels = value; },
+  predicted: [],        // per keypoint: the model's point {x, y} or null (suggestions.js)
+  // The prediction is of one animal: it suggests points for the first only.
+  get suggestions() { return this.animal === 0 ? this.predicted : []; },
+  set suggestions(value) { this.predicted = value; },
   model: null,          // the model version of the shown frame's prediction, sent as metadata.model
   active: 0,
-  history: [],          // undo: earlier {labels, active}
+  history: [],          // undo: earlier {instances, animal, active}
   view: newView(),
   pointers: new Map(),  // pointerId -> {x, y} in canvas pixels
   gesture: null,        // {kind: "tap" | "drag" | "pan" | "pinch", ...}
@@ -92,6 +100,16 @@ function blankLabels() {
   return state.skeleton.keypoints.map(() => ({ x: null, y: null, placed: false, hidden: false }));
 }
 
+// Whether the shown frame's video allows several animals: then the page places each and sends `instances`.
+function several() {
+  return Boolean(state.current) && state.current.animals > 1;
+}
+
+function firstUnplaced(labels) {
+  const found = labels.findIndex((label) => !label.placed);
+  return found < 0 ? 0 : found;
+}
+
 // ---- drawing -------------------------------------------------------------------------
 
 function redraw() {
@@ -101,17 +119,74 @@ function redraw() {
   canvas.dataset.zoom = state.view.scale.toFixed(2);
   $("zoom-level").textContent = `${Math.round(state.view.scale * 100)}%`;
   $("submit").disabled = !ready;
+  renderAnimals();
   if (!ready) return;
   const radius = markerRadius(frameCanvas.width);
   const shown = suggestionLayerPoints(state.labels, state.suggestions);
   // The drawn suggestions, in frame pixels, for whoever reads the page's state (tests, tools).
   canvas.dataset.suggestions = JSON.stringify(shown.map((point) => point && { x: point.x, y: point.y }));
   $("accept-all").hidden = !shown.some(Boolean);
-  render(canvas, frameCanvas, state.view, [
-    { points: shown, colours: PALETTE, edges: [], active: state.active, radius, style: "suggestion" },
-    { points: state.labels, colours: PALETTE, edges: state.edges, active: state.active, radius },
-  ]);
+  if (several()) {
+    // The other animals first and faded, the one being placed on top, each in its own colour.
+    const others = state.instances.map((instance, j) => ({
+      points: instance.labels, colours: ANIMAL_COLOURS[j % ANIMAL_COLOURS.length], edges: state.edges,
+      edgeColour: ANIMAL_COLOURS[j % ANIMAL_COLOURS.length], active: null, radius: radius * 0.8, alpha: 0.65,
+    })).filter((layer, j) => j !== state.animal);
+    const colour = ANIMAL_COLOURS[state.animal % ANIMAL_COLOURS.length];
+    render(canvas, frameCanvas, state.view, [
+      ...others,
+      { points: shown, colours: colour, edges: [], active: state.active, radius, style: "suggestion" },
+      { points: state.labels, colours: colour, edges: state.edges, edgeColour: colour, active: state.active, radius },
+    ]);
+  } else {
+    render(canvas, frameCanvas, state.view, [
+      { points: shown, colours: PALETTE, edges: [], active: state.active, radius, style: "suggestion" },
+      { points: state.labels, colours: PALETTE, edges: state.edges, active: state.active, radius },
+    ]);
+  }
+  // Every animal's points as the page holds them, in frame pixels, for whoever reads the page's state (tests, tools).
+  canvas.dataset.animals = JSON.stringify(state.instances.map((instance) => ({
+    track: instance.track, points: instance.labels.map((label) => (label.placed ? { x: label.x, y: label.y } : null)),
+  })));
   renderKeypoints();
+}
+
+// The animals of a frame that may hold several: one button each, add, remove, and the track of the one being placed.
+function renderAnimals() {
+  const box = $("animals");
+  box.hidden = !several();
+  $("help-animals").hidden = !several();
+  if (!several()) return;
+  const count = state.skeleton.keypoints.length;
+  $("animal-list").replaceChildren(...state.instances.map((instance, j) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.dataset.testid = `animal-${j + 1}`;
+    button.setAttribute("aria-pressed", String(j === state.animal));
+    button.style.setProperty("--swatch", ANIMAL_COLOURS[j % ANIMAL_COLOURS.length]);
+    const placed = instance.labels.filter((label) => label.placed).length;
+    button.textContent = `Animal ${j + 1}${instance.track ? ` (${instance.track})` : ""}`;
+    const note = document.createElement("small");
+    note.textContent = `${placed} of ${count} placed`;
+    button.append(note);
+    button.addEventListener("click", () => chooseAnimal(j));
+    return button;
+  }));
+  $("add-animal").disabled = state.instances.length >= state.current.animals;
+  $("remove-animal").disabled = state.instances.length <= 1;
+  const tracks = state.current.tracks || [];
+  $("track-field").hidden = tracks.length === 0;
+  if (tracks.length) {
+    // A track another animal of this frame has is not offered: one track names one animal.
+    const taken = new Set(state.instances.filter((instance, j) => j !== state.animal && instance.track).map((instance) => instance.track));
+    const select = $("track");
+    select.replaceChildren(new Option("No track", ""), ...tracks.map((track) => {
+      const option = new Option(taken.has(track) ? `${track} (another animal's)` : track, track);
+      option.disabled = taken.has(track);
+      return option;
+    }));
+    select.value = state.instances[state.animal].track || "";
+  }
 }
 
 function renderKeypoints() {
@@ -123,7 +198,7 @@ function renderKeypoints() {
     button.type = "button";
     button.dataset.testid = `keypoint-${keypoint.id}`;
     button.setAttribute("aria-pressed", String(i === state.active));
-    button.style.setProperty("--swatch", PALETTE[i % PALETTE.length]);
+    button.style.setProperty("--swatch", several() ? ANIMAL_COLOURS[state.animal % ANIMAL_COLOURS.length] : PALETTE[i % PALETTE.length]);
     const whence = label.origin === "suggested" ? "suggestion accepted" : "placed";
     const status = label.placed ? (label.hidden ? `${whence}, hidden` : whence)
       : `${showsSuggestion(state.labels, state.suggestions, i) ? "suggested" : "not placed"}${label.hidden ? ", hidden" : ""}`;
@@ -189,11 +264,13 @@ async function refillOnce() {
     return;
   }
   const offered = answer.frames && answer.frames.length ? answer.frames
-    : (answer.frame_index === null || answer.frame_index === undefined ? [] : [{ video: answer.video, frame_index: answer.frame_index, lease: answer.lease || null, prediction: answer.prediction }]);
+    : (answer.frame_index === null || answer.frame_index === undefined ? [] : [{ video: answer.video, frame_index: answer.frame_index, lease: answer.lease || null, prediction: answer.prediction, animals: answer.animals, tracks: answer.tracks }]);
   for (const frame of offered) {
     if (state.ahead.length >= AHEAD) break;
     if (!held.has(frameKey(frame.video, frame.frame_index))) {
-      state.ahead.push({ video: frame.video, frame_index: frame.frame_index, lease: frame.lease || null, prediction: frame.prediction || null });
+      const animals = frame.animals || frame.video.animals || 1;
+      const tracks = frame.tracks || frame.video.tracks || [];
+      state.ahead.push({ video: frame.video, frame_index: frame.frame_index, lease: frame.lease || null, prediction: frame.prediction || null, ...(animals > 1 || tracks.length ? { animals, tracks } : {}) });
       held.add(frameKey(frame.video, frame.frame_index));
     }
   }
@@ -207,8 +284,9 @@ async function refillOnce() {
 async function showNext() {
   if (state.current || state.ahead.length === 0) return;
   const frame = state.ahead[0];
-  state.current = { ...frame, confirmed: null };
-  state.labels = blankLabels();
+  state.current = { ...frame, animals: frame.animals || 1, tracks: frame.tracks || [], confirmed: null };
+  state.instances = [{ labels: blankLabels(), track: null }];
+  state.animal = 0;
   state.suggestions = [];
   state.model = null;
   state.active = 0;
@@ -253,25 +331,86 @@ function leaveFrame() {
 // ---- tools ---------------------------------------------------------------------------
 
 function remember() {
-  state.history.push({ labels: state.labels.map((label) => ({ ...label })), active: state.active });
+  const instances = state.instances.map((instance) => ({ ...instance, labels: instance.labels.map((label) => ({ ...label })) }));
+  state.history.push({ instances, animal: state.animal, active: state.active });
   if (state.history.length > 200) state.history.shift();
 }
 
 function undo() {
   const earlier = state.history.pop();
   if (!earlier || !labelling()) return;
-  state.labels = earlier.labels;
+  state.instances = earlier.instances;
+  state.animal = earlier.animal;
   state.active = earlier.active;
   prompt();
   redraw();
 }
 
+// ---- several animals -----------------------------------------------------------------
+
+function chooseAnimal(j) {
+  if (!labelling() || !several() || j < 0 || j >= state.instances.length) return;
+  state.animal = j;
+  state.active = firstUnplaced(state.labels);
+  prompt();
+  redraw();
+}
+
+// The next (step 1) or previous (step -1) animal, round the end.
+function stepAnimal(step) {
+  if (!several()) return;
+  chooseAnimal((state.animal + step + state.instances.length) % state.instances.length);
+}
+
+function addAnimal() {
+  if (!labelling() || !several()) return;
+  if (state.instances.length >= state.current.animals) {
+    say(`This video's frames hold at most ${state.current.animals} animals; each one is placed already.`, "warn");
+    return;
+  }
+  state.sticky = false;
+  remember();
+  state.instances.push({ labels: blankLabels(), track: null });
+  state.animal = state.instances.length - 1;
+  state.active = 0;
+  prompt();
+  redraw();
+}
+
+// The animal being placed goes, with its points (Undo brings it back).
+function removeAnimal() {
+  if (!labelling() || !several() || state.instances.length <= 1) return;
+  state.sticky = false;
+  remember();
+  state.instances.splice(state.animal, 1);
+  state.animal = Math.min(state.animal, state.instances.length - 1);
+  state.active = firstUnplaced(state.labels);
+  prompt();
+  redraw();
+}
+
+function chooseTrack(track) {
+  if (!labelling() || !several()) return;
+  const taken = state.instances.some((instance, j) => j !== state.animal && instance.track === track);
+  if (track && taken) {
+    say(`Another animal of this frame is ${track} already: each track names one animal.`, "warn");
+    redraw();
+    return;
+  }
+  remember();
+  state.instances[state.animal].track = track || null;
+  redraw();
+}
+
 // Tell the volunteer what the next click does.
 function prompt() {
-  const frame = state.current.confirmed;
+  const frame = several() ? `${state.current.confirmed}, animal ${state.animal + 1}` : state.current.confirmed;
   const active = state.labels[state.active];
   const name = shownName(state.skeleton.keypoints[state.active]);
-  if (state.labels.every((label) => label.placed)) say(`Frame ${frame}: every keypoint is placed; drag one to adjust it, then Submit.`);
+  if (state.labels.every((label) => label.placed)) {
+    const next = several() && state.instances.length < state.current.animals ? `; Add animal${state.touch ? "" : " (N)"} for another, or Submit` : ", then Submit";
+    say(`Frame ${frame}: every keypoint is placed; drag one to adjust it${next}.`);
+  }
   else if (showsSuggestion(state.labels, state.suggestions, state.active)) {
     const how = state.touch ? "tap it to accept, drag it to correct, or tap where it is; Accept all takes every suggestion" : "click it (or press S) to accept, drag it to correct, or click where it is; A accepts all";
     say(`Frame ${frame}: the ring is the model's guess for the ${name}: ${how}.`);
@@ -457,7 +596,7 @@ function wholeFrame() {
 }
 
 function onKey(event) {
-  if (event.target instanceof HTMLInputElement || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement || event.ctrlKey || event.metaKey || event.altKey) return;
   if ($("confirm").open) return; // the question's own buttons take the keys
   const key = event.key;
   if (/^[1-9]$/.test(key) && Number(key) <= state.labels.length) { state.active = Number(key) - 1; if (labelling()) prompt(); redraw(); }
@@ -469,12 +608,25 @@ function onKey(event) {
   else if (key === "0") wholeFrame();
   else if (key === "+" || key === "=") zoomCentre(ZOOM_STEP);
   else if (key === "-" || key === "_") zoomCentre(1 / ZOOM_STEP);
+  else if (key === "n" || key === "N") addAnimal();
+  else if (key === "]") stepAnimal(1);
+  else if (key === "[") stepAnimal(-1);
 }
 
 // ---- submitting ----------------------------------------------------------------------
 
-function payloadFor(current) {
+function labelsOf(labels) {
   const round = (value) => Math.round(value * 10) / 10;
+  return state.skeleton.keypoints.map((keypoint, i) => {
+    const label = labels[i];
+    const entry = { id: keypoint.id, name: keypoint.name, placed: label.placed, pixel_x: label.placed ? round(label.x) : null, pixel_y: label.placed ? round(label.y) : null };
+    if (label.hidden && label.placed) entry.visible = false;
+    if (label.placed && label.origin) entry.origin = label.origin;
+    return entry;
+  });
+}
+
+function payloadFor(current) {
   return {
     video_url: current.video.url,
     frame_index: current.confirmed,
@@ -483,13 +635,10 @@ function payloadFor(current) {
     frame_width: frameCanvas.width,
     frame_height: frameCanvas.height,
     timestamp: new Date().toISOString(),
-    labels: state.skeleton.keypoints.map((keypoint, i) => {
-      const label = state.labels[i];
-      const entry = { id: keypoint.id, name: keypoint.name, placed: label.placed, pixel_x: label.placed ? round(label.x) : null, pixel_y: label.placed ? round(label.y) : null };
-      if (label.hidden && label.placed) entry.visible = false;
-      if (label.placed && label.origin) entry.origin = label.origin;
-      return entry;
-    }),
+    // One animal as `labels`, as ever; a video that allows several gets `instances`, never both.
+    ...(current.animals > 1
+      ? { instances: state.instances.map((instance) => ({ labels: labelsOf(instance.labels), ...(instance.track ? { track: instance.track } : {}) })) }
+      : { labels: labelsOf(state.labels) }),
     metadata: state.model ? { volunteer: state.volunteer, model: state.model } : { volunteer: state.volunteer },
   };
 }
@@ -501,11 +650,23 @@ function submit() {
     say("This frame could not be confirmed, so it cannot be submitted. Skip to the next one.", "error");
     return;
   }
-  if (!state.labels.some((label) => label.placed)) {
+  if (several()) {
+    const empty = state.instances.findIndex((instance) => !instance.labels.some((label) => label.placed));
+    if (empty >= 0) {
+      chooseAnimal(empty);
+      say(`Animal ${empty + 1} has no keypoint placed: place its keypoints, or remove it.`, "warn");
+      return;
+    }
+    const tracks = state.instances.map((instance) => instance.track).filter(Boolean);
+    if (new Set(tracks).size !== tracks.length) {
+      say("Two animals have the same track: each track names one animal; choose another for one of them.", "warn");
+      return;
+    }
+  } else if (!state.labels.some((label) => label.placed)) {
     say("Place at least one keypoint before submitting.", "warn");
     return;
   }
-  if (state.labels.some((label) => !label.placed) && localStorage.getItem(ASK_KEY) !== "no") {
+  if (state.instances.some((instance) => instance.labels.some((label) => !label.placed)) && localStorage.getItem(ASK_KEY) !== "no") {
     askFirst();
     return;
   }
@@ -514,11 +675,28 @@ function submit() {
 
 // A frame with keypoints unplaced is asked about before it goes: Enter pressed too early must not send it unseen.
 function askFirst() {
+  if (several()) {
+    askFirstOfAnimals();
+    return;
+  }
   const missing = state.skeleton.keypoints.filter((keypoint, i) => !state.labels[i].placed);
   const placed = state.labels.length - missing.length;
   const names = missing.map(shownName);
   $("confirm-text").textContent = `${placed} of ${state.labels.length} keypoints are placed. ${names.join(", ")} ${missing.length === 1 ? "is" : "are"} not,`
     + ` and will be sent as not placed. If ${missing.length === 1 ? "it is" : "they are"} out of sight, you can place ${missing.length === 1 ? "it" : "them"} where ${missing.length === 1 ? "it" : "they"} probably ${missing.length === 1 ? "is" : "are"} and mark ${missing.length === 1 ? "it" : "them"} Hidden.`;
+  $("confirm-remember").checked = false;
+  $("confirm").showModal();
+}
+
+// The same question for several animals: each animal with keypoints unplaced, and which.
+function askFirstOfAnimals() {
+  const count = state.skeleton.keypoints.length;
+  const lines = state.instances.map((instance, j) => {
+    const missing = state.skeleton.keypoints.filter((keypoint, i) => !instance.labels[i].placed).map(shownName);
+    return missing.length ? `Animal ${j + 1}: ${count - missing.length} of ${count} placed; ${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} not.` : null;
+  }).filter(Boolean);
+  $("confirm-text").textContent = `${lines.join(" ")} Unplaced keypoints are sent as not placed. If some are out of sight, you can place them where they`
+    + " probably are and mark them Hidden.";
   $("confirm-remember").checked = false;
   $("confirm").showModal();
 }
@@ -633,6 +811,11 @@ async function start() {
   $("confirm-send").addEventListener("click", () => answer(true));
   $("confirm-back").addEventListener("click", () => answer(false));
   $("confirm").addEventListener("cancel", (event) => { event.preventDefault(); answer(false); }); // Escape
+  $("add-animal").addEventListener("click", addAnimal);
+  $("previous-animal").addEventListener("click", () => stepAnimal(-1));
+  $("next-animal").addEventListener("click", () => stepAnimal(1));
+  $("remove-animal").addEventListener("click", removeAnimal);
+  $("track").addEventListener("change", (event) => chooseTrack(event.target.value));
   $("skip").addEventListener("click", () => { if (state.current) { say(`Skipped frame ${state.current.frame_index}.`); leaveFrame(); } });
 
   renderKeypointsIfReady();
@@ -643,7 +826,7 @@ async function start() {
 }
 
 function renderKeypointsIfReady() {
-  if (state.skeleton) { state.labels = blankLabels(); renderKeypoints(); }
+  if (state.skeleton) { state.instances = [{ labels: blankLabels(), track: null }]; state.animal = 0; renderKeypoints(); }
 }
 
 start();
