@@ -93,8 +93,14 @@ def _count(request: Request) -> int | JSONResponse:
 
 
 def _item(pick: Pick) -> dict[str, Any]:
-    """One handed-out frame: its video, its index, its labels so far, and how many animals (and which tracks) the page may send."""
-    item: dict[str, Any] = {"video": pick.video.public(), "frame_index": pick.frame_index, "labels": pick.labels, "animals": pick.video.animals}
+    """One handed-out frame: its video, its index, its labels so far, and how many animals (and which tracks) the page may send.
+
+    `animals` and `tracks` come only with a video that allows several animals or names tracks, so a
+    single-animal frame reads exactly as before they existed (absent means one animal, no tracks).
+    """
+    item: dict[str, Any] = {"video": pick.video.public(), "frame_index": pick.frame_index, "labels": pick.labels}
+    if pick.video.animals != 1 or pick.video.tracks:
+        item["animals"] = pick.video.animals
     if pick.video.tracks:
         item["tracks"] = list(pick.video.tracks)
     return item

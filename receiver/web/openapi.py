@@ -77,7 +77,7 @@ PREDICTION = {
 
 #: What a handed-out frame says about its animals: the page sends `instances` when more than one is allowed.
 ANIMALS = {
-    "animals": {"type": "integer", "minimum": 1, "description": "How many animals this frame's video allows: 1 sends labels, more may send instances."},
+    "animals": {"type": "integer", "minimum": 1, "description": "How many animals this frame's video allows (absent: 1): 1 sends labels, more may send instances."},
     "tracks": {"type": "array", "items": {"type": "string"}, "description": "Present when the video names tracks: the identities an instance's track may take, each once per frame."},
 }
 
