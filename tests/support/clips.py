@@ -2,7 +2,8 @@
 
 The index is written as a binary code of bright and dark blocks across the
 top of the frame, big enough to survive lossy compression; the bottom band is
-plain grey, where tests click keypoints so that markers never cover a block.
+plain grey, where tests click keypoints so that markers never cover a block
+(`figures` draws animals there, for the tests of several animals per frame).
 `make_clip` writes the H.264 MP4 browsers play; its keywords make what labs
 record instead (another codec or container, a variable rate, a stream that
 starts late, a rotation), so one drawing serves the page's tests and the
@@ -24,7 +25,7 @@ import numpy.typing as npt
 
 __all__ = [
     "Clip", "make_clip", "BITS", "WIDTH", "HEIGHT", "block_centres", "decode", "index_in", "ffmpeg_available",
-    "encoder_available", "CODECS", "make_clip_set", "SMALL_WIDTH", "SMALL_HEIGHT", "SMALL_FRAMES",
+    "encoder_available", "CODECS", "make_clip_set", "SMALL_WIDTH", "SMALL_HEIGHT", "SMALL_FRAMES", "Figure", "TWO_ANIMALS",
 ]
 
 WIDTH, HEIGHT = 320, 240
@@ -50,6 +51,21 @@ class Clip:
     frames: int
     width: int = WIDTH
     height: int = HEIGHT
+
+
+@dataclass(frozen=True)
+class Figure:
+    """An animal drawn on every frame in the grey band: a filled ellipse centred at (x, y), radii (rx, ry), of one grey level."""
+
+    x: int
+    y: int
+    rx: int
+    ry: int
+    level: int
+
+
+#: Two distinct animals side by side in the grey band: a bright one on the left, a dark one on the right.
+TWO_ANIMALS = (Figure(80, 200, 62, 26, _BRIGHT), Figure(240, 200, 62, 26, _DARK))
 
 
 def ffmpeg_available() -> bool:
@@ -89,8 +105,11 @@ def index_in(pixels: npt.NDArray[np.uint8]) -> int:
     return decode([float(grey[y, x]) for x, y in block_centres(width, height)])
 
 
-def _frame(index: int, width: int, height: int) -> bytes:
+def _frame(index: int, width: int, height: int, figures: Sequence[Figure] = ()) -> bytes:
     image = np.full((height, width), _GREY, dtype=np.uint8)
+    rows, columns = np.mgrid[0:height, 0:width]
+    for figure in figures:
+        image[((columns - figure.x) / figure.rx) ** 2 + ((rows - figure.y) / figure.ry) ** 2 <= 1] = figure.level
     block_width, block_height = width // COLUMNS, _code_height(height) // ROWS
     for bit in range(BITS):
         on = (index >> (BITS - 1 - bit)) & 1
@@ -111,6 +130,7 @@ def make_clip(
     start: float = 0.0,
     variable: bool = False,
     rotate: int = 0,
+    figures: Sequence[Figure] = (),
 ) -> Clip:
     """Encode `frames` frames at `fps` (H.264 in MP4 by default: what volunteers' browsers play everywhere).
 
@@ -118,7 +138,8 @@ def make_clip(
     `start` shifts the stream's first timestamp to that many seconds, `variable`
     makes every third frame last twice as long (a variable frame rate, as
     cameras that drop frames write), and `rotate` stores a display rotation
-    (degrees clockwise) in the MP4 instead of turning the pixels.
+    (degrees clockwise) in the MP4 instead of turning the pixels; `figures`
+    draws animals in the grey band of every frame.
     """
     rate = f"{fps.numerator}/{fps.denominator}"
     command = ["ffmpeg", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "gray", "-s", f"{width}x{height}", "-r", rate, "-i", "-"]
@@ -130,7 +151,7 @@ def make_clip(
         command += ["-output_ts_offset", str(start)]
     if path.suffix == ".mp4":
         command += ["-movflags", "+faststart"]
-    data = b"".join(_frame(i, width, height) for i in range(frames))
+    data = b"".join(_frame(i, width, height, figures) for i in range(frames))
     encoded = path.with_name(f"unrotated-{path.name}") if rotate else path
     subprocess.run([*command, str(encoded)], input=data, check=True, capture_output=True)
     if rotate:

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.support.clips import BITS, HEIGHT, WIDTH, Clip, block_centres, decode, ffmpeg_available, make_clip
+from tests.support.clips import BITS, HEIGHT, TWO_ANIMALS, WIDTH, Clip, Figure, block_centres, decode, ffmpeg_available, make_clip
 
-__all__ = ["Clip", "make_clip", "BITS", "WIDTH", "HEIGHT", "block_centres", "decode", "ffmpeg_available"]
+__all__ = ["Clip", "make_clip", "BITS", "WIDTH", "HEIGHT", "block_centres", "decode", "ffmpeg_available", "Figure", "TWO_ANIMALS"]

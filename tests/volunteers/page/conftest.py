@@ -32,10 +32,18 @@ OUTPUT = Path(__file__).resolve().parents[3] / "test-output"
 class HostedClip:
     clip: Clip
     url: str
+    #: How many animals its frames may hold, and their tracks (the videos file's `animals` and `tracks`).
+    animals: int = 1
+    tracks: tuple[str, ...] = ()
 
     def setting(self) -> dict[str, Any]:
         """The clip as the receiver's RECEIVER_VIDEOS lists it."""
-        return {"url": self.url, "fps": float(self.clip.fps), "frames": self.clip.frames, "width": self.clip.width, "height": self.clip.height}
+        entry: dict[str, Any] = {"url": self.url, "fps": float(self.clip.fps), "frames": self.clip.frames, "width": self.clip.width, "height": self.clip.height}
+        if self.animals != 1:
+            entry["animals"] = self.animals
+        if self.tracks:
+            entry["tracks"] = list(self.tracks)
+        return entry
 
 
 @pytest.fixture(scope="session")
