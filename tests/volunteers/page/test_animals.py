@@ -144,6 +144,20 @@ def test_a_removed_animal_is_not_sent(two_mice: ReceiverProcess, open_label_page
     assert placed_at(kept["instances"][0]["labels"], SECOND) == []
 
 
+def test_undo_brings_a_removed_animal_back_with_its_points(two_mice: ReceiverProcess, open_label_page: Callable[..., Any]) -> None:
+    """Two whole animals, the second removed, then Z: both are sent, each where it was placed."""
+    page = open_label_page(two_mice.url)
+    wait_for_frame(page)
+    place(page, FIRST)
+    page.keyboard.press("n")
+    place(page, SECOND)
+    page.click(hook("remove-animal"))
+    page.keyboard.press("z")
+    page.click(hook("submit"))
+    kept = kept_submission(page, two_mice.url)
+    assert [placed_at(instance["labels"], points) for instance, points in zip(kept["instances"], (FIRST, SECOND))] == [[], []]
+
+
 def test_keypoints_left_unplaced_on_any_animal_are_asked_about(two_mice: ReceiverProcess, open_label_page: Callable[..., Any]) -> None:
     """A whole first animal and two points of a second: Submit asks, naming the second animal; sent anyway, its four go unplaced."""
     page = open_label_page(two_mice.url)
