@@ -22,7 +22,6 @@ def keypoint_checks(
 ) -> tuple[bool | None, ...]:
     """Per keypoint: True where the prediction agrees with the settled point, False where it does not, None where the crowd placed nothing."""
     threshold = ConsensusRule().agree if agree is None else agree
-    vote = Vote("model", "model", tuple(predicted))
     checks: list[bool | None] = []
     for k, point in enumerate(settled):
         if point is None:
@@ -30,8 +29,8 @@ def keypoint_checks(
         elif predicted[k] is None:
             checks.append(False)
         else:
-            alone = tuple(point if i == k else None for i in range(len(settled)))
-            checks.append(gold_agreement(vote, alone, width, height) >= threshold)
+            # One keypoint at a time: the OKS of a one-keypoint skeleton is that keypoint's similarity.
+            checks.append(gold_agreement(Vote("model", "model", (predicted[k],)), (point,), width, height) >= threshold)
     return tuple(checks)
 
 
