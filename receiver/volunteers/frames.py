@@ -768,9 +768,13 @@ class FrameLedger:
         if retired or was_retired:
             moved.update(voice for voice, standing in standings.items() if self._standing(connection, voice).barred != standing.barred)
         self._settle(connection, url, row, index, agreement if retired else None, sums)
+        labels = agreement.labels
+        if agreement.suggested and not retired and len(documents) >= self.label_cap(retire_after):
+            # Echoes of the model count as one label, yet fill the cap: a frame whose further labels cannot count is not handed out again.
+            labels = max(labels, self.label_cap(retire_after))
         connection.execute(
             self._sql("set_frame"),
-            {"labels": agreement.labels, "agreeing": agreement.agreeing, "retired": int(retired), "video": ident, "frame": index},
+            {"labels": labels, "agreeing": agreement.agreeing, "retired": int(retired), "video": ident, "frame": index},
         )
         return int(agreement.labels > 0 and not was_touched), int(retired) - int(was_retired)
 

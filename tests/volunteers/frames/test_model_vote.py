@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +157,14 @@ def test_without_predictions_the_dashboard_has_no_model_section(apps: Apps) -> N
     post_all(apps, client, [placed(10, f"places-{n:04d}") for n in range(3)])
     assert retired(client) == 1
     assert "The model and the crowd" not in client.get("/dashboard").text
+
+
+def test_a_frame_whose_cap_is_filled_by_echoes_of_the_model_is_not_handed_out_again(apps: Apps, predictions: str) -> None:
+    """Further labels of a frame at its label cap cannot count, so a frame full of acceptances stops being handed out, though it is not retired."""
+    client = apps.start(videos=(replace(VIDEO, frames=11),), label_cap=4)
+    post_all(apps, client, [placed(frame, "places-0001") for frame in range(10)])
+    post_all(apps, client, [accepting(10, f"accepts-{n:04d}") for n in range(4)])
+    answer = apps.volunteer(client, "newcomer-0001").get("/api/next-frame", {"count": "10"})
+    assert answer.status_code == 200, answer.text
+    assert retired(client) == 0
+    assert sorted(frame["frame_index"] for frame in answer.json()["frames"]) == list(range(10))
