@@ -7,14 +7,17 @@ frame WRONG, which it puts 60 px off. Volunteers either place their own points
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psycopg
 import pytest
 import sleap_io as sio
 from starlette.testclient import TestClient
@@ -168,3 +171,32 @@ def test_a_frame_whose_cap_is_filled_by_echoes_of_the_model_is_not_handed_out_ag
     assert answer.status_code == 200, answer.text
     assert retired(client) == 0
     assert sorted(frame["frame_index"] for frame in answer.json()["frames"]) == list(range(10))
+
+
+NEW_TABLES = ("settled_frames", "settled_keypoints", "settled_counts", "model_agreement")
+
+
+def _drop_new_tables(apps: Apps) -> None:
+    """Make the journal one an earlier receiver wrote: without the tables the model's figures live in."""
+    if apps.journal_url:
+        with psycopg.connect(apps.journal_url, autocommit=True) as connection:
+            for table in NEW_TABLES:
+                connection.execute(f"DROP TABLE {table}".encode())
+        return
+    with contextlib.closing(sqlite3.connect(apps.journal_path)) as connection, connection:
+        for table in NEW_TABLES:
+            connection.execute(f"DROP TABLE {table}")
+
+
+def test_a_journal_from_an_earlier_receiver_gains_the_tables_and_keeps_its_frames(apps: Apps, predictions: str) -> None:
+    """Frames settled before the upgrade stay retired; frames settled after it are counted on the dashboard."""
+    client = apps.start()
+    post_all(apps, client, [placed(10, f"places-{n:04d}") for n in range(3)])
+    assert retired(client) == 1
+    apps.stop(client)
+    _drop_new_tables(apps)
+    client = apps.start()
+    post_all(apps, client, [placed(11, f"places-{n:04d}") for n in range(3)])
+    page = client.get("/dashboard").text
+    assert retired(client) == 2
+    assert _model_rows(page) == {k: "1 of 1" for k in KEYPOINTS}
