@@ -200,3 +200,17 @@ def test_a_journal_from_an_earlier_receiver_gains_the_tables_and_keeps_its_frame
     page = client.get("/dashboard").text
     assert retired(client) == 2
     assert _model_rows(page) == {k: "1 of 1" for k in KEYPOINTS}
+
+
+def test_a_higher_retire_after_takes_unretired_frames_out_of_the_models_figures(apps: Apps, predictions: str) -> None:
+    """Restarted with RECEIVER_RETIRE_AFTER=4, a frame of three agreeing labels is no longer settled, nor counted beside the model."""
+    client = apps.start()
+    post_all(apps, client, [placed(10, f"places-{n:04d}") for n in range(3)])
+    post_all(apps, client, [placed(11, f"places-{n:04d}") for n in range(4)])
+    assert _model_rows(client.get("/dashboard").text)["nose"] == "2 of 2"
+    apps.stop(client)
+    client = apps.start(retire_after=4)
+    page = client.get("/dashboard").text
+    assert retired(client) == 1
+    assert _model_rows(page)["nose"] == "1 of 1"
+    assert re.search(r'data-testid="card-settled-from-scratch"><b class="">1</b>', page)
