@@ -1,7 +1,8 @@
 """The journal's tables, and the steps that bring an older journal file up to them.
 
 A journal written by an earlier receiver is opened as it is: columns added
-since are added in place (SQLite's ADD COLUMN is cheap), never by copying.
+since are added in place (SQLite's ADD COLUMN is cheap), never by copying,
+and tables added since are created on open (`IF NOT EXISTS`, on both engines).
 """
 
 from __future__ import annotations
@@ -43,7 +44,10 @@ CREATE TABLE IF NOT EXISTS status (name TEXT PRIMARY KEY, value TEXT NOT NULL, w
 #: video URL and frame (`predictions`, kept across video changes) and the frames
 #: not retired that have one, by doubt (`doubtful_frames`), the frames leased to volunteer sessions
 #: (`assignments`, one per session and one per client address group on each
-#: frame), the retired frames that later labels brought back (`reopened_frames`)
+#: frame), each settled frame's comparison with the model (`settled_frames`: whether it was
+#: settled from suggestions; `settled_keypoints`: per keypoint, whether the model's
+#: prediction agreed) and their running sums per video (`settled_counts`, `model_agreement`),
+#: so the dashboard reads a few rows, the retired frames that later labels brought back (`reopened_frames`)
 #: and the secret that signs sessions (`volunteer_keys`), kept up to date inside each admitting transaction, on either
 #: engine, each with its own spelling of a generated id, a float and a table
 #: stored in its key's order. Videos are numbered so the ten million frame rows
@@ -121,6 +125,34 @@ CREATE TABLE IF NOT EXISTS doubtful_frames (
     PRIMARY KEY (video, frame)
 ){keyed};
 CREATE INDEX IF NOT EXISTS doubtful_by_doubt ON doubtful_frames (doubt);
+CREATE TABLE IF NOT EXISTS settled_frames (
+    video INTEGER NOT NULL,
+    frame INTEGER NOT NULL,
+    suggested INTEGER NOT NULL,
+    PRIMARY KEY (video, frame)
+){keyed};
+CREATE TABLE IF NOT EXISTS settled_keypoints (
+    video INTEGER NOT NULL,
+    frame INTEGER NOT NULL,
+    keypoint TEXT NOT NULL,
+    model TEXT NOT NULL,
+    agree INTEGER NOT NULL,
+    PRIMARY KEY (video, frame, keypoint)
+){keyed};
+CREATE TABLE IF NOT EXISTS settled_counts (
+    video INTEGER NOT NULL,
+    suggested INTEGER NOT NULL,
+    frames INTEGER NOT NULL,
+    PRIMARY KEY (video, suggested)
+){keyed};
+CREATE TABLE IF NOT EXISTS model_agreement (
+    video INTEGER NOT NULL,
+    model TEXT NOT NULL,
+    keypoint TEXT NOT NULL,
+    agree INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    PRIMARY KEY (video, model, keypoint)
+){keyed};
 CREATE TABLE IF NOT EXISTS voice_scores (
     voice TEXT NOT NULL,
     video INTEGER NOT NULL,

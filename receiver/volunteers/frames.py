@@ -7,7 +7,11 @@ and every process of one receiver, or every receiver on one PostgreSQL, shares i
 - `videos`: one row per configured video, numbered, with how many of its
   frames were touched (labelled at least once) and retired;
 - `frames`: one row per frame of those videos (labels, agreeing labels, retired);
-- `volunteer_frames`: which frames each volunteer id has labelled.
+- `volunteer_frames`: which frames each volunteer id has labelled;
+- `settled_frames`, `settled_keypoints`: how each settled frame was settled
+  (from suggestions or from scratch) and whether the model's prediction of it
+  agreed, per keypoint, with their running sums per video in
+  `settled_counts` and `model_agreement` (what the dashboard reads).
 
 Receivers sharing one journal hand out frames from this one tally: each start
 brings it in line with the videos that receiver was given (the last start
@@ -62,6 +66,7 @@ from receiver.consensus import ConsensusRule, FrameKey, Point, gold_agreement, v
 from receiver.contract.records import ANONYMOUS, Record
 from receiver.journal.connector import JournalUnavailable
 from receiver.journal.sqlite import connect
+from receiver.volunteers.model_check import ModelFigures, keypoint_checks
 from receiver.volunteers.predictions import Prediction
 from receiver.volunteers.retirement import FrameAgreement, judge_frame
 from receiver.volunteers.trust import GOLD_KIND, SETTLED_KIND, Standing
@@ -299,6 +304,48 @@ STATEMENTS: dict[str, str] = {
         + " ORDER BY f.video, f.frame LIMIT :limit"
     ),
     "volunteer_done": "SELECT count(*) FROM volunteer_frames WHERE volunteer = :volunteer",
+    # Each settled frame's comparison with the model, and their sums per video (see `FrameLedger._settle`).
+    "settled_frame": "SELECT suggested FROM settled_frames WHERE video = :video AND frame = :frame",
+    "settled_checks": "SELECT keypoint, model, agree FROM settled_keypoints WHERE video = :video AND frame = :frame",
+    "unsettle_frame": "DELETE FROM settled_frames WHERE video = :video AND frame = :frame",
+    "unsettle_keypoints": "DELETE FROM settled_keypoints WHERE video = :video AND frame = :frame",
+    "settle_frame": "INSERT INTO settled_frames (video, frame, suggested) VALUES (:video, :frame, :suggested)",
+    "settle_keypoint": (
+        "INSERT INTO settled_keypoints (video, frame, keypoint, model, agree) VALUES (:video, :frame, :keypoint, :model, :agree)"
+    ),
+    "count_settled": (
+        "INSERT INTO settled_counts (video, suggested, frames) VALUES (:video, :suggested, :frames)"
+        " ON CONFLICT (video, suggested) DO UPDATE SET frames = settled_counts.frames + excluded.frames"
+    ),
+    "count_model": (
+        "INSERT INTO model_agreement (video, model, keypoint, agree, total) VALUES (:video, :model, :keypoint, :agree, :total)"
+        " ON CONFLICT (video, model, keypoint) DO UPDATE SET agree = model_agreement.agree + excluded.agree, total = model_agreement.total + excluded.total"
+    ),
+    "settled_sums": "SELECT suggested, coalesce(sum(frames), 0) FROM settled_counts GROUP BY suggested",
+    "model_sums": "SELECT model, keypoint, sum(agree), sum(total) FROM model_agreement GROUP BY model, keypoint ORDER BY model, keypoint",
+    "any_prediction": "SELECT 1 FROM predictions LIMIT 1",
+    "drop_settled_frames": "DELETE FROM settled_frames WHERE video = :video",
+    "drop_settled_keypoints": "DELETE FROM settled_keypoints WHERE video = :video",
+    "drop_settled_counts": "DELETE FROM settled_counts WHERE video = :video",
+    "drop_model_agreement": "DELETE FROM model_agreement WHERE video = :video",
+    # After a changed RECEIVER_RETIRE_AFTER: frames no longer retired lose their comparison, and the sums are taken again.
+    "unsettle_unretired_frames": (
+        "DELETE FROM settled_frames WHERE NOT EXISTS"
+        " (SELECT 1 FROM frames WHERE frames.video = settled_frames.video AND frames.frame = settled_frames.frame AND frames.retired = 1)"
+    ),
+    "unsettle_unretired_keypoints": (
+        "DELETE FROM settled_keypoints WHERE NOT EXISTS"
+        " (SELECT 1 FROM frames WHERE frames.video = settled_keypoints.video AND frames.frame = settled_keypoints.frame AND frames.retired = 1)"
+    ),
+    "clear_settled_counts": "DELETE FROM settled_counts",
+    "clear_model_agreement": "DELETE FROM model_agreement",
+    "recount_settled": (
+        "INSERT INTO settled_counts (video, suggested, frames) SELECT video, suggested, count(*) FROM settled_frames GROUP BY video, suggested"
+    ),
+    "recount_model": (
+        "INSERT INTO model_agreement (video, model, keypoint, agree, total)"
+        " SELECT video, model, keypoint, sum(agree), count(*) FROM settled_keypoints GROUP BY video, model, keypoint"
+    ),
 }
 # The two bounds of a pick, from a random point to the end, then from the start back round to it.
 for _name in ("pick_in_video", "pick_in_videos"):
@@ -557,7 +604,7 @@ class FrameLedger:
     def _drop(self, connection: Connection, ident: int) -> None:
         for name in (
             "drop_frames", "drop_volunteer_frames", "drop_votes", "drop_assignments", "drop_reopened", "drop_pending", "drop_scores", "drop_doubt",
-            "drop_video",
+            "drop_settled_frames", "drop_settled_keypoints", "drop_settled_counts", "drop_model_agreement", "drop_video",
         ):
             connection.execute(self._sql(name), {"video": ident})
 
@@ -569,13 +616,15 @@ class FrameLedger:
         row = (ident, video.frames, video.fps, video.width, video.height)
         indices = [i for (i,) in connection.execute(self._sql("labelled_frames"), {"url": video.url}).fetchall()]
         moved: set[str] = set()
+        sums = _SettledSums()
         for index in sorted(i for i in indices if isinstance(i, int) and 0 <= i < video.frames):
             documents = connection.execute(self._sql("frame_documents"), {"url": video.url, "frame": index}).fetchall()
             records = [Record.from_stored(bytes(document)) for (document,) in documents]
             if self._count(connection, video.url, row, index, [r for r in records if _describes(r.submission, row)], self.retire_after, moved):
-                touched, retired = self._judge(connection, video.url, row, index, self.retire_after, moved)
+                touched, retired = self._judge(connection, video.url, row, index, self.retire_after, moved, sums)
                 if touched or retired:
                     connection.execute(self._sql("count_video"), {"touched": touched, "retired": retired, "video": ident})
+        sums.write(connection, self._sql)
         for voice in sorted(moved):
             connection.execute(self._sql("queue_voice"), {"voice": voice})
         connection.execute(self._sql("doubt_video"), {"video": ident})
@@ -585,6 +634,8 @@ class FrameLedger:
         connection.execute(self._sql("retire_reached"), {"retire_after": self.retire_after})
         connection.execute(self._sql("unretire"), {"retire_after": self.retire_after})
         connection.execute(self._sql("recount_retired"), {})
+        for name in ("unsettle_unretired_frames", "unsettle_unretired_keypoints", "clear_settled_counts", "clear_model_agreement", "recount_settled", "recount_model"):
+            connection.execute(self._sql(name), {})
         connection.execute(self._sql("store_retire_after"), {"name": _STATUS_KEY, "value": str(self.retire_after)})
 
     # -- the journal's admit hook -----------------------------------------------
@@ -682,12 +733,15 @@ class FrameLedger:
         connection.execute(self._sql("add_vote"), {**key, "record": record.id})
         return True
 
-    def _judge(self, connection: Connection, url: str, row: Sequence[Any], index: int, retire_after: int, moved: set[str]) -> tuple[int, int]:
+    def _judge(
+        self, connection: Connection, url: str, row: Sequence[Any], index: int, retire_after: int, moved: set[str], sums: _SettledSums
+    ) -> tuple[int, int]:
         """Re-judge one frame from the counted labels of voices not barred; how many frames it newly touched and newly retired (0 or 1 each).
 
         When the frame retires, each voice on it scores whether it agreed; when
         it comes back out of retirement, those scores go. A voice those scores
-        move across the line of being barred goes into `moved`.
+        move across the line of being barred goes into `moved`; how the settled
+        answer compares with the model's prediction goes into `sums`.
         """
         ident = int(row[0])
         before = connection.execute(self._sql("frame"), {"video": ident, "frame": index}).fetchone()
@@ -713,11 +767,66 @@ class FrameLedger:
                 connection.execute(self._sql("score"), {"voice": voice, "video": ident, "frame": index, "kind": SETTLED_KIND, "good": good})
         if retired or was_retired:
             moved.update(voice for voice, standing in standings.items() if self._standing(connection, voice).barred != standing.barred)
+        self._settle(connection, url, row, index, agreement if retired else None, sums)
+        labels = agreement.labels
+        if agreement.suggested and not retired and len(documents) >= self.label_cap(retire_after):
+            # Echoes of the model count as one label, yet fill the cap: a frame whose further labels cannot count is not handed out again.
+            labels = max(labels, self.label_cap(retire_after))
         connection.execute(
             self._sql("set_frame"),
-            {"labels": agreement.labels, "agreeing": agreement.agreeing, "retired": int(retired), "video": ident, "frame": index},
+            {"labels": labels, "agreeing": agreement.agreeing, "retired": int(retired), "video": ident, "frame": index},
         )
         return int(agreement.labels > 0 and not was_touched), int(retired) - int(was_retired)
+
+    def _settle(self, connection: Connection, url: str, row: Sequence[Any], index: int, settled: FrameAgreement | None, sums: _SettledSums) -> None:
+        """Keep how a frame was settled (`settled`, None when it is not) and how its prediction compares, replacing what was kept before.
+
+        A few rows per frame, read and written by key: the sums move by the
+        difference, so a frame judged again, or brought back from retirement, is
+        counted once or not at all.
+        """
+        ident = int(row[0])
+        key = {"video": ident, "frame": index}
+        kept = connection.execute(self._sql("settled_frame"), key).fetchone()
+        before: tuple[int | None, dict[str, tuple[str, int]]] = (None, {})
+        if kept is not None:
+            checks = connection.execute(self._sql("settled_checks"), key).fetchall()
+            before = (int(kept[0]), {str(k): (str(m), int(a)) for k, m, a in checks})
+        after: tuple[int | None, dict[str, tuple[str, int]]] = (None, {})
+        if settled is not None:
+            compared: dict[str, tuple[str, int]] = {}
+            predicted = connection.execute(self._sql("prediction"), {"url": url, "frame": index}).fetchone()
+            if predicted is not None:
+                points = [None if p is None else (float(p[0]), float(p[1])) for p in json.loads(predicted[1])]
+                for keypoint, check in zip(self.keypoints, keypoint_checks(settled.centre, points, int(row[3]), int(row[4]))):
+                    if check is not None:
+                        compared[keypoint] = (str(predicted[0]), int(check))
+            after = (int(settled.suggested), compared)
+        if before == after:
+            return
+        if before[0] is not None:
+            connection.execute(self._sql("unsettle_frame"), key)
+            connection.execute(self._sql("unsettle_keypoints"), key)
+            sums.add(ident, before[0], before[1], -1)
+        if after[0] is not None:
+            connection.execute(self._sql("settle_frame"), {**key, "suggested": after[0]})
+            for keypoint, (model, agree) in after[1].items():
+                connection.execute(self._sql("settle_keypoint"), {**key, "keypoint": keypoint, "model": model, "agree": agree})
+            sums.add(ident, after[0], after[1], 1)
+
+    def model_figures(self) -> ModelFigures | None:
+        """The model beside the crowd on the frames settled so far (kept sums, a few rows); None while no predictions are loaded."""
+        self.judge_pending()
+        if not self.database.read("any_prediction", {}):
+            return None
+        agreement: dict[str, dict[str, tuple[int, int]]] = {}
+        for model, keypoint, agree, total in self.database.read("model_sums", {}):
+            if int(total):
+                agreement.setdefault(str(model), {})[str(keypoint)] = (int(agree), int(total))
+        # Keypoints in skeleton order, as everywhere else the skeleton is shown.
+        agreement = {model: {k: shown[k] for k in self.keypoints if k in shown} for model, shown in agreement.items()}
+        sources = {int(suggested): int(frames) for suggested, frames in self.database.read("settled_sums", {})}
+        return ModelFigures(agreement, from_suggestions=sources.get(1, 0), from_scratch=sources.get(0, 0))
 
     # -- judging ------------------------------------------------------------------
 
@@ -734,6 +843,7 @@ class FrameLedger:
             retire_after = self.retire_after_now()
             counts: dict[int, list[int]] = {}
             moved: set[str] = set()
+            sums = _SettledSums()
             with self.database.judging() as connection:
                 for video, frame in rows:
                     key = {"video": int(video), "frame": int(frame)}
@@ -742,7 +852,7 @@ class FrameLedger:
                     if connection.execute(self._sql("take_judgement"), key).fetchone() is None or not present:
                         continue
                     row = connection.execute(self._sql("video_row"), {"video": int(video)}).fetchone()
-                    touched, retired = self._judge(connection, str(row[5]), row[:5], int(frame), retire_after, moved)
+                    touched, retired = self._judge(connection, str(row[5]), row[:5], int(frame), retire_after, moved, sums)
                     tally = counts.setdefault(int(video), [0, 0])
                     tally[0] += touched
                     tally[1] += retired
@@ -750,6 +860,7 @@ class FrameLedger:
                 for ident, (touched, retired) in sorted(counts.items()):
                     if touched or retired:
                         connection.execute(self._sql("count_video"), {"touched": touched, "retired": retired, "video": ident})
+                sums.write(connection, self._sql)
                 for voice in sorted(moved):
                     connection.execute(self._sql("queue_voice"), {"voice": voice})
             if moved:
@@ -945,6 +1056,32 @@ class FrameLedger:
         if volunteer is not None:
             done = int(self.database.read("volunteer_done", {"volunteer": volunteer})[0][0])
         return Progress(tuple(shown), sum(v.frames - v.retired for v in shown), done)
+
+
+class _SettledSums:
+    """What a batch of judgements moves the kept sums by, written at the batch's end in key order (so judges side by side never wait in a circle)."""
+
+    def __init__(self) -> None:
+        self.settled: dict[tuple[int, int], int] = {}
+        self.model: dict[tuple[int, str, str], list[int]] = {}
+
+    def add(self, video: int, suggested: int, checks: Mapping[str, tuple[str, int]], sign: int) -> None:
+        """Count (`sign` 1) or uncount (-1) one settled frame and its keypoints' comparison with the model."""
+        self.settled[video, suggested] = self.settled.get((video, suggested), 0) + sign
+        for keypoint, (model, agree) in checks.items():
+            moved = self.model.setdefault((video, model, keypoint), [0, 0])
+            moved[0] += sign * agree
+            moved[1] += sign
+
+    def write(self, connection: Connection, sql: Callable[[str], str]) -> None:
+        for (video, suggested), frames in sorted(self.settled.items()):
+            if frames:
+                connection.execute(sql("count_settled"), {"video": video, "suggested": suggested, "frames": frames})
+        for (video, model, keypoint), (agree, total) in sorted(self.model.items()):
+            if agree or total:
+                connection.execute(sql("count_model"), {"video": video, "model": model, "keypoint": keypoint, "agree": agree, "total": total})
+        self.settled.clear()
+        self.model.clear()
 
 
 def _cells(frames: int, cells: int) -> int:

@@ -232,6 +232,7 @@ def _dashboard_facts(receiver: Receiver, detailed: bool = False) -> DashboardFac
         pulls=receiver.journal.recent_pulls(),
         coverage=coverage,
         agreement=receiver.agreement.read() if receiver.agreement is not None else None,
+        model=receiver.tally.model_figures() if receiver.tally is not None else None,
     )
 
 

@@ -19,6 +19,7 @@ from html import escape
 from typing import Any
 
 from receiver.contract.records import Record
+from receiver.volunteers.model_check import ModelFigures
 
 __all__ = ["STYLE_SOURCE", "AgreementSummary", "DashboardFacts", "keypoint_agreement", "render_dashboard"]
 
@@ -35,6 +36,8 @@ class DashboardFacts:
     pulls: list[tuple[int, str, str]]
     coverage: list[Coverage]
     agreement: dict[str, float] | None
+    #: The model beside the crowd, when predictions are loaded (None: the section is left out).
+    model: ModelFigures | None = None
 
 
 def keypoint_agreement(records: Sequence[Record], keypoints: Sequence[str], symmetry: Iterable[tuple[str, str]] = ()) -> dict[str, float] | None:
@@ -157,6 +160,26 @@ def _agreement_chart(agreement: dict[str, float]) -> str:
     return "".join(parts)
 
 
+def _model_section(figures: ModelFigures) -> str:
+    """The model's agreement with the settled crowd per keypoint (one table per model version), and how frames were settled."""
+    settled = figures.from_suggestions + figures.from_scratch
+    cards = _card("Settled from suggestions", figures.from_suggestions) + _card("Settled from scratch", figures.from_scratch)
+    if not figures.agreement:
+        tables = '<p class="muted">No frame with a prediction has settled yet: the model\'s agreement shows once one does.</p>'
+    else:
+        tables = "".join(
+            f'<table data-testid="model-agreement" data-model="{escape(model)}"><tr><th>Keypoint ({escape(model)})</th><th>Agrees with the crowd</th><th>Frames</th></tr>'
+            + "".join(
+                f'<tr data-keypoint="{escape(keypoint)}"><td>{escape(keypoint)}</td><td>{agree / total:.0%}</td><td>{agree} of {total}</td></tr>'
+                for keypoint, (agree, total) in keypoints.items()
+            )
+            + "</table>"
+            for model, keypoints in figures.agreement.items()
+        )
+    note = f'<p class="muted">{settled} frame(s) settled; a suggestion accepted by several volunteers counts as one vote, the model\'s.</p>'
+    return f'<h2>The model and the crowd</h2><div class="cards">{cards}</div>{note}{tables}'
+
+
 def render_dashboard(facts: DashboardFacts) -> str:
     """The whole page for these facts."""
     health = facts.health
@@ -197,6 +220,7 @@ def render_dashboard(facts: DashboardFacts) -> str:
         f"<h2>Submissions per hour, last 24 hours</h2>{_per_hour_chart(facts)}"
         f"<h2>Coverage per video</h2>{legend}{coverage}"
         f"<h2>Agreement per keypoint</h2>{agreement}"
+        f"{_model_section(facts.model) if facts.model is not None else ''}"
         f'<h2>Recent pull requests</h2><table data-testid="pulls"><tr><th>Pull request</th><th>State</th></tr>{pulls}</table>'
         "</body></html>"
     )

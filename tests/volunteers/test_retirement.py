@@ -77,3 +77,54 @@ def test_retired_needs_the_agreeing_labels_to_outnumber_the_others_two_to_one() 
     disputed = judge_frame(honest + [record(far_label(VIDEO, 5, f"off-{n:05d}"), "anonymous") for n in range(5)], KEYPOINTS)
     assert disputed.labels == 8 and not disputed.retired(3)
     assert judge_frame(honest + [record(far_label(VIDEO, 5, "off-00001"), "anonymous")], KEYPOINTS).retired(3)
+
+
+def accepted(frame: int, who: str, *, nose_off: float = 0.0) -> dict[str, object]:
+    """A label that accepted every suggested point of a model that put the truth (its nose `nose_off` px to the right) unchanged."""
+    body = honest_label(VIDEO, frame, who)
+    for label, (x, y) in zip(body["labels"], truth(VIDEO, frame)):
+        label.update(pixel_x=round(x + (nose_off if label["id"] == "nose" else 0.0), 1), pixel_y=round(y, 1), origin="suggested")
+    return body
+
+
+class TestAcceptedSuggestions:
+    def test_labels_accepting_the_same_suggestions_are_one_vote(self) -> None:
+        """Four acceptances of the same points: one label, one agreeing, never retired."""
+        agreement = judge_frame([record(accepted(5, f"acc-{n:05d}"), "anonymous") for n in range(4)], KEYPOINTS)
+        assert (agreement.labels, agreement.agreeing, agreement.retired(1), agreement.retired(2), agreement.suggested) == (1, 1, True, False, True)
+
+    def test_the_model_counts_once_beside_placed_labels(self) -> None:
+        """Two placed labels and three acceptances of the right points: three agreeing, all five scored as agreeing."""
+        records = [record(honest_label(VIDEO, 5, f"vol-{n:05d}"), "anonymous") for n in range(2)]
+        records += [record(accepted(5, f"acc-{n:05d}"), "anonymous") for n in range(3)]
+        agreement = judge_frame(records, KEYPOINTS)
+        assert (agreement.labels, agreement.agreeing, agreement.retired(3)) == (3, 3, True)
+        assert agreement.agreeing_records == {r.id for r in records}
+
+    def test_echoes_of_a_wrong_point_do_not_outvote_the_crowd(self) -> None:
+        """Four acceptances of a nose 60 px off against three placed labels: the agreed nose is the crowd's (counted each, the echoes would put it at the model's)."""
+        records = [record(accepted(5, f"acc-{n:05d}", nose_off=60.0), "anonymous") for n in range(4)]
+        records += [record(honest_label(VIDEO, 5, f"vol-{n:05d}"), "anonymous") for n in range(3)]
+        agreement = judge_frame(records, KEYPOINTS)
+        assert (agreement.labels, agreement.agreeing, agreement.retired(3)) == (4, 4, True)
+        nose = agreement.points()["nose"]
+        assert nose is not None and abs(nose["x"] - truth(VIDEO, 5)[4][0]) < 10
+
+    def test_a_keypoint_agreed_only_through_the_model_holds_the_frame(self) -> None:
+        """Three labels that placed their own nose and accepted the rest agree three times on the nose, once elsewhere."""
+        records = []
+        for n in range(3):
+            body = accepted(5, f"acc-{n:05d}")
+            body["labels"][4] = honest_label(VIDEO, 5, f"acc-{n:05d}")["labels"][4]  # type: ignore[index]
+            records.append(record(body, "anonymous"))
+        agreement = judge_frame(records, KEYPOINTS)
+        assert (agreement.agreeing, agreement.retired(3)) == (1, False)
+
+    def test_labels_without_suggestions_are_judged_as_before(self) -> None:
+        """`origin: placed` on every label changes nothing: four labels, four agreeing, nothing suggested."""
+        bodies = [honest_label(VIDEO, 5, f"vol-{n:05d}") for n in range(4)]
+        for body in bodies:
+            for label in body["labels"]:
+                label["origin"] = "placed"
+        agreement = judge_frame([record(body, "anonymous") for body in bodies], KEYPOINTS)
+        assert (agreement.labels, agreement.agreeing, agreement.suggested) == (4, 4, False)

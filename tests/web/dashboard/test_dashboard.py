@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from receiver.contract.records import Record
+from receiver.volunteers.model_check import ModelFigures
 from receiver.volunteers.videos import Video
 from receiver.web.dashboard import DashboardFacts, keypoint_agreement, render_dashboard
 from tests.e2e.conftest import wait_delivered
@@ -44,6 +45,19 @@ def test_text_from_outside_is_escaped() -> None:
     hostile = 'https://x.example/"><script>alert(1)</script>'
     page = render_dashboard(facts(coverage=[(hostile, 10, [(10, 2, 1)])], pulls=[(3, "javascript:<b>", "open")]))
     assert "<script>alert(1)" not in page and "&lt;script&gt;" in page and "<b>" not in page
+
+
+def test_the_model_section_shows_each_keypoints_agreement_and_escapes_the_model_name() -> None:
+    """A model version is text from a pose file: shown, never markup; the shares and counts are the kept sums."""
+    figures = ModelFigures({"<b>v2</b>": {"nose": (3, 4), "tail_base": (4, 4)}}, from_suggestions=5, from_scratch=2)
+    page = render_dashboard(facts(model=figures))
+    assert "<b>v2</b>" not in page and "&lt;b&gt;v2&lt;/b&gt;" in page
+    assert '<tr data-keypoint="nose"><td>nose</td><td>75%</td><td>3 of 4</td></tr>' in page
+    assert "7 frame(s) settled" in page
+
+
+def test_without_predictions_the_page_has_no_model_section() -> None:
+    assert "The model and the crowd" not in render_dashboard(facts())
 
 
 def test_hours_without_submissions_are_drawn_as_empty_bars() -> None:
