@@ -10,7 +10,13 @@ same sums: the responsibility-weighted mean squared residual, per axis, of
 every volunteer scaled to a typical one. Precision and noise are only known up to
 a common factor, so the volunteers' typical tau is held at 1.
 
-Volunteer 0 (anonymous, unnamed) always keeps the prior. Values in, values out.
+Volunteer 0 (anonymous, unnamed) always keeps the prior. A model (the
+accepted suggestions of one model version, `model.MODEL_PREFIX`) is learned
+per keypoint, and only where its point can be checked: a gold point, or at
+least `witnesses` clicks placed by volunteers themselves on that keypoint of
+that frame. Where the model's point stands alone it is its own consensus and
+would only teach the model that it is always right. Models are left out of
+the per-keypoint noise, which is the crowd's. Values in, values out.
 """
 
 from __future__ import annotations
@@ -40,10 +46,15 @@ class Prior:
 class Tally:
     """Sums over solved blocks, per volunteer and per keypoint."""
 
-    def __init__(self, model: Model, prior: Prior | None = None) -> None:
+    def __init__(self, model: Model, prior: Prior | None = None, *, witnesses: int = 2) -> None:
         self.model = model
         self.prior = prior or Prior()
+        self.witnesses = witnesses
         v, k = len(model.volunteers), len(model.keypoints)
+        self.is_model = model.is_model()
+        self.keypoint_clicks = np.zeros((v, k))
+        self.keypoint_honest = np.zeros((v, k))
+        self.keypoint_spread = np.zeros((v, k))
         self.clicks = np.zeros(v)
         self.honest = np.zeros(v)
         self.spread = np.zeros(v)
@@ -51,11 +62,25 @@ class Tally:
         self.noise_squared = np.zeros(k)
         self.noise_weight = np.zeros(k)
 
-    def add(self, solution: Solution, volunteer: IntArray, size: FloatArray, present: npt.NDArray[np.bool_]) -> None:
-        """Add one solved block (`volunteer` (F, M) model rows, `size` (F, 2))."""
+    def add(
+        self,
+        solution: Solution,
+        volunteer: IntArray,
+        size: FloatArray,
+        present: npt.NDArray[np.bool_],
+        gold: npt.NDArray[np.bool_] | None = None,
+    ) -> None:
+        """Add one solved block (`volunteer` (F, M) model rows, `size` (F, 2), `gold` (F, K) where an expert's point holds)."""
         placed = np.isfinite(solution.residual) & present[:, :, None]
+        machine = self.is_model[volunteer][:, :, None]  # (F, M, 1)
+        if machine.any():
+            people = (placed & ~machine).sum(axis=1)  # (F, K) clicks volunteers placed themselves
+            checked = people >= self.witnesses
+            if gold is not None:
+                checked = checked | gold
+            placed = placed & (~machine | checked[:, None, :])
         r = np.where(placed, solution.responsibility, 0.0)
-        tau2 = (self.model.tau[volunteer] ** 2)[:, :, None]
+        tau2 = self.model.tau_of(volunteer) ** 2
         # A click pulls its own centre towards it; dividing by 1 - leverage undoes that shrinkage.
         unshrunk = np.where(placed, np.nan_to_num(solution.residual) / np.maximum(1 - solution.leverage, 0.05), 0.0)
         rows = np.broadcast_to(volunteer[:, :, None], r.shape)
@@ -67,8 +92,16 @@ class Tally:
         displacement = np.nan_to_num((solution.clicks - solution.centre[:, None]) / diagonal)
         for axis in range(2):
             self.offset[:, axis] += np.bincount(rows.ravel(), weights=(r * displacement[..., axis]).ravel(), minlength=n)
-        self.noise_squared += (r * unshrunk * self.model.sigma**2).sum(axis=(0, 1))
-        self.noise_weight += r.sum(axis=(0, 1))
+        crowd = np.where(machine, 0.0, r)
+        self.noise_squared += (crowd * unshrunk * self.model.sigma**2).sum(axis=(0, 1))
+        self.noise_weight += crowd.sum(axis=(0, 1))
+        if machine.any():
+            k = len(self.model.keypoints)
+            cells = (rows * k + np.arange(k)[None, None, :]).ravel()
+            size_vk = n * k
+            self.keypoint_clicks += np.bincount(cells[placed.ravel()], minlength=size_vk).reshape(n, k)
+            self.keypoint_honest += np.bincount(cells, weights=r.ravel(), minlength=size_vk).reshape(n, k)
+            self.keypoint_spread += np.bincount(cells, weights=(r * unshrunk * tau2).ravel(), minlength=size_vk).reshape(n, k)
 
     def updated(self) -> Model:
         """The model these sums imply."""
@@ -79,11 +112,20 @@ class Tally:
         bias = self.offset / (self.honest + prior.bias)[:, None]
         variance = self.noise_squared / (2 * np.maximum(self.noise_weight, 1e-12))
         sigma = np.where(self.noise_weight > 0, np.sqrt(np.maximum(variance, 1e-10)), old.sigma)
-        learned = self.honest > 0
+        learned = (self.honest > 0) & ~self.is_model
         learned[0] = False
+        keypoint_inlier = keypoint_tau = None
+        if self.is_model.any():
+            machine = self.is_model[:, None]
+            keypoint_inlier = np.where(machine, (self.keypoint_honest + prior.inlier * PRIOR_INLIER) / (self.keypoint_clicks + prior.inlier), np.nan)
+            keypoint_tau = np.where(machine, np.sqrt((self.keypoint_spread / 2 + prior.tau) / (self.keypoint_honest + prior.tau)), np.nan)
         if learned.any():
             typical = np.exp(np.average(np.log(tau[learned]), weights=self.honest[learned]))
             tau = tau / typical
             sigma = sigma * typical
+            if keypoint_tau is not None:
+                keypoint_tau = keypoint_tau / typical
         inlier[0], tau[0], bias[0] = PRIOR_INLIER, 1.0, 0.0
-        return Model(old.keypoints, sigma, list(old.volunteers), inlier, tau, bias)
+        # A model's offset is not learned: its errors are per keypoint, not a hand's steady drift.
+        bias[self.is_model] = 0.0
+        return Model(old.keypoints, sigma, list(old.volunteers), inlier, tau, bias, keypoint_inlier, keypoint_tau)

@@ -171,6 +171,11 @@ class VolunteerScore:
     gold_error_px: float | None = None
     #: The name the volunteer's page showed, when they labelled with a session (the key is the session's pseudonym).
     name: str | None = None
+    #: A model only (``model:<version>``): its reliability per keypoint, its mean distance in pixels to settled
+    #: consensus points that volunteers' own clicks back (None where none), and how many such points it was judged on.
+    keypoint_reliability: tuple[float, ...] | None = None
+    keypoint_error_px: tuple[float | None, ...] | None = None
+    keypoint_checked: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -315,7 +320,7 @@ def _learn(table: ClickTable, pairs: IntArray, rule: ConsensusRule, gold: Gold |
     centres: FloatArray | None = None
     for round_ in range(rule.rounds):
         last = round_ == rule.rounds - 1
-        tally = Tally(model)
+        tally = Tally(model, witnesses=max(rule.settle - 1, 1))
         found = np.full((len(table.frames), len(table.keypoints), 2), np.nan)
         for block in blocks:
             solution, volunteer, size = _solve_block(
@@ -329,7 +334,7 @@ def _learn(table: ClickTable, pairs: IntArray, rule: ConsensusRule, gold: Gold |
                 tolerance=rule.tolerance if last else rule.round_tolerance,
                 max_iterations=100 if last else rule.round_iterations,
             )
-            tally.add(solution, volunteer, size, block.present)
+            tally.add(solution, volunteer, size, block.present, None if gold_points is None else np.isfinite(gold_points[block.frames][..., 0]))
             found[block.frames] = solution.centre
         centres = found
         model = tally.updated()
@@ -363,6 +368,10 @@ class Answers:
     visible_share: FloatArray
     point_score: FloatArray
     has_gold: BoolArray
+    #: (F,) whether each frame settled: gold, or `settle` agreeing submissions of which at least one a volunteer placed themselves.
+    settled: BoolArray | None = None
+    #: (F,) agreeing submissions that are volunteers' own, not a model's accepted suggestions.
+    independent: IntArray | None = None
 
     def __len__(self) -> int:
         return len(self.table.frames)
@@ -416,6 +425,8 @@ class Answers:
     ) -> Iterator[FrameConsensus]:
         table, rule, keypoints = self.table, self.rule, self.table.keypoints
         diagonals = np.hypot(table.size[frames, 0], table.size[frames, 1]).tolist()
+        settled_of = self.settled.tolist() if self.settled is not None else [None] * len(table.frames)
+        independent_of = self.independent.tolist() if self.independent is not None else [None] * len(table.frames)
         for f, length, end, agreeing, centre, spread, visible_share, placed_share, point_score, has_gold, clicks, diagonal in zip(
             frames.tolist(),
             lengths,
@@ -431,7 +442,8 @@ class Answers:
             diagonals,
         ):
             gold = any(has_gold)
-            settled = gold or agreeing >= rule.settle
+            independent = independent_of[f]
+            settled = settled_of[f] if settled_of[f] is not None else gold or agreeing >= rule.settle
             centres: list[Point | None] = []
             spreads: list[float | None] = []
             visible: list[bool | None] = []
@@ -454,7 +466,9 @@ class Answers:
                     review.append(f"{name}: volunteers split on whether it is visible")
                 if not gold and radius > rule.review_radius * diagonal:
                     review.append(f"{name}: uncertain, standard error {radius:.1f} px")
-            if not settled and length >= rule.settle:
+            if not settled and independent == 0 and agreeing > 0 and length >= rule.settle:
+                review.append("only accepted suggestions agree: no volunteer placed a point of their own that agrees")
+            elif not settled and length >= rule.settle:
                 review.append(f"{length} labels but only {agreeing} agree")
             animal, track = table.animal_of.get(f, (None, None))
             if animal is not None:
@@ -530,7 +544,9 @@ def answer_arrays(
     rows = model.index(table.volunteers)
     gold_points = _gold_array(table, gold)
     pair_names = tuple((table.keypoints[a], table.keypoints[b]) for a, b in pairs)
-    reliability = model.reliability()
+    reliability = model.keypoint_reliability()
+    whole_reliability = model.reliability()
+    machine = table.model_rows
     n, n_frames, k = len(table), len(table.frames), len(table.keypoints)
     answers = Answers(
         table=table,
@@ -548,15 +564,23 @@ def answer_arrays(
         visible_share=np.zeros((n_frames, k)),
         point_score=np.zeros((n_frames, k)),
         has_gold=np.zeros((n_frames, k), dtype=bool),
+        settled=np.zeros(n_frames, dtype=bool),
+        independent=np.zeros(n_frames, dtype=np.int64),
     )
     v = len(table.volunteers)
+    # Per volunteer and keypoint: the model rows' distance to settled centres that volunteers' own clicks back.
+    model_error, model_checked = np.zeros((v, k)), np.zeros((v, k))
     agreement_sum, labels, swaps = np.zeros(v), np.zeros(v), np.zeros(v)
     gold_error, gold_labels = np.zeros(v), np.zeros(v)
     for block in _blocks(table, rule.block_cells):
         solution, volunteer, size = _solve_block(
             table, block, model, rows, pairs, gold_points, start=start, tolerance=rule.tolerance
         )
-        found = _frame_answers(solution, block, volunteer, size, model, reliability, rule, gold_points)
+        safe_slots = np.maximum(block.slots, 0)
+        accepted = None if table.accepted is None else table.accepted[safe_slots] & block.present[:, :, None]
+        found = _frame_answers(
+            solution, block, volunteer, size, model, reliability, rule, gold_points, machine=machine[safe_slots] & block.present, accepted=accepted
+        )
         present = block.present
         slots = block.slots[present]
         answers.agrees[slots] = found["agrees"][present]
@@ -572,7 +596,18 @@ def answer_arrays(
         answers.visible_share[f] = found["visible_share"]
         answers.point_score[f] = found["point_score"]
         answers.has_gold[f] = found["has_gold"]
+        answers.settled[f] = found["settled"]
+        answers.independent[f] = found["independent"]
         own = np.where(present, table.volunteer[np.maximum(block.slots, 0)], 0)
+        is_machine = machine[safe_slots] & present
+        if is_machine.any():
+            # The model is judged where the crowd settled the point on its own: a settled frame, a centre, and a volunteer's own agreeing click (or gold).
+            backed = found["backed"] & found["settled"][:, None]  # (F, K)
+            distance = np.sqrt(squared_distance(solution.clicks, solution.centre[:, None]))  # (F, M, K)
+            judged = is_machine[:, :, None] & backed[:, None, :] & np.isfinite(distance)
+            cells = (own[:, :, None] * k + np.arange(k)[None, None, :])
+            model_error += np.bincount(cells[judged], weights=distance[judged], minlength=v * k).reshape(v, k)
+            model_checked += np.bincount(cells[judged], minlength=v * k).reshape(v, k)
         agreement_sum += np.bincount(own[present], weights=found["agreement"][present], minlength=v)
         labels += np.bincount(own[present], minlength=v)
         swaps += np.bincount(own[present], weights=solution.swaps.sum(axis=2)[present], minlength=v)
@@ -585,6 +620,7 @@ def answer_arrays(
             gold_error += np.bincount(own[has], weights=per_label[has], minlength=v)
             gold_labels += np.bincount(own[has], minlength=v)
     diagonal = float(np.median(np.hypot(table.size[:, 0], table.size[:, 1]))) if len(table.size) else 0.0
+    machine_volunteer = model.is_model()[rows] if len(rows) else np.zeros(0, dtype=bool)
     volunteers = [
         VolunteerScore(
             volunteer=name or "(anonymous, no volunteer id)",
@@ -593,11 +629,16 @@ def answer_arrays(
             inlier=float(model.inlier[rows[i]]),
             tau=float(model.tau[rows[i]]),
             offset_px=(float(model.bias[rows[i], 0] * diagonal), float(model.bias[rows[i], 1] * diagonal)),
-            reliability=float(reliability[rows[i]]),
+            reliability=float(whole_reliability[rows[i]]),
             swaps=int(swaps[i]),
             gold_labels=int(gold_labels[i]),
             gold_error_px=float(gold_error[i] / gold_labels[i]) if gold_labels[i] else None,
             name=table.display_names.get(name),
+            keypoint_reliability=tuple(float(x) for x in reliability[rows[i]]) if machine_volunteer[i] else None,
+            keypoint_error_px=tuple(float(model_error[i, j] / model_checked[i, j]) if model_checked[i, j] else None for j in range(k))
+            if machine_volunteer[i]
+            else None,
+            keypoint_checked=tuple(int(x) for x in model_checked[i]) if machine_volunteer[i] else None,
         )
         for i, name in enumerate(table.volunteers)
         if labels[i] > 0
@@ -614,7 +655,11 @@ def _frame_answers(
     reliability: FloatArray,
     rule: ConsensusRule,
     gold: FloatArray | None,
+    *,
+    machine: BoolArray | None = None,
+    accepted: BoolArray | None = None,
 ) -> dict[str, FloatArray]:
+    """Per frame and submission what the answers read off (`reliability` (V, K); `machine` (F, M) the model rows; `accepted` (F, M, K))."""
     diagonal = np.hypot(size[:, 0], size[:, 1])
     placed = np.isfinite(solution.clicks[..., 0]) & block.present[:, :, None]
     r = solution.responsibility
@@ -624,18 +669,28 @@ def _frame_answers(
     squared = squared_distance(solution.clicks, solution.centre[:, None]) / diagonal[:, None, None] ** 2
     agreement = oks(squared, model.sigma, placed)
     error = np.where(counts > 0, np.nansum(np.sqrt(squared), axis=2) / np.maximum(counts, 1), np.nan)
-    trust = reliability[volunteer] * agrees  # (F, M)
-    placed_share = (trust[:, :, None] * placed).sum(axis=1) / np.maximum(trust.sum(axis=1), 1e-12)[:, None]
-    honest = r * reliability[volunteer][:, :, None]
+    trust = reliability[volunteer] * agrees[:, :, None]  # (F, M, K)
+    # A keypoint accepted as suggested was placed by the volunteer, though its click votes in the model's row.
+    asserted = placed if accepted is None else placed | accepted
+    placed_share = (trust * asserted).sum(axis=1) / np.maximum(trust.sum(axis=1), 1e-12)
+    honest = r * reliability[volunteer]
     visible_share = (honest * solution.visible).sum(axis=1) / np.maximum(honest.sum(axis=1), 1e-12)
-    deviation = model.sigma[None, None, :] * diagonal[:, None, None] * model.tau[volunteer][:, :, None]
+    deviation = model.sigma[None, None, :] * diagonal[:, None, None] * model.tau_of(volunteer)
     precision = (r / deviation**2).sum(axis=1)
     spread = np.where(precision > 0, 1 / np.sqrt(np.maximum(precision, 1e-300)), np.inf)
     has_gold = np.zeros(spread.shape, dtype=bool) if gold is None else np.isfinite(gold[block.frames][..., 0])
     spread = np.where(has_gold, 0.0, spread)
     tolerance = (KAPPA * model.sigma[None, :] * diagonal[:, None]) ** 2
     point_score = tolerance / (tolerance + spread**2)
+    people = agrees if machine is None else agrees & ~machine
+    independent = people.sum(axis=1)
+    # Settled: gold, or enough agreeing submissions, at least one a volunteer's own (a model's accepted suggestions alone settle nothing).
+    settled = has_gold.any(axis=1) | ((agrees.sum(axis=1) >= rule.settle) & (independent >= 1))
+    backed = has_gold | (people[:, :, None] & placed & (r >= rule.agree)).any(axis=1)
     return {
+        "settled": settled,
+        "independent": independent,
+        "backed": backed,
         "agrees": agrees,
         "agreement": agreement,
         "error": error,

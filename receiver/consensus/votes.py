@@ -7,6 +7,16 @@ anonymous submissions the page's volunteer id in ``metadata["volunteer"]``
 when present; an anonymous submission without one is nobody in particular
 (volunteer index 0), who keeps the prior's weight and is never learned about.
 
+A label whose `origin` is "suggested" (a model's point the volunteer
+accepted unchanged) is not the volunteer's vote: every label of a frame that
+accepted the same suggestion (one model version from `metadata.model`, one
+keypoint) makes one click of that model's row, a pseudo-volunteer named
+``model:<version>`` (`MODEL_PREFIX`), and the volunteer's own row keeps only
+what they placed (`ClickTable.accepted` says what they accepted). So ten
+volunteers accepting a wrong point are one vote, the model's, not ten.
+Records of several animals (`instances`) are not split this way yet: their
+accepted suggestions still count as their own votes.
+
 It decides nothing about agreement; it only lays the records out.
 """
 
@@ -20,11 +30,13 @@ import numpy as np
 import numpy.typing as npt
 
 from receiver.consensus.instances import match_instances
-from receiver.consensus.model import PRIOR_SIGMA
+from receiver.consensus.model import MODEL_PREFIX, PRIOR_SIGMA
 from receiver.contract.records import ANONYMOUS, Record
 
 __all__ = [
+    "MODEL_PREFIX",
     "UNKNOWN_VOLUNTEER",
+    "model_of",
     "ClickTable",
     "FrameKey",
     "Point",
@@ -81,6 +93,12 @@ def volunteer_of(record: Record) -> str:
     if isinstance(volunteer, str) and volunteer:
         return f"{ANONYMOUS}/{volunteer}"
     return UNKNOWN_VOLUNTEER
+
+
+def model_of(submission: dict[str, Any]) -> str:
+    """The pseudo-volunteer of the model whose suggestions a submission accepted: ``model:<metadata.model>``, or ``model:unnamed``."""
+    name = (submission.get("metadata") or {}).get("model")
+    return MODEL_PREFIX + (name if isinstance(name, str) and name else "unnamed")
 
 
 def animals_of(submission: dict[str, Any]) -> list[list[dict[str, Any]]]:
@@ -164,8 +182,17 @@ class ClickTable:
     #: Frames of several animals by key: the number of animals decided, and how many each of its volunteers sent.
     animal_counts: dict[FrameKey, tuple[int, tuple[int, ...]]] = field(default_factory=dict)
     _volunteer_index: dict[str, int] = field(default_factory=dict, repr=False)
+    #: (n, K) keypoints a submission accepted as suggested (left NaN in its own clicks: they vote in the model's row); None when none did.
+    accepted: BoolArray | None = None
     #: What the frames of several animals were matched from (the table without them, their voters, the pairs), to match them again.
     _animals: tuple[ClickTable, Any, IntArray] | None = field(default=None, repr=False)
+
+    @property
+    def model_rows(self) -> BoolArray:
+        """(n,) which rows are a model's accepted suggestions rather than a volunteer's submission."""
+        machine = np.array([name.startswith(MODEL_PREFIX) for name in self.volunteers], dtype=bool)
+        result: BoolArray = machine[self.volunteer]
+        return result
 
     @property
     def placed(self) -> BoolArray:
@@ -252,6 +279,9 @@ def records_table(
     frame_rows: list[int] = []
     volunteer_rows: list[int] = []
     display_names: dict[str, str] = {}
+    # Per (frame, model row): the accepted points, x and y per keypoint (the first acceptance of each keypoint).
+    suggested: dict[tuple[int, str], list[float]] = {}
+    accepted_rows: dict[int, list[bool]] = {}
 
     def flush() -> None:
         clicks.append(np.array(coordinates, dtype=np.float64).reshape(-1, k_count, 2))
@@ -291,7 +321,13 @@ def records_table(
             k = position.get(label["id"])
             if k is None:
                 continue
-            if label.get("placed"):
+            if label.get("placed") and label.get("origin") == "suggested":
+                # Not this volunteer's vote: it joins the model's one click at this keypoint.
+                model_row = suggested.setdefault((f, model_of(submission)), [nan] * (2 * k_count))
+                if model_row[2 * k] != model_row[2 * k]:
+                    model_row[2 * k], model_row[2 * k + 1] = float(label["pixel_x"]), float(label["pixel_y"])
+                accepted_rows.setdefault(len(record_ids), [False] * k_count)[k] = True
+            elif label.get("placed"):
                 row[2 * k], row[2 * k + 1] = float(label["pixel_x"]), float(label["pixel_y"])
                 # Absent means visible: submissions from before the flag were all seen.
                 flags[k] = bool(label.get("visible", True))
@@ -304,7 +340,22 @@ def records_table(
         submitters.append(record.submitter)
         if len(frame_rows) >= chunk:
             flush()
+    for (f, name), coordinates_of_model in suggested.items():
+        frame_rows.append(f)
+        v = volunteer_index.get(name)
+        if v is None:
+            v = volunteer_index[name] = len(volunteer_index)
+        volunteer_rows.append(v)
+        coordinates += coordinates_of_model
+        seen += [x == x for x in coordinates_of_model[::2]]
+        record_ids.append(name)
+        submitters.append(name)
     flush()
+    accepted = None
+    if accepted_rows:
+        accepted = np.zeros((len(record_ids), k_count), dtype=bool)
+        for i, flags_of_row in accepted_rows.items():
+            accepted[i] = flags_of_row
     table = ClickTable(
         keypoints=tuple(keypoints),
         frames=frames,
@@ -317,6 +368,7 @@ def records_table(
         frame=np.concatenate(frame),
         volunteer=np.concatenate(volunteer),
         display_names=display_names,
+        accepted=accepted,
         _volunteer_index=volunteer_index,
     )
     if not several:

@@ -367,7 +367,7 @@ def _consensus(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     from receiver.contract.validation import Validator
     from receiver.export.gold import GoldError, read_gold
     from receiver.export.summary import render, summarize
-    from receiver.export.tables import consensus_csv, consensus_json, consensus_text, volunteers_csv, volunteers_text
+    from receiver.export.tables import consensus_csv, consensus_json, consensus_text, models_text, volunteers_csv, volunteers_text
 
     rule = _rule("consensus", args.settle, err)
     if rule is None:
@@ -396,6 +396,7 @@ def _consensus(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     result = consensus_of_table(table, rule, symmetry=skeleton.symmetry, gold=gold_points(gold + expert, keypoints) or None)
     out.write(consensus_text(result.frames))
     out.write(volunteers_text(result.volunteers))
+    out.write(models_text(result.volunteers, keypoints))
     written = []
     try:
         if args.out is not None:
