@@ -19,8 +19,26 @@ from __future__ import annotations
 from receiver.consensus.gold import gold_agreement, gold_points
 from receiver.consensus.incremental import FrameState, FrameTally
 from receiver.consensus.model import Model
-from receiver.consensus.repository import Consensus, ConsensusRule, FrameConsensus, SubmissionScore, VolunteerScore, consensus, consensus_of_table
-from receiver.consensus.votes import FrameKey, Point, Vote, animals_of, group_by_frame, records_table, volunteer_of, vote_of, votes_of
+from receiver.consensus.repository import (
+    Consensus,
+    ConsensusRule,
+    FrameConsensus,
+    SubmissionScore,
+    VolunteerScore,
+    consensus,
+    consensus_of_table,
+)
+from receiver.consensus.votes import (
+    FrameKey,
+    Point,
+    Vote,
+    group_by_frame,
+    animals_of,
+    records_table,
+    volunteer_of,
+    vote_of,
+    votes_of,
+)
 
 __all__ = [
     "Consensus",

@@ -24,7 +24,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from receiver.consensus.model import Model
-from receiver.consensus.repository import ConsensusRule, FrameConsensus, SubmissionScore, pair_indices, read_answers
+from receiver.consensus.repository import (
+    ConsensusRule,
+    FrameConsensus,
+    SubmissionScore,
+    pair_indices,
+    read_answers,
+)
 from receiver.consensus.votes import FrameKey, Vote, animals_of, records_table, table_of, volunteer_of, vote_of
 from receiver.contract.records import Record
 
