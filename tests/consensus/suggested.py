@@ -98,10 +98,10 @@ def make_model_crowd(
         for name in rng.choice(names, per_frame, replace=False).tolist():
             own = np.clip(truth + rng.normal(0, 1, truth.shape) * NOISE[:, None] * skill[name], 0, [WIDTH, HEIGHT])
             metadata = {"volunteer": name}
-            plain = submission(dict(zip(KEYPOINTS, map(tuple, own))), frame_index=f, total_frames=frames + 1, metadata=metadata)
+            plain = submission(dict(zip(KEYPOINTS, map(tuple, own.tolist()))), frame_index=f, total_frames=frames + 1, metadata=metadata)
             accept = np.ones(k, dtype=bool) if name in blind else ~crowd.wrong[f]
             points = np.where(accept[:, None], predicted, own)
-            body = submission(dict(zip(KEYPOINTS, map(tuple, points))), frame_index=f, total_frames=frames + 1, metadata={**metadata, "model": MODEL})
+            body = submission(dict(zip(KEYPOINTS, map(tuple, points.tolist()))), frame_index=f, total_frames=frames + 1, metadata={**metadata, "model": MODEL})
             for label, took in zip(body["labels"], accept.tolist()):
                 label["origin"] = "suggested" if took else "placed"
             for document, kept in ((plain, crowd.plain[f]), (body, crowd.suggested[f])):
