@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from receiver.consensus.model import PRIOR_INLIER, Model, Solution
+from receiver.consensus.model import PRIOR_INLIER, Model, Solution, squared_distance
 
 __all__ = ["Prior", "Tally"]
 
@@ -54,7 +54,6 @@ class Tally:
         self.is_model = model.is_model()
         self.keypoint_clicks = np.zeros((v, k))
         self.keypoint_honest = np.zeros((v, k))
-        self.keypoint_spread = np.zeros((v, k))
         self.clicks = np.zeros(v)
         self.honest = np.zeros(v)
         self.spread = np.zeros(v)
@@ -101,7 +100,36 @@ class Tally:
             size_vk = n * k
             self.keypoint_clicks += np.bincount(cells[placed.ravel()], minlength=size_vk).reshape(n, k)
             self.keypoint_honest += np.bincount(cells, weights=r.ravel(), minlength=size_vk).reshape(n, k)
-            self.keypoint_spread += np.bincount(cells, weights=(r * unshrunk * tau2).ravel(), minlength=size_vk).reshape(n, k)
+
+    def add_rejected(
+        self,
+        points: FloatArray,
+        solution: Solution,
+        volunteer: IntArray,
+        size: FloatArray,
+        present: npt.NDArray[np.bool_],
+        gold: npt.NDArray[np.bool_] | None = None,
+    ) -> None:
+        """Judge a model on its points volunteers replaced (`points` (F, M, K, 2), NaN elsewhere), where the crowd checks them.
+
+        Such a point does not vote, so the solve says nothing of it: it counts as
+        honest when within three of the keypoint's noise of the centre (a nudge),
+        else as a miss.
+        """
+        placed = np.isfinite(points[..., 0]) & present[:, :, None] & self.is_model[volunteer][:, :, None]
+        if not placed.any():
+            return
+        own = np.isfinite(solution.residual) & present[:, :, None] & ~self.is_model[volunteer][:, :, None]
+        checked = own.sum(axis=1) >= self.witnesses
+        if gold is not None:
+            checked = checked | gold
+        judged = placed & checked[:, None, :]
+        diagonal = np.hypot(size[:, 0], size[:, 1])[:, None, None]
+        near = np.sqrt(squared_distance(points, solution.centre[:, None])) <= 3 * self.model.sigma[None, None, :] * diagonal
+        n, k = len(self.model.volunteers), len(self.model.keypoints)
+        cells = (np.broadcast_to(volunteer[:, :, None], judged.shape) * k + np.arange(k)[None, None, :])[judged]
+        self.keypoint_clicks += np.bincount(cells, minlength=n * k).reshape(n, k)
+        self.keypoint_honest += np.bincount(cells, weights=near[judged].astype(float), minlength=n * k).reshape(n, k)
 
     def updated(self) -> Model:
         """The model these sums imply."""
@@ -114,18 +142,17 @@ class Tally:
         sigma = np.where(self.noise_weight > 0, np.sqrt(np.maximum(variance, 1e-10)), old.sigma)
         learned = (self.honest > 0) & ~self.is_model
         learned[0] = False
-        keypoint_inlier = keypoint_tau = None
+        keypoint_inlier = None
         if self.is_model.any():
             machine = self.is_model[:, None]
             keypoint_inlier = np.where(machine, (self.keypoint_honest + prior.inlier * PRIOR_INLIER) / (self.keypoint_clicks + prior.inlier), np.nan)
-            keypoint_tau = np.where(machine, np.sqrt((self.keypoint_spread / 2 + prior.tau) / (self.keypoint_honest + prior.tau)), np.nan)
         if learned.any():
             typical = np.exp(np.average(np.log(tau[learned]), weights=self.honest[learned]))
             tau = tau / typical
             sigma = sigma * typical
-            if keypoint_tau is not None:
-                keypoint_tau = keypoint_tau / typical
         inlier[0], tau[0], bias[0] = PRIOR_INLIER, 1.0, 0.0
-        # A model's offset is not learned: its errors are per keypoint, not a hand's steady drift.
-        bias[self.is_model] = 0.0
-        return Model(old.keypoints, sigma, list(old.volunteers), inlier, tau, bias, keypoint_inlier, keypoint_tau)
+        # A model errs by missing, not by scatter or drift: its precision is held at a typical volunteer's and
+        # only its share of honest points is learned, per keypoint. Learning its scatter from its misses would
+        # make it a vague voter whose misses still count as agreeing.
+        tau[self.is_model], bias[self.is_model] = 1.0, 0.0
+        return Model(old.keypoints, sigma, list(old.volunteers), inlier, tau, bias, keypoint_inlier)

@@ -255,6 +255,9 @@ def _blocks(table: ClickTable, cells: int) -> list[_Block]:
 def _gather(table: ClickTable, block: _Block, rows: IntArray) -> tuple[FloatArray, BoolArray, IntArray, FloatArray]:
     safe = np.maximum(block.slots, 0)
     clicks = np.where(block.present[:, :, None, None], table.clicks[safe], np.nan)
+    if table.rejected is not None:
+        # A model's point a volunteer shown it replaced does not vote (it stays in the table, to measure the model).
+        clicks = np.where(table.rejected[safe][..., None], np.nan, clicks)
     visible = table.visible[safe] & block.present[:, :, None]
     volunteer = np.where(block.present, rows[table.volunteer[safe]], 0)
     return clicks, visible, volunteer, table.size[block.frames]
@@ -334,11 +337,23 @@ def _learn(table: ClickTable, pairs: IntArray, rule: ConsensusRule, gold: Gold |
                 tolerance=rule.tolerance if last else rule.round_tolerance,
                 max_iterations=100 if last else rule.round_iterations,
             )
-            tally.add(solution, volunteer, size, block.present, None if gold_points is None else np.isfinite(gold_points[block.frames][..., 0]))
+            block_gold = None if gold_points is None else np.isfinite(gold_points[block.frames][..., 0])
+            tally.add(solution, volunteer, size, block.present, block_gold)
+            if table.rejected is not None:
+                tally.add_rejected(_rejected_points(table, block), solution, volunteer, size, block.present, block_gold)
             found[block.frames] = solution.centre
         centres = found
         model = tally.updated()
     return model, centres
+
+
+def _rejected_points(table: ClickTable, block: _Block) -> FloatArray:
+    """(F, M, K, 2) the model's points volunteers replaced, NaN elsewhere: what `Tally.add_rejected` judges the model on."""
+    safe = np.maximum(block.slots, 0)
+    assert table.rejected is not None
+    mask = table.rejected[safe] & block.present[:, :, None]
+    result: FloatArray = np.where(mask[..., None], table.clicks[safe], np.nan)
+    return result
 
 
 @dataclass
@@ -578,8 +593,19 @@ def answer_arrays(
         )
         safe_slots = np.maximum(block.slots, 0)
         accepted = None if table.accepted is None else table.accepted[safe_slots] & block.present[:, :, None]
+        rejected = None if table.rejected is None else table.rejected[safe_slots] & block.present[:, :, None]
         found = _frame_answers(
-            solution, block, volunteer, size, model, reliability, rule, gold_points, machine=machine[safe_slots] & block.present, accepted=accepted
+            solution,
+            block,
+            volunteer,
+            size,
+            model,
+            reliability,
+            rule,
+            gold_points,
+            machine=machine[safe_slots] & block.present,
+            accepted=accepted,
+            rejected=rejected,
         )
         present = block.present
         slots = block.slots[present]
@@ -603,7 +629,8 @@ def answer_arrays(
         if is_machine.any():
             # The model is judged where the crowd settled the point on its own: a settled frame, a centre, and a volunteer's own agreeing click (or gold).
             backed = found["backed"] & found["settled"][:, None]  # (F, K)
-            distance = np.sqrt(squared_distance(solution.clicks, solution.centre[:, None]))  # (F, M, K)
+            # The model's own points, the ones volunteers replaced included.
+            distance = np.sqrt(squared_distance(table.clicks[safe_slots], solution.centre[:, None]))  # (F, M, K)
             judged = is_machine[:, :, None] & backed[:, None, :] & np.isfinite(distance)
             cells = (own[:, :, None] * k + np.arange(k)[None, None, :])
             model_error += np.bincount(cells[judged], weights=distance[judged], minlength=v * k).reshape(v, k)
@@ -658,6 +685,7 @@ def _frame_answers(
     *,
     machine: BoolArray | None = None,
     accepted: BoolArray | None = None,
+    rejected: BoolArray | None = None,
 ) -> dict[str, FloatArray]:
     """Per frame and submission what the answers read off (`reliability` (V, K); `machine` (F, M) the model rows; `accepted` (F, M, K))."""
     diagonal = np.hypot(size[:, 0], size[:, 1])
@@ -684,9 +712,18 @@ def _frame_answers(
     point_score = tolerance / (tolerance + spread**2)
     people = agrees if machine is None else agrees & ~machine
     independent = people.sum(axis=1)
+    own_clicks = (people[:, :, None] & placed & (r >= rule.agree)).sum(axis=1)  # (F, K)
     # Settled: gold, or enough agreeing submissions, at least one a volunteer's own (a model's accepted suggestions alone settle nothing).
-    settled = has_gold.any(axis=1) | ((agrees.sum(axis=1) >= rule.settle) & (independent >= 1))
-    backed = has_gold | (people[:, :, None] & placed & (r >= rule.agree)).any(axis=1)
+    settled = (agrees.sum(axis=1) >= rule.settle) & (independent >= 1)
+    if machine is not None and machine.any():
+        # Where the crowd contradicts the model, the model's vote is gone: that point needs `settle` volunteers' own agreeing clicks.
+        contradicted = (machine[:, :, None] & placed & (r < rule.agree)).any(axis=1)
+        if rejected is not None:
+            contradicted |= rejected.any(axis=1)
+        contradicted &= own_clicks > 0
+        settled &= ~(contradicted & (own_clicks < rule.settle)).any(axis=1)
+    settled |= has_gold.any(axis=1)
+    backed = has_gold | (own_clicks > 0)
     return {
         "settled": settled,
         "independent": independent,

@@ -13,7 +13,10 @@ accepted the same suggestion (one model version from `metadata.model`, one
 keypoint) makes one click of that model's row, a pseudo-volunteer named
 ``model:<version>`` (`MODEL_PREFIX`), and the volunteer's own row keeps only
 what they placed (`ClickTable.accepted` says what they accepted). So ten
-volunteers accepting a wrong point are one vote, the model's, not ten.
+volunteers accepting a wrong point are one vote, the model's, not ten. A
+label a volunteer shown the suggestions placed themselves ("placed") rejects
+the model's point there: `ClickTable.rejected` marks it in the model's row,
+whose point is kept (to measure the model) but does not vote.
 Records of several animals (`instances`) are not split this way yet: their
 accepted suggestions still count as their own votes.
 
@@ -184,6 +187,8 @@ class ClickTable:
     _volunteer_index: dict[str, int] = field(default_factory=dict, repr=False)
     #: (n, K) keypoints a submission accepted as suggested (left NaN in its own clicks: they vote in the model's row); None when none did.
     accepted: BoolArray | None = None
+    #: (n, K) a model row's points that a volunteer shown them replaced with their own: kept, but no vote. None when none.
+    rejected: BoolArray | None = None
     #: What the frames of several animals were matched from (the table without them, their voters, the pairs), to match them again.
     _animals: tuple[ClickTable, Any, IntArray] | None = field(default=None, repr=False)
 
@@ -282,6 +287,7 @@ def records_table(
     # Per (frame, model row): the accepted points, x and y per keypoint (the first acceptance of each keypoint).
     suggested: dict[tuple[int, str], list[float]] = {}
     accepted_rows: dict[int, list[bool]] = {}
+    rejections: dict[tuple[int, str], set[int]] = {}
 
     def flush() -> None:
         clicks.append(np.array(coordinates, dtype=np.float64).reshape(-1, k_count, 2))
@@ -328,6 +334,8 @@ def records_table(
                     model_row[2 * k], model_row[2 * k + 1] = float(label["pixel_x"]), float(label["pixel_y"])
                 accepted_rows.setdefault(len(record_ids), [False] * k_count)[k] = True
             elif label.get("placed"):
+                if label.get("origin") == "placed":
+                    rejections.setdefault((f, model_of(submission)), set()).add(k)
                 row[2 * k], row[2 * k + 1] = float(label["pixel_x"]), float(label["pixel_y"])
                 # Absent means visible: submissions from before the flag were all seen.
                 flags[k] = bool(label.get("visible", True))
@@ -340,7 +348,10 @@ def records_table(
         submitters.append(record.submitter)
         if len(frame_rows) >= chunk:
             flush()
+    rejected_rows: dict[int, set[int]] = {}
     for (f, name), coordinates_of_model in suggested.items():
+        if (f, name) in rejections:
+            rejected_rows[len(record_ids)] = rejections[f, name]
         frame_rows.append(f)
         v = volunteer_index.get(name)
         if v is None:
@@ -351,6 +362,11 @@ def records_table(
         record_ids.append(name)
         submitters.append(name)
     flush()
+    rejected = None
+    if rejected_rows:
+        rejected = np.zeros((len(record_ids), k_count), dtype=bool)
+        for i, columns in rejected_rows.items():
+            rejected[i, sorted(columns)] = True
     accepted = None
     if accepted_rows:
         accepted = np.zeros((len(record_ids), k_count), dtype=bool)
@@ -369,6 +385,7 @@ def records_table(
         volunteer=np.concatenate(volunteer),
         display_names=display_names,
         accepted=accepted,
+        rejected=rejected,
         _volunteer_index=volunteer_index,
     )
     if not several:

@@ -4,7 +4,10 @@ Shared by the consensus and export tests and `benchmarks/model_in_loop.py`.
 The mouse walks slowly across a 1280x720 clip, so neighbouring frames are
 alike and a wrong prediction is also a jump. The model predicts every
 keypoint 1.5 px from the truth, except on `wrong_share` of the points, where
-it is off by 15 to 40 px and scores lower. Volunteers are `acceptors` (they
+it is off by 15 to 40 px and scores lower. Its misses cluster, as a model's do
+(occlusions, odd poses): the clip has hard stretches (`hard_share` of the
+frames, about seven frames long on average) where most points are wrong, and
+easy ones where few are; `hard_share` None spreads them evenly. Volunteers are `acceptors` (they
 accept every suggestion unchanged) or correctors (they accept a suggestion
 within 10 px of the truth and place the others themselves, with their usual
 click noise). The same volunteers labelling the same frames without
@@ -63,8 +66,9 @@ def make_model_crowd(
     per_frame: int = 10,
     volunteers: int = 50,
     acceptors: float = 0.4,
-    wrong_share: float = 0.3,
+    wrong_share: float | np.ndarray = 0.3,
     gold_share: float = 0.1,
+    hard_share: float | None = 0.45,
 ) -> ModelCrowd:
     """A seeded model-in-the-loop crowd (see the module docstring); `gold_share` of the frames have an expert's points."""
     rng = np.random.default_rng(seed)
@@ -76,7 +80,19 @@ def make_model_crowd(
     centre = np.array([WIDTH / 2, HEIGHT / 2])
     heading = rng.uniform(0, 2 * np.pi)
     k = len(KEYPOINTS)
+    share = np.broadcast_to(np.asarray(wrong_share, dtype=float), (k,))
+    if hard_share is not None:
+        easy = share * 0.05 / 0.3
+        hard = (share - (1 - hard_share) * easy) / hard_share
+    hard_now = hard_share is not None and rng.random() < hard_share
     for f in range(frames):
+        # Hard stretches: entered and left at random, so they cover `hard_share` of the clip in runs of about 1 / 0.15 frames.
+        if hard_share is not None:
+            leave, enter = 0.15, 0.15 * hard_share / (1 - hard_share)
+            hard_now = rng.random() < (1 - leave if hard_now else enter)
+            odds = hard if hard_now else easy
+        else:
+            odds = share
         heading += rng.normal(0, 0.05)
         step = 3.0 * np.array([np.cos(heading), np.sin(heading)])
         if not (150 < centre[0] + step[0] < WIDTH - 150 and 150 < centre[1] + step[1] < HEIGHT - 150):
@@ -85,7 +101,7 @@ def make_model_crowd(
         centre = centre + step
         rotation = np.array([[np.cos(heading), -np.sin(heading)], [np.sin(heading), np.cos(heading)]])
         truth = centre + _TEMPLATE @ rotation.T
-        wrong = rng.random(k) < wrong_share
+        wrong = rng.random(k) < odds
         angle = rng.uniform(0, 2 * np.pi, k)
         miss = rng.uniform(15, 40, k)[:, None] * np.stack([np.cos(angle), np.sin(angle)], axis=1)
         predicted = truth + rng.normal(0, 1.5, (k, 2)) + np.where(wrong[:, None], miss, 0.0)

@@ -87,7 +87,7 @@ class TestNotSettledBySuggestions:
 @pytest.fixture(scope="module")
 def nose_wrong() -> ModelCrowd:
     """A model wrong on half the noses and right on every other keypoint, with expert points on a fifth of the frames."""
-    return make_model_crowd(5, frames=120, per_frame=6, wrong_share=np.array([0.0, 0.0, 0.0, 0.0, 0.5, 0.0]), gold_share=0.2)
+    return make_model_crowd(5, frames=120, per_frame=6, wrong_share=np.array([0.0, 0.0, 0.0, 0.0, 0.5, 0.0]), gold_share=0.2, hard_share=None)
 
 
 def _gold(crowd: ModelCrowd) -> dict[FrameKey, tuple[tuple[float, float], ...]]:

@@ -21,7 +21,7 @@ from tests.export.records import EPOCH, KEYPOINTS, TRUTH, VIDEO, submission, wri
 @pytest.fixture(scope="module")
 def nose_wrong() -> ModelCrowd:
     """A model wrong on half the noses and right on every other keypoint."""
-    return make_model_crowd(5, frames=120, per_frame=6, wrong_share=np.array([0.0, 0.0, 0.0, 0.0, 0.5, 0.0]), gold_share=0.0)
+    return make_model_crowd(5, frames=120, per_frame=6, wrong_share=np.array([0.0, 0.0, 0.0, 0.0, 0.5, 0.0]), gold_share=0.0, hard_share=None)
 
 
 def _ranked(result: Run) -> list[tuple[int, float]]:
