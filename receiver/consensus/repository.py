@@ -11,12 +11,17 @@ answers), solves once more, and reads the answers off:
   of the agreeing clicks' flags); per submission an OKS agreement with the
   learned sigmas, the keypoints that look like strays and the left/right
   pairs it swapped; settled once `settle` submissions agree (a submission
-  agrees when its placed keypoints are honest attempts on average). A frame
+  agrees when its placed keypoints are honest attempts on average), at least
+  one of them a volunteer's own rather than a model's accepted suggestions
+  (`votes`), and every point where the crowd contradicts the model backed by
+  `settle` volunteers' own clicks. A frame
   that is not settled has no centre at all: too few agreeing volunteers is
   reported as such, never filled in. Frames to look at by hand are marked
   `review` with the reason.
 - per volunteer (`VolunteerScore`): labels, mean agreement, honest share,
-  precision, offset, reliability and swaps, and the error against gold.
+  precision, offset, reliability and swaps, and the error against gold; for
+  a model (``model:<version>``) also its reliability and its error per
+  keypoint against settled points volunteers placed themselves (or gold).
 
 Frames of several animals (records with `instances`) are matched into
 animals first (`instances`, with the learned noise once there is some: the
