@@ -6,9 +6,9 @@ the share of their clicks that are honest attempts (`inlier`), their
 precision relative to the crowd (`tau`, 1 is typical, 2 twice as scattered)
 and their systematic offset (`bias`, a fraction of the diagonal). An unknown
 volunteer gets the prior. A model whose accepted suggestions vote as one
-pseudo-volunteer (`votes.MODEL_PREFIX`) errs per keypoint rather than per
-hand, so its share of honest attempts and its precision are held per
-keypoint (`keypoint_inlier`, `keypoint_tau`, NaN for everyone else).
+pseudo-volunteer (`MODEL_PREFIX`) errs per keypoint rather than per hand, so
+its share of honest attempts is held per keypoint (`keypoint_inlier`, NaN
+for everyone else).
 
 `solve` finds the consensus of many frames at once with the model fixed: each
 click is an honest attempt (Gaussian around the centre, deviation
@@ -57,9 +57,8 @@ class Model:
     inlier: FloatArray = field(default_factory=lambda: np.array([PRIOR_INLIER]))
     tau: FloatArray = field(default_factory=lambda: np.ones(1))
     bias: FloatArray = field(default_factory=lambda: np.zeros((1, 2)))
-    #: (V, K): per-keypoint honest share and precision of the volunteers learned per keypoint (models); NaN elsewhere.
+    #: (V, K): the per-keypoint honest share of the volunteers learned per keypoint (models); NaN elsewhere.
     keypoint_inlier: FloatArray | None = None
-    keypoint_tau: FloatArray | None = None
 
     @classmethod
     def prior(cls, keypoints: tuple[str, ...] | list[str], sigma: float = PRIOR_SIGMA) -> Model:
@@ -85,12 +84,8 @@ class Model:
         return result
 
     def tau_of(self, volunteer: IntArray) -> FloatArray:
-        """The precision of each click, shape `volunteer.shape + (K,)` (see `inlier_of`)."""
-        whole = np.broadcast_to(self.tau[volunteer][..., None], volunteer.shape + (len(self.keypoints),))
-        if self.keypoint_tau is None:
-            return whole
-        own = self.keypoint_tau[volunteer]
-        result: FloatArray = np.where(np.isfinite(own), own, whole)
+        """The precision of each click, shape `volunteer.shape + (K,)`, beside `inlier_of`."""
+        result: FloatArray = np.broadcast_to(self.tau[volunteer][..., None], volunteer.shape + (len(self.keypoints),))
         return result
 
     def keypoint_reliability(self) -> FloatArray:
