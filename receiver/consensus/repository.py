@@ -116,6 +116,8 @@ class SubmissionScore:
     outlier: bool
     outlying_keypoints: tuple[str, ...]
     swapped: tuple[tuple[str, str], ...] = ()
+    #: Every point it placed was a model's suggestion accepted: its vote is the model's, so it neither agrees nor is an outlier.
+    suggested_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ class FrameConsensus:
 
     @property
     def inliers(self) -> tuple[SubmissionScore, ...]:
-        return tuple(s for s in self.submissions if not s.outlier)
+        return tuple(s for s in self.submissions if not s.outlier and not s.suggested_only)
 
     @property
     def outliers(self) -> tuple[SubmissionScore, ...]:
@@ -411,6 +413,10 @@ class Answers:
         swapped_bits = _bits(self.swapped)
         outlying_names = _names_by_mask(table.keypoints)
         swapped_names = _names_by_mask(self.pair_names)
+        # Submissions that only accepted suggestions: nothing of their own placed, something accepted.
+        accepted_only = np.zeros(len(table), dtype=bool)
+        if table.accepted is not None:
+            accepted_only = table.accepted.any(axis=1) & ~np.isfinite(table.clicks[..., 0]).any(axis=1)
         for first in range(0, n_frames, chunk):
             frames = np.array(order[first : first + chunk], dtype=np.int64)
             lengths = counts[frames]
@@ -423,11 +429,12 @@ class Answers:
                     volunteer=table.volunteers[volunteer],
                     agreement=agreement,
                     error=None if error != error else error,
-                    outlier=not agrees,
+                    outlier=not agrees and not only,
                     outlying_keypoints=outlying_names(out),
                     swapped=swapped_names(swap),
+                    suggested_only=only,
                 )
-                for row, volunteer, agreement, error, agrees, out, swap in zip(
+                for row, volunteer, agreement, error, agrees, out, swap, only in zip(
                     rows.tolist(),
                     table.volunteer[rows].tolist(),
                     self.agreement[rows].tolist(),
@@ -435,6 +442,7 @@ class Answers:
                     self.agrees[rows].tolist(),
                     outlying_bits[rows].tolist(),
                     swapped_bits[rows].tolist(),
+                    accepted_only[rows].tolist(),
                 )
             ]
             agreeing_labels = np.add.reduceat(self.agrees[rows].astype(np.int64), ends - lengths) if len(rows) else np.zeros(0, np.int64)

@@ -120,6 +120,7 @@ def _submissions(result: FrameConsensus) -> list[dict[str, Any]]:
             "outlying_keypoints": list(s.outlying_keypoints),
             "volunteer": s.volunteer,
             "swapped": [list(pair) for pair in s.swapped],
+            **({"suggested_only": True} if s.suggested_only else {}),
         }
         for s in result.submissions
     ]

@@ -111,3 +111,12 @@ class TestReliabilityPerKeypoint:
         assert errors["nose"] is not None and errors["nose"] > 10
         assert all(e is not None and e < 5 for k, e in errors.items() if k != "nose")
 
+
+
+def test_a_label_that_only_accepted_suggestions_is_neither_an_outlier_nor_agreeing() -> None:
+    """A volunteer who accepted every suggestion placed nothing to judge: not an outlier, not an agreeing label."""
+    rng = random.Random(6)
+    records = [_label("a0", set(KEYPOINTS), rng=rng)] + [_label(f"p{i}", set(KEYPOINTS) - {"nose"}, rng=rng) for i in range(3)]
+    frame = _frame(consensus(records, KEYPOINTS))
+    accepting = next(s for s in frame.submissions if s.volunteer == "anonymous/a0")
+    assert accepting.suggested_only and not accepting.outlier and accepting not in frame.inliers
