@@ -153,6 +153,18 @@ def main() -> None:
     ratio_five = figures["with suggestions"][1] / figures["without"][1]
     print(f"(a) error ratio with/without suggestions: {ratio_settle:.2f}x at settling, {ratio_five:.2f}x at five labels (target within 1.2x)")
     print(f"(b) labels per settled frame: {figures['with suggestions'][2]:.2f} with suggestions, {figures['without'][2]:.2f} without")
+    gold = {FrameKey(VIDEO, f): tuple((float(x), float(y)) for x, y in t) for f, t in crowd.gold.items()}
+    full = consensus(crowd.records(args.labels), KEYPOINTS, symmetry=PAIRS, gold=gold)
+    model = next(v for v in full.volunteers if v.volunteer == f"model:{MODEL}")
+    truth = np.stack([np.hypot(*(crowd.predicted[f] - crowd.truth[f]).T) for f in sorted(crowd.truth)])
+    print("\nthe model per keypoint, as `receiver consensus` reports it (all labels) and as it truly is:")
+    print(f"{'keypoint':<18}{'reported px':>12}{'points':>8}{'reliability':>12}{'true mean px':>14}{'true wrong':>12}")
+    for k, name in enumerate(KEYPOINTS):
+        error = model.keypoint_error_px[k] if model.keypoint_error_px else None
+        shown = "-" if error is None else f"{error:.1f}"
+        checked = model.keypoint_checked[k] if model.keypoint_checked else 0
+        reliability = model.keypoint_reliability[k] if model.keypoint_reliability else float("nan")
+        print(f"{name:<18}{shown:>12}{checked:>8}{reliability:>12.2f}{truth[:, k].mean():>14.1f}{(truth[:, k] > 10).mean():>12.0%}")
     doubt = frame_doubts(crowd)
     needed = runs["with suggestions"][0]
     print()

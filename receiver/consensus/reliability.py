@@ -13,8 +13,10 @@ a common factor, so the volunteers' typical tau is held at 1.
 Volunteer 0 (anonymous, unnamed) always keeps the prior. A model (the
 accepted suggestions of one model version, `model.MODEL_PREFIX`) is learned
 per keypoint, and only where its point can be checked: a gold point, or at
-least `witnesses` clicks placed by volunteers themselves on that keypoint of
-that frame. Where the model's point stands alone it is its own consensus and
+least `witnesses` clicks on that keypoint of that frame placed by volunteers
+who were not shown the model's suggestions (`unshown`): those who were place
+their own points mostly where the model is wrong, and would teach it that it
+always is. Where the model's point stands alone it is its own consensus and
 would only teach the model that it is always right. Models are left out of
 the per-keypoint noise, which is the crowd's. Values in, values out.
 """
@@ -68,12 +70,15 @@ class Tally:
         size: FloatArray,
         present: npt.NDArray[np.bool_],
         gold: npt.NDArray[np.bool_] | None = None,
+        unshown: npt.NDArray[np.bool_] | None = None,
     ) -> None:
-        """Add one solved block (`volunteer` (F, M) model rows, `size` (F, 2), `gold` (F, K) where an expert's point holds)."""
+        """Add one solved block (`volunteer` (F, M) model rows, `size` (F, 2), `gold` (F, K) where an expert's point holds,
+        `unshown` (F, M) the submissions of volunteers not shown the model's suggestions; None: everyone)."""
         placed = np.isfinite(solution.residual) & present[:, :, None]
         machine = self.is_model[volunteer][:, :, None]  # (F, M, 1)
         if machine.any():
-            people = (placed & ~machine).sum(axis=1)  # (F, K) clicks volunteers placed themselves
+            fair = ~machine if unshown is None else ~machine & unshown[:, :, None]
+            people = (placed & fair).sum(axis=1)  # (F, K) clicks placed without seeing the model
             checked = people >= self.witnesses
             if gold is not None:
                 checked = checked | gold
@@ -109,6 +114,7 @@ class Tally:
         size: FloatArray,
         present: npt.NDArray[np.bool_],
         gold: npt.NDArray[np.bool_] | None = None,
+        unshown: npt.NDArray[np.bool_] | None = None,
     ) -> None:
         """Judge a model on its points volunteers replaced (`points` (F, M, K, 2), NaN elsewhere), where the crowd checks them.
 
@@ -120,6 +126,8 @@ class Tally:
         if not placed.any():
             return
         own = np.isfinite(solution.residual) & present[:, :, None] & ~self.is_model[volunteer][:, :, None]
+        if unshown is not None:
+            own &= unshown[:, :, None]
         checked = own.sum(axis=1) >= self.witnesses
         if gold is not None:
             checked = checked | gold

@@ -185,7 +185,7 @@ def _model_section(result: Consensus) -> str:
     head = "<tr><th>model</th><th>keypoint</th><th>error px</th><th>points</th><th>reliability</th></tr>"
     return (
         "<h2>The model's error per keypoint</h2>"
-        "<p>Against settled points that volunteers placed themselves (or gold); accepted suggestions vote once, as the model.</p>"
+        "<p>Against gold, and settled points placed by volunteers who were not shown its suggestions (those who were place their own mostly where it is wrong); accepted suggestions vote once, as the model.</p>"
         f'<div class="scroll"><table data-testid="model-error">{head}{rows}</table></div>\n'
     )
 

@@ -21,7 +21,7 @@ answers), solves once more, and reads the answers off:
 - per volunteer (`VolunteerScore`): labels, mean agreement, honest share,
   precision, offset, reliability and swaps, and the error against gold; for
   a model (``model:<version>``) also its reliability and its error per
-  keypoint against settled points volunteers placed themselves (or gold).
+  keypoint against gold and settled points placed by volunteers not shown its suggestions.
 
 Frames of several animals (records with `instances`) are matched into
 animals first (`instances`, with the learned noise once there is some: the
@@ -345,13 +345,22 @@ def _learn(table: ClickTable, pairs: IntArray, rule: ConsensusRule, gold: Gold |
                 max_iterations=100 if last else rule.round_iterations,
             )
             block_gold = None if gold_points is None else np.isfinite(gold_points[block.frames][..., 0])
-            tally.add(solution, volunteer, size, block.present, block_gold)
+            unshown = _unshown(table, block)
+            tally.add(solution, volunteer, size, block.present, block_gold, unshown)
             if table.rejected is not None:
-                tally.add_rejected(_rejected_points(table, block), solution, volunteer, size, block.present, block_gold)
+                tally.add_rejected(_rejected_points(table, block), solution, volunteer, size, block.present, block_gold, unshown)
             found[block.frames] = solution.centre
         centres = found
         model = tally.updated()
     return model, centres
+
+
+def _unshown(table: ClickTable, block: _Block) -> BoolArray | None:
+    """(F, M) the block's submissions of volunteers who were not shown a model's suggestions; None when no one was."""
+    if table.shown is None:
+        return None
+    result: BoolArray = ~table.shown[np.maximum(block.slots, 0)] & block.present
+    return result
 
 
 def _rejected_points(table: ClickTable, block: _Block) -> FloatArray:
@@ -619,6 +628,7 @@ def answer_arrays(
             machine=machine[safe_slots] & block.present,
             accepted=accepted,
             rejected=rejected,
+            unshown=_unshown(table, block),
         )
         present = block.present
         slots = block.slots[present]
@@ -699,6 +709,7 @@ def _frame_answers(
     machine: BoolArray | None = None,
     accepted: BoolArray | None = None,
     rejected: BoolArray | None = None,
+    unshown: BoolArray | None = None,
 ) -> dict[str, FloatArray]:
     """Per frame and submission what the answers read off (`reliability` (V, K); `machine` (F, M) the model rows; `accepted` (F, M, K))."""
     diagonal = np.hypot(size[:, 0], size[:, 1])
@@ -736,7 +747,9 @@ def _frame_answers(
         contradicted &= own_clicks > 0
         settled &= ~(contradicted & (own_clicks < rule.settle)).any(axis=1)
     settled |= has_gold.any(axis=1)
-    backed = has_gold | (own_clicks > 0)
+    # Where the model can be judged: gold, or an agreeing click of a volunteer who was not shown its suggestions.
+    fair = people if unshown is None else people & unshown
+    backed = has_gold | (fair[:, :, None] & placed & (r >= rule.agree)).any(axis=1)
     return {
         "settled": settled,
         "independent": independent,

@@ -189,6 +189,9 @@ class ClickTable:
     accepted: BoolArray | None = None
     #: (n, K) a model row's points that a volunteer shown them replaced with their own: kept, but no vote. None when none.
     rejected: BoolArray | None = None
+    #: (n,) rows whose volunteer was shown a model's suggestions (and model rows): their clicks are not a fair test of
+    #: the model, since volunteers place their own points mostly where it is wrong. None when no one was shown any.
+    shown: BoolArray | None = None
     #: What the frames of several animals were matched from (the table without them, their voters, the pairs), to match them again.
     _animals: tuple[ClickTable, Any, IntArray] | None = field(default=None, repr=False)
 
@@ -288,6 +291,7 @@ def records_table(
     suggested: dict[tuple[int, str], list[float]] = {}
     accepted_rows: dict[int, list[bool]] = {}
     rejections: dict[tuple[int, str], set[int]] = {}
+    shown_rows: list[bool] = []
 
     def flush() -> None:
         clicks.append(np.array(coordinates, dtype=np.float64).reshape(-1, k_count, 2))
@@ -344,6 +348,7 @@ def records_table(
                 flags[k] = False
         coordinates += row
         seen += flags
+        shown_rows.append("model" in (submission.get("metadata") or {}) or any("origin" in label for label in submission["labels"]))
         record_ids.append(record.id)
         submitters.append(record.submitter)
         if len(frame_rows) >= chunk:
@@ -361,6 +366,7 @@ def records_table(
         seen += [x == x for x in coordinates_of_model[::2]]
         record_ids.append(name)
         submitters.append(name)
+        shown_rows.append(True)
     flush()
     rejected = None
     if rejected_rows:
@@ -386,6 +392,7 @@ def records_table(
         display_names=display_names,
         accepted=accepted,
         rejected=rejected,
+        shown=np.array(shown_rows, dtype=bool) if any(shown_rows) else None,
         _volunteer_index=volunteer_index,
     )
     if not several:

@@ -171,7 +171,7 @@ def models_text(volunteers: Iterable[VolunteerScore], keypoints: Sequence[str]) 
             error = "-" if row["error_px"] is None else f"{row['error_px']:.1f}"
             rows.append((document["model"][:32], keypoint, error, str(row["points"]), f"{row['reliability']:.2f}"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    head = "The model's error per keypoint, against settled points that volunteers placed themselves (or gold):\n"
+    head = "The model's error per keypoint, against gold and settled points placed by volunteers not shown its suggestions:\n"
     return head + "".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n" for row in rows)
 
 

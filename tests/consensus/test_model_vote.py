@@ -120,3 +120,12 @@ def test_a_label_that_only_accepted_suggestions_is_neither_an_outlier_nor_agreei
     frame = _frame(consensus(records, KEYPOINTS))
     accepting = next(s for s in frame.submissions if s.volunteer == "anonymous/a0")
     assert accepting.suggested_only and not accepting.outlier and accepting not in frame.inliers
+
+
+def test_the_model_is_not_judged_on_the_points_volunteers_corrected(nose_wrong: ModelCrowd) -> None:
+    """With no gold and every volunteer shown the suggestions, the model's error is unknown (None), not the error of its corrected points.
+
+    Volunteers shown a model place their own points mostly where it is wrong; judging it there would make it look wrong everywhere."""
+    result = consensus(nose_wrong.records(6), KEYPOINTS, symmetry=PAIRS)
+    model = next(v for v in result.volunteers if v.volunteer == f"model:{MODEL}")
+    assert model.keypoint_error_px == (None,) * len(KEYPOINTS) and model.keypoint_checked == (0,) * len(KEYPOINTS)
