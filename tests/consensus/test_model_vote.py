@@ -129,3 +129,36 @@ def test_the_model_is_not_judged_on_the_points_volunteers_corrected(nose_wrong: 
     result = consensus(nose_wrong.records(6), KEYPOINTS, symmetry=PAIRS)
     model = next(v for v in result.volunteers if v.volunteer == f"model:{MODEL}")
     assert model.keypoint_error_px == (None,) * len(KEYPOINTS) and model.keypoint_checked == (0,) * len(KEYPOINTS)
+
+
+class TestSeveralAnimals:
+    @staticmethod
+    def _two_mice(volunteer: str, *, accepts: bool, rng: random.Random) -> Record:
+        """Two mice 300 px apart; the model suggested the left one with its nose 40 px off, which `accepts` takes whole."""
+        body = submission({}, metadata={"volunteer": volunteer, "model": MODEL})
+        del body["labels"]
+        instances = []
+        for dx in (-300.0, 300.0):
+            suggested = accepts and dx < 0
+            truth = {k: (x + dx, y) for k, (x, y) in TRUTH.items()}
+            points = {k: (PREDICTED[k][0] + dx, PREDICTED[k][1]) if suggested else (x + rng.gauss(0, 2.0), y + rng.gauss(0, 2.0)) for k, (x, y) in truth.items()}
+            labels = submission(points)["labels"]
+            if dx < 0:
+                for label in labels:
+                    label["origin"] = "suggested" if suggested else "placed"
+            instances.append({"labels": labels})
+        body["instances"] = instances
+        return Record.create(body, submitter="anonymous", received_at=EPOCH, receiver_version="0.1.0")
+
+    def test_acceptances_in_instances_vote_once_with_the_animal_they_suggested(self) -> None:
+        """Five volunteers accepting the left mouse's suggestions and three placing it: one model vote, on the left mouse, whose nose stays true."""
+        rng = random.Random(11)
+        records = [self._two_mice(f"a{i}", accepts=True, rng=rng) for i in range(5)] + [self._two_mice(f"p{i}", accepts=False, rng=rng) for i in range(3)]
+        animals = consensus(records, KEYPOINTS, symmetry=PAIRS).frames
+        assert len(animals) == 2
+        left = min(animals, key=lambda a: a.centre[KEYPOINTS.index("tail_base")][0] if a.centre[KEYPOINTS.index("tail_base")] else 1e9)
+        right = next(a for a in animals if a is not left)
+        assert [s.volunteer for s in left.submissions].count(f"model:{MODEL}") == 1
+        assert f"model:{MODEL}" not in [s.volunteer for s in right.submissions]
+        nose = left.centre[KEYPOINTS.index("nose")]
+        assert left.settled and nose is not None and abs(nose[0] - (TRUTH["nose"][0] - 300)) < 5
