@@ -178,8 +178,8 @@ class VolunteerScore:
     gold_error_px: float | None = None
     #: The name the volunteer's page showed, when they labelled with a session (the key is the session's pseudonym).
     name: str | None = None
-    #: A model only (``model:<version>``): its reliability per keypoint, its mean distance in pixels to settled
-    #: consensus points that volunteers' own clicks back (None where none), and how many such points it was judged on.
+    #: A model only (``model:<version>``): its reliability per keypoint, its mean distance in pixels to gold and to settled
+    #: consensus points backed by volunteers not shown its suggestions (None where none), and how many points judged it.
     keypoint_reliability: tuple[float, ...] | None = None
     keypoint_error_px: tuple[float | None, ...] | None = None
     keypoint_checked: tuple[int, ...] | None = None
@@ -650,7 +650,7 @@ def answer_arrays(
         own = np.where(present, table.volunteer[np.maximum(block.slots, 0)], 0)
         is_machine = machine[safe_slots] & present
         if is_machine.any():
-            # The model is judged where the crowd settled the point on its own: a settled frame, a centre, and a volunteer's own agreeing click (or gold).
+            # The model is judged where the crowd settled the point without it: gold, or a settled frame with an agreeing click of a volunteer not shown it.
             backed = found["backed"] & found["settled"][:, None]  # (F, K)
             # The model's own points, the ones volunteers replaced included.
             distance = np.sqrt(squared_distance(table.clicks[safe_slots], solution.centre[:, None]))  # (F, M, K)
