@@ -69,6 +69,24 @@ class TestConsensusReportsTheModel:
         assert 'data-testid="model-error"' in page and f"model:{MODEL}" in page
 
 
+    def test_a_frame_agreed_only_by_accepted_suggestions_is_written_unsettled_and_for_review(self, run_cli: RunCLI, tmp_path: Path) -> None:
+        """Four volunteers accepting every suggestion: the JSON table says settled false and lists the frame for review, with the reason."""
+        records = []
+        for i in range(4):
+            body = submission(TRUTH, frame_index=10, metadata={"volunteer": f"v{i}", "model": MODEL})
+            for label in body["labels"]:
+                label["origin"] = "suggested"
+            records.append(Record.create(body, submitter="anonymous", received_at=EPOCH, receiver_version="0.1.0"))
+        folder = write_folder(tmp_path / "data", records)
+        result = run_cli("consensus", str(folder), "--out", str(tmp_path / "c.json"))
+        assert result.code == 0, result.err
+        document = json.loads((tmp_path / "c.json").read_text())
+        (frame,) = document["frames"]
+        assert frame["settled"] is False and all(s.get("suggested_only") for s in frame["submissions"] if s["volunteer"].startswith("anonymous/"))
+        (review,) = document["review"]
+        assert any("only accepted suggestions agree" in why for why in review["why"])
+
+
 class TestWhereModelWrong:
     def test_frames_are_ranked_by_the_models_largest_distance_and_close_ones_left_out(self, run_cli: RunCLI, tmp_path: Path) -> None:
         """Noses 15, 30 and 5 px off: the 30 px frame first, then the 15 px one; the 5 px one is within the threshold and left out."""
