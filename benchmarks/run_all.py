@@ -47,6 +47,8 @@ BENCHMARKS = [
      ["benchmarks/consensus_scale.py", "--records", "100000"], ["benchmarks/consensus_scale.py"], r"^\| "),
     ("consensus_cli", "`receiver consensus` and `receiver export --format slp` run on a git repository: seconds and peak memory per size",
      ["benchmarks/consensus_cli.py", "--records", "5000,20000"], ["benchmarks/consensus_cli.py"], r"^(command|consensus|export) "),
+    ("model_in_loop", "a model in the loop: error on its wrong points, labels per settled frame, uncertain vs uniform selection",
+     ["benchmarks/model_in_loop.py", "--frames", "150"], ["benchmarks/model_in_loop.py"], r"^(\(a\)|\(b\)|\(c\))"),
 ]
 
 

@@ -789,7 +789,7 @@ def build_parser() -> argparse.ArgumentParser:
     from receiver.export.cli import add_commands
     from receiver.volunteers.cli import add_commands as add_video_commands
 
-    add_commands(commands, own_store=_own_store)
+    add_commands(commands, own_store=_own_store, own_predictions=_own_predictions)
     add_video_commands(commands, settings_of=_video_settings)
     return parser
 
@@ -825,6 +825,43 @@ def _own_store(environ: Mapping[str, str]) -> Path:
     remote = settings.github_clone_url or clone_url(settings.github_api_url, settings.github_repository)
     cache = settings.local_repo.parent / "github-cache" / (settings.github_repository.replace("/", "+") + ".git")
     return mirror(remote, cache, branch=settings.branch, token=_git_token(settings))
+
+
+def _own_predictions(environ: Mapping[str, str], frames: Sequence[tuple[str, int]]) -> dict[tuple[str, int], tuple[tuple[float, float] | None, ...]]:
+    """The predictions `receiver predictions import` kept for these frames, in skeleton order; {} when none are kept.
+
+    Read from the journal only when the settings name videos and the journal
+    already exists: exporting never creates a journal.
+    """
+    from receiver.contract.validation import Validator
+    from receiver.journal import JournalError
+    from receiver.journal.engines import open_journal
+    from receiver.settings import SettingsError, load_settings
+    from receiver.volunteers.frames import FrameLedger
+    from receiver.volunteers.tallies import tally_database
+
+    try:
+        settings = load_settings(environ)
+    except SettingsError:
+        return {}
+    if not settings.videos or not frames or (not settings.journal_url and not settings.journal_path.exists()):
+        return {}
+    keypoints = [k.id for k in Validator().skeleton.keypoints]
+    found: dict[tuple[str, int], tuple[tuple[float, float] | None, ...]] = {}
+    try:
+        with open_journal(settings):
+            tally = FrameLedger(tally_database(settings), settings.videos, retire_after=settings.retire_after, keypoints=keypoints).open()
+            try:
+                for url, index in frames:
+                    kept = tally.prediction(url, index)
+                    if kept is not None:
+                        points = kept["keypoints"]
+                        found[(url, index)] = tuple(None if points.get(k) is None else (float(points[k]["x"]), float(points[k]["y"])) for k in keypoints)
+            finally:
+                tally.close()
+    except JournalError:
+        return {}
+    return found
 
 
 def _git_token(settings: Settings) -> str:

@@ -7,7 +7,8 @@ volunteers), `noise` (per-keypoint noise and the OKS built on it), `swaps`
 per-frame step that uses it), `reliability` (learning volunteers and noise
 from the answers), `repository` (a whole repository: learn, then answer per
 frame and per volunteer), `incremental` (one frame, one submission at a time,
-for the receiver's intake), `gold` (expert labels' points), `report` (an HTML page
+for the receiver's intake), `gold` (expert labels' points), `disagreement`
+(where the settled crowd and a model disagree), `report` (an HTML page
 with plots). Pure and vectorised with numpy; it reads no files, and writes
 none except in `report`.
 

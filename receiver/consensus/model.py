@@ -5,7 +5,10 @@
 the share of their clicks that are honest attempts (`inlier`), their
 precision relative to the crowd (`tau`, 1 is typical, 2 twice as scattered)
 and their systematic offset (`bias`, a fraction of the diagonal). An unknown
-volunteer gets the prior.
+volunteer gets the prior. A model whose accepted suggestions vote as one
+pseudo-volunteer (`MODEL_PREFIX`) errs per keypoint rather than per hand, so
+its share of honest attempts is held per keypoint (`keypoint_inlier`, NaN
+for everyone else).
 
 `solve` finds the consensus of many frames at once with the model fixed: each
 click is an honest attempt (Gaussian around the centre, deviation
@@ -31,6 +34,9 @@ from receiver.consensus.swaps import apply_swaps, find_swaps
 
 __all__ = ["PRIOR_INLIER", "Model", "Solution", "median_of", "solve", "squared_distance"]
 
+#: A volunteer named with this prefix is a model: the accepted suggestions of one model version, voting as one.
+MODEL_PREFIX = "model:"
+
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
@@ -51,6 +57,8 @@ class Model:
     inlier: FloatArray = field(default_factory=lambda: np.array([PRIOR_INLIER]))
     tau: FloatArray = field(default_factory=lambda: np.ones(1))
     bias: FloatArray = field(default_factory=lambda: np.zeros((1, 2)))
+    #: (V, K): the per-keypoint honest share of the volunteers learned per keypoint (models); NaN elsewhere.
+    keypoint_inlier: FloatArray | None = None
 
     @classmethod
     def prior(cls, keypoints: tuple[str, ...] | list[str], sigma: float = PRIOR_SIGMA) -> Model:
@@ -62,9 +70,36 @@ class Model:
         known = {name: i for i, name in enumerate(self.volunteers)}
         return np.array([known.get(v, 0) for v in volunteers], dtype=np.int64)
 
+    def is_model(self) -> BoolArray:
+        """(V,) which volunteers are models (learned per keypoint)."""
+        return np.array([name.startswith(MODEL_PREFIX) for name in self.volunteers], dtype=bool)
+
+    def inlier_of(self, volunteer: IntArray) -> FloatArray:
+        """The honest share of each click, shape `volunteer.shape + (K,)`: a model's per keypoint, a volunteer's whole."""
+        whole = np.broadcast_to(self.inlier[volunteer][..., None], volunteer.shape + (len(self.keypoints),))
+        if self.keypoint_inlier is None:
+            return whole
+        own = self.keypoint_inlier[volunteer]
+        result: FloatArray = np.where(np.isfinite(own), own, whole)
+        return result
+
+    def tau_of(self, volunteer: IntArray) -> FloatArray:
+        """The precision of each click, shape `volunteer.shape + (K,)`, beside `inlier_of`."""
+        result: FloatArray = np.broadcast_to(self.tau[volunteer][..., None], volunteer.shape + (len(self.keypoints),))
+        return result
+
+    def keypoint_reliability(self) -> FloatArray:
+        """(V, K) each volunteer's expected OKS against the truth per keypoint (the same across keypoints for a person)."""
+        rows = np.arange(len(self.volunteers), dtype=np.int64)
+        result: FloatArray = self.inlier_of(rows) * KAPPA**2 / (KAPPA**2 + self.tau_of(rows) ** 2)
+        return result
+
     def reliability(self) -> FloatArray:
-        """Each volunteer's expected OKS against the truth: inlier share times kappa^2 / (kappa^2 + tau^2)."""
+        """Each volunteer's expected OKS against the truth: inlier share times kappa^2 / (kappa^2 + tau^2); a model's, its mean over keypoints."""
         result: FloatArray = self.inlier * KAPPA**2 / (KAPPA**2 + self.tau**2)
+        if self.keypoint_inlier is not None:
+            per = self.keypoint_reliability().mean(axis=1)
+            result = np.where(np.isfinite(self.keypoint_inlier).any(axis=1), per, result)
         return result
 
 
@@ -131,11 +166,11 @@ def solve(
     diagonal = np.hypot(size[:, 0], size[:, 1])  # (F,)
     area = size[:, 0] * size[:, 1]
     placed = np.isfinite(clicks[..., 0]) & present[:, :, None]
-    tau = model.tau[volunteer]  # (F, M)
-    inlier = np.clip(model.inlier[volunteer], 1e-6, 1 - 1e-6)
+    tau = model.tau_of(volunteer)  # (F, M, K)
+    inlier = np.clip(model.inlier_of(volunteer), 1e-6, 1 - 1e-6)
     bias = model.bias[volunteer] * diagonal[:, None, None]  # (F, M, 2)
     # Each click's expected per-axis deviation in pixels.
-    deviation = model.sigma[None, None, :] * diagonal[:, None, None] * tau[:, :, None]  # (F, M, K)
+    deviation = model.sigma[None, None, :] * diagonal[:, None, None] * tau  # (F, M, K)
     corrected = clicks - bias[:, :, None, :]
     centre = median_of(np.where(placed[..., None], corrected, np.nan))  # (F, K, 2)
     if start is not None:
@@ -144,7 +179,7 @@ def solve(
     has_gold = np.zeros(centre.shape[:2], dtype=bool) if gold is None else np.isfinite(gold[..., 0])
     if gold is not None:
         centre = np.where(has_gold[..., None], gold, centre)
-    log_prior = np.log(inlier / (1 - inlier))[:, :, None]
+    log_prior = np.log(inlier / (1 - inlier))
     log_inlier_norm = -np.log(2 * np.pi * deviation**2)
     log_stray = -np.log(area)[:, None, None]
     iterations = 0
@@ -155,7 +190,7 @@ def solve(
         with np.errstate(over="ignore", invalid="ignore"):
             logit = log_prior + log_inlier_norm - squared / 2 - log_stray
             responsibility = np.where(placed, 1 / (1 + np.exp(-np.clip(logit, -700, 700))), 0.0)
-        weight = responsibility / tau[:, :, None] ** 2
+        weight = responsibility / tau**2
         total = weight.sum(axis=1)  # (F, K)
         mean = (weight[..., None] * np.where(placed[..., None], fixed, 0.0)).sum(axis=1) / np.maximum(total, 1e-300)[..., None]
         new_centre = np.where((total > 1e-12)[..., None], mean, centre)
@@ -170,7 +205,7 @@ def solve(
     with np.errstate(over="ignore", invalid="ignore"):
         logit = log_prior + log_inlier_norm - squared / 2 - log_stray
         responsibility = np.where(placed, 1 / (1 + np.exp(-np.clip(logit, -700, 700))), 0.0)
-    weight = responsibility / tau[:, :, None] ** 2
+    weight = responsibility / tau**2
     total = weight.sum(axis=1, keepdims=True)
     leverage = np.where(has_gold[:, None, :], 0.0, weight / np.maximum(total, 1e-300))
     return Solution(

@@ -172,6 +172,24 @@ def _volunteer_section(result: Consensus) -> str:
     return f'<div class="scroll"><table data-testid="volunteers">{head}{rows}</table></div>'
 
 
+def _model_section(result: Consensus) -> str:
+    """The models' error per keypoint against settled points (empty when no suggestion was accepted)."""
+    models = [v for v in result.volunteers if v.keypoint_reliability is not None]
+    if not models:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(v.volunteer)}</td><td>{html.escape(k)}</td><td>{'-' if e is None else f'{e:.1f}'}</td><td>{n}</td><td>{r:.2f}</td></tr>"
+        for v in models
+        for k, e, n, r in zip(result.model.keypoints, v.keypoint_error_px or (), v.keypoint_checked or (), v.keypoint_reliability or ())
+    )
+    head = "<tr><th>model</th><th>keypoint</th><th>error px</th><th>points</th><th>reliability</th></tr>"
+    return (
+        "<h2>The model's error per keypoint</h2>"
+        "<p>Against gold, and settled points placed by volunteers who were not shown its suggestions (those who were place their own mostly where it is wrong); accepted suggestions vote once, as the model.</p>"
+        f'<div class="scroll"><table data-testid="model-error">{head}{rows}</table></div>\n'
+    )
+
+
 _STYLE = (
     "body{font-family:sans-serif;margin:1em auto;padding:0 1em;max-width:1200px}"
     "figure{display:inline-block;margin:0.5em;max-width:100%}figure svg{max-width:100%;height:auto}"
@@ -197,7 +215,7 @@ def write_report(result: Consensus, folder: Path) -> Path:
 {_review_section(result)}
 <h2>Least reliable volunteers</h2>
 {_volunteer_section(result)}
-</body></html>
+{_model_section(result)}</body></html>
 """
     index = folder / "index.html"
     index.write_text(page, encoding="utf-8")

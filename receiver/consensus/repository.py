@@ -11,12 +11,17 @@ answers), solves once more, and reads the answers off:
   of the agreeing clicks' flags); per submission an OKS agreement with the
   learned sigmas, the keypoints that look like strays and the left/right
   pairs it swapped; settled once `settle` submissions agree (a submission
-  agrees when its placed keypoints are honest attempts on average). A frame
+  agrees when its placed keypoints are honest attempts on average), at least
+  one of them a volunteer's own rather than a model's accepted suggestions
+  (`votes`), and every point where the crowd contradicts the model backed by
+  `settle` volunteers' own clicks. A frame
   that is not settled has no centre at all: too few agreeing volunteers is
   reported as such, never filled in. Frames to look at by hand are marked
   `review` with the reason.
 - per volunteer (`VolunteerScore`): labels, mean agreement, honest share,
-  precision, offset, reliability and swaps, and the error against gold.
+  precision, offset, reliability and swaps, and the error against gold; for
+  a model (``model:<version>``) also its reliability and its error per
+  keypoint against gold and settled points placed by volunteers not shown its suggestions.
 
 Frames of several animals (records with `instances`) are matched into
 animals first (`instances`, with the learned noise once there is some: the
@@ -111,6 +116,8 @@ class SubmissionScore:
     outlier: bool
     outlying_keypoints: tuple[str, ...]
     swapped: tuple[tuple[str, str], ...] = ()
+    #: Every point it placed was a model's suggestion accepted: its vote is the model's, so it neither agrees nor is an outlier.
+    suggested_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,7 +147,7 @@ class FrameConsensus:
 
     @property
     def inliers(self) -> tuple[SubmissionScore, ...]:
-        return tuple(s for s in self.submissions if not s.outlier)
+        return tuple(s for s in self.submissions if not s.outlier and not s.suggested_only)
 
     @property
     def outliers(self) -> tuple[SubmissionScore, ...]:
@@ -171,6 +178,11 @@ class VolunteerScore:
     gold_error_px: float | None = None
     #: The name the volunteer's page showed, when they labelled with a session (the key is the session's pseudonym).
     name: str | None = None
+    #: A model only (``model:<version>``): its reliability per keypoint, its mean distance in pixels to gold and to settled
+    #: consensus points backed by volunteers not shown its suggestions (None where none), and how many points judged it.
+    keypoint_reliability: tuple[float, ...] | None = None
+    keypoint_error_px: tuple[float | None, ...] | None = None
+    keypoint_checked: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -250,6 +262,9 @@ def _blocks(table: ClickTable, cells: int) -> list[_Block]:
 def _gather(table: ClickTable, block: _Block, rows: IntArray) -> tuple[FloatArray, BoolArray, IntArray, FloatArray]:
     safe = np.maximum(block.slots, 0)
     clicks = np.where(block.present[:, :, None, None], table.clicks[safe], np.nan)
+    if table.rejected is not None:
+        # A model's point a volunteer shown it replaced does not vote (it stays in the table, to measure the model).
+        clicks = np.where(table.rejected[safe][..., None], np.nan, clicks)
     visible = table.visible[safe] & block.present[:, :, None]
     volunteer = np.where(block.present, rows[table.volunteer[safe]], 0)
     return clicks, visible, volunteer, table.size[block.frames]
@@ -315,7 +330,7 @@ def _learn(table: ClickTable, pairs: IntArray, rule: ConsensusRule, gold: Gold |
     centres: FloatArray | None = None
     for round_ in range(rule.rounds):
         last = round_ == rule.rounds - 1
-        tally = Tally(model)
+        tally = Tally(model, witnesses=max(rule.settle - 1, 1))
         found = np.full((len(table.frames), len(table.keypoints), 2), np.nan)
         for block in blocks:
             solution, volunteer, size = _solve_block(
@@ -329,11 +344,32 @@ def _learn(table: ClickTable, pairs: IntArray, rule: ConsensusRule, gold: Gold |
                 tolerance=rule.tolerance if last else rule.round_tolerance,
                 max_iterations=100 if last else rule.round_iterations,
             )
-            tally.add(solution, volunteer, size, block.present)
+            block_gold = None if gold_points is None else np.isfinite(gold_points[block.frames][..., 0])
+            unshown = _unshown(table, block)
+            tally.add(solution, volunteer, size, block.present, block_gold, unshown)
+            if table.rejected is not None:
+                tally.add_rejected(_rejected_points(table, block), solution, volunteer, size, block.present, block_gold, unshown)
             found[block.frames] = solution.centre
         centres = found
         model = tally.updated()
     return model, centres
+
+
+def _unshown(table: ClickTable, block: _Block) -> BoolArray | None:
+    """(F, M) the block's submissions of volunteers who were not shown a model's suggestions; None when no one was."""
+    if table.shown is None:
+        return None
+    result: BoolArray = ~table.shown[np.maximum(block.slots, 0)] & block.present
+    return result
+
+
+def _rejected_points(table: ClickTable, block: _Block) -> FloatArray:
+    """(F, M, K, 2) the model's points volunteers replaced, NaN elsewhere: what `Tally.add_rejected` judges the model on."""
+    safe = np.maximum(block.slots, 0)
+    assert table.rejected is not None
+    mask = table.rejected[safe] & block.present[:, :, None]
+    result: FloatArray = np.where(mask[..., None], table.clicks[safe], np.nan)
+    return result
 
 
 @dataclass
@@ -363,6 +399,10 @@ class Answers:
     visible_share: FloatArray
     point_score: FloatArray
     has_gold: BoolArray
+    #: (F,) whether each frame settled: gold, or `settle` agreeing submissions of which at least one a volunteer placed themselves.
+    settled: BoolArray | None = None
+    #: (F,) agreeing submissions that are volunteers' own, not a model's accepted suggestions.
+    independent: IntArray | None = None
 
     def __len__(self) -> int:
         return len(self.table.frames)
@@ -382,6 +422,10 @@ class Answers:
         swapped_bits = _bits(self.swapped)
         outlying_names = _names_by_mask(table.keypoints)
         swapped_names = _names_by_mask(self.pair_names)
+        # Submissions that only accepted suggestions: nothing of their own placed, something accepted.
+        accepted_only = np.zeros(len(table), dtype=bool)
+        if table.accepted is not None:
+            accepted_only = table.accepted.any(axis=1) & ~np.isfinite(table.clicks[..., 0]).any(axis=1)
         for first in range(0, n_frames, chunk):
             frames = np.array(order[first : first + chunk], dtype=np.int64)
             lengths = counts[frames]
@@ -394,11 +438,12 @@ class Answers:
                     volunteer=table.volunteers[volunteer],
                     agreement=agreement,
                     error=None if error != error else error,
-                    outlier=not agrees,
+                    outlier=not agrees and not only,
                     outlying_keypoints=outlying_names(out),
                     swapped=swapped_names(swap),
+                    suggested_only=only,
                 )
-                for row, volunteer, agreement, error, agrees, out, swap in zip(
+                for row, volunteer, agreement, error, agrees, out, swap, only in zip(
                     rows.tolist(),
                     table.volunteer[rows].tolist(),
                     self.agreement[rows].tolist(),
@@ -406,6 +451,7 @@ class Answers:
                     self.agrees[rows].tolist(),
                     outlying_bits[rows].tolist(),
                     swapped_bits[rows].tolist(),
+                    accepted_only[rows].tolist(),
                 )
             ]
             agreeing_labels = np.add.reduceat(self.agrees[rows].astype(np.int64), ends - lengths) if len(rows) else np.zeros(0, np.int64)
@@ -416,6 +462,8 @@ class Answers:
     ) -> Iterator[FrameConsensus]:
         table, rule, keypoints = self.table, self.rule, self.table.keypoints
         diagonals = np.hypot(table.size[frames, 0], table.size[frames, 1]).tolist()
+        settled_of = self.settled.tolist() if self.settled is not None else [None] * len(table.frames)
+        independent_of = self.independent.tolist() if self.independent is not None else [None] * len(table.frames)
         for f, length, end, agreeing, centre, spread, visible_share, placed_share, point_score, has_gold, clicks, diagonal in zip(
             frames.tolist(),
             lengths,
@@ -431,7 +479,8 @@ class Answers:
             diagonals,
         ):
             gold = any(has_gold)
-            settled = gold or agreeing >= rule.settle
+            independent = independent_of[f]
+            settled = settled_of[f] if settled_of[f] is not None else gold or agreeing >= rule.settle
             centres: list[Point | None] = []
             spreads: list[float | None] = []
             visible: list[bool | None] = []
@@ -454,7 +503,9 @@ class Answers:
                     review.append(f"{name}: volunteers split on whether it is visible")
                 if not gold and radius > rule.review_radius * diagonal:
                     review.append(f"{name}: uncertain, standard error {radius:.1f} px")
-            if not settled and length >= rule.settle:
+            if not settled and independent == 0 and agreeing > 0 and length >= rule.settle:
+                review.append("only accepted suggestions agree: no volunteer placed a point of their own that agrees")
+            elif not settled and length >= rule.settle:
                 review.append(f"{length} labels but only {agreeing} agree")
             animal, track = table.animal_of.get(f, (None, None))
             if animal is not None:
@@ -530,7 +581,9 @@ def answer_arrays(
     rows = model.index(table.volunteers)
     gold_points = _gold_array(table, gold)
     pair_names = tuple((table.keypoints[a], table.keypoints[b]) for a, b in pairs)
-    reliability = model.reliability()
+    reliability = model.keypoint_reliability()
+    whole_reliability = model.reliability()
+    machine = table.model_rows
     n, n_frames, k = len(table), len(table.frames), len(table.keypoints)
     answers = Answers(
         table=table,
@@ -548,15 +601,35 @@ def answer_arrays(
         visible_share=np.zeros((n_frames, k)),
         point_score=np.zeros((n_frames, k)),
         has_gold=np.zeros((n_frames, k), dtype=bool),
+        settled=np.zeros(n_frames, dtype=bool),
+        independent=np.zeros(n_frames, dtype=np.int64),
     )
     v = len(table.volunteers)
+    # Per volunteer and keypoint: the model rows' distance to settled centres that volunteers' own clicks back.
+    model_error, model_checked = np.zeros((v, k)), np.zeros((v, k))
     agreement_sum, labels, swaps = np.zeros(v), np.zeros(v), np.zeros(v)
     gold_error, gold_labels = np.zeros(v), np.zeros(v)
     for block in _blocks(table, rule.block_cells):
         solution, volunteer, size = _solve_block(
             table, block, model, rows, pairs, gold_points, start=start, tolerance=rule.tolerance
         )
-        found = _frame_answers(solution, block, volunteer, size, model, reliability, rule, gold_points)
+        safe_slots = np.maximum(block.slots, 0)
+        accepted = None if table.accepted is None else table.accepted[safe_slots] & block.present[:, :, None]
+        rejected = None if table.rejected is None else table.rejected[safe_slots] & block.present[:, :, None]
+        found = _frame_answers(
+            solution,
+            block,
+            volunteer,
+            size,
+            model,
+            reliability,
+            rule,
+            gold_points,
+            machine=machine[safe_slots] & block.present,
+            accepted=accepted,
+            rejected=rejected,
+            unshown=_unshown(table, block),
+        )
         present = block.present
         slots = block.slots[present]
         answers.agrees[slots] = found["agrees"][present]
@@ -572,7 +645,19 @@ def answer_arrays(
         answers.visible_share[f] = found["visible_share"]
         answers.point_score[f] = found["point_score"]
         answers.has_gold[f] = found["has_gold"]
+        answers.settled[f] = found["settled"]
+        answers.independent[f] = found["independent"]
         own = np.where(present, table.volunteer[np.maximum(block.slots, 0)], 0)
+        is_machine = machine[safe_slots] & present
+        if is_machine.any():
+            # The model is judged where the crowd settled the point without it: gold, or a settled frame with an agreeing click of a volunteer not shown it.
+            backed = found["backed"] & found["settled"][:, None]  # (F, K)
+            # The model's own points, the ones volunteers replaced included.
+            distance = np.sqrt(squared_distance(table.clicks[safe_slots], solution.centre[:, None]))  # (F, M, K)
+            judged = is_machine[:, :, None] & backed[:, None, :] & np.isfinite(distance)
+            cells = (own[:, :, None] * k + np.arange(k)[None, None, :])
+            model_error += np.bincount(cells[judged], weights=distance[judged], minlength=v * k).reshape(v, k)
+            model_checked += np.bincount(cells[judged], minlength=v * k).reshape(v, k)
         agreement_sum += np.bincount(own[present], weights=found["agreement"][present], minlength=v)
         labels += np.bincount(own[present], minlength=v)
         swaps += np.bincount(own[present], weights=solution.swaps.sum(axis=2)[present], minlength=v)
@@ -585,6 +670,7 @@ def answer_arrays(
             gold_error += np.bincount(own[has], weights=per_label[has], minlength=v)
             gold_labels += np.bincount(own[has], minlength=v)
     diagonal = float(np.median(np.hypot(table.size[:, 0], table.size[:, 1]))) if len(table.size) else 0.0
+    machine_volunteer = model.is_model()[rows] if len(rows) else np.zeros(0, dtype=bool)
     volunteers = [
         VolunteerScore(
             volunteer=name or "(anonymous, no volunteer id)",
@@ -593,11 +679,16 @@ def answer_arrays(
             inlier=float(model.inlier[rows[i]]),
             tau=float(model.tau[rows[i]]),
             offset_px=(float(model.bias[rows[i], 0] * diagonal), float(model.bias[rows[i], 1] * diagonal)),
-            reliability=float(reliability[rows[i]]),
+            reliability=float(whole_reliability[rows[i]]),
             swaps=int(swaps[i]),
             gold_labels=int(gold_labels[i]),
             gold_error_px=float(gold_error[i] / gold_labels[i]) if gold_labels[i] else None,
             name=table.display_names.get(name),
+            keypoint_reliability=tuple(float(x) for x in reliability[rows[i]]) if machine_volunteer[i] else None,
+            keypoint_error_px=tuple(float(model_error[i, j] / model_checked[i, j]) if model_checked[i, j] else None for j in range(k))
+            if machine_volunteer[i]
+            else None,
+            keypoint_checked=tuple(int(x) for x in model_checked[i]) if machine_volunteer[i] else None,
         )
         for i, name in enumerate(table.volunteers)
         if labels[i] > 0
@@ -614,7 +705,13 @@ def _frame_answers(
     reliability: FloatArray,
     rule: ConsensusRule,
     gold: FloatArray | None,
+    *,
+    machine: BoolArray | None = None,
+    accepted: BoolArray | None = None,
+    rejected: BoolArray | None = None,
+    unshown: BoolArray | None = None,
 ) -> dict[str, FloatArray]:
+    """Per frame and submission what the answers read off (`reliability` (V, K); `machine` (F, M) the model rows; `accepted` (F, M, K))."""
     diagonal = np.hypot(size[:, 0], size[:, 1])
     placed = np.isfinite(solution.clicks[..., 0]) & block.present[:, :, None]
     r = solution.responsibility
@@ -624,18 +721,39 @@ def _frame_answers(
     squared = squared_distance(solution.clicks, solution.centre[:, None]) / diagonal[:, None, None] ** 2
     agreement = oks(squared, model.sigma, placed)
     error = np.where(counts > 0, np.nansum(np.sqrt(squared), axis=2) / np.maximum(counts, 1), np.nan)
-    trust = reliability[volunteer] * agrees  # (F, M)
-    placed_share = (trust[:, :, None] * placed).sum(axis=1) / np.maximum(trust.sum(axis=1), 1e-12)[:, None]
-    honest = r * reliability[volunteer][:, :, None]
+    trust = reliability[volunteer] * agrees[:, :, None]  # (F, M, K)
+    # A keypoint accepted as suggested was placed by the volunteer, though its click votes in the model's row.
+    asserted = placed if accepted is None else placed | accepted
+    placed_share = (trust * asserted).sum(axis=1) / np.maximum(trust.sum(axis=1), 1e-12)
+    honest = r * reliability[volunteer]
     visible_share = (honest * solution.visible).sum(axis=1) / np.maximum(honest.sum(axis=1), 1e-12)
-    deviation = model.sigma[None, None, :] * diagonal[:, None, None] * model.tau[volunteer][:, :, None]
+    deviation = model.sigma[None, None, :] * diagonal[:, None, None] * model.tau_of(volunteer)
     precision = (r / deviation**2).sum(axis=1)
     spread = np.where(precision > 0, 1 / np.sqrt(np.maximum(precision, 1e-300)), np.inf)
     has_gold = np.zeros(spread.shape, dtype=bool) if gold is None else np.isfinite(gold[block.frames][..., 0])
     spread = np.where(has_gold, 0.0, spread)
     tolerance = (KAPPA * model.sigma[None, :] * diagonal[:, None]) ** 2
     point_score = tolerance / (tolerance + spread**2)
+    people = agrees if machine is None else agrees & ~machine
+    independent = people.sum(axis=1)
+    own_clicks = (people[:, :, None] & placed & (r >= rule.agree)).sum(axis=1)  # (F, K)
+    # Settled: gold, or enough agreeing submissions, at least one a volunteer's own (a model's accepted suggestions alone settle nothing).
+    settled = (agrees.sum(axis=1) >= rule.settle) & (independent >= 1)
+    if machine is not None and machine.any():
+        # Where the crowd contradicts the model, the model's vote is gone: that point needs `settle` volunteers' own agreeing clicks.
+        contradicted = (machine[:, :, None] & placed & (r < rule.agree)).any(axis=1)
+        if rejected is not None:
+            contradicted |= rejected.any(axis=1)
+        contradicted &= own_clicks > 0
+        settled &= ~(contradicted & (own_clicks < rule.settle)).any(axis=1)
+    settled |= has_gold.any(axis=1)
+    # Where the model can be judged: gold, or an agreeing click of a volunteer who was not shown its suggestions.
+    fair = people if unshown is None else people & unshown
+    backed = has_gold | (fair[:, :, None] & placed & (r >= rule.agree)).any(axis=1)
     return {
+        "settled": settled,
+        "independent": independent,
+        "backed": backed,
         "agrees": agrees,
         "agreement": agreement,
         "error": error,

@@ -35,12 +35,22 @@ _SOURCE_HELP = (
 )
 
 
-def add_commands(commands: Any, *, own_store: Callable[[Mapping[str, str]], Path]) -> None:
+#: (environ, frames) -> the model's imported predictions of those frames, in skeleton order; {} when the receiver holds none.
+Predictions = Callable[[Mapping[str, str], Sequence[tuple[str, int]]], Mapping[tuple[str, int], Sequence[Any]]]
+
+
+def _no_predictions(environ: Mapping[str, str], frames: Sequence[tuple[str, int]]) -> Mapping[tuple[str, int], Sequence[Any]]:
+    return {}
+
+
+def add_commands(commands: Any, *, own_store: Callable[[Mapping[str, str]], Path], own_predictions: Predictions = _no_predictions) -> None:
     """Register `export` and `consensus` on the `receiver` command's subparsers.
 
     `own_store` finds the receiver's own repository from the environment, the
     source read when none is named; it raises `ValueError` with a sentence when
-    the settings cannot be read.
+    the settings cannot be read. `own_predictions` reads the predictions the
+    receiver imported (`receiver predictions import`), which `--where
+    model-wrong` compares with the consensus.
     """
     from receiver.export.formats import FORMATS
 
@@ -88,8 +98,19 @@ def add_commands(commands: Any, *, own_store: Callable[[Mapping[str, str]], Path
     export.add_argument(
         "--settled-only", action="store_true", help="with --consensus: kept for old scripts; frames not settled have no consensus and are always left out"
     )
+    export.add_argument(
+        "--where",
+        choices=("model-wrong",),
+        help="model-wrong: only the settled frames where the model is wrong, the most wrong first, as consensus instances: a frame "
+        "qualifies when on some keypoint the consensus and the model's point lie more than --threshold px apart, and frames are "
+        "ranked by that largest distance. The model's points are the predictions `receiver predictions import` loaded, or else "
+        "the suggestions volunteers accepted",
+    )
+    export.add_argument(
+        "--threshold", type=float, default=10.0, metavar="PX", help="with --where model-wrong: the distance in pixels that makes the model wrong (default 10)"
+    )
     export.add_argument("--skeleton", type=Path, help="skeleton file (default: the project's)")
-    export.set_defaults(run=_export, own_store=own_store)
+    export.set_defaults(run=_export, own_store=own_store, own_predictions=own_predictions)
 
     consensus = commands.add_parser(
         "consensus",
@@ -263,7 +284,23 @@ def _export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
     source, skeleton = opened
     results = None
     notes: list[str] = []
-    if args.consensus:
+    if args.where == "model-wrong":
+        streamed = _read_table("export", source, skeleton, err)
+        if isinstance(streamed, int):
+            return streamed
+        table, reading = streamed
+        results = consensus_of_table(table, rule, symmetry=skeleton.symmetry).frames
+        wrong = _model_wrong(args, environ, table, results)
+        if not wrong:
+            err.write(
+                f"receiver export: no settled frame where the model is more than {args.threshold:g} px from the consensus "
+                "(the model's points: imported predictions, or the suggestions volunteers accepted); nothing was written\n"
+            )
+            return EXIT_FAILED
+        labels = consensus_labels([d.frame for d in wrong], reading.videos.infos(), skeleton, keep_order=True)
+        out.write(f"model-wrong: {len(wrong)} frame(s), the model's largest distance to the consensus first:\n")
+        out.writelines(f"  {d.frame.key.video_url} frame {d.frame.key.frame_index}: {d.distance_px:.1f} px ({d.keypoint})\n" for d in wrong)
+    elif args.consensus:
         # One instance per frame, from the click table.
         streamed = _read_table("export", source, skeleton, err)
         if isinstance(streamed, int):
@@ -304,8 +341,24 @@ def _export(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO, e
     return EXIT_OK
 
 
+def _model_wrong(args: argparse.Namespace, environ: Mapping[str, str], table: Any, results: Sequence[Any]) -> list[Any]:
+    """The settled frames where the model is wrong, most first: its imported predictions where there are some, else its accepted suggestions."""
+    from receiver.consensus import FrameKey
+    from receiver.consensus.disagreement import model_wrong, suggested_points
+
+    points: dict[Any, Any] = dict(suggested_points(table))
+    settled = [(r.key.video_url, r.key.frame_index) for r in results if r.settled and r.animal is None]
+    for (url, index), predicted in args.own_predictions(environ, settled).items():
+        points[FrameKey(url, index)] = tuple(predicted)
+    return model_wrong(results, points, threshold_px=args.threshold)
+
+
 def _option_problem(args: argparse.Namespace, fmt: Any) -> str | None:
     """What is wrong with this combination of options, as a sentence; None when nothing is."""
+    if args.where and args.all_labels:
+        return "--where model-wrong exports one consensus instance per frame; leave out --all-labels"
+    if args.threshold <= 0:
+        return f"--threshold {args.threshold:g}: give a distance in pixels above 0"
     if args.settled_only and not args.consensus:
         return "--settled-only needs --consensus"
     if args.embed and fmt.name != "slp":
@@ -367,7 +420,7 @@ def _consensus(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     from receiver.contract.validation import Validator
     from receiver.export.gold import GoldError, read_gold
     from receiver.export.summary import render, summarize
-    from receiver.export.tables import consensus_csv, consensus_json, consensus_text, volunteers_csv, volunteers_text
+    from receiver.export.tables import consensus_csv, consensus_json, consensus_text, models_text, volunteers_csv, volunteers_text
 
     rule = _rule("consensus", args.settle, err)
     if rule is None:
@@ -396,6 +449,7 @@ def _consensus(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     result = consensus_of_table(table, rule, symmetry=skeleton.symmetry, gold=gold_points(gold + expert, keypoints) or None)
     out.write(consensus_text(result.frames))
     out.write(volunteers_text(result.volunteers))
+    out.write(models_text(result.volunteers, keypoints))
     written = []
     try:
         if args.out is not None:

@@ -249,7 +249,7 @@ def _newest_first(label: Label) -> tuple[int, ...]:
 
 
 def consensus_labels(
-    results: Sequence[FrameConsensus], videos: dict[str, VideoInfo], skeleton: Skeleton
+    results: Sequence[FrameConsensus], videos: dict[str, VideoInfo], skeleton: Skeleton, *, keep_order: bool = False
 ) -> sleap_io.Labels:
     """A Labels with one instance per settled frame: the consensus points, missing where the crowd left them out.
 
@@ -259,13 +259,16 @@ def consensus_labels(
     ``provenance["consensus"]`` per frame ``[video, frame_idx, labels,
     agreeing, settled, submitters, score, spreads_px]`` and
     ``provenance["consensus_scores"]``, which the COCO writer turns into each
-    annotation's `score`.
+    annotation's `score`. Frames go in `FrameKey` order, or as given with
+    `keep_order` (a ranking, such as `--where model-wrong`'s).
     """
     sio = require("sleap_io")
     np = require("numpy")
     sio_skeleton = _skeleton(sio, skeleton)
     # Stable: the animals of a frame of several keep the consensus' order.
-    chosen = sorted((r for r in results if r.settled), key=lambda r: r.key)
+    chosen = [r for r in results if r.settled]
+    if not keep_order:
+        chosen.sort(key=lambda r: r.key)
     used = {r.key.video_url for r in chosen}
     sio_videos = {url: _video(sio, info) for url, info in videos.items() if url in used}
     video_index = {url: i for i, url in enumerate(sio_videos)}

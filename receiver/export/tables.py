@@ -21,6 +21,8 @@ __all__ = [
     "animals_document",
     "frame_document",
     "frame_documents",
+    "model_documents",
+    "models_text",
     "volunteer_document",
     "volunteers_csv",
     "volunteers_text",
@@ -118,6 +120,7 @@ def _submissions(result: FrameConsensus) -> list[dict[str, Any]]:
             "outlying_keypoints": list(s.outlying_keypoints),
             "volunteer": s.volunteer,
             "swapped": [list(pair) for pair in s.swapped],
+            **({"suggested_only": True} if s.suggested_only else {}),
         }
         for s in result.submissions
     ]
@@ -140,6 +143,38 @@ def volunteer_document(volunteer: VolunteerScore) -> dict[str, Any]:
     }
 
 
+def model_documents(volunteers: Iterable[VolunteerScore], keypoints: Sequence[str]) -> list[dict[str, Any]]:
+    """Each model (the accepted suggestions of one model version) per keypoint: its learned reliability, its error against settled points, how many points judged it."""
+    return [
+        {
+            "model": v.volunteer,
+            "frames": v.labels,
+            "gold_error_px": _round(v.gold_error_px),
+            "keypoints": {
+                k: {"reliability": _round(reliability, 4), "error_px": _round(error), "points": checked}
+                for k, reliability, error, checked in zip(keypoints, v.keypoint_reliability, v.keypoint_error_px or (), v.keypoint_checked or ())
+            },
+        }
+        for v in volunteers
+        if v.keypoint_reliability is not None
+    ]
+
+
+def models_text(volunteers: Iterable[VolunteerScore], keypoints: Sequence[str]) -> str:
+    """Per model and keypoint, its mean error in pixels against settled consensus points and its reliability; '' when no suggestion was accepted."""
+    documents = model_documents(volunteers, keypoints)
+    if not documents:
+        return ""
+    rows = [("model", "keypoint", "error px", "points", "reliability")]
+    for document in documents:
+        for keypoint, row in document["keypoints"].items():
+            error = "-" if row["error_px"] is None else f"{row['error_px']:.1f}"
+            rows.append((document["model"][:32], keypoint, error, str(row["points"]), f"{row['reliability']:.2f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    head = "The model's error per keypoint, against gold and settled points placed by volunteers not shown its suggestions:\n"
+    return head + "".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n" for row in rows)
+
+
 def consensus_json(result: Consensus) -> str:
     """Every frame and volunteer, with the rule and the learned noise that produced them."""
     model = result.model
@@ -151,6 +186,7 @@ def consensus_json(result: Consensus) -> str:
         "volunteers": [volunteer_document(v) for v in result.volunteers],
         "review": [{"video_url": f.key.video_url, "frame_index": f.key.frame_index, "why": list(f.review)} for f in result.review],
         "gold_curve": [{"volunteers": n, "error_px": round(e, 3), "frames": c} for n, e, c in result.gold_curve],
+        "models": model_documents(result.volunteers, model.keypoints),
     }
     return json.dumps(document, indent=2) + "\n"
 
