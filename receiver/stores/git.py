@@ -75,6 +75,21 @@ class Git:
         return done
 
 
+    def start(self, repository: Path, args: Sequence[str], *, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start `git --git-dir=<repository> <args>` with a pipe to each of its standard streams, for a conversation."""
+        command = [self.executable, f"--git-dir={repository}", *args]
+        try:
+            return subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git_environment(env or {})
+            )
+        except FileNotFoundError as error:
+            _log.debug("git executable %r not found", self.executable)
+            raise StoreUnavailable("git is not installed or not on the receiver's PATH") from error
+        except OSError as error:
+            _log.debug("git %s could not start: %s", args[0], error)
+            raise StoreUnavailable(UNAVAILABLE) from error
+
+
 def git_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The inherited environment minus anything that would redirect git, plus `extra`."""
     # GIT_DIR, GIT_INDEX_FILE, GIT_OBJECT_DIRECTORY, GIT_CONFIG_PARAMETERS and

@@ -40,7 +40,6 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
@@ -50,6 +49,7 @@ from receiver.contract.records import Record
 from receiver.contract.validation import Validator
 from receiver.stores.adoption import Observation, blob_id, next_step
 from receiver.stores.errors import StoreConflict, StoreUnavailable
+from receiver.stores.fastimport import Entry, FastImport, Signature
 from receiver.stores.git import UNAVAILABLE as _UNAVAILABLE
 from receiver.stores.git import Git
 from receiver.stores.pacing import Beat
@@ -70,14 +70,6 @@ _SAFE_PATH = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
 # object lookups do not walk hundreds of pack indexes or crowded folders.
 _PACK_LIMIT = 24
 _LOOSE_LIMIT = 2048
-
-@dataclass(frozen=True)
-class _Found:
-    """What `cat-file --batch-check` said about one `<rev>:<path>`."""
-
-    oid: str
-    kind: str
-
 
 class LocalGitStore:
     """Commits records into a bare git repository, creating it when missing."""
@@ -144,8 +136,8 @@ class LocalGitStore:
         """Records whose exact bytes are not on the default branch (lost if a crash beat the disk)."""
         if not records:
             return []
-        _, found = self._lookup(self._ref, [record.path for record in records])
-        return [r.id for r in records if (hit := found.get(r.path)) is None or hit.oid != blob_id(r.to_bytes())]
+        _, found = self._lookup(self._ref, [path for record in records for path in (record.path, record.legacy_path)])
+        return [r.id for r in records if blob_id(r.to_bytes()) not in {_oid(found.get(r.path)), _oid(found.get(r.legacy_path))}]
 
     def close(self) -> None:
         """Nothing stays open between calls; here for the protocol."""
@@ -153,25 +145,38 @@ class LocalGitStore:
     # -- direct mode --------------------------------------------------------
 
     def _deliver_direct(self, records: list[Record]) -> dict[str, Outcome]:
-        head, found = self._lookup(self._ref, [record.path for record in records])
-        outcome: dict[str, Outcome] = {}
-        fresh: list[Record] = []
-        for record in records:
-            step = next_step(blob_id(record.to_bytes()), Observation(on_default=_oid(found.get(record.path))))
-            if step.kind == "done-merged":
-                outcome[record.id] = Delivered(record.id, record.path, head, False)
-            elif step.kind == "refused":
-                outcome[record.id] = Refused(record.id, step.reason)
-            else:
-                fresh.append(record)
-        if not fresh:
+        """One fast-import for the batch: it looks up where each record may already be, then adds the rest in one commit."""
+        head = self._head(self._ref)
+        self._maintain()
+        pending = f"{_PENDING}{uuid.uuid4().hex}"
+        session = FastImport(self._git.start(self.repository, ["fast-import", "--quiet", "--done", "--cat-blob-fd=1"], env=self._identity()), pending, self._signature())
+        try:
+            # The message is written before the answers are known: it is right whenever every record is new.
+            mark = session.begin(commit_message(records), head)
+            found = session.look_up([path for record in records for path in (record.path, record.legacy_path)]) if head else {}
+            outcome: dict[str, Outcome] = {}
+            fresh: list[Record] = []
+            for record in records:
+                at = record.path if record.path in found or record.legacy_path not in found else record.legacy_path
+                step = next_step(blob_id(record.to_bytes()), Observation(on_default=_oid(found.get(at))))
+                if step.kind == "done-merged":
+                    outcome[record.id] = Delivered(record.id, at, head, False)
+                elif step.kind == "refused":
+                    outcome[record.id] = Refused(record.id, step.reason)
+                else:
+                    fresh.append(record)
+            if fresh and len(fresh) < len(records):
+                # Some were stored already: abandon the commit begun (it names them) and write one that names only the new.
+                session.end()
+                mark = session.begin(commit_message(fresh), head)
+            if fresh:
+                session.add([(record.path, record.to_bytes()) for record in fresh])
+            commit = session.finish(mark if fresh else None)
+        finally:
+            session.close()
+        if commit is None:
+            self._move([], pending=pending)  # nothing new: only the scratch ref fast-import made goes
             return outcome
-        commit, pending = self._commit(
-            parent=head,
-            merge=None,
-            files=[(record.path, record.to_bytes()) for record in fresh],
-            message=commit_message(fresh),
-        )
         self._move([(self._ref, commit, head)], pending=pending)
         outcome.update({record.id: Delivered(record.id, record.path, commit, True) for record in fresh})
         return outcome
@@ -179,9 +184,11 @@ class LocalGitStore:
     # -- branch mode --------------------------------------------------------
 
     def _observe(self, record: Record) -> tuple[str | None, Observation]:
-        head, found = self._lookup(self._ref, [record.path])
+        head, found = self._lookup(self._ref, [record.path, record.legacy_path])
         tip, on_branch = self._lookup(f"refs/heads/{record.branch}", [record.path])
-        return head, Observation(branch_tip=tip, on_branch=_oid(on_branch.get(record.path)), on_default=_oid(found.get(record.path)))
+        # Stored before the deeper layout, a record is on the default branch at its earlier path.
+        on_default = found.get(record.path) or found.get(record.legacy_path)
+        return head, Observation(branch_tip=tip, on_branch=_oid(on_branch.get(record.path)), on_default=_oid(on_default))
 
     def _deliver_branch(self, record: Record) -> Outcome:
         """The adoption plan carried out locally: the branch with its file, then the check and the merge."""
@@ -298,22 +305,30 @@ class LocalGitStore:
         if self._git.run(self.repository, ["check-ref-format", ref], ok=(0, 1)).returncode != 0:
             raise ValueError(f"{ref[:80]!r} is not a valid git ref name")
 
-    def _lookup(self, ref: str, paths: Sequence[str]) -> tuple[str | None, dict[str, _Found]]:
-        """The ref's commit and which paths exist in it, in one `cat-file --batch-check`."""
+    def _head(self, ref: str) -> str | None:
+        """The commit the ref names; None when it does not exist."""
         head = self._run(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], ok=(0, 1)).stdout.strip()
-        if not head:
+        return head.decode("ascii") if head else None
+
+    def _signature(self) -> Signature:
+        name, email = self.author
+        return Signature(name, email, _git_date(self._clock()))
+
+    def _lookup(self, ref: str, paths: Sequence[str]) -> tuple[str | None, dict[str, Entry]]:
+        """The ref's commit and which paths exist in it, in one `cat-file --batch-check`."""
+        oid = self._head(ref)
+        if oid is None:
             return None, {}
-        oid = head.decode("ascii")
         query = "".join(f"{oid}:{path}\n" for path in paths).encode("utf-8")
         lines = self._run(["cat-file", "--batch-check"], input=query).stdout.decode("utf-8").splitlines()
         if len(lines) != len(paths):
             _log.debug("cat-file answered %d lines for %d paths", len(lines), len(paths))
             raise StoreUnavailable(_UNAVAILABLE)
-        found: dict[str, _Found] = {}
+        found: dict[str, Entry] = {}
         for path, line in zip(paths, lines):
             fields = line.split()
             if len(fields) == 3 and fields[1] != "missing":
-                found[path] = _Found(fields[0], fields[1])
+                found[path] = Entry(fields[0], fields[1])
         return oid, found
 
     def _commit(
@@ -398,7 +413,7 @@ def _git_shaped(path: Path) -> bool:
     return path.is_dir() and (path / "HEAD").is_file() and (path / "objects").is_dir()
 
 
-def _oid(found: _Found | None) -> str | None:
+def _oid(found: Entry | None) -> str | None:
     """The blob id of what was found at a path; a folder or a link there is "something else" (its id never matches)."""
     if found is None:
         return None
