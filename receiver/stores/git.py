@@ -104,11 +104,18 @@ def git_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
             # Objects and refs reach the disk before git reports success, so
             # "delivered" in the journal never outlives the commit it names
             # (git fsyncs packs but not refs unless asked).
-            "GIT_CONFIG_COUNT": "2",
+            "GIT_CONFIG_COUNT": "3",
             "GIT_CONFIG_KEY_0": "core.fsync",
             "GIT_CONFIG_VALUE_0": "committed",
             "GIT_CONFIG_KEY_1": "core.fsyncMethod",
             "GIT_CONFIG_VALUE_1": "fsync",
+            # Packs are written without zlib: a batch is a few thousand small
+            # objects, and compressing each one was half of fast-import's CPU
+            # (39 of 78 us per record), for 14% less pack (537 against 613
+            # bytes per record: a blob is stored as a delta of the one before,
+            # and trees are mostly object ids, which do not compress).
+            "GIT_CONFIG_KEY_2": "pack.compression",
+            "GIT_CONFIG_VALUE_2": "0",
         }
     )
     # zlib sets up a fresh compressor for every object git writes; with glibc's
