@@ -2,9 +2,11 @@
 
     python benchmarks/delivery_cost.py [--window 20000] [--at 0,180000] [--batch 500] [--before REV]
 
-For each starting point in `--at`, a bare repository is seeded with that many
-records of one video (one `git fast-import`, at the paths the code under test
-gives them, not timed), `--window` further records of the same video are
+For each starting point in `--at`, a bare repository first gets that many
+records of one video: delivered by the store under test in batches, so its
+packs and repacks are what use would leave (`--stored grow`, the default; their
+CPU per record is printed too), or in one `git fast-import` (`--stored import`,
+quicker). Then `--window` further records of the same video are
 admitted into an SQLite journal (not timed), and the delivery worker drains
 them into the repository in direct mode, batch by batch, exactly as the
 deliverer role does. Timed: the CPU the deliverer process used (every thread:
@@ -86,19 +88,37 @@ def seed(repository: Path, count: int) -> None:
     process.stdin.close()
     if process.wait() != 0:
         sys.exit("seeding the repository failed")
-    # A repository that grew by deliveries is repacked now and then; start from one pack as it would be.
-    subprocess.run(["git", f"--git-dir={repository}", "repack", "-a", "-d", "-q"], check=True)
+    if os.environ.get("DELIVERY_COST_GC"):
+        subprocess.run(["git", f"--git-dir={repository}", "repack", "-a", "-d", "-q"], check=True)
 
 
-def measure(start: int, window: int, batch: int, scratch: Path) -> dict[str, Any]:
-    """Seed `start` records, admit `window` more, drain them with the worker: CPU and wall figures."""
+def grow(repository: Path, count: int, batch: int) -> tuple[float, float]:
+    """Deliver `count` records of the video straight into the store, batch by batch, as the deliverer would have: its CPU and git's per record."""
+    from receiver.stores.local import LocalGitStore
+
+    store = LocalGitStore(repository)
+    own = git = 0.0
+    for first in range(0, count, batch):
+        records = [make_record(number) for number in range(first, min(count, first + batch))]
+        own_before, git_before = time.process_time(), _children()
+        store.deliver(records)
+        own, git = own + time.process_time() - own_before, git + _children() - git_before
+    return own / max(count, 1) * 1e6, git / max(count, 1) * 1e6
+
+
+def measure(start: int, window: int, batch: int, scratch: Path, how: str) -> dict[str, Any]:
+    """Store `start` records, admit `window` more, drain them with the worker: CPU and wall figures."""
     from receiver.delivery.worker import DeliveryWorker
     from receiver.journal import Journal
     from receiver.stores.local import LocalGitStore
 
     repository = scratch / "data.git"
     began = time.perf_counter()
-    seed(repository, start)
+    growth = (0.0, 0.0)
+    if how == "grow":
+        growth = grow(repository, start, batch)
+    else:
+        seed(repository, start)
     seeded = time.perf_counter() - began
     journal = Journal(scratch / "journal.sqlite3").open()
     try:
@@ -136,6 +156,8 @@ def measure(start: int, window: int, batch: int, scratch: Path) -> dict[str, Any
         "largest_leaf": max(folders.values(), default=0),
         "fsck": fsck.returncode == 0,
         "seed_s": seeded,
+        "growth_own_us": growth[0],
+        "growth_git_us": growth[1],
         "own_us": own_total / max(delivered, 1) * 1e6,
         "git_us": git_total / max(delivered, 1) * 1e6,
         "wall_s": wall_total,
@@ -161,11 +183,11 @@ def tree_of(revision: str | None, into: Path) -> Path:
     return target
 
 
-def run_in(tree: Path, start: int, window: int, batch: int, scratch: Path) -> dict[str, Any]:
+def run_in(tree: Path, start: int, window: int, batch: int, scratch: Path, how: str) -> dict[str, Any]:
     """One measurement in a fresh interpreter that imports `receiver` from `tree`."""
     scratch.mkdir(parents=True)
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    command = [sys.executable, str(Path(__file__).resolve()), "--one", f"{start},{window},{batch},{scratch}"]
+    command = [sys.executable, str(Path(__file__).resolve()), "--one", f"{start},{window},{batch},{how},{scratch}"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         sys.exit(f"the measurement at {start} failed:\n{done.stderr[-2000:]}")
@@ -179,6 +201,10 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--at", default="0,180000", help="comma-separated counts of records of the video already stored")
     parser.add_argument("--batch", type=int, default=500, help="records per delivery batch (the receiver's default is 500)")
     parser.add_argument("--before", help="also run this git revision's code, for comparison")
+    parser.add_argument(
+        "--stored", choices=("grow", "import"), default="grow",
+        help="how the records already stored get there: delivered by the store batch by batch (its packs and repacks as in use), or one fast-import",
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -186,8 +212,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     if args.one:
-        start, window, batch, scratch = args.one.split(",", 3)
-        print(json.dumps(measure(int(start), int(window), int(batch), Path(scratch))))
+        start, window, batch, how, scratch = args.one.split(",", 4)
+        print(json.dumps(measure(int(start), int(window), int(batch), Path(scratch), how)))
         return 0
     starts = [int(part) for part in args.at.split(",") if part.strip()]
     rows: list[tuple[str, dict[str, Any]]] = []
@@ -197,12 +223,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             trees.append((args.before[:12], tree_of(args.before, Path(folder))))
         for start in starts:
             for label, tree in trees:
-                result = run_in(tree, start, args.window, args.batch, Path(folder) / f"{len(rows)}")
+                result = run_in(tree, start, args.window, args.batch, Path(folder) / f"{len(rows)}", args.stored)
                 rows.append((label, result))
                 print(f"measured {label} at {start:,}: {result['own_us'] + result['git_us']:.0f} us/record", file=sys.stderr, flush=True)
     print(f"git {_git_version()}; {args.window:,} records of one video per row, batches of {args.batch}; CPU microseconds per record")
-    print("| code | records already stored | delivered | deliverer us | git us | total us | wall s | median git ms/batch | worst batch ms | largest folder | target |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| code | records already stored | delivered | deliverer us | git us | total us | wall s | median git ms/batch | worst batch ms | largest folder | storing the first ones: deliverer + git us | target |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for label, r in rows:
         total = r["own_us"] + r["git_us"]
         verdict = f"<= {TARGET_US:.0f} us: {'met' if total <= TARGET_US else 'missed'}"
@@ -210,9 +236,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             verdict += f" (INCOMPLETE: {r['delivered']} delivered, {r['queued_left']} queued, fsck {'ok' if r['fsck'] else 'FAILED'})"
         print(
             f"| {label} | {r['start']:,} | {r['delivered']:,} | {r['own_us']:.1f} | {r['git_us']:.1f} | {total:.1f} | {r['wall_s']:.1f} "
-            f"| {r['median_git_batch_ms']:.1f} | {r['worst_batch_ms']:.0f} | {r['largest_leaf']:,} | {verdict} |"
+            f"| {r['median_git_batch_ms']:.1f} | {r['worst_batch_ms']:.0f} | {r['largest_leaf']:,} "
+            f"| {_growth(r, args.stored)} | {verdict} |"
         )
     return 0
+
+
+def _growth(r: dict[str, Any], how: str) -> str:
+    if not r["start"] or how != "grow":
+        return "-"
+    return f"{r['growth_own_us']:.1f} + {r['growth_git_us']:.1f}"
 
 
 def _git_version() -> str:

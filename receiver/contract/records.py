@@ -6,13 +6,15 @@ and the same branch name: that is what makes delivery idempotent. Paths are
 sharded by video, then by id, so no folder passes 1,000 entries (the most
 GitHub's UI and contents API list), however many labels one video collects.
 
-Two layouts exist. Records stored now sit four one-character
-folders deep below their video's folder (`record_path`): every folder but the
-last holds at most 16 entries, and the last about one in 65,536 of the video's
-records, so a batch rewrites a bounded amount of tree whatever is stored. Records
-stored before sit in one of 256 two-character folders (`legacy_record_path`),
-which grow with the video; they stay where they are, and every reader accepts
-both (`record_paths`). This module decides names; it does no I/O.
+Two layouts exist. Records stored now sit three folders deep below their
+video's folder, named by the id's first, next two and fourth characters
+(`record_path`): 16, 256 and 16 entries at most, then the files, about one in
+65,536 of the video's records, so a batch rewrites a bounded amount of tree
+whatever is stored, and few trees (the wide middle level is touched by a batch
+only 16 times). Records stored before sit in one of 256 two-character folders
+(`legacy_record_path`), which grow with the video; they stay where they are,
+and every reader accepts both (`record_paths`). This module decides names; it
+does no I/O.
 """
 
 from __future__ import annotations
@@ -104,9 +106,9 @@ def video_key(video_url: str) -> str:
 
 
 def record_path(identifier: str, video_url: str) -> str:
-    """Where a record is stored from now on: its video's folder, then one folder per each of the id's first four characters."""
+    """Where a record is stored from now on: its video's folder, then folders named by the id's first, next two and fourth characters."""
     key = video_key(video_url)
-    return f"{ANNOTATIONS_DIR}/{key[:2]}/{key}/{identifier[0]}/{identifier[1]}/{identifier[2]}/{identifier[3]}/{identifier}.json"
+    return f"{ANNOTATIONS_DIR}/{key[:2]}/{key}/{identifier[0]}/{identifier[1:3]}/{identifier[3]}/{identifier}.json"
 
 
 def legacy_record_path(identifier: str, video_url: str) -> str:
@@ -121,10 +123,10 @@ def record_paths(identifier: str, video_url: str) -> tuple[str, str]:
 
 
 def path_layout(path: str) -> str | None:
-    """Which layout a stored record's path (from `annotations/` on) follows: "sharded-4" (now), "sharded-2" (before), or None."""
+    """Which layout a stored record's path (from `annotations/` on) follows: "sharded-3" (now), "sharded-2" (before), or None."""
     parts = path.split("/")
-    if len(parts) == 8 and all(len(part) == 1 for part in parts[3:7]):
-        return "sharded-4"
+    if len(parts) == 7 and [len(part) for part in parts[3:6]] == [1, 2, 1]:
+        return "sharded-3"
     if len(parts) == 5 and len(parts[3]) == 2:
         return "sharded-2"
     return None

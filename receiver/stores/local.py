@@ -39,7 +39,7 @@ import re
 import shutil
 import subprocess
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
@@ -157,7 +157,7 @@ class LocalGitStore:
             outcome: dict[str, Outcome] = {}
             fresh: list[Record] = []
             for record in records:
-                at = record.path if record.path in found or record.legacy_path not in found else record.legacy_path
+                at = _stored_at(record, found)
                 step = next_step(blob_id(record.to_bytes()), Observation(on_default=_oid(found.get(at))))
                 if step.kind == "done-merged":
                     outcome[record.id] = Delivered(record.id, at, head, False)
@@ -183,12 +183,13 @@ class LocalGitStore:
 
     # -- branch mode --------------------------------------------------------
 
-    def _observe(self, record: Record) -> tuple[str | None, Observation]:
+    def _observe(self, record: Record) -> tuple[str | None, Observation, str]:
+        """The default branch's head, what the store holds for the record, and the path it holds on the default branch."""
         head, found = self._lookup(self._ref, [record.path, record.legacy_path])
         tip, on_branch = self._lookup(f"refs/heads/{record.branch}", [record.path])
         # Stored before the deeper layout, a record is on the default branch at its earlier path.
-        on_default = found.get(record.path) or found.get(record.legacy_path)
-        return head, Observation(branch_tip=tip, on_branch=_oid(on_branch.get(record.path)), on_default=_oid(on_default))
+        at = _stored_at(record, found)
+        return head, Observation(branch_tip=tip, on_branch=_oid(on_branch.get(record.path)), on_default=_oid(found.get(at))), at
 
     def _deliver_branch(self, record: Record) -> Outcome:
         """The adoption plan carried out locally: the branch with its file, then the check and the merge."""
@@ -197,10 +198,10 @@ class LocalGitStore:
         expected = blob_id(record.to_bytes())
         created = False
         for _ in range(4):
-            head, seen = self._observe(record)
+            head, seen, at = self._observe(record)
             step = next_step(expected, seen)
             if step.kind == "done-merged":
-                return Delivered(record.id, record.path, head, created, branch=record.branch)
+                return Delivered(record.id, at, head, created, branch=record.branch)
             if step.kind == "refused":
                 return Refused(record.id, step.reason)
             if step.kind in ("create-branch", "put-file"):
@@ -404,8 +405,10 @@ class LocalGitStore:
             # Geometric repacking rolls the small recent packs and the loose
             # objects into one and leaves the big old packs alone, so its cost
             # does not grow with the repository. Unreachable objects are kept,
-            # so a commit not yet on any branch is never lost.
-            self._run(["repack", "-d", "-q", "--geometric=2"])
+            # so a commit not yet on any branch is never lost. No delta search
+            # (--window=0): blobs keep the deltas fast-import gave them, and
+            # searching deltas for the trees was half the repack's CPU.
+            self._run(["repack", "-d", "-q", "--geometric=2", "--window=0"])
 
 
 def _git_shaped(path: Path) -> bool:
@@ -418,6 +421,11 @@ def _oid(found: Entry | None) -> str | None:
     if found is None:
         return None
     return found.oid if found.kind == "blob" else f"{found.kind}:{found.oid}"
+
+
+def _stored_at(record: Record, found: Mapping[str, Entry]) -> str:
+    """The record's path, unless only its earlier layout's path holds something: then that one."""
+    return record.legacy_path if record.path not in found and record.legacy_path in found else record.path
 
 
 def _unique(records: Sequence[Record]) -> dict[str, Record]:

@@ -132,7 +132,7 @@ def test_known_id_is_stable_across_releases() -> None:
     """Pinned: changing how ids are derived would orphan every stored record."""
     identifier = record_id({"a": 1}, "anonymous")
     assert identifier == "edc9b24aeabfcdc47f364f1f13af16b6"
-    assert record_path(identifier, "https://x.org/v.mp4") == "annotations/3e/3e6b330961b06151/e/d/c/9/edc9b24aeabfcdc47f364f1f13af16b6.json"
+    assert record_path(identifier, "https://x.org/v.mp4") == "annotations/3e/3e6b330961b06151/e/dc/9/edc9b24aeabfcdc47f364f1f13af16b6.json"
     assert legacy_record_path(identifier, "https://x.org/v.mp4") == "annotations/3e/3e6b330961b06151/ed/edc9b24aeabfcdc47f364f1f13af16b6.json"
 
 
@@ -159,7 +159,7 @@ def test_no_folder_passes_a_thousand_entries_at_a_million_records() -> None:
 
 
 def test_one_videos_folders_stay_small_at_a_million_labels() -> None:
-    """A million records of one video: every folder holds at most 16 entries but the last, which holds a few dozen."""
+    """A million records of one video: 16, 256 and 16 entries in the folders below the video's, a few dozen in the last."""
     entries: Counter[str] = Counter()
     seen: set[str] = set()
     for n in range(1_000_000):
@@ -170,10 +170,11 @@ def test_one_videos_folders_stay_small_at_a_million_labels() -> None:
             if child not in seen:
                 seen.add(child)
                 entries["/".join(parts[:depth])] += 1
-    leaves = {folder: count for folder, count in entries.items() if folder.count("/") == 6}
-    inner = {folder: count for folder, count in entries.items() if 2 <= folder.count("/") <= 5}
-    assert len(leaves) == 65_536 and max(leaves.values()) < 40
-    assert max(inner.values()) == 16
+    by_depth: dict[int, list[int]] = {}
+    for folder, count in entries.items():
+        by_depth.setdefault(folder.count("/"), []).append(count)
+    assert [max(by_depth[depth]) for depth in (2, 3, 4)] == [16, 256, 16]
+    assert len(by_depth[5]) == 65_536 and max(by_depth[5]) < 40
 
 
 def test_path_depends_only_on_id_and_video() -> None:
@@ -181,14 +182,14 @@ def test_path_depends_only_on_id_and_video() -> None:
     identifier = "0123456789abcdef0123456789abcdef"
     new, old = record_paths(identifier, "https://x.org/v.mp4")
     assert (new, old) == (record_path(identifier, "https://x.org/v.mp4"), legacy_record_path(identifier, "https://x.org/v.mp4"))
-    assert new.rsplit("/", 5)[0] == old.rsplit("/", 2)[0]
-    assert new.endswith("/0/1/2/3/0123456789abcdef0123456789abcdef.json") and old.endswith("/01/0123456789abcdef0123456789abcdef.json")
+    assert new.rsplit("/", 4)[0] == old.rsplit("/", 2)[0]
+    assert new.endswith("/0/12/3/0123456789abcdef0123456789abcdef.json") and old.endswith("/01/0123456789abcdef0123456789abcdef.json")
 
 
 def test_each_path_names_its_layout() -> None:
-    """The README's rule: four one-character folders is the current layout, one two-character folder the earlier."""
+    """The README's rule: folders of one, two and one characters is the current layout, one two-character folder the earlier."""
     identifier = record_id({"a": 1}, "anonymous")
-    assert path_layout(record_path(identifier, "https://x.org/v.mp4")) == "sharded-4"
+    assert path_layout(record_path(identifier, "https://x.org/v.mp4")) == "sharded-3"
     assert path_layout(legacy_record_path(identifier, "https://x.org/v.mp4")) == "sharded-2"
     assert path_layout(f"annotations/{identifier}.json") is None
 
