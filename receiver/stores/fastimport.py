@@ -20,16 +20,20 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from receiver.stores.errors import StoreUnavailable
+from receiver.stores.errors import StoreConflict, StoreUnavailable
 from receiver.stores.git import UNAVAILABLE
 
-__all__ = ["Entry", "FastImport", "Signature"]
+__all__ = ["BranchMoved", "Entry", "FastImport", "Signature"]
 
 _log = logging.getLogger("receiver.stores.local")
 
 #: Questions sent before reading their answers: 256 answers stay far below a pipe's 64 KiB.
 _CHUNK = 256
 _COMMIT_ID = re.compile(rb"[0-9a-f]{40}")
+
+
+class BranchMoved(StoreConflict):
+    """git refused to move a branch published with `FastImport.publish`: someone else moved it first."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,8 @@ class Signature:
 class FastImport:
     """A running `git fast-import --done --cat-blob-fd=1`; `close` (or `finish`) always reaps it.
 
-    Commits go to `ref` (a private, unique ref: the store moves the real
-    branch itself, with its expected old value). Each `begin` starts a commit
+    Commits go to `ref` (a private, unique ref, dropped with `drop`);
+    `publish` moves the real branch at the end. Each `begin` starts a commit
     whose mark is its number, so a batch can abandon a commit it already
     began (the message named records that turned out to be stored) and begin
     another from the same parent.
@@ -113,21 +117,36 @@ class FastImport:
         """End the commit begun last."""
         self._write(b"\n")
 
+    def publish(self, branch: str, mark: int) -> None:
+        """Move `branch` to the commit with `mark` when the stream ends, only if it still names an ancestor of it.
+
+        git refuses the move when the branch moved since the commit's parent
+        was read (the new commit would not contain it): `finish` then raises
+        `BranchMoved`, and nothing else is lost but the unreferenced objects.
+        """
+        self._write(b"reset %s\nfrom :%d\n\n" % (branch.encode(), mark))
+
+    def drop(self, ref: str) -> None:
+        """Delete `ref` when the stream ends (the scratch ref the commits were built on)."""
+        self._write(b"reset %s\nfrom %s\n\n" % (ref.encode(), b"0" * 40))
+
     def finish(self, mark: int | None) -> str | None:
-        """End the stream; the id of the commit with `mark` (None: no id wanted). Raises StoreUnavailable if fast-import failed."""
-        self._write(b"\n" + (b"get-mark :%d\n" % mark if mark is not None else b"") + b"done\n", flush=True)
+        """End the stream (after `end`); the id of the commit with `mark` (None: no id wanted). StoreUnavailable if fast-import failed."""
+        self._write((b"get-mark :%d\n" % mark if mark is not None else b"") + b"done\n", flush=True)
         commit = self._read_line() if mark is not None else b""
-        self.close()
+        said = self.close()
+        if self._process.returncode != 0 and b"Not updating " in said:
+            raise BranchMoved("a branch moved while fast-import wrote; retry")
         if self._process.returncode != 0 or (mark is not None and not _COMMIT_ID.fullmatch(commit)):
             _log.debug("fast-import exited %s, answered %r", self._process.returncode, commit[:200])
             raise StoreUnavailable(UNAVAILABLE)
         return commit.decode("ascii") if mark is not None else None
 
-    def close(self) -> None:
-        """Stop talking and reap the process (killing it if it is still waiting for input); logs what it said on failure."""
+    def close(self) -> bytes:
+        """Stop talking and reap the process (killing it if it is still waiting for input); what it said on its error stream."""
         process = self._process
         if process.returncode is not None:
-            return
+            return b""
         try:
             # communicate flushes and closes its input (a broken pipe there is ignored) and reads what is left.
             _out, err = process.communicate(timeout=300)
@@ -136,6 +155,7 @@ class FastImport:
             _out, err = process.communicate()
         if process.returncode != 0:
             _log.debug("git fast-import exited %s: %s", process.returncode, err.decode("utf-8", "replace").strip()[:2000])
+        return err
 
     def _write(self, data: bytes, *, flush: bool = False) -> None:
         stdin = self._process.stdin

@@ -4,9 +4,12 @@ It needs no account and no network: git's own command line writes objects and
 moves refs, so any git client can clone the result. Writes never go through a
 working copy; blobs, trees and commits are streamed into `git fast-import`,
 whose `from` loads only the parent trees a batch touches, so a batch costs the
-same with 20 or 20,000 files already stored. Refs move only with their
-expected old value (`git update-ref --stdin`), so two writers never lose each
-other's commits: the second gets `StoreConflict` and retries.
+same with 20 or 200,000 files already stored. A direct batch is one
+fast-import: it answers where each record may already be (`ls`), writes the
+rest in one commit and moves the branch itself, only forward from the head
+the batch was built on. Branch mode moves refs with their expected old value
+(`git update-ref --stdin`). Either way two writers never lose each other's
+commits: the second gets `StoreConflict` and retries.
 
 Two modes:
 
@@ -49,7 +52,7 @@ from receiver.contract.records import Record
 from receiver.contract.validation import Validator
 from receiver.stores.adoption import Observation, blob_id, next_step
 from receiver.stores.errors import StoreConflict, StoreUnavailable
-from receiver.stores.fastimport import Entry, FastImport, Signature
+from receiver.stores.fastimport import BranchMoved, Entry, FastImport, Signature
 from receiver.stores.git import UNAVAILABLE as _UNAVAILABLE
 from receiver.stores.git import Git
 from receiver.stores.pacing import Beat
@@ -171,13 +174,20 @@ class LocalGitStore:
                 mark = session.begin(commit_message(fresh), head)
             if fresh:
                 session.add([(record.path, record.to_bytes()) for record in fresh])
+                session.end()
+                # fast-import moves the branch itself (no second process): only if it
+                # still names the parent's descendant, i.e. nobody moved it since `head`.
+                session.publish(self._ref, mark)
+            else:
+                session.end()
+            session.drop(pending)
             commit = session.finish(mark if fresh else None)
+        except BranchMoved as moved:
+            raise StoreConflict(f"the {self._short(self._ref)} branch moved while writing; retry") from moved
         finally:
             session.close()
         if commit is None:
-            self._move([], pending=pending)  # nothing new: only the scratch ref fast-import made goes
             return outcome
-        self._move([(self._ref, commit, head)], pending=pending)
         outcome.update({record.id: Delivered(record.id, record.path, commit, True) for record in fresh})
         return outcome
 

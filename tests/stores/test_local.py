@@ -54,19 +54,30 @@ def fsck(repository: Path) -> str:
 
 
 class MovingGit(Git):
-    """Runs `interfere` once, just before the store's `at`-th ref update: another writer got there first."""
+    """Runs `interfere` once, just before the store's `at`-th ref update: another writer got there first.
+
+    A ref update is an `update-ref --stdin` (branch mode) or a fast-import conversation (direct mode, which moves the branch itself).
+    """
 
     def __init__(self, interfere: Callable[[], object], *, at: int = 1) -> None:
         super().__init__()
         self.interfere = interfere
         self.updates_left = at
 
+    def _updating(self) -> None:
+        self.updates_left -= 1
+        if self.updates_left == 0:
+            self.interfere()
+
     def run(self, repository: Path, args: Sequence[str], **options: Any) -> subprocess.CompletedProcess[bytes]:
         if list(args[:2]) == ["update-ref", "--stdin"]:
-            self.updates_left -= 1
-            if self.updates_left == 0:
-                self.interfere()
+            self._updating()
         return super().run(repository, args, **options)
+
+    def start(self, repository: Path, args: Sequence[str], **options: Any) -> subprocess.Popen[bytes]:
+        if args[:1] == ["fast-import"]:
+            self._updating()
+        return super().start(repository, args, **options)
 
 
 class TestProtocol:
