@@ -12,17 +12,7 @@ from datetime import datetime, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from receiver.contract.records import (
-    Record,
-    branch_name,
-    canonical,
-    canonical_json,
-    legacy_record_path,
-    path_layout,
-    record_id,
-    record_path,
-    record_paths,
-)
+from receiver.contract.records import Record, branch_name, canonical, canonical_json, legacy_record_path, path_layout, record_id, record_path, record_paths
 from tests.support.captured import captured_body
 
 WHEN = datetime(2026, 11, 25, 8, 24, 17, 520000, tzinfo=timezone.utc)
