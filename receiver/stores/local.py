@@ -55,6 +55,7 @@ from receiver.stores.errors import StoreConflict, StoreUnavailable
 from receiver.stores.fastimport import BranchMoved, Entry, FastImport, Signature
 from receiver.stores.git import UNAVAILABLE as _UNAVAILABLE
 from receiver.stores.git import Git
+from receiver.stores.packs import index_object_ids, packs_to_merge
 from receiver.stores.pacing import Beat
 from receiver.stores.pull_requests import commit_message
 
@@ -69,9 +70,8 @@ _PENDING = "refs/receiver/pending/"
 # Every path `records.record_path` makes fits this; anything else could break
 # the fast-import stream (a newline, a quote) or escape the annotations folder.
 _SAFE_PATH = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
-# Past this many packs or (estimated) loose objects, fold them together so
-# object lookups do not walk hundreds of pack indexes or crowded folders.
-_PACK_LIMIT = 24
+# Past this many (estimated) loose objects, pack them so object lookups do
+# not walk crowded folders; packs are rolled as `packs.packs_to_merge` says.
 _LOOSE_LIMIT = 2048
 
 class LocalGitStore:
@@ -398,27 +398,52 @@ class LocalGitStore:
         return ref.removeprefix("refs/heads/")
 
     def _maintain(self) -> None:
-        """Fold small packs and loose objects together once they pile up.
+        """Roll similar-sized packs together once enough pile up, and pack loose objects once there are many.
 
         fast-import leaves one pack per batch, or loose objects for a batch of
-        under a hundred objects (one record is about seven). Counting one of
+        under a hundred objects (one record is about three). Counting one of
         the 256 loose-object folders estimates the rest, as `git gc --auto` does.
+        Packs are rolled as `packs.packs_to_merge` decides, with no delta search
+        (blobs keep the deltas fast-import gave them; searching deltas for the
+        trees was half the CPU). Every object of the rolled packs is kept,
+        reachable or not, so a commit not yet on any branch is never lost.
         """
-        objects = self.repository / "objects"
+        folder = self.repository / "objects" / "pack"
         try:
-            packs = sum(1 for entry in os.scandir(objects / "pack") if entry.name.endswith(".pack"))
-            sample = objects / "17"
+            names = {entry.name for entry in os.scandir(folder)}
+            sizes = {
+                name: os.stat(folder / name).st_size
+                for name in names
+                if name.endswith(".pack") and f"{name[:-5]}.keep" not in names and f"{name[:-5]}.idx" in names
+            }
+            sample = self.repository / "objects" / "17"
             loose = 256 * sum(1 for _ in os.scandir(sample)) if sample.is_dir() else 0
         except OSError:
             return
-        if packs > _PACK_LIMIT or loose > _LOOSE_LIMIT:
-            # Geometric repacking rolls the small recent packs and the loose
-            # objects into one and leaves the big old packs alone, so its cost
-            # does not grow with the repository. Unreachable objects are kept,
-            # so a commit not yet on any branch is never lost. No delta search
-            # (--window=0): blobs keep the deltas fast-import gave them, and
-            # searching deltas for the trees was half the repack's CPU.
-            self._run(["repack", "-d", "-q", "--geometric=2", "--window=0"])
+        if loose > _LOOSE_LIMIT:
+            self._run(["repack", "-d", "-q", "--window=0"])
+        merge = packs_to_merge(sizes)
+        if not merge:
+            return
+        try:
+            ids = [oid for name in merge for oid in index_object_ids((folder / f"{name[:-5]}.idx").read_bytes())]
+        except (OSError, ValueError) as error:
+            _log.debug("packs not rolled up: %s", error)
+            return
+        self._run(
+            ["pack-objects", "--window=0", "--delta-base-offset", "-q", str(folder / "pack")],
+            input=b"\n".join(ids) + b"\n",
+        )
+        # The new pack is on disk (fsynced) before the rolled ones go; a crash
+        # between leaves objects in two packs, which the next roll-up folds.
+        for name in merge:
+            for suffix in (".idx", ".rev", ".bitmap", ".pack"):
+                try:
+                    os.unlink(folder / f"{name[:-5]}{suffix}")
+                except FileNotFoundError:
+                    pass
+                except OSError as error:
+                    _log.debug("a rolled-up pack could not be removed: %s", error)
 
 
 def _git_shaped(path: Path) -> bool:
