@@ -100,6 +100,7 @@ class LocalGitStore:
         self._validator = validator
         self._git = git or Git()
         self._ref = f"refs/heads/{branch}"
+        self._last: tuple[str, tuple[tuple[int, int, int], ...] | None] | None = None
         self._ensure_repository()
         self._check_ref_name(self._ref)
 
@@ -149,7 +150,8 @@ class LocalGitStore:
 
     def _deliver_direct(self, records: list[Record]) -> dict[str, Outcome]:
         """One fast-import for the batch: it looks up where each record may already be, then adds the rest in one commit."""
-        head = self._head(self._ref)
+        head = self._known_head() or self._head(self._ref)
+        self._last = None  # trusted again only once this batch has settled
         self._maintain()
         pending = f"{_PENDING}{uuid.uuid4().hex}"
         session = FastImport(self._git.start(self.repository, ["fast-import", "--quiet", "--done", "--cat-blob-fd=1"], env=self._identity()), pending, self._signature())
@@ -160,6 +162,9 @@ class LocalGitStore:
             outcome: dict[str, Outcome] = {}
             fresh: list[Record] = []
             for record in records:
+                if record.path not in found and record.legacy_path not in found:
+                    fresh.append(record)  # nothing at either path: what `next_step` would say, without hashing the bytes
+                    continue
                 at = _stored_at(record, found)
                 step = next_step(blob_id(record.to_bytes()), Observation(on_default=_oid(found.get(at))))
                 if step.kind == "done-merged":
@@ -186,10 +191,36 @@ class LocalGitStore:
             raise StoreConflict(f"the {self._short(self._ref)} branch moved while writing; retry") from moved
         finally:
             session.close()
+        self._remember(commit or head)
         if commit is None:
             return outcome
         outcome.update({record.id: Delivered(record.id, record.path, commit, True) for record in fresh})
         return outcome
+
+    def _remember(self, head: str | None) -> None:
+        """Note the head this store's last batch left, with what the branch's ref files looked like just after."""
+        self._last = (head, self._ref_files()) if head is not None else None
+
+    def _known_head(self) -> str | None:
+        """The head the last batch left, if the branch's ref files are exactly as they were then (else None: ask git).
+
+        Saves a git process per batch. Any ref update, by git or anyone, replaces
+        the files (a new inode and time), so a changed head is never missed; where
+        refs are kept otherwise (no such files) git is always asked.
+        """
+        if self._last is None:
+            return None
+        head, files = self._last
+        return head if files is not None and files == self._ref_files() else None
+
+    def _ref_files(self) -> tuple[tuple[int, int, int], ...] | None:
+        try:
+            return tuple(
+                (seen.st_ino, seen.st_mtime_ns, seen.st_size)
+                for seen in (os.stat(self.repository / self._ref), _stat_or_absent(self.repository / "packed-refs"))
+            )
+        except OSError:
+            return None
 
     # -- branch mode --------------------------------------------------------
 
@@ -444,6 +475,14 @@ class LocalGitStore:
                     pass
                 except OSError as error:
                     _log.debug("a rolled-up pack could not be removed: %s", error)
+
+
+def _stat_or_absent(path: Path) -> os.stat_result:
+    """`os.stat`, with an absent file as all zeros (packed-refs exists only once refs were packed)."""
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return os.stat_result((0,) * 10)
 
 
 def _git_shaped(path: Path) -> bool:

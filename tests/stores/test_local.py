@@ -296,6 +296,18 @@ class TestConflict:
         assert commit_count(repository) == 2
         assert fsck(repository) == ""
 
+    def test_a_branch_moved_between_batches_is_built_on_not_fought(
+        self, open_store: Callable[..., LocalGitStore], repository: Path, make_record: MakeRecord
+    ) -> None:
+        """Another writer's commit between two batches is seen: the next batch goes on top of it, with no conflict."""
+        store = open_store()
+        store.deliver([make_record(1)])
+        open_store().deliver([make_record(99)])
+        [result] = store.deliver([make_record(2)])
+        assert result.created
+        assert sorted(files_on(repository)) == sorted(make_record(n).path for n in (1, 2, 99))
+        assert commit_count(repository) == 3
+
     def test_conflict_message_names_the_branch_not_the_path(
         self, open_store: Callable[..., LocalGitStore], repository: Path, make_record: MakeRecord
     ) -> None:
