@@ -55,8 +55,8 @@ from receiver.stores.errors import StoreConflict, StoreUnavailable
 from receiver.stores.fastimport import BranchMoved, Entry, FastImport, Signature
 from receiver.stores.git import UNAVAILABLE as _UNAVAILABLE
 from receiver.stores.git import Git
-from receiver.stores.packs import index_object_ids, packs_to_merge
 from receiver.stores.pacing import Beat
+from receiver.stores.packs import index_object_ids, packs_to_merge
 from receiver.stores.pull_requests import commit_message
 
 __all__ = ["LocalGitStore", "Mode"]
