@@ -31,7 +31,21 @@ from receiver.contract import records
 from receiver.contract.parsing import MAX_DOCUMENT_BYTES, ParseError, parse_json
 from receiver.contract.validation import Problem, Validator
 from receiver.datarepo.actions import ActionsContext, ActionsError, escape_data, escape_property
-from receiver.datarepo.gate import MODE_FILE, MODERATION_VARIABLE, ChangedFile, Check, ModerationError, Policy, PullFacts, RecordCheck, Verdict, authors_from, is_annotation, judge, moderation_from
+from receiver.datarepo.gate import (
+    MODE_FILE,
+    MODERATION_VARIABLE,
+    ChangedFile,
+    Check,
+    ModerationError,
+    Policy,
+    PullFacts,
+    RecordCheck,
+    Verdict,
+    authors_from,
+    is_annotation,
+    judge,
+    moderation_from,
+)
 
 __all__ = ["Evidence", "Reader", "gate_pull", "merge_commit_text", "read_evidence", "run_automerge", "pull_from_event"]
 
