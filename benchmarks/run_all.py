@@ -30,6 +30,8 @@ BENCHMARKS = [
      r"^\| (prototype|ceiling|ceiling beside sqlite-1|sqlite-1, delivery paused|sqlite-\d|pg-\d) \| \d+ \| [\d,.]+ \||^\| cost \| (sqlite|pg)-\d \| 64 \|"),
     ("local_store", "local git delivery, records/s",
      ["benchmarks/local_store.py", "--records", "200"], ["benchmarks/local_store.py"], r"^(\| )?(batch|\d+|1 \()"),
+    ("delivery_cost", "local git delivery, CPU us per record (deliverer, git) early and late in one video's life",
+     ["benchmarks/delivery_cost.py", "--window", "2000", "--at", "0,10000"], ["benchmarks/delivery_cost.py"], r"^(git |\| )"),
     ("github_delivery", "GitHub delivery modes, submissions/hour under GitHub's limits",
      ["benchmarks/github_delivery.py", "--records", "200"], ["benchmarks/github_delivery.py"], r"^\| (pull|batch|direct|mode)"),
     ("validate", "`receiver validate`, files/s, one job and every core",

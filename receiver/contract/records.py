@@ -3,9 +3,18 @@
 A record's id is a pure function of the submission and the submitter, so a
 re-post, a retry or a restart always lands on the same id, the same file path
 and the same branch name: that is what makes delivery idempotent. Paths are
-sharded twice (by video, then by id) so no folder passes 1,000 entries at a
-million records over a thousand videos, the most GitHub's UI and contents API
-list. This module decides names; it does no I/O.
+sharded by video, then by id, so no folder passes 1,000 entries (the most
+GitHub's UI and contents API list), however many labels one video collects.
+
+Two layouts exist. Records stored now sit three folders deep below their
+video's folder, named by the id's first, next two and fourth characters
+(`record_path`): 16, 256 and 16 entries at most, then the files, about one in
+65,536 of the video's records, so a batch rewrites a bounded amount of tree
+whatever is stored, and few trees (the wide middle level is touched by a batch
+only 16 times). Records stored before sit in one of 256 two-character folders
+(`legacy_record_path`), which grow with the video; they stay where they are,
+and every reader accepts both (`record_paths`). This module decides names; it
+does no I/O.
 """
 
 from __future__ import annotations
@@ -30,6 +39,9 @@ __all__ = [
     "record_id",
     "is_record_id",
     "record_path",
+    "legacy_record_path",
+    "record_paths",
+    "path_layout",
     "branch_name",
     "batch_branch_name",
     "video_key",
@@ -94,9 +106,30 @@ def video_key(video_url: str) -> str:
 
 
 def record_path(identifier: str, video_url: str) -> str:
-    """Where the record lives in the data repository: grouped by video, sharded by id."""
+    """Where a record is stored from now on: its video's folder, then folders named by the id's first, next two and fourth characters."""
+    key = video_key(video_url)
+    return f"{ANNOTATIONS_DIR}/{key[:2]}/{key}/{identifier[0]}/{identifier[1:3]}/{identifier[3]}/{identifier}.json"
+
+
+def legacy_record_path(identifier: str, video_url: str) -> str:
+    """Where a record stored before the deeper layout lives: its video's folder, then the id's first two characters."""
     key = video_key(video_url)
     return f"{ANNOTATIONS_DIR}/{key[:2]}/{key}/{identifier[:2]}/{identifier}.json"
+
+
+def record_paths(identifier: str, video_url: str) -> tuple[str, str]:
+    """Every path the record may be stored at: where it is written now first, then the earlier layout's."""
+    return record_path(identifier, video_url), legacy_record_path(identifier, video_url)
+
+
+def path_layout(path: str) -> str | None:
+    """Which layout a stored record's path (from `annotations/` on) follows: "sharded-3" (now), "sharded-2" (before), or None."""
+    parts = path.split("/")
+    if len(parts) == 7 and [len(part) for part in parts[3:6]] == [1, 2, 1]:
+        return "sharded-3"
+    if len(parts) == 5 and len(parts[3]) == 2:
+        return "sharded-2"
+    return None
 
 
 def branch_name(identifier: str) -> str:
@@ -175,7 +208,13 @@ class Record:
 
     @cached_property
     def path(self) -> str:
+        """Where the record is written (the current layout)."""
         return record_path(self.id, self.submission["video_url"])
+
+    @cached_property
+    def legacy_path(self) -> str:
+        """Where it would be had it been stored before the current layout: looked at too, so a re-post is never stored twice."""
+        return legacy_record_path(self.id, self.submission["video_url"])
 
     @property
     def branch(self) -> str:

@@ -705,6 +705,7 @@ def _identity_rules(document: Mapping[str, Any], filename: str | None) -> Iterat
     marker = filename.replace("\\", "/").rfind(records.ANNOTATIONS_DIR + "/")
     if marker != -1 and (marker == 0 or filename[marker - 1] in "/\\"):
         stored_at = filename.replace("\\", "/")[marker:]
-        belongs = records.record_path(expected, submission["video_url"])
-        if stored_at != belongs:
-            yield Problem("", f"the file is stored at {stored_at[:120]} but belongs at {belongs}")
+        # Records stored before the deeper layout stay valid where they are.
+        belongs = records.record_paths(expected, submission["video_url"])
+        if stored_at not in belongs:
+            yield Problem("", f"the file is stored at {stored_at[:120]} but belongs at {belongs[0]} (or, stored before that layout, {belongs[1]})")

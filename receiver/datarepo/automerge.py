@@ -147,7 +147,7 @@ def _read_record(read: Reader, repo: Repository, path: str, entry: _Entry, valid
     found = tuple(validator.check_stored(document, filename=path))
     if found:
         return RecordCheck(found)
-    return RecordCheck((), records.record_path(document["receipt"]["id"], document["submission"]["video_url"]))
+    return RecordCheck((), *records.record_paths(document["receipt"]["id"], document["submission"]["video_url"]))
 
 
 def _with_modes(files: Iterable[ChangedFile], tree: _Tree) -> tuple[ChangedFile, ...]:

@@ -95,6 +95,12 @@ class RecordCheck:
     problems: tuple[Problem, ...]
     #: The path the record's content says it belongs at; None when it is no valid record.
     belongs_at: str | None = None
+    #: Where it belonged before the deeper layout (`records.legacy_record_path`): a file there is as valid.
+    legacy_at: str | None = None
+
+    def at_home(self, path: str) -> bool:
+        """Whether `path` is one the record's content allows."""
+        return path in (self.belongs_at, self.legacy_at) and path is not None
 
 
 @dataclass(frozen=True)
@@ -258,7 +264,7 @@ def _records_check(files: Sequence[ChangedFile], policy: Policy, records: Mappin
         found = records[name]
         if found.problems:
             wrong.append(f"{name}: {found.problems[0]}")
-        elif found.belongs_at != name:
+        elif not found.at_home(name):
             wrong.append(f"{name}: its content says it belongs at {found.belongs_at}")
     if wrong:
         return Check("records", False, f"{len(wrong)} file(s) are not valid stored records, e.g. {_listing(wrong)}")

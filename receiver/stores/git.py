@@ -75,6 +75,21 @@ class Git:
         return done
 
 
+    def start(self, repository: Path, args: Sequence[str], *, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start `git --git-dir=<repository> <args>` with a pipe to each of its standard streams, for a conversation."""
+        command = [self.executable, f"--git-dir={repository}", *args]
+        try:
+            return subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git_environment(env or {})
+            )
+        except FileNotFoundError as error:
+            _log.debug("git executable %r not found", self.executable)
+            raise StoreUnavailable("git is not installed or not on the receiver's PATH") from error
+        except OSError as error:
+            _log.debug("git %s could not start: %s", args[0], error)
+            raise StoreUnavailable(UNAVAILABLE) from error
+
+
 def git_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The inherited environment minus anything that would redirect git, plus `extra`."""
     # GIT_DIR, GIT_INDEX_FILE, GIT_OBJECT_DIRECTORY, GIT_CONFIG_PARAMETERS and
@@ -89,11 +104,18 @@ def git_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
             # Objects and refs reach the disk before git reports success, so
             # "delivered" in the journal never outlives the commit it names
             # (git fsyncs packs but not refs unless asked).
-            "GIT_CONFIG_COUNT": "2",
+            "GIT_CONFIG_COUNT": "3",
             "GIT_CONFIG_KEY_0": "core.fsync",
             "GIT_CONFIG_VALUE_0": "committed",
             "GIT_CONFIG_KEY_1": "core.fsyncMethod",
             "GIT_CONFIG_VALUE_1": "fsync",
+            # Packs are written without zlib: a batch is a few thousand small
+            # objects, and compressing each one was half of fast-import's CPU
+            # (39 of 78 us per record), for 14% less pack (537 against 613
+            # bytes per record: a blob is stored as a delta of the one before,
+            # and trees are mostly object ids, which do not compress).
+            "GIT_CONFIG_KEY_2": "pack.compression",
+            "GIT_CONFIG_VALUE_2": "0",
         }
     )
     # zlib sets up a fresh compressor for every object git writes; with glibc's

@@ -4,9 +4,12 @@ It needs no account and no network: git's own command line writes objects and
 moves refs, so any git client can clone the result. Writes never go through a
 working copy; blobs, trees and commits are streamed into `git fast-import`,
 whose `from` loads only the parent trees a batch touches, so a batch costs the
-same with 20 or 20,000 files already stored. Refs move only with their
-expected old value (`git update-ref --stdin`), so two writers never lose each
-other's commits: the second gets `StoreConflict` and retries.
+same with 20 or 200,000 files already stored. A direct batch is one
+fast-import: it answers where each record may already be (`ls`), writes the
+rest in one commit and moves the branch itself, only forward from the head
+the batch was built on. Branch mode moves refs with their expected old value
+(`git update-ref --stdin`). Either way two writers never lose each other's
+commits: the second gets `StoreConflict` and retries.
 
 Two modes:
 
@@ -39,8 +42,7 @@ import re
 import shutil
 import subprocess
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
@@ -50,9 +52,11 @@ from receiver.contract.records import Record
 from receiver.contract.validation import Validator
 from receiver.stores.adoption import Observation, blob_id, next_step
 from receiver.stores.errors import StoreConflict, StoreUnavailable
+from receiver.stores.fastimport import BranchMoved, Entry, FastImport, Signature
 from receiver.stores.git import UNAVAILABLE as _UNAVAILABLE
 from receiver.stores.git import Git
 from receiver.stores.pacing import Beat
+from receiver.stores.packs import index_object_ids, packs_to_merge
 from receiver.stores.pull_requests import commit_message
 
 __all__ = ["LocalGitStore", "Mode"]
@@ -66,18 +70,9 @@ _PENDING = "refs/receiver/pending/"
 # Every path `records.record_path` makes fits this; anything else could break
 # the fast-import stream (a newline, a quote) or escape the annotations folder.
 _SAFE_PATH = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
-# Past this many packs or (estimated) loose objects, fold them together so
-# object lookups do not walk hundreds of pack indexes or crowded folders.
-_PACK_LIMIT = 24
+# Past this many (estimated) loose objects, pack them so object lookups do
+# not walk crowded folders; packs are rolled as `packs.packs_to_merge` says.
 _LOOSE_LIMIT = 2048
-
-@dataclass(frozen=True)
-class _Found:
-    """What `cat-file --batch-check` said about one `<rev>:<path>`."""
-
-    oid: str
-    kind: str
-
 
 class LocalGitStore:
     """Commits records into a bare git repository, creating it when missing."""
@@ -105,6 +100,7 @@ class LocalGitStore:
         self._validator = validator
         self._git = git or Git()
         self._ref = f"refs/heads/{branch}"
+        self._last: tuple[str, tuple[tuple[int, int, int], ...] | None] | None = None
         self._ensure_repository()
         self._check_ref_name(self._ref)
 
@@ -144,8 +140,8 @@ class LocalGitStore:
         """Records whose exact bytes are not on the default branch (lost if a crash beat the disk)."""
         if not records:
             return []
-        _, found = self._lookup(self._ref, [record.path for record in records])
-        return [r.id for r in records if (hit := found.get(r.path)) is None or hit.oid != blob_id(r.to_bytes())]
+        _, found = self._lookup(self._ref, [path for record in records for path in (record.path, record.legacy_path)])
+        return [r.id for r in records if blob_id(r.to_bytes()) not in {_oid(found.get(r.path)), _oid(found.get(r.legacy_path))}]
 
     def close(self) -> None:
         """Nothing stays open between calls; here for the protocol."""
@@ -153,35 +149,88 @@ class LocalGitStore:
     # -- direct mode --------------------------------------------------------
 
     def _deliver_direct(self, records: list[Record]) -> dict[str, Outcome]:
-        head, found = self._lookup(self._ref, [record.path for record in records])
-        outcome: dict[str, Outcome] = {}
-        fresh: list[Record] = []
-        for record in records:
-            step = next_step(blob_id(record.to_bytes()), Observation(on_default=_oid(found.get(record.path))))
-            if step.kind == "done-merged":
-                outcome[record.id] = Delivered(record.id, record.path, head, False)
-            elif step.kind == "refused":
-                outcome[record.id] = Refused(record.id, step.reason)
+        """One fast-import for the batch: it looks up where each record may already be, then adds the rest in one commit."""
+        head = self._known_head() or self._head(self._ref)
+        self._last = None  # trusted again only once this batch has settled
+        self._maintain()
+        pending = f"{_PENDING}{uuid.uuid4().hex}"
+        session = FastImport(self._git.start(self.repository, ["fast-import", "--quiet", "--done", "--cat-blob-fd=1"], env=self._identity()), pending, self._signature())
+        try:
+            # The message is written before the answers are known: it is right whenever every record is new.
+            mark = session.begin(commit_message(records), head)
+            found = session.look_up([path for record in records for path in (record.path, record.legacy_path)]) if head else {}
+            outcome: dict[str, Outcome] = {}
+            fresh: list[Record] = []
+            for record in records:
+                if record.path not in found and record.legacy_path not in found:
+                    fresh.append(record)  # nothing at either path: what `next_step` would say, without hashing the bytes
+                    continue
+                at = _stored_at(record, found)
+                step = next_step(blob_id(record.to_bytes()), Observation(on_default=_oid(found.get(at))))
+                if step.kind == "done-merged":
+                    outcome[record.id] = Delivered(record.id, at, head, False)
+                elif step.kind == "refused":
+                    outcome[record.id] = Refused(record.id, step.reason)
+                else:
+                    fresh.append(record)
+            if fresh and len(fresh) < len(records):
+                # Some were stored already: abandon the commit begun (it names them) and write one that names only the new.
+                session.end()
+                mark = session.begin(commit_message(fresh), head)
+            if fresh:
+                session.add([(record.path, record.to_bytes()) for record in fresh])
+                session.end()
+                # fast-import moves the branch itself (no second process): only if it
+                # still names the parent's descendant, i.e. nobody moved it since `head`.
+                session.publish(self._ref, mark)
             else:
-                fresh.append(record)
-        if not fresh:
+                session.end()
+            session.drop(pending)
+            commit = session.finish(mark if fresh else None)
+        except BranchMoved as moved:
+            raise StoreConflict(f"the {self._short(self._ref)} branch moved while writing; retry") from moved
+        finally:
+            session.close()
+        self._remember(commit or head)
+        if commit is None:
             return outcome
-        commit, pending = self._commit(
-            parent=head,
-            merge=None,
-            files=[(record.path, record.to_bytes()) for record in fresh],
-            message=commit_message(fresh),
-        )
-        self._move([(self._ref, commit, head)], pending=pending)
         outcome.update({record.id: Delivered(record.id, record.path, commit, True) for record in fresh})
         return outcome
 
+    def _remember(self, head: str | None) -> None:
+        """Note the head this store's last batch left, with what the branch's ref files looked like just after."""
+        self._last = (head, self._ref_files()) if head is not None else None
+
+    def _known_head(self) -> str | None:
+        """The head the last batch left, if the branch's ref files are exactly as they were then (else None: ask git).
+
+        Saves a git process per batch. Any ref update, by git or anyone, replaces
+        the files (a new inode and time), so a changed head is never missed; where
+        refs are kept otherwise (no such files) git is always asked.
+        """
+        if self._last is None:
+            return None
+        head, files = self._last
+        return head if files is not None and files == self._ref_files() else None
+
+    def _ref_files(self) -> tuple[tuple[int, int, int], ...] | None:
+        try:
+            return tuple(
+                (seen.st_ino, seen.st_mtime_ns, seen.st_size)
+                for seen in (os.stat(self.repository / self._ref), _stat_or_absent(self.repository / "packed-refs"))
+            )
+        except OSError:
+            return None
+
     # -- branch mode --------------------------------------------------------
 
-    def _observe(self, record: Record) -> tuple[str | None, Observation]:
-        head, found = self._lookup(self._ref, [record.path])
+    def _observe(self, record: Record) -> tuple[str | None, Observation, str]:
+        """The default branch's head, what the store holds for the record, and the path it holds on the default branch."""
+        head, found = self._lookup(self._ref, [record.path, record.legacy_path])
         tip, on_branch = self._lookup(f"refs/heads/{record.branch}", [record.path])
-        return head, Observation(branch_tip=tip, on_branch=_oid(on_branch.get(record.path)), on_default=_oid(found.get(record.path)))
+        # Stored before the deeper layout, a record is on the default branch at its earlier path.
+        at = _stored_at(record, found)
+        return head, Observation(branch_tip=tip, on_branch=_oid(on_branch.get(record.path)), on_default=_oid(found.get(at))), at
 
     def _deliver_branch(self, record: Record) -> Outcome:
         """The adoption plan carried out locally: the branch with its file, then the check and the merge."""
@@ -190,10 +239,10 @@ class LocalGitStore:
         expected = blob_id(record.to_bytes())
         created = False
         for _ in range(4):
-            head, seen = self._observe(record)
+            head, seen, at = self._observe(record)
             step = next_step(expected, seen)
             if step.kind == "done-merged":
-                return Delivered(record.id, record.path, head, created, branch=record.branch)
+                return Delivered(record.id, at, head, created, branch=record.branch)
             if step.kind == "refused":
                 return Refused(record.id, step.reason)
             if step.kind in ("create-branch", "put-file"):
@@ -298,22 +347,30 @@ class LocalGitStore:
         if self._git.run(self.repository, ["check-ref-format", ref], ok=(0, 1)).returncode != 0:
             raise ValueError(f"{ref[:80]!r} is not a valid git ref name")
 
-    def _lookup(self, ref: str, paths: Sequence[str]) -> tuple[str | None, dict[str, _Found]]:
-        """The ref's commit and which paths exist in it, in one `cat-file --batch-check`."""
+    def _head(self, ref: str) -> str | None:
+        """The commit the ref names; None when it does not exist."""
         head = self._run(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], ok=(0, 1)).stdout.strip()
-        if not head:
+        return head.decode("ascii") if head else None
+
+    def _signature(self) -> Signature:
+        name, email = self.author
+        return Signature(name, email, _git_date(self._clock()))
+
+    def _lookup(self, ref: str, paths: Sequence[str]) -> tuple[str | None, dict[str, Entry]]:
+        """The ref's commit and which paths exist in it, in one `cat-file --batch-check`."""
+        oid = self._head(ref)
+        if oid is None:
             return None, {}
-        oid = head.decode("ascii")
         query = "".join(f"{oid}:{path}\n" for path in paths).encode("utf-8")
         lines = self._run(["cat-file", "--batch-check"], input=query).stdout.decode("utf-8").splitlines()
         if len(lines) != len(paths):
             _log.debug("cat-file answered %d lines for %d paths", len(lines), len(paths))
             raise StoreUnavailable(_UNAVAILABLE)
-        found: dict[str, _Found] = {}
+        found: dict[str, Entry] = {}
         for path, line in zip(paths, lines):
             fields = line.split()
             if len(fields) == 3 and fields[1] != "missing":
-                found[path] = _Found(fields[0], fields[1])
+                found[path] = Entry(fields[0], fields[1])
         return oid, found
 
     def _commit(
@@ -372,25 +429,60 @@ class LocalGitStore:
         return ref.removeprefix("refs/heads/")
 
     def _maintain(self) -> None:
-        """Fold small packs and loose objects together once they pile up.
+        """Roll similar-sized packs together once enough pile up, and pack loose objects once there are many.
 
         fast-import leaves one pack per batch, or loose objects for a batch of
-        under a hundred objects (one record is about seven). Counting one of
+        under a hundred objects (one record is about three). Counting one of
         the 256 loose-object folders estimates the rest, as `git gc --auto` does.
+        Packs are rolled as `packs.packs_to_merge` decides, with no delta search
+        (blobs keep the deltas fast-import gave them; searching deltas for the
+        trees was half the CPU). Every object of the rolled packs is kept,
+        reachable or not, so a commit not yet on any branch is never lost.
         """
-        objects = self.repository / "objects"
+        folder = self.repository / "objects" / "pack"
         try:
-            packs = sum(1 for entry in os.scandir(objects / "pack") if entry.name.endswith(".pack"))
-            sample = objects / "17"
+            names = {entry.name for entry in os.scandir(folder)}
+            sizes = {
+                name: os.stat(folder / name).st_size
+                for name in names
+                if name.endswith(".pack") and f"{name[:-5]}.keep" not in names and f"{name[:-5]}.idx" in names
+            }
+            sample = self.repository / "objects" / "17"
             loose = 256 * sum(1 for _ in os.scandir(sample)) if sample.is_dir() else 0
         except OSError:
             return
-        if packs > _PACK_LIMIT or loose > _LOOSE_LIMIT:
-            # Geometric repacking rolls the small recent packs and the loose
-            # objects into one and leaves the big old packs alone, so its cost
-            # does not grow with the repository. Unreachable objects are kept,
-            # so a commit not yet on any branch is never lost.
-            self._run(["repack", "-d", "-q", "--geometric=2"])
+        if loose > _LOOSE_LIMIT:
+            self._run(["repack", "-d", "-q", "--window=0"])
+        merge = packs_to_merge(sizes)
+        if not merge:
+            return
+        try:
+            ids = [oid for name in merge for oid in index_object_ids((folder / f"{name[:-5]}.idx").read_bytes())]
+        except (OSError, ValueError) as error:
+            _log.debug("packs not rolled up: %s", error)
+            return
+        self._run(
+            ["pack-objects", "--window=0", "--delta-base-offset", "-q", str(folder / "pack")],
+            input=b"\n".join(ids) + b"\n",
+        )
+        # The new pack is on disk (fsynced) before the rolled ones go; a crash
+        # between leaves objects in two packs, which the next roll-up folds.
+        for name in merge:
+            for suffix in (".idx", ".rev", ".bitmap", ".pack"):
+                try:
+                    os.unlink(folder / f"{name[:-5]}{suffix}")
+                except FileNotFoundError:
+                    pass
+                except OSError as error:
+                    _log.debug("a rolled-up pack could not be removed: %s", error)
+
+
+def _stat_or_absent(path: Path) -> os.stat_result:
+    """`os.stat`, with an absent file as all zeros (packed-refs exists only once refs were packed)."""
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return os.stat_result((0,) * 10)
 
 
 def _git_shaped(path: Path) -> bool:
@@ -398,11 +490,16 @@ def _git_shaped(path: Path) -> bool:
     return path.is_dir() and (path / "HEAD").is_file() and (path / "objects").is_dir()
 
 
-def _oid(found: _Found | None) -> str | None:
+def _oid(found: Entry | None) -> str | None:
     """The blob id of what was found at a path; a folder or a link there is "something else" (its id never matches)."""
     if found is None:
         return None
     return found.oid if found.kind == "blob" else f"{found.kind}:{found.oid}"
+
+
+def _stored_at(record: Record, found: Mapping[str, Entry]) -> str:
+    """The record's path, unless only its earlier layout's path holds something: then that one."""
+    return record.legacy_path if record.path not in found and record.legacy_path in found else record.path
 
 
 def _unique(records: Sequence[Record]) -> dict[str, Record]:

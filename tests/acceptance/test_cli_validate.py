@@ -141,6 +141,17 @@ def test_record_at_the_wrong_path_fails(run_cli: RunCLI, tmp_path: Path) -> None
     assert result.code == 1 and record.path in result.out
 
 
+def test_records_of_both_layouts_pass(run_cli: RunCLI, tmp_path: Path) -> None:
+    """A data repository with records stored before the deeper layout and after it validates clean."""
+    old, new = record_of(frame_index=1), record_of(frame_index=2)
+    before = tmp_path / old.legacy_path
+    before.parent.mkdir(parents=True)
+    before.write_bytes(old.to_bytes())
+    store(tmp_path, new)
+    result = run_cli("validate", str(tmp_path))
+    assert result.code == 0 and "2 file(s) checked, all valid" in result.out
+
+
 def test_workflow_script_is_the_same_command(repo: Path) -> None:
     """scripts/validate_annotations.py is a thin entry point with the same exit codes."""
     script = Path(__file__).parents[2] / "scripts" / "validate_annotations.py"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from datetime import datetime, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from receiver.contract.records import Record, branch_name, canonical, canonical_json, record_id, record_path
+from receiver.contract.records import Record, branch_name, canonical, canonical_json, legacy_record_path, path_layout, record_id, record_path, record_paths
 from tests.support.captured import captured_body
 
 WHEN = datetime(2026, 11, 25, 8, 24, 17, 520000, tzinfo=timezone.utc)
@@ -121,7 +122,8 @@ def test_known_id_is_stable_across_releases() -> None:
     """Pinned: changing how ids are derived would orphan every stored record."""
     identifier = record_id({"a": 1}, "anonymous")
     assert identifier == "edc9b24aeabfcdc47f364f1f13af16b6"
-    assert record_path(identifier, "https://x.org/v.mp4") == "annotations/3e/3e6b330961b06151/ed/edc9b24aeabfcdc47f364f1f13af16b6.json"
+    assert record_path(identifier, "https://x.org/v.mp4") == "annotations/3e/3e6b330961b06151/e/dc/9/edc9b24aeabfcdc47f364f1f13af16b6.json"
+    assert legacy_record_path(identifier, "https://x.org/v.mp4") == "annotations/3e/3e6b330961b06151/ed/edc9b24aeabfcdc47f364f1f13af16b6.json"
 
 
 def test_path_is_under_annotations_and_named_by_id() -> None:
@@ -144,3 +146,45 @@ def test_no_folder_passes_a_thousand_entries_at_a_million_records() -> None:
                 seen.add(child)
                 entries[folder] += 1
     assert max(entries.values()) <= 1000
+
+
+def test_one_videos_folders_stay_small_at_a_million_labels() -> None:
+    """A million records of one video: 16, 256 and 16 entries in the folders below the video's, a few dozen in the last."""
+    entries: Counter[str] = Counter()
+    seen: set[str] = set()
+    for n in range(1_000_000):
+        # Ids are SHA-256 prefixes: those of the numbers are as evenly spread as those of submissions.
+        parts = record_path(hashlib.sha256(b"%d" % n).hexdigest()[:32], "https://videos.example.org/one.mp4").split("/")
+        for depth in range(1, len(parts)):
+            child = "/".join(parts[: depth + 1])
+            if child not in seen:
+                seen.add(child)
+                entries["/".join(parts[:depth])] += 1
+    by_depth: dict[int, list[int]] = {}
+    for folder, count in entries.items():
+        by_depth.setdefault(folder.count("/"), []).append(count)
+    assert [max(by_depth[depth]) for depth in (2, 3, 4)] == [16, 256, 16]
+    assert len(by_depth[5]) == 65_536 and max(by_depth[5]) < 40
+
+
+def test_path_depends_only_on_id_and_video() -> None:
+    """Same id and URL, same path, in both layouts; the layouts differ only below the video's folder."""
+    identifier = "0123456789abcdef0123456789abcdef"
+    new, old = record_paths(identifier, "https://x.org/v.mp4")
+    assert (new, old) == (record_path(identifier, "https://x.org/v.mp4"), legacy_record_path(identifier, "https://x.org/v.mp4"))
+    assert new.rsplit("/", 4)[0] == old.rsplit("/", 2)[0]
+    assert new.endswith("/0/12/3/0123456789abcdef0123456789abcdef.json") and old.endswith("/01/0123456789abcdef0123456789abcdef.json")
+
+
+def test_each_path_names_its_layout() -> None:
+    """The README's rule: folders of one, two and one characters is the current layout, one two-character folder the earlier."""
+    identifier = record_id({"a": 1}, "anonymous")
+    assert path_layout(record_path(identifier, "https://x.org/v.mp4")) == "sharded-3"
+    assert path_layout(legacy_record_path(identifier, "https://x.org/v.mp4")) == "sharded-2"
+    assert path_layout(f"annotations/{identifier}.json") is None
+
+
+def test_a_records_legacy_path_is_the_earlier_layouts() -> None:
+    """`Record.legacy_path` is where the record was stored before: looked at so a re-post is not stored twice."""
+    record = make(captured_body())
+    assert record.legacy_path == legacy_record_path(record.id, record.submission["video_url"]) != record.path

@@ -244,6 +244,20 @@ class TestStoredRecords:
         problems = validator.check_record(record.document(), filename=f"annotations/{record.id}.json")
         assert len(problems) == 1 and record.path in problems[0].message
 
+    def test_record_at_either_layouts_path_is_valid(self, validator: Validator, body: dict[str, Any]) -> None:
+        """Records stored before the deeper layout stay valid where they are; new ones are valid at the new path."""
+        record = self.record(body)
+        assert record.path != record.legacy_path
+        assert validator.check_record(record.document(), filename=record.path) == []
+        assert validator.check_record(record.document(), filename=f"data-repo/{record.legacy_path}") == []
+
+    def test_record_between_the_layouts_is_refused_naming_both(self, validator: Validator, body: dict[str, Any]) -> None:
+        """One folder short of the new layout is neither layout: the sentence names both homes."""
+        record = self.record(body)
+        halfway = record.path.replace(f"/{record.id[3]}/{record.id}.json", f"/{record.id}.json")
+        problems = validator.check_record(record.document(), filename=halfway)
+        assert len(problems) == 1 and record.path in problems[0].message and record.legacy_path in problems[0].message
+
     def test_record_problems_point_inside_submission(self, validator: Validator, body: dict[str, Any]) -> None:
         document = copy.deepcopy(self.record(body).document())
         document["submission"]["fps"] = -1

@@ -86,6 +86,12 @@ class _BreakingGit(Git):
                 raise Crash("crashed after a ref update")
         return done
 
+    def start(self, repository: Path, args: Sequence[str], **options: Any) -> subprocess.Popen[bytes]:
+        # Direct mode talks to fast-import through `start`: an unusable disk breaks it there too.
+        if self.broken and args[:1] == ["fast-import"]:
+            raise StoreUnavailable("the local git repository could not be read or written; see the receiver's log")
+        return super().start(repository, args, **options)
+
 
 @dataclass
 class LocalWorld:

@@ -54,19 +54,30 @@ def fsck(repository: Path) -> str:
 
 
 class MovingGit(Git):
-    """Runs `interfere` once, just before the store's `at`-th ref update: another writer got there first."""
+    """Runs `interfere` once, just before the store's `at`-th ref update: another writer got there first.
+
+    A ref update is an `update-ref --stdin` (branch mode) or a fast-import conversation (direct mode, which moves the branch itself).
+    """
 
     def __init__(self, interfere: Callable[[], object], *, at: int = 1) -> None:
         super().__init__()
         self.interfere = interfere
         self.updates_left = at
 
+    def _updating(self) -> None:
+        self.updates_left -= 1
+        if self.updates_left == 0:
+            self.interfere()
+
     def run(self, repository: Path, args: Sequence[str], **options: Any) -> subprocess.CompletedProcess[bytes]:
         if list(args[:2]) == ["update-ref", "--stdin"]:
-            self.updates_left -= 1
-            if self.updates_left == 0:
-                self.interfere()
+            self._updating()
         return super().run(repository, args, **options)
+
+    def start(self, repository: Path, args: Sequence[str], **options: Any) -> subprocess.Popen[bytes]:
+        if args[:1] == ["fast-import"]:
+            self._updating()
+        return super().start(repository, args, **options)
 
 
 class TestProtocol:
@@ -284,6 +295,18 @@ class TestConflict:
         assert sorted(files_on(repository)) == sorted([make_record(1).path, make_record(99).path])
         assert commit_count(repository) == 2
         assert fsck(repository) == ""
+
+    def test_a_branch_moved_between_batches_is_built_on_not_fought(
+        self, open_store: Callable[..., LocalGitStore], repository: Path, make_record: MakeRecord
+    ) -> None:
+        """Another writer's commit between two batches is seen: the next batch goes on top of it, with no conflict."""
+        store = open_store()
+        store.deliver([make_record(1)])
+        open_store().deliver([make_record(99)])
+        [result] = store.deliver([make_record(2)])
+        assert result.created
+        assert sorted(files_on(repository)) == sorted(make_record(n).path for n in (1, 2, 99))
+        assert commit_count(repository) == 3
 
     def test_conflict_message_names_the_branch_not_the_path(
         self, open_store: Callable[..., LocalGitStore], repository: Path, make_record: MakeRecord

@@ -62,6 +62,24 @@ class TestCollect:
         assert sorted(r.id for r in collection.records) == sorted(r.id for r in records)
         assert collection.records[0] in records
 
+    def test_records_of_both_layouts_are_read_from_git_and_folders(self, tmp_path: Path, validator: Validator) -> None:
+        """A record an earlier receiver stored at the two-character path is read beside one at the deeper path."""
+        old, new = record(TRUTH, submitter="old"), record(TRUTH, submitter="new")
+        repository = tmp_path / "data.git"
+        subprocess.run(["git", "init", "--quiet", "--bare", "--initial-branch=main", str(repository)], check=True)
+        content = old.to_bytes()
+        stream = b"commit refs/heads/main\ncommitter old <old@localhost> 1765000000 +0000\ndata 4\nold\n"
+        stream += b"M 100644 inline %s\ndata %d\n%s\n\n" % (old.legacy_path.encode(), len(content), content)
+        subprocess.run(["git", f"--git-dir={repository}", "fast-import", "--quiet"], input=stream, check=True)
+        LocalGitStore(repository).deliver([new])
+        from_git = collect(open_source(repository), validator)
+        assert sorted(r.id for r in from_git.records) == sorted([old.id, new.id]) and from_git.skipped == []
+        folder = write_folder(tmp_path / "checkout", [new])
+        (folder.parent / old.legacy_path).parent.mkdir(parents=True)
+        (folder.parent / old.legacy_path).write_bytes(content)
+        from_folder = collect(open_source(folder), validator)
+        assert sorted(r.id for r in from_folder.records) == sorted([old.id, new.id]) and from_folder.skipped == []
+
     def test_git_variables_of_the_host_do_not_redirect_the_read(
         self, tmp_path: Path, validator: Validator, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -149,6 +149,27 @@ def test_receiver_pr_with_valid_annotation_is_merged(fake: FakeGitHub, tmp_path:
     assert "merged" in summary and "❌" not in summary
 
 
+def test_pr_adding_a_record_at_the_earlier_layouts_path_is_merged(fake: FakeGitHub, tmp_path: Path) -> None:
+    """A record at the path it had before the deeper layout (two-character folder) is as valid, and is merged."""
+    rec = record()
+    sha = add_to_branch(RECEIVER, rec.branch, {rec.legacy_path: rec.to_bytes().decode()})
+    number = open_pull(RECEIVER, rec.branch)
+    code, out, _ = gate(tmp_path, number, sha)
+    assert code == 0, out
+    assert fake.files(REPO, "main")[rec.legacy_path] == rec.to_bytes() and rec.path not in fake.files(REPO, "main")
+
+
+def test_pr_adding_a_record_in_neither_layout_is_not_merged(fake: FakeGitHub, tmp_path: Path) -> None:
+    """A record one folder off both its paths is refused, naming where it belongs."""
+    rec = record()
+    elsewhere = rec.path.replace(f"/{rec.id[3]}/{rec.id}.json", f"/{rec.id}.json")
+    sha = add_to_branch(RECEIVER, rec.branch, {elsewhere: rec.to_bytes().decode()})
+    number = open_pull(RECEIVER, rec.branch)
+    code, out, _ = gate(tmp_path, number, sha)
+    assert code == 1 and f"belongs at {rec.path}" in out
+    assert elsewhere not in fake.files(REPO, "main")
+
+
 def test_the_merge_commit_carries_the_gates_words_not_the_pr_title_or_body(fake: FakeGitHub, tmp_path: Path) -> None:
     """PR text protects volunteer words with code spans, which mean nothing in a commit message: neither becomes one."""
     rec = record()

@@ -100,6 +100,14 @@ def test_record_at_another_path_is_refused() -> None:
     assert list(reasons) == ["records"] and "belongs at annotations/00/other.json" in reasons["records"]
 
 
+def test_record_at_its_earlier_layouts_path_is_merged() -> None:
+    """A valid record at the path the earlier layout gave it passes the records check."""
+    legacy = "annotations/53/53b5a3cc7d08fa4a/b7/b79e98e5a7c7e677ff7c5a3aaaabecfd.json"
+    current = "annotations/53/53b5a3cc7d08fa4a/b/79/e/b79e98e5a7c7e677ff7c5a3aaaabecfd.json"
+    facts = dataclasses.replace(GOOD, files=(ChangedFile(legacy, "added"),))
+    assert judge(facts, Policy(), {legacy: RecordCheck((), current, legacy)}).merge
+
+
 def test_unvalidated_file_is_refused() -> None:
     """An added annotation the validator never saw is refused."""
     assert list(refused(GOOD, {})) == ["records"]
