@@ -115,10 +115,11 @@ class ForwardedFor:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
-            self._rewrite(scope)
+            self.rewrite(scope)
         await self.app(scope, receive, send)
 
-    def _rewrite(self, scope: Scope) -> None:
+    def rewrite(self, scope: Scope) -> None:
+        """Set the client (and scheme) of `scope` from a trusted hop's headers; the fast submit path calls it too."""
         client = scope.get("client")
         peer = client[0] if client else ""
         if not peer or not self.hops.trust(peer):
