@@ -257,8 +257,10 @@ class SubmissionDecoder:
         """The number of keys the Structs hold when every rule passes (canonicalising numbers on the way), else None."""
         unset = msgspec.UNSET
         url, stamp = s.video_url, s.timestamp
-        # The schema's patterns leave printable ASCII without spaces in both; anything else the rules read by category.
-        if not (url.isascii() and stamp.isascii() and _web_address(url) and _zoned(stamp)):
+        # The schema's patterns leave no control or space in ASCII text; past ASCII, the rules' own test by category.
+        if not url.isascii() and refused_character(url, whitespace=True) is not None:
+            return None
+        if not (stamp.isascii() and _web_address(url) and _zoned(stamp)):
             return None
         index = s.frame_index
         if index > s.total_frames:
@@ -271,7 +273,7 @@ class SubmissionDecoder:
             keys += 1 + len(metadata)
             for key, value in metadata.items():
                 if type(value) is str:
-                    if not value.isascii():
+                    if not value.isascii() and refused_character(value) is not None:
                         return None
                 elif type(value) is float and value.is_integer():
                     metadata[key] = int(value)
