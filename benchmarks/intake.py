@@ -1,49 +1,40 @@
-"""How many submissions a second the receiver takes in, alone and behind nginx, beside a bare ceiling.
+"""How many submissions a second the receiver takes in, beside a bare ceiling and a FastAPI + pydantic peer.
 
-    python benchmarks/intake.py [--quick] [--clients 1,8,64] [--seconds 10] [--repeat 3] [--servers NAME,...]
+    python benchmarks/intake.py [--quick] [--repeat 5] [--clients 64] [--seconds 10] [--servers NAME,...]
 
-Setups, one after another in the same run, fed the same kind of traffic by the
-same load generator (benchmarks/loadgen.py):
+Setups, all started at once and fed the same kind of traffic by the same load
+generator (benchmarks/loadgen.py), measured in rounds: each round measures
+each setup once, one after another, so a round compares neighbours on a
+machine whose speed drifts (and on a shared machine, with whatever else runs).
 
 - `ceiling`: a Starlette endpoint on uvicorn with the receiver's uvicorn
   settings that only parses the JSON body and answers 201: what this Python,
   uvicorn and machine allow before the receiver does any work;
-- `sqlite-1`, `sqlite-2`: `python -m receiver serve` with its embedded default
-  (a local bare git repository, the SQLite journal beside it), one intake
-  process, then two (RECEIVER_WORKERS=2), each time with the deliver process
-  serve runs beside them;
-- `pg-1`, `pg-2`, `pg-3`: one, two and three `receiver serve` processes on one
-  PostgreSQL journal and one bare repository, behind nginx, exactly as
-  deploy/README.md describes; the load goes to nginx. PostgreSQL is a
-  throwaway cluster made the way the tests make it (tests/support/pgcluster.py) but
-  with fsync on, as SQLite's journal fsyncs too; nginx runs from
-  deploy/nginx.conf the way the tests run it (tests/support/nginx.py);
+- `intake-only`: `python -m receiver serve --role intake`, one intake process
+  and its SQLite journal (fsynced, synchronous=FULL), nothing delivering;
+- `sqlite-1`: `python -m receiver serve` with its embedded default (a local
+  bare git repository, the SQLite journal beside it) and the deliver process
+  serve runs beside it; `sqlite-2` the same with two intake processes;
+- `fastapi`: benchmarks/fastapi_peer.py, the same submit path as FastAPI +
+  pydantic would write it, on the receiver's own record and journal. FastAPI
+  and pydantic are not receiver dependencies: `pip install fastapi pydantic`
+  into the benchmark's Python, or the setup is skipped and the report says so;
+- `pg-1`, `pg-2`, `pg-3`, only when named in --servers: one to three receivers
+  on one PostgreSQL journal (fsync on) and one bare repository, behind nginx,
+  as deploy/README.md describes;
 - `prototype`, only when named in --servers: the Flask prototype it replaces
   (shared/seeds/backend.py beside this checkout, or the file PROTOTYPE_BACKEND
   names), in its own virtualenv made the first time under ~/.cache.
 
 Every request is a distinct valid submission made from the captured labeling
-page post (tests/captured/post_six_placed.json), so none is a duplicate; the
-per-client limit is off. Each setup and client count runs --repeat times; the
-table shows the median accepted answers (2xx) a second, the median p50 and p99
-latency, all errors, and the share of the single-process ceiling at the same
-client count. Then each setup's CPU per accepted submission, split between the
-receivers (intake and delivery), PostgreSQL and nginx: PostgreSQL's cost
-beside SQLite's. The machine may be shared: compare ratios and medians.
-
-Last, where a request's time goes: each step of the hot path (parse,
-validate, record, journal, answer) timed alone in this process, as
-benchmarks/hot_path.py prints it.
-
-Target: `sqlite-1` at 64 clients takes >= 50% of the ceiling's accepted/s, with p99 < 50 ms.
-The machine's speed drifts over a run of several minutes (ceilings measured
-minutes apart differ by a third here), so a second ceiling server is measured
-just before each of `sqlite-1`'s runs at 64 clients (the row "ceiling beside
-sqlite-1"), and the target's share is of those neighbouring runs. Right after
-each of those runs, `sqlite-1` is measured once more with its deliver process
-stopped (SIGSTOP, resumed afterwards to drain): the row "sqlite-1, delivery
-paused" shows what the intake process takes in when delivery does not run
-beside it on the same cores.
+page post (tests/captured/post_six_placed.json); the per-client limit is off.
+The report gives, at 64 clients and as medians of the rounds (five unless
+--repeat says fewer): intake-only's share of the ceiling and its p99 (target
+>= 50%, p99 < 25 ms), sqlite-1's accepted/s over the FastAPI peer's (target
+>= 2.5x), and the CPU per accepted submission of the intake process (target
+<= 110 µs), of the deliverer and of the event-loop thread, with the load
+average before and after. Last, each step of the hot path timed alone in this
+process (benchmarks/hot_path.py).
 
 All traffic goes to 127.0.0.1; every run is bounded in time and count; the
 servers are stopped and the temporary folders removed on the way out, also on
