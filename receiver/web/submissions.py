@@ -215,11 +215,26 @@ async def _body(receive: Receive, limit: int, seconds: float) -> bytes | None:
     """
     if seconds <= 0:
         return await _read(receive, limit)
+    # What `asyncio.timeout` does, without its context object: one timer that cancels this task, told apart
+    # from any other cancellation by the flag it sets. This runs for every submission.
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    expired: list[bool] = []
+    timer = loop.call_at(loop.time() + seconds, _expire, task, expired)
     try:
-        async with asyncio.timeout(seconds):
-            return await _read(receive, limit)
-    except TimeoutError:
-        raise _Late from None
+        return await _read(receive, limit)
+    except asyncio.CancelledError:
+        if expired and task.uncancel() == 0:
+            raise _Late from None
+        raise
+    finally:
+        timer.cancel()
+
+
+def _expire(task: asyncio.Task[Any], expired: list[bool]) -> None:
+    expired.append(True)
+    task.cancel()
 
 
 async def _read(receive: Receive, limit: int) -> bytes | None:
