@@ -44,6 +44,15 @@ _KEY_END = re.compile(rb'"[ \t\r\n]*:')
 _BOUNDS = {"minimum": "ge", "maximum": "le", "exclusiveMinimum": "gt", "exclusiveMaximum": "lt"}
 #: Keywords that only describe: they constrain nothing.
 _NOTES = frozenset({"description", "title", "$comment", "examples"})
+#: What `struct_type` turns into a type or a constraint; any other keyword in a node makes the schema unsupported.
+_UNDERSTOOD = frozenset({
+    "type", "enum", "$ref", "items", "properties", "required", "additionalProperties", "propertyNames", "pattern",
+    "minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties", *_BOUNDS, *_NOTES,
+})
+#: The top level's keywords the one pass checks itself (the labels/instances alternatives), or that are no constraint.
+_TOP_LEVEL = frozenset({"$schema", "$id", "$defs", "anyOf", "not"})
+#: The one object whose named properties sit beside additional ones: the one pass checks those names (`model`).
+_NAMED_BESIDE_ADDITIONAL = "Metadata"
 
 
 def _strict_end(pattern: str) -> str:
@@ -79,7 +88,12 @@ def struct_type(node: Mapping[str, Any], defs: Mapping[str, Any], name: str = "S
     properties beside its additional ones) is left to the one pass of
     `SubmissionDecoder`, which knows to check it. Anything else raises `UnsupportedSchema`.
     """
+    unknown = set(node) - _UNDERSTOOD
+    if unknown:
+        raise UnsupportedSchema(f"keyword(s) {', '.join(sorted(unknown))} in {name}")
     if "$ref" in node:
+        if set(node) - {"$ref", *_NOTES}:
+            raise UnsupportedSchema(f"keywords beside a reference in {name}")
         reference = node["$ref"]
         if not reference.startswith("#/$defs/"):
             raise UnsupportedSchema(f"reference {reference}")
@@ -107,6 +121,10 @@ def struct_type(node: Mapping[str, Any], defs: Mapping[str, Any], name: str = "S
     if kind == "array":
         return _annotated(list[struct_type(node["items"], defs, name)], _meta(node, lengths=("minItems", "maxItems")))  # type: ignore[misc]
     if kind == "object" and isinstance(node.get("additionalProperties"), dict):
+        if node.get("properties") and name != _NAMED_BESIDE_ADDITIONAL:
+            raise UnsupportedSchema(f"named properties beside additional ones in {name}")
+        if set(node.get("additionalProperties", {})) - _UNDERSTOOD - {"anyOf"}:
+            raise UnsupportedSchema(f"additional properties of {name}")
         keys = node.get("propertyNames", {"type": "string"})
         values = node["additionalProperties"]
         value = Union[tuple(struct_type(one, defs, name) for one in values["anyOf"])] if "anyOf" in values else struct_type(values, defs, name)  # noqa: UP007
@@ -228,7 +246,8 @@ class SubmissionDecoder:
         schema = load_schema(SUBMISSION) if schema is None else schema
         _known(schema)
         skeleton = validator.skeleton
-        self._type = struct_type(schema, _implied_by_skeleton(schema.get("$defs", {}), skeleton))
+        top = {key: value for key, value in schema.items() if key not in _TOP_LEVEL}
+        self._type = struct_type(top, _implied_by_skeleton(schema.get("$defs", {}), skeleton))
         self._decoder = msgspec.json.Decoder(self._type)
         self.encode = msgspec.json.Encoder(order="sorted").encode
         self._allowance_of = validator.allowance_of
