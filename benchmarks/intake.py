@@ -1,49 +1,40 @@
-"""How many submissions a second the receiver takes in, alone and behind nginx, beside a bare ceiling.
+"""How many submissions a second the receiver takes in, beside a bare ceiling and a FastAPI + pydantic peer.
 
-    python benchmarks/intake.py [--quick] [--clients 1,8,64] [--seconds 10] [--repeat 3] [--servers NAME,...]
+    python benchmarks/intake.py [--quick] [--repeat 5] [--clients 64] [--seconds 10] [--servers NAME,...]
 
-Setups, one after another in the same run, fed the same kind of traffic by the
-same load generator (benchmarks/loadgen.py):
+Setups, all started at once and fed the same kind of traffic by the same load
+generator (benchmarks/loadgen.py), measured in rounds: each round measures
+each setup once, one after another, so a round compares neighbours on a
+machine whose speed drifts (and on a shared machine, with whatever else runs).
 
 - `ceiling`: a Starlette endpoint on uvicorn with the receiver's uvicorn
   settings that only parses the JSON body and answers 201: what this Python,
   uvicorn and machine allow before the receiver does any work;
-- `sqlite-1`, `sqlite-2`: `python -m receiver serve` with its embedded default
-  (a local bare git repository, the SQLite journal beside it), one intake
-  process, then two (RECEIVER_WORKERS=2), each time with the deliver process
-  serve runs beside them;
-- `pg-1`, `pg-2`, `pg-3`: one, two and three `receiver serve` processes on one
-  PostgreSQL journal and one bare repository, behind nginx, exactly as
-  deploy/README.md describes; the load goes to nginx. PostgreSQL is a
-  throwaway cluster made the way the tests make it (tests/support/pgcluster.py) but
-  with fsync on, as SQLite's journal fsyncs too; nginx runs from
-  deploy/nginx.conf the way the tests run it (tests/support/nginx.py);
+- `intake-only`: `python -m receiver serve --role intake`, one intake process
+  and its SQLite journal (fsynced, synchronous=FULL), nothing delivering;
+- `sqlite-1`: `python -m receiver serve` with its embedded default (a local
+  bare git repository, the SQLite journal beside it) and the deliver process
+  serve runs beside it; `sqlite-2` the same with two intake processes;
+- `fastapi`: benchmarks/fastapi_peer.py, the same submit path as FastAPI +
+  pydantic would write it, on the receiver's own record and journal. FastAPI
+  and pydantic are not receiver dependencies: `pip install fastapi pydantic`
+  into the benchmark's Python, or the setup is skipped and the report says so;
+- `pg-1`, `pg-2`, `pg-3`, only when named in --servers: one to three receivers
+  on one PostgreSQL journal (fsync on) and one bare repository, behind nginx,
+  as deploy/README.md describes;
 - `prototype`, only when named in --servers: the Flask prototype it replaces
   (shared/seeds/backend.py beside this checkout, or the file PROTOTYPE_BACKEND
   names), in its own virtualenv made the first time under ~/.cache.
 
 Every request is a distinct valid submission made from the captured labeling
-page post (tests/captured/post_six_placed.json), so none is a duplicate; the
-per-client limit is off. Each setup and client count runs --repeat times; the
-table shows the median accepted answers (2xx) a second, the median p50 and p99
-latency, all errors, and the share of the single-process ceiling at the same
-client count. Then each setup's CPU per accepted submission, split between the
-receivers (intake and delivery), PostgreSQL and nginx: PostgreSQL's cost
-beside SQLite's. The machine may be shared: compare ratios and medians.
-
-Last, where a request's time goes: each step of the hot path (parse,
-validate, record, journal, answer) timed alone in this process, as
-benchmarks/hot_path.py prints it.
-
-Target: `sqlite-1` at 64 clients takes >= 50% of the ceiling's accepted/s, with p99 < 50 ms.
-The machine's speed drifts over a run of several minutes (ceilings measured
-minutes apart differ by a third here), so a second ceiling server is measured
-just before each of `sqlite-1`'s runs at 64 clients (the row "ceiling beside
-sqlite-1"), and the target's share is of those neighbouring runs. Right after
-each of those runs, `sqlite-1` is measured once more with its deliver process
-stopped (SIGSTOP, resumed afterwards to drain): the row "sqlite-1, delivery
-paused" shows what the intake process takes in when delivery does not run
-beside it on the same cores.
+page post (tests/captured/post_six_placed.json); the per-client limit is off.
+The report gives, at 64 clients and as medians of the rounds (five unless
+--repeat says fewer): intake-only's share of the ceiling and its p99 (target
+>= 50%, p99 < 25 ms), sqlite-1's accepted/s over the FastAPI peer's (target
+>= 2.5x), and the CPU per accepted submission of the intake process (target
+<= 110 µs), of the deliverer and of the event-loop thread, with the load
+average before and after. Last, each step of the hot path timed alone in this
+process (benchmarks/hot_path.py).
 
 All traffic goes to 127.0.0.1; every run is bounded in time and count; the
 servers are stopped and the temporary folders removed on the way out, also on
@@ -54,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import importlib.metadata
 import importlib.util
 import json
@@ -69,7 +59,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -90,20 +80,29 @@ PROTOTYPE = Path(os.environ.get("PROTOTYPE_BACKEND") or ROOT.parent / "shared" /
 HOST = "127.0.0.1"
 SECRET = "benchmark-secret"
 
-TARGET_SHARE = 0.5
-TARGET_P99_MS = 50.0
-TARGET_CLIENTS = 64
-TARGET_SETUP = "sqlite-1"
+#: `receiver serve --role intake`: the intake process alone, nothing delivering beside it.
+INTAKE_ONLY = "intake-only"
+#: The receiver with its deliver process beside it, into the local repository.
+WITH_DELIVERY = "sqlite-1"
+#: The same submit path on FastAPI + pydantic with the receiver's journal (benchmarks/fastapi_peer.py).
+PEER = "fastapi"
 
-#: The ceiling measured again just before each of the target setup's runs at the target's client count:
-#: the machine's speed drifts over a full run, so the target's share is read against these neighbours.
-PAIRED_CEILING = f"ceiling beside {TARGET_SETUP}"
-#: The target setup again, its deliver process stopped during the load: what intake alone takes in beside nothing else of the receiver.
-PAUSED = f"{TARGET_SETUP}, delivery paused"
+TARGET_CLIENTS = 64
+#: intake-only's accepted/s against the ceiling's in the same round, and its p99.
+TARGET_SHARE = 0.5
+TARGET_P99_MS = 25.0
+#: sqlite-1's accepted/s against the FastAPI peer's in the same round.
+TARGET_PEER_RATIO = 2.5
+#: CPU of the intake process per accepted submission.
+TARGET_INTAKE_US = 110.0
+
 #: The share of the receivers' CPU spent delivering: not a process of its own in the totals.
 DELIVERY = "delivery"
-SETUPS = ("prototype", "ceiling", PAIRED_CEILING, "sqlite-1", PAUSED, "sqlite-2", "pg-1", "pg-2", "pg-3")
-DEFAULT_SETUPS = ("ceiling", "sqlite-1", "sqlite-2", "pg-1", "pg-2", "pg-3")
+#: CPU of the server's event-loop thread (its main thread).
+LOOP = "loop"
+SETUPS = ("prototype", "ceiling", INTAKE_ONLY, WITH_DELIVERY, PEER, "sqlite-2", "pg-1", "pg-2", "pg-3")
+DEFAULT_SETUPS = ("ceiling", INTAKE_ONLY, WITH_DELIVERY, PEER)
+PEER_INSTALL = "pip install fastapi pydantic"
 
 # The uvicorn settings `receiver serve` passes (receiver/cli.py), given to the
 # ceiling too so the two differ only in what the endpoint does.
@@ -213,6 +212,15 @@ def _deliverers(roots: Sequence[int], table: dict[int, tuple[int, float]]) -> li
     return found
 
 
+def _thread_cpu(pid: int) -> float:
+    """CPU seconds of the process's main thread: uvicorn runs the event loop there."""
+    try:
+        fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(v) for v in fields[11:13]) / os.sysconf("SC_CLK_TCK")
+
+
 def _tree_cpu(roots: Sequence[int], table: dict[int, tuple[int, float]]) -> float:
     """CPU seconds of `roots` and every live descendant (uvicorn's workers, nginx's, PostgreSQL's backends)."""
     children: dict[int, list[int]] = {}
@@ -238,8 +246,8 @@ class Target:
     headers: dict[str, str] = field(default_factory=dict)
     origin: Path | None = None
     journal: bool = True
-    #: The SQLite journal's write-turn lock, which a paused deliverer must not be holding.
-    write_lock: Path | None = None
+    #: The process whose main thread runs the event loop that answers (a single-process server).
+    loop_pid: int | None = None
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU seconds per role so far; "delivery" is the part of "receivers" spent in deliver processes and their git calls."""
@@ -248,6 +256,8 @@ class Target:
         deliverers = _deliverers(self.roles.get("receivers", []), table)
         if deliverers:  # a receiver on PostgreSQL delivers from a thread of its own process: not told apart
             spent[DELIVERY] = _tree_cpu(deliverers, table)
+        if self.loop_pid is not None:
+            spent[LOOP] = _thread_cpu(self.loop_pid)
         return spent
 
 
@@ -268,6 +278,8 @@ class Measured:
     cpu: dict[str, float]
     drain: Drain | None = None
     pushed: int | None = None
+    #: Which round of paired runs (every setup measured once per round, one after another).
+    round: int = 0
 
 
 def _free_port() -> int:
@@ -401,16 +413,32 @@ def start_ceiling(stack: contextlib.ExitStack, base: Path) -> Target:
     port = _free_port()
     argv = [sys.executable, "-m", "uvicorn", "ceiling:app", "--app-dir", str(base), "--host", HOST, "--port", str(port), *UVICORN_FLAGS]
     process = stack.enter_context(_started("ceiling", argv, cwd=base, env=_clean_environ(), port=port))
-    return Target("ceiling", port, "/api/labels", {"server": [process.pid]}, journal=False)
+    return Target("ceiling", port, "/api/labels", {"server": [process.pid]}, journal=False, loop_pid=process.pid)
 
 
-def _receiver(stack: contextlib.ExitStack, name: str, cwd: Path, settings: dict[str, str]) -> tuple[int, int]:
+def start_peer(stack: contextlib.ExitStack, base: Path) -> Target:
+    """The FastAPI + pydantic peer on uvicorn with the same flags, its journal in `base`."""
+    missing = [name for name in ("fastapi", "pydantic") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise Missing(f"{' and '.join(missing)} not installed in this Python; `{PEER_INSTALL}` (for the benchmark only, not a receiver dependency)")
+    base.mkdir()
+    port = _free_port()
+    env = _clean_environ() | {
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "RECEIVER_PEER_JOURNAL": str(base / "journal.sqlite3"),
+    }
+    argv = [sys.executable, "-m", "uvicorn", "fastapi_peer:app", "--app-dir", str(Path(__file__).resolve().parent), "--host", HOST, "--port", str(port), *UVICORN_FLAGS]
+    process = stack.enter_context(_started(PEER, argv, cwd=base, env=env, port=port))
+    return Target(PEER, port, "/api/labels", {"server": [process.pid]}, journal=False, loop_pid=process.pid)
+
+
+def _receiver(stack: contextlib.ExitStack, name: str, cwd: Path, settings: dict[str, str], *options: str) -> tuple[int, int]:
     """One `receiver serve` in `cwd`; its port and pid."""
     cwd.mkdir(parents=True)
     port = _free_port()
     # PYTHONPATH: the receiver is this checkout's, installed or not.
     env = _clean_environ() | {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))} | settings
-    argv = [sys.executable, "-m", "receiver", "serve", "--port", str(port)]
+    argv = [sys.executable, "-m", "receiver", "serve", "--port", str(port), *options]
     process = stack.enter_context(_started(name, argv, cwd=cwd, env=env, port=port))
     return port, process.pid
 
@@ -418,7 +446,13 @@ def _receiver(stack: contextlib.ExitStack, name: str, cwd: Path, settings: dict[
 def start_sqlite(stack: contextlib.ExitStack, base: Path, workers: int, rate_limit: str) -> Target:
     """The embedded default: one `receiver serve`, its SQLite journal beside a local bare repository."""
     port, pid = _receiver(stack, f"sqlite-{workers}", base, {"RECEIVER_RATE_LIMIT": rate_limit, "RECEIVER_WORKERS": str(workers)})
-    return Target(f"sqlite-{workers}", port, "/api/labels", {"receivers": [pid]}, write_lock=base / "receiver-data" / "journal.sqlite3.write.lock")
+    return Target(f"sqlite-{workers}", port, "/api/labels", {"receivers": [pid]}, loop_pid=pid if workers == 1 else None)
+
+
+def start_intake_only(stack: contextlib.ExitStack, base: Path, rate_limit: str) -> Target:
+    """`receiver serve --role intake`: one intake process and its SQLite journal, nothing delivering (its backlog only grows)."""
+    port, pid = _receiver(stack, INTAKE_ONLY, base, {"RECEIVER_RATE_LIMIT": rate_limit, "RECEIVER_WORKERS": "1"}, "--role", "intake")
+    return Target(INTAKE_ONLY, port, "/api/labels", {"receivers": [pid]}, journal=False, loop_pid=pid)
 
 
 @dataclass
@@ -477,38 +511,6 @@ def measure(target: Target, submissions: Submissions, clients: int, seconds: flo
     load = run_load(HOST, target.port, requests, clients=clients, seconds=seconds, grace=grace)
     after = target.cpu_seconds()
     return Measured(target.name, load, {role: after[role] - before.get(role, 0.0) for role in after})
-
-
-@contextlib.contextmanager
-def delivery_paused(target: Target) -> Iterator[None]:
-    """The target's deliver processes stopped (SIGSTOP) while the block runs, at a moment they hold no journal lock."""
-    assert target.write_lock is not None
-    pids = _deliverers(target.roles["receivers"], _process_table())
-    with open(target.write_lock, "a+b") as lock:
-        for _ in range(100):
-            for pid in pids:
-                os.kill(pid, signal.SIGSTOP)
-            try:
-                # Stopped between two writes, or intake would wait on it for the whole run.
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                _resume(pids)
-                time.sleep(0.01)
-                continue
-            fcntl.flock(lock, fcntl.LOCK_UN)
-            break
-        else:
-            raise RuntimeError("the deliver process kept the journal's write lock; not pausing it")
-    try:
-        yield
-    finally:
-        _resume(pids)
-
-
-def _resume(pids: Sequence[int]) -> None:
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGCONT)
 
 
 def warm_up(target: Target, submissions: Submissions, count: int) -> None:
@@ -578,10 +580,18 @@ class Row:
         values = [v for m in self.runs if (v := m.load.percentile_ms(fraction)) is not None]
         return statistics.median(values) if values else None
 
-    def cpu_ms_per_submission(self, role: str) -> float | None:
+    def cpu_us_per_submission(self, role: str) -> float | None:
+        """CPU microseconds of `role` per accepted submission over all runs of the row; "intake" is the receivers' or server's CPU without delivery."""
         accepted = sum(m.load.accepted for m in self.runs)
-        spent = sum(m.cpu.get(role, 0.0) for m in self.runs)
-        return spent * 1000 / accepted if accepted and any(role in m.cpu for m in self.runs) else None
+        if not accepted:
+            return None
+        if role == "intake":
+            spent = sum(m.cpu.get("receivers", m.cpu.get("server", 0.0)) - m.cpu.get(DELIVERY, 0.0) for m in self.runs)
+        elif any(role in m.cpu for m in self.runs):
+            spent = sum(m.cpu.get(role, 0.0) for m in self.runs)
+        else:
+            return None
+        return spent * 1e6 / accepted
 
 
 def rows(results: Sequence[Measured]) -> list[Row]:
@@ -592,13 +602,13 @@ def rows(results: Sequence[Measured]) -> list[Row]:
     return [Row(s, c, runs) for (s, c), runs in sorted(grouped.items(), key=lambda kv: (kv[0][1], order[kv[0][0]]))]
 
 
-def _verdict(row: Row, ceiling: float | None) -> str:
-    if row.server != TARGET_SETUP or row.clients != TARGET_CLIENTS or not ceiling:
-        return ""
-    share_ok = row.rate >= TARGET_SHARE * ceiling
-    p99 = row.percentile_ms(0.99)
-    p99_ok = p99 is not None and p99 < TARGET_P99_MS
-    return f"≥ {TARGET_SHARE:.0%} of ceiling: {'met' if share_ok else 'missed'}; p99 < {TARGET_P99_MS:.0f} ms: {'met' if p99_ok else 'missed'}"
+def paired(results: Sequence[Measured], clients: int, server: str, reference: str) -> list[float]:
+    """`server`'s accepted/s over `reference`'s, round by round (both measured minutes apart at most), at `clients`."""
+    rounds: dict[int, dict[str, float]] = {}
+    for m in results:
+        if m.load.clients == clients:
+            rounds.setdefault(m.round, {})[m.server] = m.load.accepted_per_second
+    return [r[server] / r[reference] for r in rounds.values() if server in r and r.get(reference)]
 
 
 def _uvicorn_version() -> str:
@@ -610,56 +620,82 @@ def _http_parser() -> str:
     return "httptools" if importlib.util.find_spec("httptools") else "h11"
 
 
-def report(results: list[Measured], profile: Profile, skipped: dict[str, str]) -> str:
+def _loop() -> str:
+    return "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def targets(results: Sequence[Measured], repeat: int) -> list[str]:
+    """The issue's targets at the target client count, each with its figure and whether it was met."""
+    table = {r.server: r for r in rows(results) if r.clients == TARGET_CLIENTS}
+    out = [f"Targets at {TARGET_CLIENTS} clients, medians of {repeat} paired round(s) (every setup measured once per round, one after another):"]
+    shares = paired(results, TARGET_CLIENTS, INTAKE_ONLY, "ceiling")
+    if shares and INTAKE_ONLY in table:
+        share = statistics.median(shares)
+        p99 = table[INTAKE_ONLY].percentile_ms(0.99)
+        out.append(f"- {INTAKE_ONLY} ≥ {TARGET_SHARE:.0%} of the ceiling: {share:.0%} (rounds: {', '.join(f'{x:.0%}' for x in shares)}): {_met(share >= TARGET_SHARE)}; "
+                   f"p99 < {TARGET_P99_MS:.0f} ms: {_ms(p99)} ms: {_met(p99 is not None and p99 < TARGET_P99_MS)}")
+    ratios = paired(results, TARGET_CLIENTS, WITH_DELIVERY, PEER)
+    if ratios:
+        ratio = statistics.median(ratios)
+        out.append(f"- {WITH_DELIVERY} (delivery running) ≥ {TARGET_PEER_RATIO:g}x the FastAPI peer: {ratio:.2f}x (rounds: {', '.join(f'{x:.2f}' for x in ratios)}): {_met(ratio >= TARGET_PEER_RATIO)}")
+    for name in (INTAKE_ONLY, WITH_DELIVERY):
+        if name in table and (cost := table[name].cpu_us_per_submission("intake")) is not None:
+            out.append(f"- intake CPU ≤ {TARGET_INTAKE_US:.0f} µs per accepted submission, {name}: {cost:.0f} µs: {_met(cost <= TARGET_INTAKE_US)}")
+    if len(out) == 1:
+        out.append("- not measured: run the ceiling, intake-only, sqlite-1 and fastapi setups at 64 clients")
+    return out
+
+
+def report(results: list[Measured], profile: Profile, skipped: dict[str, str], load: tuple[tuple[float, ...], tuple[float, ...]]) -> str:
     table = rows(results)
-    ceiling = {r.clients: r.rate for r in table if r.server == "ceiling"}
-    beside = {r.clients: r.rate for r in table if r.server == PAIRED_CEILING}
     out = [
         (
-            f"Intake, {os.cpu_count()} cores, {profile.seconds:g} s a run, median of {profile.repeat} run(s); "
-            f"target: {TARGET_SETUP} ≥ {TARGET_SHARE:.0%} of the ceiling's accepted/s at {TARGET_CLIENTS} clients with p99 < {TARGET_P99_MS:.0f} ms."
+            f"Intake, {os.cpu_count()} cores, {profile.seconds:g} s a run, {profile.repeat} round(s); "
+            f"load average (1, 5, 15 min) {', '.join(f'{x:.2f}' for x in load[0])} before, {', '.join(f'{x:.2f}' for x in load[1])} after: "
+            "a shared machine's figures move with what else runs; the paired ratios move less."
         ),
         (
-            f"uvicorn {_uvicorn_version()} with the {_http_parser()} HTTP parser; pg-N is N receivers on one PostgreSQL "
-            "journal (fsync on) behind nginx; latencies are of every answered request, errors included."
-        ),
-        (
-            f"\"{PAIRED_CEILING}\" is a second ceiling server measured just before each {TARGET_SETUP} run at {TARGET_CLIENTS} clients; "
-            f"{TARGET_SETUP}'s share there is of those neighbouring runs, the other shares of the ceiling row. "
-            f"\"{PAUSED}\" is {TARGET_SETUP} measured right after, its deliver process stopped (SIGSTOP) for the run "
-            "and resumed to drain: what the intake process takes in with nothing else of the receiver running."
+            f"uvicorn {_uvicorn_version()} with the {_http_parser()} HTTP parser and {_loop()} for every server; the load generator is "
+            "benchmarks/loadgen.py (Python, in this process, on the same cores); latencies are of every answered request, errors included. "
+            f"{INTAKE_ONLY} is `receiver serve --role intake` (nothing delivers; its backlog only grows), {WITH_DELIVERY} is `receiver serve` "
+            f"with its deliver process into the local repository, {PEER} is benchmarks/fastapi_peer.py (FastAPI + pydantic, the receiver's SQLite journal, fsynced)."
         ),
         "",
-        "| setup | clients | accepted/s | p50 ms | p99 ms | errors | share of ceiling | target |",
-        "|---|---:|---:|---:|---:|---|---:|---|",
+        *targets(results, profile.repeat),
+        "",
+        "| setup | clients | accepted/s | p50 ms | p99 ms | errors | share of the ceiling (median of rounds) |",
+        "|---|---:|---:|---:|---:|---|---:|",
     ]
     for r in table:
-        reference = ceiling.get(r.clients)
-        if r.server in (TARGET_SETUP, PAUSED) and r.clients in beside:
-            reference = beside[r.clients]
-        share = f"{r.rate / reference:.0%}" if not r.server.startswith("ceiling") and r.server != "prototype" and reference else ""
+        shares = paired(results, r.clients, r.server, "ceiling") if r.server not in ("ceiling", "prototype") else []
+        share = f"{statistics.median(shares):.0%}" if shares else ""
         out.append(
             f"| {r.server} | {r.clients} | {r.rate:,.1f} | {_ms(r.percentile_ms(0.5))} | {_ms(r.percentile_ms(0.99))} "
-            f"| {_errors([m.load for m in r.runs])} | {share} | {_verdict(r, reference)} |"
+            f"| {_errors([m.load for m in r.runs])} | {share} |"
         )
     for name, why in skipped.items():
-        out.append(f"| {name} | - | skipped: {why} | | | | | |")
-    costed = [r for r in table if not r.server.startswith("ceiling") and r.server != "prototype"]
+        out.append(f"| {name} | - | skipped: {why} | | | | |")
+    costed = [r for r in table if r.server != "prototype"]
     if costed:
         out += [
             "",
-            "CPU ms per accepted submission (all runs of the row; receivers count intake and delivery to the local repository, "
-            "delivery being the deliver processes and their git calls):",
+            "CPU µs per accepted submission (all runs of the row). intake: the serving process (for receivers without their deliver "
+            "processes); delivery: the deliver process and its git calls; loop thread: the serving process's main thread, where uvicorn "
+            "runs the event loop, and its share of the serving process's CPU:",
             "",
-            "| cost | setup | clients | receivers | of which delivery | PostgreSQL | nginx | all servers |",
-            "|---|---|---:|---:|---:|---:|---:|---:|",
+            "| cost | setup | clients | intake process | delivery | loop thread | loop share | PostgreSQL | nginx |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for r in sorted(costed, key=lambda r: (r.clients, SETUPS.index(r.server))):
-            parts = {role: r.cpu_ms_per_submission(role) for role in ("receivers", "postgres", "nginx")}
-            total = sum(v for v in parts.values() if v is not None)
+            intake, loop = r.cpu_us_per_submission("intake"), r.cpu_us_per_submission(LOOP)
+            share = f"{loop / intake:.0%}" if intake and loop is not None else "-"
             out.append(
-                f"| cost | {r.server} | {r.clients} | {_ms2(parts['receivers'])} | {_ms2(r.cpu_ms_per_submission(DELIVERY))} "
-                f"| {_ms2(parts['postgres'])} | {_ms2(parts['nginx'])} | {total:.2f} |"
+                f"| cost | {r.server} | {r.clients} | {_us(intake)} | {_us(r.cpu_us_per_submission(DELIVERY))} | {_us(loop)} | {share} "
+                f"| {_us(r.cpu_us_per_submission('postgres'))} | {_us(r.cpu_us_per_submission('nginx'))} |"
             )
     stored = [m for m in results if m.pushed is not None]
     if stored:
@@ -695,14 +731,14 @@ def report(results: list[Measured], profile: Profile, skipped: dict[str, str]) -
     ]
     for r in sorted(table, key=lambda r: (SETUPS.index(r.server), r.clients)):
         elapsed = max(sum(m.load.elapsed for m in r.runs), 1e-9)
-        server = sum(sum(v for role, v in m.cpu.items() if role != DELIVERY) for m in r.runs)
+        server = sum(sum(v for role, v in m.cpu.items() if role not in (DELIVERY, LOOP)) for m in r.runs)
         generator = sum(m.load.generator_cpu for m in r.runs)
         out.append(f"| {r.server} | {r.clients} | {server / elapsed:.0%} | {generator / elapsed:.0%} |")
     return "\n".join(out)
 
 
-def _ms2(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
+def _us(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
 
 
 # -- the command ----------------------------------------------------------------
@@ -719,11 +755,11 @@ def _counts(text: str) -> tuple[int, ...]:
 
 
 def build_profile(args: argparse.Namespace) -> Profile:
-    clients = args.clients or (1, 8, 64)
+    clients = args.clients or (TARGET_CLIENTS,)
     if args.quick:
-        return Profile(clients, args.seconds or 2.0, args.repeat or 1, tuple(c for c in clients if c <= 8), args.prototype_seconds or 3.0,
+        return Profile(clients, args.seconds or 2.0, args.repeat or 1, tuple(c for c in clients if c <= 8) or (1,), args.prototype_seconds or 3.0,
                        rate_limit=args.rate_limit)
-    return Profile(clients, args.seconds or 10.0, args.repeat or 3, clients, args.prototype_seconds or min(args.seconds or 10.0, 5.0),
+    return Profile(clients, args.seconds or 10.0, args.repeat or 5, clients, args.prototype_seconds or min(args.seconds or 10.0, 5.0),
                    rate_limit=args.rate_limit)
 
 
@@ -732,6 +768,10 @@ def _start(name: str, stack: contextlib.ExitStack, base: Path, shared: Shared, p
         return start_prototype(stack, base, prototype_python(venv))
     if name == "ceiling":
         return start_ceiling(stack, base)
+    if name == INTAKE_ONLY:
+        return start_intake_only(stack, base, profile.rate_limit)
+    if name == PEER:
+        return start_peer(stack, base)
     kind, _, count = name.partition("-")
     if kind == "sqlite":
         return start_sqlite(stack, base, int(count), profile.rate_limit)
@@ -739,6 +779,11 @@ def _start(name: str, stack: contextlib.ExitStack, base: Path, shared: Shared, p
 
 
 def run(profile: Profile, venv: Path, servers: Sequence[str], skipped: dict[str, str]) -> list[Measured]:
+    """Every setup started at once, then measured in rounds: each round measures each setup once, one after another.
+
+    A round takes a minute or so, so the ratios within a round compare setups on the same machine in the same state:
+    their median over the rounds is what the targets are read from.
+    """
     template = json.loads(CAPTURE.read_text(encoding="utf-8"))["body_json"]
     submissions = Submissions(template)
     results: list[Measured] = []
@@ -746,69 +791,60 @@ def run(profile: Profile, venv: Path, servers: Sequence[str], skipped: dict[str,
         base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="intake-bench-")))
         shared = Shared(base / "postgres")
         stack.callback(shared.close)
-        paired = None
-        if "ceiling" in servers and TARGET_SETUP in servers and TARGET_CLIENTS in profile.clients:
-            paired = replace(start_ceiling(stack, base / "ceiling-paired"), name=PAIRED_CEILING)
+        targets: list[Target] = []
         for name in servers:
-            with contextlib.ExitStack() as scope:
-                try:
-                    target = _start(name, scope, base / name, shared, profile, venv)
-                except Missing as exc:
-                    print(f"{name}: skipped, {exc}", file=sys.stderr)
-                    skipped[name] = str(exc)
-                    continue
-                results += _measure_setup(target, submissions, profile, paired if name == TARGET_SETUP else None)
+            try:
+                target = _start(name, stack, base / name, shared, profile, venv)
+            except Missing as exc:
+                print(f"{name}: skipped, {exc}", file=sys.stderr)
+                skipped[name] = str(exc)
+                continue
+            if name == "prototype":
+                results += _measure_prototype(target, submissions, profile)
+            else:
+                targets.append(target)
+        for target in targets:
+            warm_up(target, submissions, 200)
+            if target.journal:
+                wait_drained(target, 0, 0, 1.0, timeout=120.0)
+        for clients in profile.clients:
+            for attempt in range(profile.repeat):
+                for target in targets:
+                    print(f"{target.name}, {clients} client(s), round {attempt + 1} of {profile.repeat} ...", file=sys.stderr)
+                    delivered_before = _journal(target)[1] if target.journal else 0
+                    m = measure(target, submissions, clients, profile.seconds, int(profile.pool_rate * profile.seconds), grace=10.0)
+                    m.round = attempt
+                    if target.journal:
+                        # Each run starts with an empty backlog, so one run's delivery does not slow the next one's intake.
+                        m.drain = wait_drained(target, m.load.accepted, delivered_before, m.load.elapsed, timeout=600.0)
+                    results.append(m)
     return results
 
 
-def _measure_setup(target: Target, submissions: Submissions, profile: Profile, paired: Target | None = None) -> list[Measured]:
+def _measure_prototype(target: Target, submissions: Submissions, profile: Profile) -> list[Measured]:
     results: list[Measured] = []
-    if target.name == "prototype":
-        warm_up(target, submissions, 3)
-        for clients in profile.prototype_clients:
-            print(f"prototype, {clients} client(s) ...", file=sys.stderr)
-            before = pushed(target)
-            # The prototype answers in tens of milliseconds to seconds; the grace lets its in-flight commits finish.
-            m = measure(target, submissions, clients, profile.prototype_seconds, profile.prototype_pool, grace=60.0)
-            m.pushed = pushed(target) - before
-            results.append(m)
-        return results
-    warm_up(target, submissions, 200)
-    if target.journal:
-        wait_drained(target, 0, 0, 1.0, timeout=120.0)
-    for clients in profile.clients:
-        for attempt in range(profile.repeat):
-            if paired is not None and clients == TARGET_CLIENTS:
-                print(f"{paired.name}, {clients} client(s), run {attempt + 1} of {profile.repeat} ...", file=sys.stderr)
-                results.append(measure(paired, submissions, clients, profile.seconds, int(profile.pool_rate * profile.seconds), grace=10.0))
-            print(f"{target.name}, {clients} client(s), run {attempt + 1} of {profile.repeat} ...", file=sys.stderr)
-            delivered_before = _journal(target)[1] if target.journal else 0
-            m = measure(target, submissions, clients, profile.seconds, int(profile.pool_rate * profile.seconds), grace=10.0)
-            if target.journal:
-                # Each run starts with an empty backlog, so one run's delivery does not slow the next one's intake.
-                m.drain = wait_drained(target, m.load.accepted, delivered_before, m.load.elapsed, timeout=600.0)
-            results.append(m)
-            if paired is not None and clients == TARGET_CLIENTS and target.write_lock is not None:
-                print(f"{PAUSED}, {clients} client(s), run {attempt + 1} of {profile.repeat} ...", file=sys.stderr)
-                delivered_before = _journal(target)[1]
-                with delivery_paused(target):
-                    m = replace(measure(target, submissions, clients, profile.seconds, int(profile.pool_rate * profile.seconds), grace=10.0), server=PAUSED)
-                m.drain = wait_drained(target, m.load.accepted, delivered_before, m.load.elapsed, timeout=600.0)
-                results.append(m)
+    warm_up(target, submissions, 3)
+    for clients in profile.prototype_clients:
+        print(f"prototype, {clients} client(s) ...", file=sys.stderr)
+        before = pushed(target)
+        # The prototype answers in tens of milliseconds to seconds; the grace lets its in-flight commits finish.
+        m = measure(target, submissions, clients, profile.prototype_seconds, profile.prototype_pool, grace=60.0)
+        m.pushed = pushed(target) - before
+        results.append(m)
     return results
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--clients", type=_counts, help="concurrent keep-alive clients, comma-separated (default 1,8,64)")
+    parser.add_argument("--clients", type=_counts, help=f"concurrent keep-alive clients, comma-separated (default {TARGET_CLIENTS})")
     parser.add_argument("--seconds", type=float, help="duration of each run (default 10; 2 with --quick)")
-    parser.add_argument("--repeat", type=int, help="runs per setup and client count, whose median is shown (default 3; 1 with --quick)")
+    parser.add_argument("--repeat", type=int, help="paired rounds, whose medians are shown (default 5, what the targets ask for; 1 with --quick)")
     parser.add_argument("--prototype-seconds", type=float, help="duration of each prototype run (default 5; 3 with --quick)")
-    parser.add_argument("--quick", action="store_true", help="a short run: 2 s each, once (what benchmarks/run_all.py runs)")
+    parser.add_argument("--quick", action="store_true", help="a short run: 2 s each, one round (what benchmarks/run_all.py runs)")
     parser.add_argument(
         "--servers",
         default=",".join(DEFAULT_SETUPS),
-        help=f"setups to measure, comma-separated, in order (default {','.join(DEFAULT_SETUPS)}; also: prototype)",
+        help=f"setups to measure, comma-separated, in order (default {','.join(DEFAULT_SETUPS)}; also: {', '.join(s for s in SETUPS if s not in DEFAULT_SETUPS)})",
     )
     parser.add_argument(
         "--rate-limit",
@@ -827,13 +863,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
-    unknown = set(servers) - (set(SETUPS) - {PAIRED_CEILING, PAUSED})
+    unknown = set(servers) - set(SETUPS)
     if unknown:
-        print(f"intake: unknown setup(s): {', '.join(sorted(unknown))}; known: {', '.join(x for x in SETUPS if x not in (PAIRED_CEILING, PAUSED))}", file=sys.stderr)
+        print(f"intake: unknown setup(s): {', '.join(sorted(unknown))}; known: {', '.join(SETUPS)}", file=sys.stderr)
         return 2
     profile = build_profile(args)
     signal.signal(signal.SIGTERM, _on_sigterm)
     skipped: dict[str, str] = {}
+    before = os.getloadavg()
     try:
         results = run(profile, args.venv, servers, skipped)
     except KeyboardInterrupt:
@@ -842,7 +879,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Interrupted:
         print("intake: terminated; servers stopped, temporary folders removed", file=sys.stderr)
         return 143
-    print(report(results, profile, skipped))
+    print(report(results, profile, skipped, (before, os.getloadavg())))
     requests = 5000 if args.quick else 20000
     print()
     print(

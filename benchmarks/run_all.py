@@ -25,9 +25,9 @@ BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
 
 #: (name, what it measures, quick command, full command, which printed lines are the figures).
 BENCHMARKS = [
-    ("intake", "HTTP intake, submissions/s: ceiling, receiver on SQLite (1, 2 processes), on PostgreSQL behind nginx (1-3 receivers)",
+    ("intake", "HTTP intake, submissions/s and CPU per submission: ceiling, receiver with intake only, with delivery, FastAPI + pydantic peer",
      ["benchmarks/intake.py", "--quick"], ["benchmarks/intake.py"],
-     r"^\| (prototype|ceiling|ceiling beside sqlite-1|sqlite-1, delivery paused|sqlite-\d|pg-\d) \| \d+ \| [\d,.]+ \||^\| cost \| (sqlite|pg)-\d \| 64 \|"),
+     r"^- |^\| (prototype|ceiling|intake-only|fastapi|sqlite-\d|pg-\d) \| \d+ \| [\d,.]+ \||^\| cost \| [\w-]+ \| 64 \|"),
     ("local_store", "local git delivery, records/s",
      ["benchmarks/local_store.py", "--records", "200"], ["benchmarks/local_store.py"], r"^(\| )?(batch|\d+|1 \()"),
     ("delivery_cost", "local git delivery, CPU us per record (deliverer, git) early and late in one video's life",

@@ -59,7 +59,8 @@ class GroupCommit(Generic[T]):
         self._write = write
         self._on_written = on_written
         self.max_group = max_group
-        self._queue: queue.Queue[object] = queue.Queue()
+        # SimpleQueue: no Condition to notify on each put, so a loop turn hands its group over cheaply.
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._gatherings: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gathering[T]] = weakref.WeakKeyDictionary()
 

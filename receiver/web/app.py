@@ -31,6 +31,7 @@ from receiver import __version__
 from receiver.access.limitstate import Limits, SharedLimits
 from receiver.access.tokens import TokenWatch
 from receiver.consensus import FrameKey, Point, gold_points
+from receiver.contract.decoding import SubmissionDecoder, UnsupportedSchema
 from receiver.contract.records import format_time, is_record_id
 from receiver.contract.validation import Validator
 from receiver.delivery.health import DeliveryFacts, assess
@@ -53,6 +54,7 @@ from receiver.web.forwarded import ForwardedFor, TrustedHops
 from receiver.web.frame_api import frame_routes
 from receiver.web.frame_images import FrameImages
 from receiver.web.headers import SecurityHeaders, page_headers
+from receiver.web.intake import ReceiverApp
 from receiver.web.labeling import routes as page_routes
 from receiver.web.metrics import Metrics, bearer_matches
 from receiver.web.openapi import openapi_document
@@ -349,6 +351,10 @@ def create_app(
     )
     if entropy is not None:
         receiver.entropy = entropy
+    try:
+        receiver.decoder = SubmissionDecoder(receiver.validator)
+    except UnsupportedSchema as exc:
+        log.warning("the submission schema says something the fast intake cannot check (%s); every submission takes the full path", exc)
     if any(video.decodable for video in settings.videos):
         cache = FrameCache(settings.frame_cache_dir, settings.frame_cache_mb * 1024 * 1024)
         receiver.frame_images = FrameImages(settings.videos, video_dir=settings.video_dir, cache=cache)
@@ -447,7 +453,7 @@ def create_app(
         allow_headers=["content-type", "authorization", SESSION_HEADER, LEASE_HEADER],
         max_age=600,
     )
-    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders, page=page_headers(settings)), Middleware(ForwardedFor, trusted=settings.forwarded_allow_ips, clock=clock), cors, Middleware(ConnectionCap, per_client=settings.connections_per_client, prefixes=settings, exempt=TrustedHops.parse(settings.forwarded_allow_ips).trust)], exception_handlers={HTTPException: http_error}, lifespan=lifespan)
+    app = ReceiverApp(routes=routes, count=metrics.count_submission, middleware=[Middleware(SecurityHeaders, page=page_headers(settings)), Middleware(ForwardedFor, trusted=settings.forwarded_allow_ips, clock=clock), cors, Middleware(ConnectionCap, per_client=settings.connections_per_client, prefixes=settings, exempt=TrustedHops.parse(settings.forwarded_allow_ips).trust)], exception_handlers={HTTPException: http_error}, lifespan=lifespan)
     app.state.receiver = receiver
     return app
 

@@ -27,6 +27,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -37,6 +38,9 @@ __all__ = ["RETRY_AFTER_SECONDS", "ConnectionCap", "HeaderDeadlineProtocol"]
 
 #: What a refused client is told to wait: long enough for its open requests to end or time out.
 RETRY_AFTER_SECONDS = 10
+
+#: Addresses whose group is remembered before the memory starts over.
+_REMEMBERED = 4096
 
 
 class ConnectionCap:
@@ -53,40 +57,66 @@ class ConnectionCap:
         self._prefixes = prefixes
         self._exempt = exempt
         self._open: dict[str, int] = {}
+        self._keys: dict[str, str | None] = {}
 
     def open_requests(self, address: str) -> int:
         """How many requests the group of `address` has open now (what /metrics or a test may read)."""
         return self._open.get(client_key(address, self._prefixes), 0)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.per_client <= 0:
-            await self.app(scope, receive, send)
-            return
+    def take(self, scope: Scope) -> str | Response | None:
+        """Count a request in: its group's key (hand it back to `release`), None when it is not counted, or the 429 refusing it.
+
+        The fast submit path (receiver.web.intake) counts through the same object, so a client's submissions and its other requests share one cap.
+        """
+        if self.per_client <= 0:
+            return None
         client = scope.get("client")
-        address = client[0] if client else "unknown"
-        if self._exempt(address):
-            await self.app(scope, receive, send)
-            return
-        key = client_key(address, self._prefixes)
+        key = self._key(client[0] if client else "unknown")
+        if key is None:
+            return None
         count = self._open.get(key, 0)
         if count >= self.per_client:
-            refusal = error(
+            return error(
                 429,
                 f"Your address has {count} requests open at once, the most this receiver allows; "
                 f"let them finish and try again in {RETRY_AFTER_SECONDS} s.",
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Connection": "close"},
             )
-            await refusal(scope, receive, send)
-            return
         self._open[key] = count + 1
-        try:
+        return key
+
+    def release(self, key: str) -> None:
+        """The request `take` counted has ended."""
+        left = self._open[key] - 1
+        if left:
+            self._open[key] = left
+        else:
+            del self._open[key]
+
+    def _key(self, address: str) -> str | None:
+        """The address's group, None for an exempt address; remembered, since a client sends many requests from one address."""
+        if address in self._keys:
+            return self._keys[address]
+        key = None if self._exempt(address) else client_key(address, self._prefixes)
+        if len(self._keys) >= _REMEMBERED:
+            self._keys.clear()
+        self._keys[address] = key
+        return key
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
-        finally:
-            left = self._open[key] - 1
-            if left:
-                self._open[key] = left
-            else:
-                del self._open[key]
+            return
+        taken = self.take(scope)
+        if taken is None:
+            await self.app(scope, receive, send)
+        elif isinstance(taken, Response):
+            await taken(scope, receive, send)
+        else:
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self.release(taken)
 
 
 class HeaderDeadlineProtocol(HttpToolsProtocol):

@@ -27,6 +27,9 @@ __all__ = ["ForwardedFor", "TrustedHops", "forwarded_client"]
 
 log = logging.getLogger("receiver.app")
 
+#: Peer addresses whose trust is remembered before the memory starts over.
+_REMEMBERED = 4096
+
 _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -112,16 +115,18 @@ class ForwardedFor:
         self._log_every = log_every
         self._logged_at: float | None = None
         self._unlogged = 0
+        self._peers: dict[str, bool] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
-            self._rewrite(scope)
+            self.rewrite(scope)
         await self.app(scope, receive, send)
 
-    def _rewrite(self, scope: Scope) -> None:
+    def rewrite(self, scope: Scope) -> None:
+        """Set the client (and scheme) of `scope` from a trusted hop's headers; the fast submit path calls it too."""
         client = scope.get("client")
         peer = client[0] if client else ""
-        if not peer or not self.hops.trust(peer):
+        if not peer or not self._trusted(peer):
             return
         forwarded: list[bytes] = []
         proto: bytes | None = None
@@ -142,6 +147,16 @@ class ForwardedFor:
             self._refused(peer, header)
             return
         scope["client"] = (address, 0)
+
+    def _trusted(self, peer: str) -> bool:
+        """Whether the peer is a trusted hop; remembered per address, since a connection sends many requests."""
+        trusted = self._peers.get(peer)
+        if trusted is None:
+            trusted = self.hops.trust(peer)
+            if len(self._peers) >= _REMEMBERED:
+                self._peers.clear()
+            self._peers[peer] = trusted
+        return trusted
 
     def _refused(self, peer: str, header: str) -> None:
         now = self._clock()

@@ -15,6 +15,7 @@ from starlette.requests import Request
 
 from receiver.access.limitstate import Limits
 from receiver.access.tokens import TokenWatch
+from receiver.contract.decoding import SubmissionDecoder
 from receiver.contract.validation import Validator
 from receiver.delivery.worker import DeliveryWorker
 from receiver.journal import Journal
@@ -50,6 +51,8 @@ class Receiver:
     entropy: Callable[[], int] = lambda: secrets.randbits(64)
     #: Decodes, keeps and prefetches the frames of videos the receiver can decode (none: no such video).
     frame_images: FrameImages | None = None
+    #: The submit path's fast intake (None: every submission takes the full path).
+    decoder: SubmissionDecoder | None = None
 
 
 def receiver_of(request: Request) -> Receiver:
