@@ -28,7 +28,6 @@ import os
 import resource
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Sequence
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+from revisions import tree_of
 VIDEO = "https://videos.example.org/one-long-video.mp4"
 RECEIVED = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)
 TARGET_US = 100.0
@@ -175,16 +175,6 @@ def _children() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def tree_of(revision: str | None, into: Path) -> Path:
-    if revision is None:
-        return ROOT
-    archive = into / "tree.tar"
-    subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), revision], check=True)
-    target = into / "before"
-    with tarfile.open(archive) as tar:
-        # The archive is our own `git archive`; the "data" filter exists from Python 3.11.4 (and 3.12).
-        tar.extractall(target, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
-    return target
 
 
 def run_in(tree: Path, start: int, window: int, batch: int, scratch: Path, how: str) -> dict[str, Any]:

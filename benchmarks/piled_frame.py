@@ -24,7 +24,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
@@ -34,6 +33,7 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+from revisions import tree_of
 VIDEO = {"url": "https://videos.example.org/piled.mp4", "fps": 30.0, "frames": 50, "width": 1280, "height": 720}
 SECRET = "piled-frame-benchmark-secret"
 
@@ -49,16 +49,6 @@ def body(frame: int, n: int) -> dict[str, Any]:
     return document
 
 
-def tree_of(revision: str | None, into: Path) -> Path:
-    if revision is None:
-        return ROOT
-    archive = into / "tree.tar"
-    subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), revision], check=True)
-    target = into / "before"
-    with tarfile.open(archive) as tar:
-        # The archive is our own `git archive`; the "data" filter exists from Python 3.11.4 (and 3.12).
-        tar.extractall(target, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
-    return target
 
 
 def free_port() -> int:

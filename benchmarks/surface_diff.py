@@ -18,11 +18,11 @@ import difflib
 import json
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+from revisions import tree_of
 CAPTURED = ROOT / "tests" / "captured"
 
 # Runs inside a tree's own interpreter path, so it names only what both layouts share:
@@ -85,17 +85,6 @@ print(json.dumps(surface, indent=1, sort_keys=True))
 '''
 
 
-def tree_of(revision: str | None, into: Path) -> Path:
-    """The files of `revision` (the working tree when None) that the receiver runs from."""
-    if revision is None:
-        return ROOT
-    archive = into / "tree.tar"
-    subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), revision], check=True)
-    target = into / revision.replace("/", "_")
-    with tarfile.open(archive) as tar:
-        # The archive is our own `git archive`; the "data" filter exists from Python 3.11.4 (and 3.12).
-        tar.extractall(target, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
-    return target
 
 
 def surface(tree: Path, bodies: dict[str, str]) -> str:
