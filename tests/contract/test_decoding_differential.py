@@ -26,8 +26,7 @@ from receiver.contract.decoding import _KEY_END, SubmissionDecoder
 from receiver.contract.parsing import ParseError, parse_json
 from receiver.contract.records import Record
 from receiver.contract.validation import Allowance, Problem, Validator, fill_names
-from tests.support.captured import captured_body
-from tests.support.hostile import HOSTILE, HOSTILE_URLS
+from tests.support.captured import captured_body, hostile_submissions
 from tests.support.strategies import schema_documents, valid_submissions
 
 HERD = "https://example.org/herd.mp4"
@@ -132,16 +131,7 @@ def seeds() -> list[dict[str, Any]]:
     meta = captured_body()
     meta["metadata"] = {"tool": "page 1.2", "model": "resnet-50", "n": 3, "ok": True, "none": None, "x": 2.5}
     found.append(meta)
-    for text in HOSTILE + HOSTILE_URLS:
-        for field in ("video_url", "timestamp", "name", "id", "metadata"):
-            body = captured_body()
-            if field in ("name", "id"):
-                body["labels"][0][field] = text
-            elif field == "metadata":
-                body["metadata"] = {"note": text}
-            else:
-                body[field] = text
-            found.append(body)
+    found.extend(hostile_submissions())
     return found
 
 

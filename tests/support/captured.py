@@ -6,11 +6,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 from receiver.contract.records import Record
 
-__all__ = ["CapturedRequest", "captured_requests", "captured_posts", "captured_body", "numbered_submission", "numbered_record"]
+__all__ = ["CapturedRequest", "captured_requests", "captured_posts", "captured_body", "numbered_submission", "numbered_record", "hostile_submissions"]
 
 FOLDER = Path(__file__).resolve().parents[1] / "captured"
 
@@ -76,3 +77,19 @@ def numbered_record(n: int, *, submitter: str = "anonymous", **changes: Any) -> 
         received_at=datetime(2026, 11, 25, tzinfo=timezone.utc),
         receiver_version="0.1.0",
     )
+
+
+def hostile_submissions() -> Iterator[dict[str, Any]]:
+    """The captured post with each hostile text in each field a volunteer writes: what no check may let through unescaped."""
+    from tests.support.hostile import HOSTILE, HOSTILE_URLS
+
+    for text in HOSTILE + HOSTILE_URLS:
+        for field in ("video_url", "timestamp", "name", "id", "metadata"):
+            body = captured_body()
+            if field in ("name", "id"):
+                body["labels"][0][field] = text
+            elif field == "metadata":
+                body["metadata"] = {"note": text}
+            else:
+                body[field] = text
+            yield body
