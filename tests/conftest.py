@@ -16,6 +16,8 @@ from tests.github_fake import FakeClock, FakeGitHub
 from tests.support.github_world import fake_world
 from tests.support.pgcluster import Cluster, find_binaries
 
+#: The adversarial suite's counts, summed over xdist's workers and reported once (a plugin: the controller never collects).
+pytest_plugins = ["tests.adversarial.report"]
 
 #: Fixtures that make a test slow wherever it is: a PostgreSQL cluster of its own.
 SLOW_FIXTURES = frozenset({"postgres_cluster"})

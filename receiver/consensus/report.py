@@ -4,6 +4,11 @@ Plots: per keypoint, the learned noise and the share of clicks that agree;
 the distribution of volunteers' reliability; and, when gold exists, the
 consensus error against the number of volunteers. Tables: frames for expert
 review and the least reliable volunteers, or a sentence when there are none.
+Example frames: thumbnails of the frames for review and the most disputed,
+with the consensus and the outlying clicks drawn over the video's picture
+when the caller could decode it (this package reads no video: `pictures`
+come in as values), or over a grey frame of the same size with a sentence
+saying why not.
 The page is one file (nothing to lose beside it), reads on a phone (a
 viewport and plots that shrink to the screen), and escapes every text.
 
@@ -20,21 +25,27 @@ import html
 import io
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from receiver.consensus.repository import Consensus
+import numpy as np
+import numpy.typing as npt
+
+from receiver.consensus.repository import Consensus, FrameConsensus
+from receiver.consensus.votes import FrameKey, Point
 
 try:
     import matplotlib
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
     from matplotlib.ticker import MaxNLocator, PercentFormatter
 except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
     raise ModuleNotFoundError("the consensus report is drawn with matplotlib: install pose-receiver[export] (pip install matplotlib)") from exc
 
-__all__ = ["bar_chart", "line_chart", "write_report"]
+__all__ = ["EXAMPLES", "ExampleFrame", "Picture", "bar_chart", "example_frames", "line_chart", "write_report"]
 
 #: A plot's size in inches at 100 px an inch: 560 x 300 px, shrunk by the page on narrow screens.
 _SIZE = (5.6, 3.0)
@@ -190,15 +201,141 @@ def _model_section(result: Consensus) -> str:
     )
 
 
+#: How many example frames the report draws, and the widest thumbnail's pixels (larger pictures are thinned to it).
+EXAMPLES = 4
+_THUMB_PX = 320
+_NEUTRAL, _CENTRE, _CLICK, _OUTLIER = "#bdbdbd", "#54a24b", "#ffffff", "#e45756"
+
+#: A decoded frame (RGB uint8, H×W×3) for an example, or the sentence saying why there is none.
+Picture = npt.NDArray[np.uint8] | str
+
+
+@dataclass(frozen=True)
+class ExampleFrame:
+    """A frame the report shows as a thumbnail: why it was chosen, its consensus, and its clicks (swaps repaired)."""
+
+    key: FrameKey
+    animal: int | None
+    width: int
+    height: int
+    why: str
+    centre: tuple[Point, ...]
+    agreeing: tuple[Point, ...]
+    outlying: tuple[Point, ...]
+
+
+def example_frames(result: Consensus, count: int = EXAMPLES) -> list[ExampleFrame]:
+    """The frames worth a look: those for expert review first, then the most disputed (most outlying clicks), `count` at most.
+
+    The caller decodes these frames' pictures (their `key`) and hands them to `write_report`.
+    """
+    frames = result.frames
+    if not frames or count <= 0:
+        return []
+    answers = result.answers
+    table = answers.table
+    placed = np.isfinite(table.clicks[..., 0])
+    outlying_rows = (answers.outlying | (placed & ~answers.agrees[:, None])).any(axis=1)
+    disputed = np.bincount(table.frame, weights=outlying_rows.astype(float), minlength=len(table.frames))
+    where = {(key, table.animal_of.get(i, (None, None))[0]): i for i, key in enumerate(table.frames)}
+    ranked = sorted(frames, key=lambda f: (not f.review, -disputed[where[(f.key, f.animal)]], f.key.video_url, f.key.frame_index, f.animal or 0))
+    return [_example(result, frame, where[(frame.key, frame.animal)]) for frame in ranked[:count]]
+
+
+def _example(result: Consensus, frame: FrameConsensus, index: int) -> ExampleFrame:
+    answers = result.answers
+    table = answers.table
+    rows = np.flatnonzero(table.frame == index)
+    clicks = table.clicks[rows].copy()
+    slot = {k: i for i, k in enumerate(table.keypoints)}
+    for p, (a, b) in enumerate(answers.pair_names):
+        turned = answers.swapped[rows, p]
+        if a in slot and b in slot and turned.any():
+            clicks[turned, slot[a]], clicks[turned, slot[b]] = clicks[turned, slot[b]], clicks[turned, slot[a]]
+    placed = np.isfinite(clicks[..., 0])
+    stray = placed & (answers.outlying[rows] | ~answers.agrees[rows][:, None])
+    outlying = len(frame.outliers) + int((answers.outlying[rows] & answers.agrees[rows][:, None]).any(axis=1).sum())
+    if frame.review:
+        why = "for expert review: " + "; ".join(frame.review)
+    else:
+        why = f"{outlying} of {frame.labels} label(s) with outlying clicks" if outlying else f"{frame.labels} label(s), none outlying"
+
+    def points(mask: npt.NDArray[np.bool_]) -> tuple[Point, ...]:
+        return tuple((float(x), float(y)) for x, y in clicks[mask].tolist())
+
+    return ExampleFrame(
+        key=frame.key,
+        animal=frame.animal,
+        width=frame.width,
+        height=frame.height,
+        why=why,
+        centre=tuple(c for c in frame.centre if c is not None),
+        agreeing=points(placed & ~stray),
+        outlying=points(stray),
+    )
+
+
+def _thumbnail(example: ExampleFrame, picture: Picture | None) -> str:
+    """One example drawn: the picture (thinned to a thumbnail) or a grey frame of its size, clicks and consensus on top."""
+    name = f"example-{_slug(example.key.video_url.rsplit('/', 1)[-1])}-{example.key.frame_index}-{example.animal or 0}"
+    title = f"{example.key.video_url} frame {example.key.frame_index}"
+    scale = _THUMB_PX / max(example.width, example.height, 1)
+    with matplotlib.rc_context(_RC):
+        figure = Figure(figsize=(max(example.width * scale, 1) / 100, max(example.height * scale, 1) / 100), dpi=100)
+        axes = figure.add_axes((0, 0, 1, 1))
+        axes.set_axis_off()
+        extent = (0.0, float(example.width), float(example.height), 0.0)
+        if isinstance(picture, np.ndarray):
+            step = max(1, math.ceil(max(picture.shape[:2]) / _THUMB_PX))
+            axes.imshow(picture[::step, ::step], extent=extent, interpolation="bilinear")
+        else:
+            axes.add_patch(Rectangle((0, 0), example.width, example.height, color=_NEUTRAL))
+        axes.set_xlim(0, example.width)
+        axes.set_ylim(example.height, 0)
+        for points, style in (
+            (example.agreeing, {"marker": "o", "s": 10, "c": _CLICK, "edgecolors": "black", "linewidths": 0.4}),
+            (example.outlying, {"marker": "x", "s": 28, "c": _OUTLIER, "linewidths": 1.5}),
+            (example.centre, {"marker": "o", "s": 60, "facecolors": "none", "edgecolors": _CENTRE, "linewidths": 2.0}),
+        ):
+            if points:
+                axes.scatter([x for x, _ in points], [y for _, y in points], **style)
+    return _to_svg(figure, name, title)
+
+
+def _examples_section(result: Consensus, pictures: Mapping[FrameKey, Picture] | None) -> str:
+    examples = example_frames(result)
+    if not examples:
+        return '<p data-testid="examples-none">No frame has labels yet.</p>'
+    given = pictures or {}
+    figures = []
+    for example in examples:
+        picture = given.get(example.key, "This frame's video was not read, so its points are drawn on a grey frame of its size.")
+        where = f"{example.key.video_url}, frame {example.key.frame_index}" + (f", animal {example.animal}" if example.animal is not None else "")
+        note = "" if isinstance(picture, np.ndarray) else f'<br><span data-testid="example-no-video">{html.escape(picture)}</span>'
+        figures.append(
+            f'<figure data-testid="example">{_thumbnail(example, picture)}'
+            f"<figcaption>{html.escape(where)}: {html.escape(example.why)}{note}</figcaption></figure>"
+        )
+    legend = (
+        "<p>Green rings: the consensus; white dots: clicks that agree with it; red crosses: outlying clicks "
+        "(left/right swaps repaired).</p>"
+    )
+    return legend + '<div class="examples">' + "".join(figures) + "</div>"
+
+
 _STYLE = (
     "body{font-family:sans-serif;margin:1em auto;padding:0 1em;max-width:1200px}"
     "figure{display:inline-block;margin:0.5em;max-width:100%}figure svg{max-width:100%;height:auto}"
+    ".examples figure{max-width:340px;vertical-align:top}.examples figcaption{font-size:13px;overflow-wrap:anywhere}"
     ".scroll{overflow-x:auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}"
 )
 
 
-def write_report(result: Consensus, folder: Path) -> Path:
-    """Write the report's `index.html` (plots embedded) into `folder`; returns the page's path."""
+def write_report(result: Consensus, folder: Path, *, pictures: Mapping[FrameKey, Picture] | None = None) -> Path:
+    """Write the report's `index.html` (plots embedded) into `folder`; returns the page's path.
+
+    `pictures` holds the decoded frames of `example_frames(result)` by key, or a sentence for each one that could not be had.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     plots = _plots(result)
     settled = sum(1 for f in result.frames if f.settled)
@@ -213,6 +350,8 @@ def write_report(result: Consensus, folder: Path) -> Path:
 {figures}
 <h2>Frames for expert review</h2>
 {_review_section(result)}
+<h2>Example frames</h2>
+{_examples_section(result, pictures)}
 <h2>Least reliable volunteers</h2>
 {_volunteer_section(result)}
 {_model_section(result)}</body></html>

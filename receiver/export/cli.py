@@ -129,6 +129,14 @@ def add_commands(commands: Any, *, own_store: Callable[[Mapping[str, str]], Path
     consensus.add_argument("--skeleton", type=Path, help="skeleton file (default: the project's)")
     consensus.add_argument("--report", type=Path, metavar="DIR", help="write an HTML report with SVG plots into DIR")
     consensus.add_argument(
+        "--videos",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="with --report: a folder holding the videos, to draw the example frames over their pictures; repeat for several",
+    )
+    consensus.add_argument(
         "--gold", type=Path, metavar="PATH", help="expert labels: a folder or git repository of records, or a JSON file of records"
     )
     consensus.add_argument(
@@ -416,9 +424,10 @@ def _consensus(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
     """The consensus of the source, streamed (`_read_table`); --gold and --gold-from give the expert's labels."""
     from receiver.consensus import consensus_of_table
     from receiver.consensus.gold import gold_points
-    from receiver.consensus.report import write_report
+    from receiver.consensus.report import example_frames, write_report
     from receiver.contract.validation import Validator
     from receiver.export.gold import GoldError, read_gold
+    from receiver.export.pictures import example_pictures
     from receiver.export.summary import render, summarize
     from receiver.export.tables import consensus_csv, consensus_json, consensus_text, models_text, volunteers_csv, volunteers_text
 
@@ -463,7 +472,8 @@ def _consensus(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO
                 beside.write_text(volunteers_csv(result.volunteers), encoding="utf-8")
                 written += [str(args.out), str(beside)]
         if args.report is not None:
-            written.append(str(write_report(result, args.report)))
+            pictures = example_pictures([example.key for example in example_frames(result)], args.videos)
+            written.append(str(write_report(result, args.report, pictures=pictures)))
     except OSError as exc:
         err.write(f"receiver consensus: cannot write {exc.filename or args.out}: {exc.strerror or exc}\n")
         return EXIT_FAILED

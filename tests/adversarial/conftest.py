@@ -2,17 +2,15 @@
 
 `--adversarial-profile=long` (when tests/adversarial is named on the command
 line, since pytest reads this file's options only then) or
-`ADVERSARIAL_PROFILE=long` (always) pushes harder;
-`ADVERSARIAL_REPORT=FILE` also writes the counts as JSON (benchmarks/run_all.py
-reads it). Every test that starts a server or reads an answer through these
-fixtures fails at teardown if a token, a traceback or a server path shows up.
+`ADVERSARIAL_PROFILE=long` (always) pushes harder; tests/adversarial/report.py
+reports the run's counts, summed over xdist's workers. Every test that starts
+a server or reads an answer through these fixtures fails at teardown if a
+token, a traceback or a server path shows up.
 """
 
 from __future__ import annotations
 
 import io
-import json
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,9 +19,8 @@ import pytest
 
 from receiver.cli import main as receiver_cli
 from tests.adversarial.harness import GITHUB_TOKEN, PROFILES, Profile, Secrets, Tally
+from tests.adversarial.report import TALLY, profile_name
 from tests.support.servers import FakeGitHubProcess, ReceiverProcess
-
-_TALLY = pytest.StashKey[Tally]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,39 +32,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.stash[_TALLY] = Tally()
-
-
-def _profile_name(config: pytest.Config) -> str:
-    chosen: str | None = config.getoption("--adversarial-profile", default=None)
-    name = chosen or os.environ.get("ADVERSARIAL_PROFILE", "short")
-    if name not in PROFILES:
-        raise pytest.UsageError(f"ADVERSARIAL_PROFILE={name!r}: expected one of {', '.join(sorted(PROFILES))}")
-    return name
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
-    tally = config.stash[_TALLY]
-    if not tally.counts:
-        return
-    counts = tally.as_dict()
-    terminalreporter.section(f"adversarial report ({_profile_name(config)} profile)")
-    for key, value in counts.items():
-        terminalreporter.write_line(f"{key:>22}: {value}")
-    target = os.environ.get("ADVERSARIAL_REPORT")
-    if target:
-        Path(target).write_text(json.dumps({"profile": _profile_name(config), **counts}, indent=2) + "\n", encoding="utf-8")
-
-
 @pytest.fixture(scope="session")
 def profile(pytestconfig: pytest.Config) -> Profile:
-    return PROFILES[_profile_name(pytestconfig)]
+    return PROFILES[profile_name(pytestconfig)]
 
 
 @pytest.fixture(scope="session")
 def tally(pytestconfig: pytest.Config) -> Tally:
-    return pytestconfig.stash[_TALLY]
+    return pytestconfig.stash[TALLY]
 
 
 @pytest.fixture(scope="session")

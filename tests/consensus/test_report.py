@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
 
+import numpy as np
+
 from receiver.consensus import Consensus, FrameConsensus, FrameKey, consensus
-from receiver.consensus.report import bar_chart, write_report
+from receiver.consensus.report import bar_chart, example_frames, write_report
 from tests.consensus.crowd import PAIRS, make_crowd
-from tests.export.records import KEYPOINTS, VIDEO
+from tests.export.records import HEIGHT, KEYPOINTS, TRUTH, VIDEO, WIDTH, crowd
 
 
 @cache
@@ -52,7 +55,8 @@ class TestPage:
         index = write_report(contested(), tmp_path / "report")
         page = index.read_text()
         assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
-        assert page.count("<svg ") == 4 and "<img" not in page
+        plots = [figure(page, name) for name in ("noise", "agreement", "reliability", "gold")]
+        assert all(plot.startswith("<svg ") for plot in plots) and "<img" not in page
         assert sorted(p.name for p in (tmp_path / "report").iterdir()) == ["index.html"]
 
     def test_plots_ids_do_not_collide_on_one_page(self, tmp_path: Path) -> None:
@@ -98,3 +102,59 @@ class TestPlots:
         """A keypoint or title with markup stays text inside the SVG."""
         svg = bar_chart("<b>x</b>", ["<script>alert(1)</script>"], [1.0])
         assert "<script>" not in svg and "<b>" not in svg
+
+
+def examples(page: str) -> list[str]:
+    """Each example frame's figure: its SVG and its caption."""
+    return [part.split("</figure>", 1)[0] for part in page.split('<figure data-testid="example">')[1:]]
+
+
+def one_outlier() -> Consensus:
+    """Five careful volunteers on frame 10, one of whom put the nose 150 px off, and a calm frame 11."""
+    rng = random.Random(3)
+    records = crowd(rng, volunteers=5, noise=2.0, outliers=[4]) + crowd(rng, volunteers=5, noise=2.0, frame_index=11)
+    return consensus(records, KEYPOINTS)
+
+
+class TestExamples:
+    def test_frames_for_review_come_first(self) -> None:
+        result = contested()
+        chosen = example_frames(result)
+        assert len(chosen) == 4 and {e.key for e in chosen} <= {f.key for f in result.review}
+        assert all(e.why.startswith("for expert review: ") for e in chosen)
+
+    def test_then_the_frame_with_outlying_clicks(self) -> None:
+        """With nothing for review, the disputed frame is shown before the calm one, its stray click drawn apart."""
+        first, second = example_frames(one_outlier())
+        assert (first.key.frame_index, second.key.frame_index) == (10, 11)
+        assert first.why == "1 of 5 label(s) with outlying clicks" and second.why == "5 label(s), none outlying"
+        nose = TRUTH["nose"]
+        assert len(first.outlying) == 1 and np.hypot(first.outlying[0][0] - nose[0] - 150, first.outlying[0][1] - nose[1] - 150) < 10
+        assert len(first.centre) == 6 and len(first.agreeing) == 5 * 6 - 1
+
+    def test_a_picture_is_drawn_under_the_points(self, tmp_path: Path) -> None:
+        """The decoded frame handed in is embedded, thinned to a thumbnail, with the points as vector marks over it."""
+        result = one_outlier()
+        key = example_frames(result)[0].key
+        picture = np.full((HEIGHT, WIDTH, 3), 90, dtype=np.uint8)
+        page = write_report(result, tmp_path / "r", pictures={key: picture}).read_text()
+        drawn, calm = examples(page)
+        assert drawn.count("<image ") == 1 and "example-no-video" not in drawn
+        assert "frame 10: 1 of 5 label(s) with outlying clicks" in drawn
+        width = float(re.search(r'<svg [^>]*width="([\d.]+)pt"', drawn).group(1))  # type: ignore[union-attr]
+        assert width <= 320 * 0.75 + 1
+        assert "<image " not in calm and "video was not read, so its points are drawn on a grey frame" in calm
+
+    def test_a_video_that_could_not_be_read_is_a_sentence_over_a_grey_frame(self, tmp_path: Path) -> None:
+        result = one_outlier()
+        key = example_frames(result)[0].key
+        page = write_report(result, tmp_path / "r", pictures={key: "The video mouse-1.mp4 cannot be read (not a video)."}).read_text()
+        drawn = examples(page)[0]
+        assert "<image " not in drawn and 'data-testid="example-no-video">The video mouse-1.mp4 cannot be read (not a video).' in drawn
+        assert "#bdbdbd" in drawn
+
+    def test_captions_are_escaped(self, tmp_path: Path) -> None:
+        result = one_outlier()
+        key = example_frames(result)[0].key
+        page = write_report(result, tmp_path / "r", pictures={key: "<script>alert(1)</script>"}).read_text()
+        assert "<script>" not in page and "&lt;script&gt;" in page
