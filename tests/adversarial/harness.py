@@ -34,8 +34,8 @@ __all__ = [
 #: A GitHub token the suite hands every receiver; it must never be seen again.
 GITHUB_TOKEN = "ghp_adversarialSuiteToken0123456789abcdefXYZ"
 
-#: Where a record may live in the data repository, and nowhere else.
-ANNOTATION_PATH = re.compile(r"^annotations/[0-9a-f]{2}/[0-9a-f]{16}/[0-9a-f]{2}/[0-9a-f]{32}\.json$")
+#: Where a record stored now may live in the data repository (the layout of folders of 16, 256 and 16), and nowhere else.
+ANNOTATION_PATH = re.compile(r"^annotations/[0-9a-f]{2}/[0-9a-f]{16}/[0-9a-f]/[0-9a-f]{2}/[0-9a-f]/[0-9a-f]{32}\.json$")
 
 
 @dataclass(frozen=True)
