@@ -43,7 +43,8 @@ class Fuzzed:
         self.tally.add("requests fuzzed")
         if status >= 500:
             self.tally.add("5xx")
-        assert status < 500, f"{method} answered {status}: {content[:300]!r}"
+        where = getattr(getattr(response, "request", None), "url", "")
+        assert status < 500, f"{method} {where} answered {status}: {content[:300]!r}"
         if 400 <= status < 500:
             assert is_sentence_error(response), f"{status} without a sentence: {content[:300]!r}"
         elif method == "POST" and status in (200, 202):
