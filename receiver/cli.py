@@ -559,7 +559,7 @@ def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
 
 
 def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number, 1 or more, not {text!r}")
     return int(text)
 

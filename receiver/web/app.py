@@ -75,7 +75,7 @@ def _positive(request: Request, name: str, default: int, maximum: int) -> int:
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
         raise HTTPException(400, f"The query parameter {name} must be a whole number from 1 to {maximum}.")
     return int(raw)
 

@@ -67,7 +67,7 @@ async def answer(receiver: Receiver, scope: Scope, receive: Receive) -> Response
     headers = Headers(scope=scope)
     limit = receiver.settings.max_body_bytes
     declared = headers.get("content-length")
-    too_large = declared is not None and declared.isdigit() and int(declared) > limit
+    too_large = declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit
     submitter = await _sender(receiver, scope, headers)
     session = None if isinstance(submitter, Response) else session_of(headers, receiver)
     if isinstance(session, Response):

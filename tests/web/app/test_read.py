@@ -43,7 +43,7 @@ def test_listing_pages_and_filters_by_video(client: TestClient) -> None:
     assert other["count"] == 1
 
 
-@pytest.mark.parametrize("query", [{"page": "0"}, {"per_page": "x"}, {"per_page": "100000"}])
+@pytest.mark.parametrize("query", [{"page": "0"}, {"per_page": "x"}, {"per_page": "100000"}, {"page": "²"}, {"per_page": "٣"}])
 def test_bad_paging_gets_400(client: TestClient, query: dict[str, str]) -> None:
     response = client.get("/api/annotations", params=query)
     assert response.status_code == 400
