@@ -23,7 +23,8 @@ MOMENT = datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=timezone.utc)
 
 
 def _app(folder: Path) -> ReceiverApp:
-    app = create_app(Settings(local_repo=folder / "annotations.git", rate_limit=None), now=lambda: MOMENT)
+    # Intake only: a re-post's answer names the commit once delivered, and two deliverers would race to it.
+    app = create_app(Settings(local_repo=folder / "annotations.git", rate_limit=None, role="intake"), now=lambda: MOMENT)
     assert isinstance(app, ReceiverApp)
     return app
 
